@@ -1,0 +1,22 @@
+"""ChatClient: the chat client, in a window or in the terminal (``--headless``)."""
+from __future__ import annotations
+
+import sys
+
+from udpcore.cli import client_parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = client_parser()
+    args = parser.parse_args(argv)
+    if args.headless:
+        if not args.server or not args.name:
+            parser.error("--headless needs --server and --name")
+        from udpcore.headless import run_client
+        return run_client(args)
+    from chatui.app import run_client_window  # Tk is imported only here
+    return run_client_window(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

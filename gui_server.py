@@ -1,0 +1,19 @@
+"""ChatServer: the chat server, in a window or headless (``--headless``)."""
+from __future__ import annotations
+
+import sys
+
+from udpcore.cli import server_parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = server_parser().parse_args(argv)
+    if args.headless:
+        from udpcore.headless import run_server
+        return run_server(args)
+    from chatui.app import run_server_window  # Tk is imported only here
+    return run_server_window(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+"""Command-line options shared by the windows and the headless programs.
+
+Both entry scripts parse with these parsers first and only then decide whether
+to import Tk, so ``--headless`` never needs a display.
+"""
+from __future__ import annotations
+
+import argparse
+
+DEFAULT_PORT = 5002
+
+
+def server_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="ChatServer",
+        description="LAN chat server over UDP. Opens a window unless --headless is given.",
+    )
+    p.add_argument("--headless", action="store_true",
+                   help="run without a window: print room events, read lines to send from stdin")
+    p.add_argument("--host", default=None,
+                   help="address to listen on (default: all IPv6 and IPv4 addresses)")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT,
+                   help=f"UDP port to listen on (default {DEFAULT_PORT}; 0 picks a free one)")
+    p.add_argument("--no-guests", action="store_true",
+                   help="ignore plain-text datagrams instead of treating them as guest lines")
+    return p
+
+
+def client_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="ChatClient",
+        description="LAN chat client over UDP. Opens a window unless --headless is given.",
+    )
+    p.add_argument("--headless", action="store_true",
+                   help="run in the terminal: lines typed are sent, room lines are printed")
+    p.add_argument("--server", default=None,
+                   help=f"server as HOST, HOST:PORT or [IPv6]:PORT (default port {DEFAULT_PORT})")
+    p.add_argument("--name", default=None, help="your name in the room")
+    return p

@@ -1,0 +1,166 @@
+"""Typed events that the engines emit and the transport puts on its queue.
+
+Events are small immutable records, so the Tk windows and the headless programs
+can handle them with ``match`` or ``isinstance`` and never touch engine state.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base class of every event."""
+
+
+# --- room traffic (both sides) ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RoomLine(Event):
+    """A line of the room as the server ordered it.
+
+    ``seq`` is the server's room sequence number (0 for private lines, which are
+    not part of the shared room order). ``private_to`` names the recipient of a
+    private line. ``own`` is true on the client that wrote it; ``msg_id`` then
+    matches the :class:`LinePending` shown when it was typed.
+    """
+
+    seq: int
+    sender: str
+    text: str
+    action: bool = False
+    private_to: str | None = None
+    own: bool = False
+    msg_id: int | None = None
+
+
+@dataclass(frozen=True)
+class MemberJoined(Event):
+    name: str
+    address: str = ""
+    guest: bool = False
+
+
+@dataclass(frozen=True)
+class MemberLeft(Event):
+    """``reason`` is one of ``left``, ``vanished`` (no traffic for ~20 s),
+    ``expired`` (a silent guest) or ``too-slow`` (backlog overflow)."""
+
+    name: str
+    reason: str = "left"
+
+
+@dataclass(frozen=True)
+class MemberRenamed(Event):
+    old: str
+    new: str
+    you: bool = False
+
+
+# --- client side ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Connected(Event):
+    """Joined the room (also after a reconnect that needed a fresh join)."""
+
+    name: str
+    server: str
+    members: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class JoinRefused(Event):
+    """The server refused the name; ``reason`` is one plain sentence."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Unreachable(Event):
+    """No answer from the server while connecting; ``reason`` is one sentence."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class ConnectionLost(Event):
+    """The server stopped answering; the client keeps trying to reconnect."""
+
+
+@dataclass(frozen=True)
+class Reconnected(Event):
+    """Back in the room. ``resumed`` means the server still held our session,
+    so the room saw no leave or join."""
+
+    resumed: bool
+
+
+@dataclass(frozen=True)
+class ServerClosed(Event):
+    reason: str = "the server closed the room"
+
+
+@dataclass(frozen=True)
+class MemberList(Event):
+    """The full member list (sent on join, and in answer to ``/who``)."""
+
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LinePending(Event):
+    """A line we typed was accepted for sending; it is delivered when the
+    matching :class:`RoomLine` with ``own=True`` arrives."""
+
+    msg_id: int
+    text: str
+    action: bool = False
+    private_to: str | None = None
+
+
+@dataclass(frozen=True)
+class CommandError(Event):
+    """A command was refused (unknown member, name taken, too long…)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Info(Event):
+    """Text for the user that is not a room line (``/help``)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Closed(Event):
+    """The transport stopped; no event follows this one."""
+
+
+# --- server side ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Listening(Event):
+    host: str
+    port: int
+
+
+@dataclass(frozen=True)
+class MemberInfo:
+    name: str
+    address: str
+    idle: float  # seconds since last heard from
+    guest: bool = False
+
+
+@dataclass(frozen=True)
+class Stats(Event):
+    """A periodic snapshot for status lines and member lists (about 1 s)."""
+
+    members: tuple[MemberInfo, ...] = ()
+    relayed: int = 0
+    dropped: int = 0
+    counters: dict[str, int] = field(default_factory=dict, compare=False, hash=False)

@@ -1,0 +1,192 @@
+"""Chat messages carried inside the reliable stream (after reassembly).
+
+A message is one type byte and its fields; texts are length-prefixed UTF-8.
+Like :mod:`udpcore.wire`, decoding raises only :class:`ProtocolError`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+from .wire import MAX_MESSAGE_TEXT, NAME_LIMIT, ProtocolError, Reader, pack_text
+
+
+class MsgType(IntEnum):
+    # client -> server
+    SAY = 1
+    PRIVATE = 2
+    NICK = 3
+    WHO = 4
+    LEAVE = 5
+    # server -> client
+    LINE = 20
+    JOINED = 21
+    LEFT = 22
+    RENAMED = 23
+    MEMBERS = 24
+    ERROR = 25
+    CLOSING = 26
+
+
+LINE_ACTION = 0x01
+LINE_PRIVATE = 0x02
+LINE_OWN = 0x04
+MAX_MEMBERS_LISTED = 10_000
+
+
+@dataclass(frozen=True)
+class Say:
+    msg_id: int
+    text: str
+    action: bool = False
+
+
+@dataclass(frozen=True)
+class Private:
+    msg_id: int
+    to: str
+    text: str
+    action: bool = False
+
+
+@dataclass(frozen=True)
+class Nick:
+    name: str
+
+
+@dataclass(frozen=True)
+class Who:
+    pass
+
+
+@dataclass(frozen=True)
+class Leave:
+    pass
+
+
+@dataclass(frozen=True)
+class Line:
+    seq: int
+    sender: str
+    text: str
+    flags: int = 0
+    msg_id: int = 0
+    to: str = ""
+
+
+@dataclass(frozen=True)
+class Joined:
+    name: str
+    address: str = ""
+    guest: bool = False
+
+
+@dataclass(frozen=True)
+class Left:
+    name: str
+    reason: str = "left"
+
+
+@dataclass(frozen=True)
+class Renamed:
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class Members:
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Error:
+    text: str
+
+
+@dataclass(frozen=True)
+class Closing:
+    reason: str = ""
+
+
+AppMessage = Say | Private | Nick | Who | Leave | Line | Joined | Left | Renamed | Members | Error | Closing
+
+
+def _name(s: str) -> bytes:
+    return pack_text(s, NAME_LIMIT)
+
+
+def encode_msg(m: AppMessage) -> bytes:
+    match m:
+        case Say():
+            return bytes([MsgType.SAY, m.action]) + m.msg_id.to_bytes(4, "big") + pack_text(m.text)
+        case Private():
+            return (bytes([MsgType.PRIVATE, m.action]) + m.msg_id.to_bytes(4, "big")
+                    + _name(m.to) + pack_text(m.text))
+        case Nick():
+            return bytes([MsgType.NICK]) + _name(m.name)
+        case Who():
+            return bytes([MsgType.WHO])
+        case Leave():
+            return bytes([MsgType.LEAVE])
+        case Line():
+            return (bytes([MsgType.LINE, m.flags]) + m.seq.to_bytes(4, "big")
+                    + m.msg_id.to_bytes(4, "big") + _name(m.sender) + _name(m.to) + pack_text(m.text))
+        case Joined():
+            return bytes([MsgType.JOINED, m.guest]) + _name(m.name) + pack_text(m.address, 128)
+        case Left():
+            return bytes([MsgType.LEFT]) + _name(m.name) + pack_text(m.reason, 64)
+        case Renamed():
+            return bytes([MsgType.RENAMED]) + _name(m.old) + _name(m.new)
+        case Members():
+            return (bytes([MsgType.MEMBERS]) + len(m.names).to_bytes(2, "big")
+                    + b"".join(_name(n) for n in m.names))
+        case Error():
+            return bytes([MsgType.ERROR]) + pack_text(m.text, 1024)
+        case Closing():
+            return bytes([MsgType.CLOSING]) + pack_text(m.reason, 512)
+    raise TypeError(f"not a message: {m!r}")
+
+
+def decode_msg(data: bytes) -> AppMessage:
+    r = Reader(data)
+    try:
+        t = MsgType(r.u8())
+    except ValueError:
+        raise ProtocolError("unknown message type") from None
+    m: AppMessage
+    if t is MsgType.SAY:
+        action = bool(r.u8())
+        m = Say(r.u32(), r.text(), action)
+    elif t is MsgType.PRIVATE:
+        action = bool(r.u8())
+        m = Private(r.u32(), r.text(NAME_LIMIT), r.text(), action)
+    elif t is MsgType.NICK:
+        m = Nick(r.text(NAME_LIMIT))
+    elif t is MsgType.WHO:
+        m = Who()
+    elif t is MsgType.LEAVE:
+        m = Leave()
+    elif t is MsgType.LINE:
+        flags = r.u8()
+        m = Line(seq=r.u32(), msg_id=r.u32(), sender=r.text(NAME_LIMIT), to=r.text(NAME_LIMIT),
+                 text=r.text(), flags=flags)
+    elif t is MsgType.JOINED:
+        guest = bool(r.u8())
+        m = Joined(r.text(NAME_LIMIT), r.text(128), guest)
+    elif t is MsgType.LEFT:
+        m = Left(r.text(NAME_LIMIT), r.text(64))
+    elif t is MsgType.RENAMED:
+        m = Renamed(r.text(NAME_LIMIT), r.text(NAME_LIMIT))
+    elif t is MsgType.MEMBERS:
+        n = r.u16()
+        m = Members(tuple(r.text(NAME_LIMIT) for _ in range(n)))
+    elif t is MsgType.ERROR:
+        m = Error(r.text(1024))
+    else:
+        m = Closing(r.text(512))
+    r.end()
+    return m
+
+
+# The largest encoded message: a private line with two full names and full text.
+MAX_MESSAGE_BYTES = 2 + 8 + 3 * 2 + 2 * NAME_LIMIT + MAX_MESSAGE_TEXT

@@ -1,0 +1,42 @@
+"""Member names: what is allowed, and when two names are the same name.
+
+Two names collide when their NFKC-normalised, case-folded forms are equal, so
+``Alice``, ``ALICE`` and full-width ``ａｌｉｃｅ`` are one name in a room.
+"""
+from __future__ import annotations
+
+import unicodedata
+
+from .wire import MAX_NAME_CHARS
+
+RESERVED = ("server",)
+GUEST_PREFIX = "guest-"
+
+
+def name_key(name: str) -> str:
+    """The form names are compared in."""
+    return unicodedata.normalize("NFKC", name).casefold()
+
+
+def name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be used as a member name, or None if it can."""
+    if not name or not name.strip():
+        return "a name cannot be blank"
+    if len(name) > MAX_NAME_CHARS:
+        return f"a name can have at most {MAX_NAME_CHARS} characters"
+    for ch in name:
+        cat = unicodedata.category(ch)
+        if cat in ("Cc", "Zl", "Zp") or ch.isspace():
+            return "a name cannot contain spaces or control characters"
+    key = name_key(name)
+    if key in RESERVED or key.startswith(GUEST_PREFIX):
+        return f"the name {name!r} is reserved"
+    return None
+
+
+def clean_text(text: str) -> str:
+    """Replace control characters (line breaks included) with spaces, so one
+    chat line stays one line on every screen and terminal."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() or ch == "\t" else " " for ch in text)

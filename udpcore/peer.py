@@ -1,0 +1,78 @@
+"""One end of a session: a reliable channel plus the clocks that keep it alive.
+
+Both engines hold one :class:`Peer` per session (the server one per member, the
+client one for the server), so framing, acknowledgement, keepalive and loss
+detection are written once.
+"""
+from __future__ import annotations
+
+from .appmsg import AppMessage, decode_msg, encode_msg
+from .reliable import ReliableChannel
+from .wire import Ack, Data, Ping, ProtocolError, encode_ack, encode_data
+
+KEEPALIVE = 5.0        # send a PING after this long with nothing sent
+MEMBER_TIMEOUT = 20.0  # the server forgets a member silent this long ("vanished")
+SERVER_TIMEOUT = 15.0  # the client calls the server lost sooner, so a resume finds its session
+
+
+class Peer:
+    __slots__ = ("session", "addr", "channel", "last_heard", "last_sent", "malformed")
+
+    def __init__(self, session: bytes, addr: tuple[str, int], now: float,
+                 channel: ReliableChannel | None = None) -> None:
+        self.session = session
+        self.addr = addr
+        self.channel = channel or ReliableChannel()
+        self.last_heard = now
+        self.last_sent = now
+        self.malformed = 0
+
+    def send(self, msg: AppMessage | bytes) -> None:
+        """Queue a message (or its already-encoded bytes, to share one encoding
+        across many members). Raises OverflowError when the backlog is full."""
+        self.channel.send(msg if isinstance(msg, bytes) else encode_msg(msg))
+
+    def receive(self, p: Data | Ack | Ping, now: float) -> list[AppMessage]:
+        """Handle a session packet already checked to come from this peer."""
+        self.last_heard = now
+        ch = self.channel
+        if isinstance(p, Data):
+            ch.on_ack(p.ack, p.sack, now)
+            out = []
+            for raw in ch.on_data(p.seq, p.flags, p.payload):   # may raise ProtocolError
+                try:
+                    out.append(decode_msg(raw))
+                except ProtocolError:
+                    self.malformed += 1
+            return out
+        if isinstance(p, Ack):
+            ch.on_ack(p.ack, p.sack, now)
+        else:
+            ch.ack_needed = True          # a PING asks for proof of life
+        return []
+
+    def datagrams(self, now: float) -> list[bytes]:
+        """DATA for whatever may go now (each carrying our ack), or a bare ACK."""
+        ch = self.channel
+        frames = ch.poll(now)
+        ack, sack = ch.ack_fields()
+        if frames:
+            ch.ack_needed = False
+            self.last_sent = now
+            sid = self.session
+            return [encode_data(sid, f.seq, ack, sack, f.flags, f.payload) for f in frames]
+        if ch.ack_needed:
+            ch.ack_needed = False
+            self.last_sent = now
+            return [encode_ack(self.session, ack, sack)]
+        return []
+
+    def lost(self, now: float, timeout: float) -> bool:
+        """Nothing heard, or our oldest data unacknowledged, for ``timeout`` seconds."""
+        if now - self.last_heard > timeout:
+            return True
+        oldest = self.channel.oldest_unacked()
+        return oldest is not None and now - oldest > timeout
+
+    def needs_keepalive(self, now: float) -> bool:
+        return now - self.last_sent >= KEEPALIVE

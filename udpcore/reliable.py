@@ -1,0 +1,247 @@
+"""Reliable, ordered, exactly-once delivery over datagrams: one channel per peer.
+
+Sender: each fragment gets a sequence number; at most ``WINDOW`` are in flight;
+a fragment is retransmitted when its timer (RTO from :mod:`udpcore.rtt`)
+expires, or at once when three later fragments were selectively acknowledged
+(fast retransmit). Receiver: a cumulative ack (the next sequence number
+expected) plus a 32-bit SACK bitmap of what arrived beyond it; duplicates are
+dropped; fragments are released in order and reassembled into messages.
+
+Pure logic: the caller passes ``now`` and moves the frames in and out.
+"""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+from .rtt import RttEstimator
+from .wire import FLAG_MORE, MAX_FRAGMENT, ProtocolError
+
+WINDOW = 64                    # fragments in flight per peer
+RECEIVE_WINDOW = 256           # out-of-order fragments buffered per peer
+SACK_BITS = 32
+MAX_REASSEMBLY = 128 * 1024    # largest message a peer may send (a long member list)
+_NEVER = float("inf")
+DUP_THRESHOLD = 3              # SACKed-later count that triggers fast retransmit
+
+
+@dataclass(slots=True)
+class _InFlight:
+    seq: int
+    flags: int
+    payload: bytes
+    sent_at: float
+    deadline: float
+    retransmitted: bool = False
+    sacked: bool = False
+    dup_count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    seq: int
+    flags: int
+    payload: bytes
+
+
+class ReliableChannel:
+    """Both directions of reliable delivery with one peer."""
+
+    def __init__(self, window: int = WINDOW, max_backlog: int = 50_000) -> None:
+        self.rtt = RttEstimator()
+        self.window = window
+        self.max_backlog = max_backlog
+        # send side
+        self._next_seq = 0
+        self._backlog: deque[tuple[int, bytes]] = deque()   # (flags, payload) not yet sent
+        self._inflight: dict[int, _InFlight] = {}            # insertion order == seq order
+        self._due: list[_InFlight] = []                       # to (re)send on next poll
+        self._acked_more = False      # the last fragment acked in order was not a message's last
+        # receive side
+        self._expected = 0
+        self._ooo: dict[int, tuple[int, bytes]] = {}
+        self._parts: list[bytes] = []
+        self._parts_len = 0
+        self.ack_needed = False
+        self.duplicates = 0
+        self.retransmissions = 0
+
+    # --- sending --------------------------------------------------------------
+
+    def send(self, message: bytes) -> None:
+        """Queue one message; it is split into fragments that fit a datagram."""
+        if len(self._backlog) > self.max_backlog:
+            raise OverflowError("send backlog full")
+        chunks = [message[i:i + MAX_FRAGMENT] for i in range(0, len(message), MAX_FRAGMENT)] or [b""]
+        last = len(chunks) - 1
+        for i, chunk in enumerate(chunks):
+            self._backlog.append((0 if i == last else FLAG_MORE, chunk))
+
+    @property
+    def backlog(self) -> int:
+        """Fragments queued or in flight (not yet acknowledged)."""
+        return len(self._backlog) + len(self._inflight)
+
+    @property
+    def idle(self) -> bool:
+        """Everything sent was acknowledged."""
+        return not self._backlog and not self._inflight
+
+    def oldest_unacked(self) -> float | None:
+        """When the oldest fragment still unacknowledged was first sent."""
+        for f in self._inflight.values():
+            return f.sent_at
+        return None
+
+    def take_unsent_messages(self) -> list[bytes]:
+        """Everything not yet acknowledged, reassembled into whole messages.
+
+        Used when a session is replaced by a new one (the server forgot us): what
+        the old session never got acknowledged is sent again on the new one. A
+        message whose first fragments were already acknowledged cannot be
+        rebuilt and is left out.
+        """
+        frags = [(f.flags, f.payload) for f in self._inflight.values()] + list(self._backlog)
+        self._inflight.clear()
+        self._backlog.clear()
+        self._due.clear()
+        out: list[bytes] = []
+        parts: list[bytes] = []
+        skipping = self._acked_more
+        for flags, payload in frags:
+            if not skipping:
+                parts.append(payload)
+            if not flags & FLAG_MORE:
+                if not skipping:
+                    out.append(b"".join(parts))
+                parts, skipping = [], False
+        return out
+
+    def poll(self, now: float) -> list[Frame]:
+        """Frames to send now: retransmissions due, then new fragments within the window."""
+        out: list[Frame] = []
+        if self._due:
+            for f in self._due:
+                if f.seq in self._inflight:
+                    f.deadline = now + self.rtt.rto
+                    out.append(Frame(f.seq, f.flags, f.payload))
+            self._due.clear()
+        while self._backlog and len(self._inflight) < self.window:
+            flags, payload = self._backlog.popleft()
+            seq = self._next_seq
+            self._next_seq = (seq + 1) & 0xFFFFFFFF
+            self._inflight[seq] = _InFlight(seq, flags, payload, now, now + self.rtt.rto)
+            out.append(Frame(seq, flags, payload))
+        return out
+
+    def has_output(self) -> bool:
+        return bool(self._due) or (bool(self._backlog) and len(self._inflight) < self.window)
+
+    def on_ack(self, ack: int, sack: int, now: float) -> None:
+        """Process a cumulative ack (next seq the peer expects) and SACK bitmap."""
+        sample: float | None = None
+        inflight = self._inflight
+        while inflight:
+            seq = next(iter(inflight))
+            if not _before(seq, ack):
+                break
+            f = inflight.pop(seq)
+            self._acked_more = bool(f.flags & FLAG_MORE)
+            if not f.retransmitted and not f.sacked:     # Karn's rule
+                sample = now - f.sent_at
+        if sack and inflight:
+            highest = -1
+            for i in range(SACK_BITS):
+                if sack >> i & 1:
+                    f = inflight.get((ack + 1 + i) & 0xFFFFFFFF)
+                    if f is not None and not f.sacked:
+                        f.sacked = True
+                        if not f.retransmitted:
+                            sample = now - f.sent_at
+                    highest = i
+            if highest >= 0:
+                top = (ack + 1 + highest) & 0xFFFFFFFF
+                for f in inflight.values():
+                    if not _before(f.seq, top):
+                        break
+                    if not f.sacked:
+                        f.dup_count += 1
+                        if f.dup_count == DUP_THRESHOLD:
+                            self._retransmit(f)
+        if sample is not None:
+            self.rtt.sample(sample)
+
+    def _retransmit(self, f: _InFlight) -> None:
+        if f.deadline == _NEVER:
+            return                         # already waiting in _due
+        f.deadline = _NEVER                # poll() re-arms it when it goes out
+        f.retransmitted = True
+        self.retransmissions += 1
+        self._due.append(f)
+
+    def get_timer(self) -> float | None:
+        """The earliest retransmission deadline, or None when nothing waits on one."""
+        deadline = min((f.deadline for f in self._inflight.values() if not f.sacked), default=_NEVER)
+        return None if deadline == _NEVER else deadline
+
+    def handle_timer(self, now: float) -> bool:
+        """Mark every fragment whose timer expired for retransmission; back off once."""
+        expired = [f for f in self._inflight.values() if not f.sacked and f.deadline <= now]
+        for f in expired:
+            self._retransmit(f)
+        if expired:
+            self.rtt.backoff()
+        return bool(expired)
+
+    # --- receiving ------------------------------------------------------------
+
+    def on_data(self, seq: int, flags: int, payload: bytes) -> list[bytes]:
+        """Accept one fragment; return the messages now complete, in order."""
+        self.ack_needed = True
+        offset = (seq - self._expected) & 0xFFFFFFFF
+        if offset >= RECEIVE_WINDOW:
+            self.duplicates += 1          # old (already delivered) or absurdly far ahead
+            return []
+        if offset > 0:
+            if seq in self._ooo:
+                self.duplicates += 1
+            else:
+                self._ooo[seq] = (flags, payload)
+            return []
+        out: list[bytes] = []
+        self._accept(flags, payload, out)
+        while self._ooo:
+            nxt = self._ooo.pop(self._expected, None)
+            if nxt is None:
+                break
+            self._accept(nxt[0], nxt[1], out)
+        return out
+
+    def _accept(self, flags: int, payload: bytes, out: list[bytes]) -> None:
+        self._expected = (self._expected + 1) & 0xFFFFFFFF
+        self._parts_len += len(payload)
+        if self._parts_len > MAX_REASSEMBLY:
+            self._parts.clear()
+            self._parts_len = 0
+            raise ProtocolError("message too large")
+        self._parts.append(payload)
+        if not flags & FLAG_MORE:
+            out.append(b"".join(self._parts) if len(self._parts) > 1 else payload)
+            self._parts.clear()
+            self._parts_len = 0
+
+    def ack_fields(self) -> tuple[int, int]:
+        """(cumulative ack, SACK bitmap) describing what we have received."""
+        sack = 0
+        if self._ooo:
+            base = self._expected + 1
+            for seq in self._ooo:
+                i = (seq - base) & 0xFFFFFFFF
+                if i < SACK_BITS:
+                    sack |= 1 << i
+        return self._expected, sack
+
+
+def _before(a: int, b: int) -> bool:
+    """Sequence comparison with 32-bit wraparound (a < b)."""
+    return a != b and ((b - a) & 0xFFFFFFFF) < 0x80000000

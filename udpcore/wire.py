@@ -1,0 +1,296 @@
+"""Datagram format: paired encode/decode functions and every size limit.
+
+Each datagram starts with ``0xFF 'U' 'C'`` and a version byte. ``0xFF`` never
+occurs in UTF-8, so a datagram of plain text (a guest, ``nc -u``) can never be
+mistaken for this protocol, and a datagram of this protocol never decodes as text.
+The layout of each type is in docs/protocol.md. Decoding never raises anything
+but :class:`ProtocolError`.
+"""
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from enum import IntEnum
+
+MAGIC = b"\xffUC"
+VERSION = 1
+MAX_DATAGRAM = 1200          # never needs IP fragmentation (QUIC's minimum MTU)
+MAX_MESSAGE_TEXT = 8192      # bytes of UTF-8 in one chat line
+MAX_NAME_CHARS = 24
+HELLO_MIN_SIZE = 200         # clients pad HELLO so the answer fits 3x its size
+SESSION_ID_LEN = 8
+NONCE_LEN = 8
+MAX_TOKEN_LEN = 64
+DATA_HEADER = struct.Struct("!8sIIIB")    # session, seq, ack, sack, flags
+ACK_BODY = struct.Struct("!8sII")         # session, ack, sack
+MAX_FRAGMENT = MAX_DATAGRAM - len(MAGIC) - 2 - DATA_HEADER.size
+
+FLAG_MORE = 0x01             # DATA: more fragments of this message follow
+
+
+class PacketType(IntEnum):
+    HELLO = 1
+    CHALLENGE = 2
+    WELCOME = 3
+    REFUSE = 4
+    DATA = 5
+    ACK = 6
+    PING = 7
+    BYE = 8
+    RESET = 9
+
+
+class RefuseCode(IntEnum):
+    NAME_TAKEN = 1
+    NAME_INVALID = 2
+    VERSION = 3
+    FULL = 4
+
+
+class ProtocolError(Exception):
+    """A datagram (or message) from the network that breaks the protocol."""
+
+
+class VersionError(ProtocolError):
+    """The magic matched but the version is one we do not speak."""
+
+    def __init__(self, version: int) -> None:
+        super().__init__(f"unsupported protocol version {version}")
+        self.version = version
+
+
+@dataclass(frozen=True)
+class Hello:
+    nonce: bytes
+    name: str
+    token: bytes = b""
+    resume: bytes = b""        # a session id to resume, or empty
+
+
+@dataclass(frozen=True)
+class Challenge:
+    nonce: bytes
+    token: bytes
+
+
+@dataclass(frozen=True)
+class Welcome:
+    nonce: bytes
+    session: bytes
+    name: str
+    resumed: bool = False
+
+
+@dataclass(frozen=True)
+class Refuse:
+    nonce: bytes
+    code: RefuseCode
+    reason: str
+
+
+@dataclass(frozen=True)
+class Data:
+    session: bytes
+    seq: int
+    ack: int
+    sack: int
+    flags: int
+    payload: bytes
+
+
+@dataclass(frozen=True)
+class Ack:
+    session: bytes
+    ack: int
+    sack: int
+
+
+@dataclass(frozen=True)
+class Ping:
+    session: bytes
+
+
+@dataclass(frozen=True)
+class Bye:
+    session: bytes
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Reset:
+    session: bytes
+
+
+Packet = Hello | Challenge | Welcome | Refuse | Data | Ack | Ping | Bye | Reset
+
+
+# --- helpers -------------------------------------------------------------------
+
+
+class Reader:
+    """Reads fields from a buffer; any shortfall or bad UTF-8 is a ProtocolError."""
+
+    __slots__ = ("buf", "pos")
+
+    def __init__(self, buf: bytes, pos: int = 0) -> None:
+        self.buf = buf
+        self.pos = pos
+
+    def take(self, n: int) -> bytes:
+        end = self.pos + n
+        if end > len(self.buf):
+            raise ProtocolError("truncated")
+        out = self.buf[self.pos:end]
+        self.pos = end
+        return out
+
+    def u8(self) -> int:
+        return self.take(1)[0]
+
+    def u16(self) -> int:
+        return int.from_bytes(self.take(2), "big")
+
+    def u32(self) -> int:
+        return int.from_bytes(self.take(4), "big")
+
+    def blob8(self) -> bytes:
+        return self.take(self.u8())
+
+    def text(self, limit: int = MAX_MESSAGE_TEXT) -> str:
+        n = self.u16()
+        if n > limit:
+            raise ProtocolError("text too long")
+        try:
+            return self.take(n).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ProtocolError("bad UTF-8") from exc
+
+    def rest(self) -> bytes:
+        out = self.buf[self.pos:]
+        self.pos = len(self.buf)
+        return out
+
+    def end(self) -> None:
+        if self.pos != len(self.buf):
+            raise ProtocolError("trailing bytes")
+
+
+def pack_text(s: str, limit: int = MAX_MESSAGE_TEXT) -> bytes:
+    raw = s.encode("utf-8")
+    if len(raw) > limit:
+        raise ValueError(f"text of {len(raw)} bytes exceeds {limit}")
+    return len(raw).to_bytes(2, "big") + raw
+
+
+def _blob8(b: bytes) -> bytes:
+    return bytes([len(b)]) + b
+
+
+def _header(t: PacketType) -> bytes:
+    return MAGIC + bytes([VERSION, t])
+
+
+NAME_LIMIT = MAX_NAME_CHARS * 4  # bytes: 24 characters of at most 4 UTF-8 bytes
+
+
+# --- encode --------------------------------------------------------------------
+
+
+def encode(p: Packet) -> bytes:
+    """Encode one packet. Raises ValueError for fields out of range (our bug)."""
+    match p:
+        case Hello():
+            out = (_header(PacketType.HELLO) + p.nonce + _blob8(p.resume)
+                   + _blob8(p.token) + pack_text(p.name, NAME_LIMIT))
+            return out + bytes(max(0, HELLO_MIN_SIZE - len(out)))
+        case Challenge():
+            return _header(PacketType.CHALLENGE) + p.nonce + _blob8(p.token)
+        case Welcome():
+            return (_header(PacketType.WELCOME) + p.nonce + p.session
+                    + bytes([1 if p.resumed else 0]) + pack_text(p.name, NAME_LIMIT))
+        case Refuse():
+            return _header(PacketType.REFUSE) + p.nonce + bytes([p.code]) + pack_text(p.reason, 512)
+        case Data():
+            return encode_data(p.session, p.seq, p.ack, p.sack, p.flags, p.payload)
+        case Ack():
+            return encode_ack(p.session, p.ack, p.sack)
+        case Ping():
+            return _header(PacketType.PING) + p.session
+        case Bye():
+            return _header(PacketType.BYE) + p.session + pack_text(p.reason, 512)
+        case Reset():
+            return _header(PacketType.RESET) + p.session
+    raise TypeError(f"not a packet: {p!r}")
+
+
+_DATA_PREFIX = MAGIC + bytes([VERSION, PacketType.DATA])
+_ACK_PREFIX = MAGIC + bytes([VERSION, PacketType.ACK])
+
+
+def encode_data(session: bytes, seq: int, ack: int, sack: int, flags: int, payload: bytes) -> bytes:
+    """The hot path of a relay: DATA without building a Data object."""
+    if len(payload) > MAX_FRAGMENT:
+        raise ValueError("fragment too large")
+    return _DATA_PREFIX + DATA_HEADER.pack(session, seq, ack, sack, flags) + payload
+
+
+def encode_ack(session: bytes, ack: int, sack: int) -> bytes:
+    return _ACK_PREFIX + ACK_BODY.pack(session, ack, sack)
+
+
+# --- decode --------------------------------------------------------------------
+
+
+def is_protocol(data: bytes) -> bool:
+    """True when the datagram claims to be ours (as opposed to plain text)."""
+    return data[:1] == MAGIC[:1]
+
+
+def decode(data: bytes) -> Packet:
+    """Decode one datagram, or raise ProtocolError (VersionError for a newer peer)."""
+    if len(data) > MAX_DATAGRAM:
+        raise ProtocolError("datagram too large")
+    if data[:3] != MAGIC or len(data) < 5:
+        raise ProtocolError("not this protocol")
+    if data[3] != VERSION:
+        raise VersionError(data[3])
+    r = Reader(data, 5)
+    try:
+        ptype = PacketType(data[4])
+    except ValueError:
+        raise ProtocolError(f"unknown packet type {data[4]}") from None
+    if ptype is PacketType.HELLO:
+        nonce = r.take(NONCE_LEN)
+        resume = r.blob8()
+        token = r.blob8()
+        name = r.text(NAME_LIMIT)
+        if resume and len(resume) != SESSION_ID_LEN or len(token) > MAX_TOKEN_LEN:
+            raise ProtocolError("bad hello")
+        if any(r.rest()):
+            raise ProtocolError("non-zero padding")
+        return Hello(nonce, name, token, resume)
+    if ptype is PacketType.CHALLENGE:
+        p: Packet = Challenge(r.take(NONCE_LEN), r.blob8())
+    elif ptype is PacketType.WELCOME:
+        p = Welcome(r.take(NONCE_LEN), r.take(SESSION_ID_LEN), resumed=bool(r.u8()),
+                    name=r.text(NAME_LIMIT))
+    elif ptype is PacketType.REFUSE:
+        nonce = r.take(NONCE_LEN)
+        try:
+            code = RefuseCode(r.u8())
+        except ValueError:
+            raise ProtocolError("unknown refuse code") from None
+        p = Refuse(nonce, code, r.text(512))
+    elif ptype is PacketType.DATA:
+        session, seq, ack, sack, flags = DATA_HEADER.unpack(r.take(DATA_HEADER.size))
+        return Data(session, seq, ack, sack, flags, r.rest())
+    elif ptype is PacketType.ACK:
+        p = Ack(*ACK_BODY.unpack(r.take(ACK_BODY.size)))
+    elif ptype is PacketType.PING:
+        p = Ping(r.take(SESSION_ID_LEN))
+    elif ptype is PacketType.BYE:
+        p = Bye(r.take(SESSION_ID_LEN), r.text(512))
+    else:
+        p = Reset(r.take(SESSION_ID_LEN))
+    r.end()
+    return p

@@ -18,6 +18,7 @@ class MsgType(IntEnum):
     NICK = 3
     WHO = 4
     LEAVE = 5
+    SYNC = 6         # answered by SYNCED after everything before it: an ordering barrier
     # server -> client
     LINE = 20
     JOINED = 21
@@ -26,6 +27,7 @@ class MsgType(IntEnum):
     MEMBERS = 24
     ERROR = 25
     CLOSING = 26
+    SYNCED = 27
 
 
 LINE_ACTION = 0x01
@@ -62,6 +64,16 @@ class Who:
 @dataclass(frozen=True)
 class Leave:
     pass
+
+
+@dataclass(frozen=True)
+class Sync:
+    token: int
+
+
+@dataclass(frozen=True)
+class Synced:
+    token: int
 
 
 @dataclass(frozen=True)
@@ -108,7 +120,7 @@ class Closing:
     reason: str = ""
 
 
-AppMessage = Say | Private | Nick | Who | Leave | Line | Joined | Left | Renamed | Members | Error | Closing
+AppMessage = Say | Private | Nick | Who | Leave | Sync | Synced | Line | Joined | Left | Renamed | Members | Error | Closing
 
 
 def _name(s: str) -> bytes:
@@ -128,6 +140,10 @@ def encode_msg(m: AppMessage) -> bytes:
             return bytes([MsgType.WHO])
         case Leave():
             return bytes([MsgType.LEAVE])
+        case Sync():
+            return bytes([MsgType.SYNC]) + m.token.to_bytes(4, "big")
+        case Synced():
+            return bytes([MsgType.SYNCED]) + m.token.to_bytes(4, "big")
         case Line():
             return (bytes([MsgType.LINE, m.flags]) + m.seq.to_bytes(4, "big")
                     + m.msg_id.to_bytes(4, "big") + _name(m.sender) + _name(m.to) + pack_text(m.text))
@@ -166,6 +182,10 @@ def decode_msg(data: bytes) -> AppMessage:
         m = Who()
     elif t is MsgType.LEAVE:
         m = Leave()
+    elif t is MsgType.SYNC:
+        m = Sync(r.u32())
+    elif t is MsgType.SYNCED:
+        m = Synced(r.u32())
     elif t is MsgType.LINE:
         flags = r.u8()
         m = Line(seq=r.u32(), msg_id=r.u32(), sender=r.text(NAME_LIMIT), to=r.text(NAME_LIMIT),

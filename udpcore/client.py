@@ -56,6 +56,7 @@ class ClientEngine:
         self._leave_requested = False
         self._ever_joined = False
         self._closing_ack = False
+        self._leave_barrier = False               # waiting for the answer to our last WHO
         self._server_closed = False
         self._next_msg_id = 1
         self._out: list[tuple[bytes, Addr]] = []
@@ -122,7 +123,7 @@ class ClientEngine:
         peer = self._peer
         if peer is not None and self.state in (State.JOINED, State.LEAVING):
             out.extend((d, self.server) for d in peer.datagrams(now))
-            if self.state is State.LEAVING and peer.channel.idle:
+            if self.state is State.LEAVING and not self._leave_barrier and peer.channel.idle:
                 self.state = State.CLOSED
         if self._closing_ack:
             self.state = State.CLOSED
@@ -268,8 +269,11 @@ class ClientEngine:
             self._begin_leaving()
 
     def _begin_leaving(self) -> None:
+        """SYNC first: the server answers in order, so when SYNCED comes back
+        every earlier line's echo has arrived too; then LEAVE."""
         assert self._peer is not None
-        self._peer.send(m.Leave())
+        self._peer.send(m.Sync(1))
+        self._leave_barrier = True
         self.state = State.LEAVING
 
     def _server_forgot_us(self, now: float) -> None:
@@ -304,6 +308,11 @@ class ClientEngine:
             e = ev.MemberRenamed(msg.old, msg.new, you)
         elif isinstance(msg, m.Members):
             e = ev.MemberList(msg.names)
+        elif isinstance(msg, m.Synced):
+            if self._leave_barrier and self.state is State.LEAVING:
+                self._leave_barrier = False
+                self._peer.send(m.Leave())      # type: ignore[union-attr]
+            return
         elif isinstance(msg, m.Error):
             e = ev.CommandError(msg.text)
         elif isinstance(msg, m.Closing):

@@ -292,6 +292,8 @@ class ServerEngine:
             self._nick(mem, msg.name)
         elif isinstance(msg, m.Who):
             self._send(mem, self._members_msg())
+        elif isinstance(msg, m.Sync):
+            self._send(mem, m.Synced(msg.token))
         elif isinstance(msg, m.Leave):
             assert mem.peer is not None
             self._out.append((encode(Ack(mem.peer.session, *mem.peer.channel.ack_fields())), mem.addr))

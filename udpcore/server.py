@@ -18,7 +18,7 @@ from .addresses import format_addr
 from .names import GUEST_PREFIX, clean_text, name_key, name_problem
 from .peer import MEMBER_TIMEOUT, Peer
 from .tokens import TokenMinter
-from .wire import (MAX_DATAGRAM, MAX_MESSAGE_TEXT, NONCE_LEN, Ack, Bye, Challenge, Data, Hello,
+from .wire import (HELLO_MIN_SIZE, MAX_DATAGRAM, MAX_MESSAGE_TEXT, NONCE_LEN, Ack, Bye, Challenge, Data, Hello,
                    Ping, ProtocolError, Refuse, RefuseCode, Reset, VersionError, Welcome, decode,
                    encode, is_protocol)
 
@@ -188,6 +188,9 @@ class ServerEngine:
     def _hello(self, h: Hello, addr: Addr, now: float, size: int) -> None:
         if self.closing_deadline is not None:
             return
+        if size < HELLO_MIN_SIZE:        # clients pad HELLO (as QUIC pads Initial): answers stay smaller
+            self.counters["short_hello"] += 1
+            return
         if not self._tokens.check(h.token, addr, now):
             self._reply(encode(Challenge(h.nonce, self._tokens.mint(addr, now))), addr, size)
             return
@@ -327,7 +330,8 @@ class ServerEngine:
         plain = f"* {sender} {text}" if action else f"{sender}: {text}"
         for mem in list(self._by_addr.values()):
             if mem is origin:
-                self._send(mem, m.Line(seq, sender, text, flags | m.LINE_OWN, msg_id))
+                if mem.peer is not None:          # a guest saw what it typed; save its credit
+                    self._send(mem, m.Line(seq, sender, text, flags | m.LINE_OWN, msg_id))
             elif mem.peer is None:
                 self._plain(mem, plain)
             else:
@@ -441,7 +445,7 @@ class ServerEngine:
             if line.lower() in ("exit", "/quit"):
                 self._remove(mem, "left")
                 return
-            self._relay(mem.name, line, False)
+            self._relay(mem.name, line, False, origin=mem)
 
     def _plain(self, mem: Member, text: str) -> None:
         """A line to a guest, in datagrams of at most MAX_DATAGRAM bytes, within its credit."""

@@ -1,0 +1,367 @@
+"""Every chat rule of the server and client engines, with a fake clock and no sockets."""
+from __future__ import annotations
+
+import pytest
+
+from udpcore import events as ev
+from udpcore import wire
+from udpcore.client import State
+from udpcore.server import AMPLIFICATION
+from tests.enginepair import SERVER, Room, drain
+
+pytestmark = pytest.mark.timeout(30)
+
+
+def joined_room(*names: str) -> tuple[Room, list]:
+    room = Room()
+    clients = [room.add(n) for n in names]
+    room.settle()
+    for c in clients:
+        assert c.state is State.JOINED
+        drain(c)
+    drain(room.server)
+    return room, clients
+
+
+def lines(events) -> list[tuple[int, str, str]]:
+    return [(e.seq, e.sender, e.text) for e in events if isinstance(e, ev.RoomLine)]
+
+
+# --- joining -------------------------------------------------------------------------
+
+
+def test_join_reports_connected_and_member_list():
+    room = Room()
+    a = room.add("alice")
+    room.settle()
+    evs = drain(a)
+    assert evs[0] == ev.Connected("alice", "127.0.0.1:5002")
+    assert ev.MemberList(("alice",)) in evs
+    b = room.add("bob")
+    room.settle()
+    assert ev.MemberList(("alice", "bob")) in drain(b)
+    assert [e for e in drain(a) if isinstance(e, ev.MemberJoined)] == [
+        ev.MemberJoined("bob", "127.0.0.1:40001")]
+    assert [e.name for e in drain(room.server) if isinstance(e, ev.MemberJoined)] == ["alice", "bob"]
+
+
+@pytest.mark.parametrize("taken", ["alice", "ALICE", "Alice", "\uff41\uff4c\uff49\uff43\uff45"])
+def test_names_collide_without_regard_to_case_or_width(taken):
+    room, _ = joined_room("alice")
+    c = room.add(taken)
+    room.settle()
+    evs = drain(c)
+    assert len(evs) == 1 and isinstance(evs[0], ev.JoinRefused)
+    assert "taken" in evs[0].reason
+    assert c.state is State.CLOSED
+
+
+@pytest.mark.parametrize("bad", ["   ", "x" * 25, "tab\there", "new\nline", "server", "guest-1"])
+def test_invalid_names_are_refused_with_a_reason(bad):
+    room = Room()
+    c = room.add(bad)
+    room.settle()
+    evs = drain(c)
+    assert isinstance(evs[0], ev.JoinRefused) and evs[0].reason.endswith(".")
+    assert room.server.member_names == []
+
+
+def test_server_keeps_no_state_before_the_token_is_echoed():
+    room = Room()
+    c = room.add("alice")
+    hello, dst = c.datagrams_to_send(room.now)[0]
+    room.server.receive_datagram(hello, ("127.0.0.1", 40000), room.now)
+    reply = room.server.datagrams_to_send(room.now)
+    assert len(reply) == 1 and isinstance(wire.decode(reply[0][0]), wire.Challenge)
+    assert len(reply[0][0]) <= AMPLIFICATION * len(hello)
+    assert room.server.member_names == [] and not room.server._by_addr
+
+
+def test_unpadded_hello_gets_no_answer_and_small_junk_no_large_answer():
+    room = Room()
+    tiny = wire.encode(wire.Hello(b"n" * 8, "a")).rstrip(b"\0")   # without the padding
+    room.server.receive_datagram(tiny, ("127.0.0.1", 9), room.now)
+    assert room.server.datagrams_to_send(room.now) == []
+    assert room.server.counters["short_hello"] == 1
+    future = wire.MAGIC + bytes([9, 1])                      # 5 bytes, unknown version
+    room.server.receive_datagram(future, ("127.0.0.1", 9), room.now)
+    assert room.server.datagrams_to_send(room.now) == []     # a refusal would be > 3x
+    assert room.server.counters["amplification_limited"] == 1
+
+
+def test_token_is_bound_to_the_address_and_expires():
+    room = Room()
+    c = room.add("alice")
+    hello, _ = c.datagrams_to_send(room.now)[0]
+    room.server.receive_datagram(hello, ("127.0.0.1", 40000), room.now)
+    token = wire.decode(room.server.datagrams_to_send(room.now)[0][0]).token
+    forged = wire.encode(wire.Hello(b"n" * 8, "mallory", token))
+    room.server.receive_datagram(forged, ("127.0.0.2", 40000), room.now)       # other address
+    room.server.receive_datagram(forged, ("127.0.0.1", 40000), room.now + 31)  # too old
+    out = room.server.datagrams_to_send(room.now + 31)
+    assert [type(wire.decode(d)) for d, _ in out] == [wire.Challenge, wire.Challenge]
+    assert room.server.member_names == []
+
+
+def test_future_protocol_version_is_refused_cleanly():
+    room = Room()
+    hello = bytearray(wire.encode(wire.Hello(b"n" * 8, "alice")))
+    hello[3] = 2
+    room.server.receive_datagram(bytes(hello), ("127.0.0.1", 9), room.now)
+    (data, _), = room.server.datagrams_to_send(room.now)
+    p = wire.decode(data)
+    assert isinstance(p, wire.Refuse) and p.code is wire.RefuseCode.VERSION
+
+
+def test_lost_welcome_is_answered_again_not_taken_as_a_second_join():
+    room = Room()
+    a = room.add("alice")
+    room.drop = lambda d, s, dst: s == SERVER and isinstance(wire.decode(d), wire.Welcome)
+    room.advance(0.3)
+    room.drop = lambda d, s, dst: False
+    room.advance(2)
+    assert a.state is State.JOINED
+    assert [e.name for e in drain(room.server) if isinstance(e, ev.MemberJoined)] == ["alice"]
+
+
+def test_unreachable_server_is_reported_within_ten_seconds():
+    room = Room()
+    c = room.add("alice")
+    room.drop = lambda *a: True
+    room.advance(9.5)
+    assert drain(c) == []
+    room.advance(1.0)
+    evs = drain(c)
+    assert len(evs) == 1 and isinstance(evs[0], ev.Unreachable)
+    assert "firewall" in evs[0].reason and "UDP port 5002" in evs[0].reason
+    assert c.closed
+
+
+# --- the room -----------------------------------------------------------------------
+
+
+def test_every_member_sees_the_room_in_the_same_order_with_own_lines_echoed():
+    room, (a, b, c) = joined_room("alice", "bob", "carol")
+    for i in range(5):
+        a.submit(f"a{i}", room.now)
+        b.submit(f"b{i}", room.now)
+        room.step()
+    c.submit("/me waves", room.now)
+    room.settle()
+    ea, eb, ec, es = drain(a), drain(b), drain(c), drain(room.server)
+    assert lines(ea) == lines(eb) == lines(ec) == lines(es)
+    assert len(lines(es)) == 11 and [s for s, _, _ in lines(es)] == list(range(1, 12))
+    pending = {e.msg_id: e.text for e in ea if isinstance(e, ev.LinePending)}
+    own = {e.msg_id: e.text for e in ea if isinstance(e, ev.RoomLine) and e.own}
+    assert pending == own and len(own) == 5
+    assert any(e.action and e.text == "waves" and e.sender == "carol" for e in eb if isinstance(e, ev.RoomLine))
+
+
+def test_private_lines_reach_only_the_recipient_and_echo_to_the_sender():
+    room, (a, b, c) = joined_room("alice", "bob", "carol")
+    a.submit("/msg BOB psst", room.now)
+    room.settle()
+    ea, eb, ec = drain(a), drain(b), drain(c)
+    assert [(e.sender, e.text, e.private_to) for e in eb if isinstance(e, ev.RoomLine)] == [("alice", "psst", "bob")]
+    assert not [e for e in ec if isinstance(e, ev.RoomLine)]
+    echo = [e for e in ea if isinstance(e, ev.RoomLine)]
+    assert len(echo) == 1 and echo[0].own and echo[0].private_to == "bob"
+
+
+def test_private_line_to_unknown_member_is_an_error():
+    room, (a,) = joined_room("alice")
+    a.submit("/msg nobody hi", room.now)
+    room.settle()
+    assert ev.CommandError("No member is called nobody.") in drain(a)
+
+
+def test_rename_is_announced_and_taken_names_are_refused():
+    room, (a, b) = joined_room("alice", "bob")
+    a.submit("/nick Bob", room.now)
+    room.settle()
+    assert ev.CommandError("The name Bob is already taken in this room.") in drain(a)
+    a.submit("/nick ally", room.now)
+    room.settle()
+    assert ev.MemberRenamed("alice", "ally", you=True) in drain(a)
+    assert ev.MemberRenamed("alice", "ally", you=False) in drain(b)
+    assert a.name == "ally" and sorted(room.server.member_names) == ["ally", "bob"]
+    b.submit("hi", room.now)
+    b.submit("/who", room.now)
+    room.settle()
+    assert ev.MemberList(("bob", "ally")) in drain(b) or ev.MemberList(("ally", "bob")) in drain(b)
+
+
+def test_server_speaks_to_everyone_or_privately():
+    room, (a, b) = joined_room("alice", "bob")
+    room.server.say("welcome all", room.now)
+    room.server.say("just you", room.now, to="alice")
+    room.server.say("nobody", room.now, to="zed")
+    room.settle()
+    ea, eb = drain(a), drain(b)
+    assert [(e.sender, e.text, e.private_to) for e in ea if isinstance(e, ev.RoomLine)] == [
+        ("server", "welcome all", None), ("server", "just you", "alice")]
+    assert [e.text for e in eb if isinstance(e, ev.RoomLine)] == ["welcome all"]
+    assert ev.CommandError("No member is called zed.") in drain(room.server)
+
+
+def test_long_lines_are_fragmented_and_too_long_lines_refused_locally():
+    room, (a, b) = joined_room("alice", "bob")
+    text = "é" * 4096                      # 8192 bytes of UTF-8: the limit
+    a.submit(text, room.now)
+    a.submit("x" * 8193, room.now)
+    room.settle()
+    assert [e.text for e in drain(b) if isinstance(e, ev.RoomLine)] == [text]
+    errors = [e for e in drain(a) if isinstance(e, ev.CommandError)]
+    assert len(errors) == 1 and "8193 bytes" in errors[0].text
+
+
+def test_control_characters_in_text_become_spaces():
+    room, (a, b) = joined_room("alice", "bob")
+    a.submit("one\x1b[2Jtwo", room.now)
+    room.settle()
+    assert [e.text for e in drain(b) if isinstance(e, ev.RoomLine)] == ["one [2Jtwo"]
+
+
+def test_nobody_can_speak_from_another_address_with_a_members_session():
+    room, (a, b) = joined_room("alice", "bob")
+    a.submit("genuine", room.now)
+    (data, _), = [x for x in a.datagrams_to_send(room.now) if isinstance(wire.decode(x[0]), wire.Data)]
+    room.server.receive_datagram(data, ("127.0.0.9", 666), room.now)   # replayed from elsewhere
+    room.settle()
+    assert room.server.counters["wrong_address"] == 1
+    assert lines(drain(b)) == []
+
+
+def test_leaving_is_announced_and_delivers_everything_first():
+    room, (a, b) = joined_room("alice", "bob")
+    for i in range(100):
+        a.submit(f"line {i}", room.now)
+    a.leave(room.now)
+    room.settle(500)
+    assert a.closed
+    eb = drain(b)
+    assert [t for _, _, t in lines(eb)] == [f"line {i}" for i in range(100)]
+    assert eb[-1] == ev.MemberLeft("alice", "left")
+    assert len([e for e in drain(a) if isinstance(e, ev.RoomLine) and e.own]) == 100
+
+
+def test_lines_typed_before_the_join_completes_are_sent_after_it():
+    room = Room()
+    b = room.add("bob")
+    room.settle()
+    a = room.add("alice")
+    a.submit("early", room.now)
+    room.settle()
+    assert [t for _, _, t in lines(drain(b))] == ["early"]
+
+
+def test_server_close_tells_every_client():
+    room, (a, b) = joined_room("alice", "bob")
+    room.server.close(room.now)
+    room.settle()
+    assert room.server.closed
+    for c in (a, b):
+        assert ev.ServerClosed("The server closed the room.") in drain(c)
+        assert c.closed
+
+
+# --- presence and reconnection ----------------------------------------------------------
+
+
+def test_quiet_room_costs_only_keepalives_and_nobody_vanishes():
+    room, (a, b) = joined_room("alice", "bob")
+    before = len(room.sent_by_server)
+    room.advance(60)
+    assert room.server.member_names == ["alice", "bob"]
+    assert not [e for e in drain(a) if isinstance(e, (ev.MemberLeft, ev.ConnectionLost))]
+    per_member_per_second = (len(room.sent_by_server) - before) / 2 / 60
+    assert 0.1 <= per_member_per_second <= 0.4        # about one datagram per 5 s
+
+
+def test_a_client_that_vanishes_is_removed_after_about_twenty_seconds():
+    room, (a, b) = joined_room("alice", "bob")
+    alice = room.addr_of(a)
+    room.drop = lambda d, src, dst: alice in (src, dst)
+    room.advance(18)
+    assert "alice" in room.server.member_names
+    room.advance(4)
+    assert room.server.member_names == ["bob"]
+    assert ev.MemberLeft("alice", "vanished") in drain(b)
+
+
+def test_short_outage_resumes_the_session_without_leave_or_join():
+    room, (a, b) = joined_room("alice", "bob")
+    alice = room.addr_of(a)
+    room.drop = lambda d, src, dst: alice in (src, dst)
+    a.submit("sent during the outage", room.now)
+    room.advance(16)
+    assert ev.ConnectionLost() in drain(a)
+    room.drop = lambda *x: False
+    room.advance(3)
+    assert ev.Reconnected(resumed=True) in drain(a)
+    eb = drain(b)
+    assert not [e for e in eb if isinstance(e, (ev.MemberLeft, ev.MemberJoined))]
+    assert [t for _, _, t in lines(eb)] == ["sent during the outage"]
+
+
+def test_long_outage_rejoins_under_the_same_name():
+    room, (a, b) = joined_room("alice", "bob")
+    alice = room.addr_of(a)
+    room.drop = lambda d, src, dst: alice in (src, dst)
+    room.advance(25)
+    room.drop = lambda *x: False
+    room.advance(6)
+    assert a.state is State.JOINED and ev.Reconnected(resumed=False) in drain(a)
+    eb = drain(b)
+    assert ev.MemberLeft("alice", "vanished") in eb and ev.MemberJoined("alice", "127.0.0.1:40000") in eb
+
+
+def test_server_restart_is_survived_and_unacknowledged_lines_are_resent():
+    room, (a, b) = joined_room("alice", "bob")
+    from udpcore.server import ServerEngine
+    room.server = ServerEngine(room.now, randbytes=room.rng.randbytes)   # a fresh process
+    a.submit("after restart", room.now)
+    room.advance(3)                     # alice learns at once (RESET answers her line)
+    assert a.state is State.JOINED and ev.Reconnected(resumed=False) in drain(a)
+    assert "after restart" in [t for _, _, t in lines(drain(room.server))]
+    room.advance(3)                     # idle bob learns at his next keepalive (5 s)
+    assert ev.Reconnected(resumed=False) in drain(b)
+    assert sorted(room.server.member_names) == ["alice", "bob"]
+    a.submit("both back", room.now)
+    room.settle()
+    assert "both back" in [t for _, _, t in lines(drain(b))]
+
+
+# --- guests (plain text) ----------------------------------------------------------------
+
+
+def test_plain_text_datagrams_are_guest_lines_and_guests_get_plain_text():
+    room, (a,) = joined_room("alice")
+    guest = ("127.0.0.1", 50000)
+    room.server.receive_datagram("hello from nc\n".encode(), guest, room.now)
+    room.settle()
+    ea = drain(a)
+    assert ev.MemberJoined("guest-127.0.0.1:50000", "127.0.0.1:50000", guest=True) in ea
+    assert lines(ea) == [(1, "guest-127.0.0.1:50000", "hello from nc")]
+    a.submit("hi guest", room.now)
+    room.settle()
+    got = b"".join(room.raw_to[guest]).decode()
+    assert "alice: hi guest\n" in got
+    assert sum(len(d) for d in room.raw_to[guest]) <= AMPLIFICATION * len(b"hello from nc\n")
+
+
+def test_guests_can_be_turned_off_and_expire():
+    room = Room(allow_guests=False)
+    room.server.receive_datagram(b"hi", ("127.0.0.1", 50000), room.now)
+    assert room.server.member_names == [] and room.server.counters["guest_refused"] == 1
+    room, (a,) = joined_room("alice")
+    room.server.receive_datagram(b"hi", ("127.0.0.1", 50000), room.now)
+    room.advance(301, tick=1.0)
+    assert room.server.member_names == ["alice"]
+    assert ev.MemberLeft("guest-127.0.0.1:50000", "expired") in drain(a)
+
+
+def test_invalid_utf8_is_dropped_and_counted():
+    room, _ = joined_room("alice")
+    room.server.receive_datagram(b"\xc3\x28 not utf-8", ("127.0.0.1", 50000), room.now)
+    assert room.server.counters["malformed"] == 1 and room.server.member_names == ["alice"]

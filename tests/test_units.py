@@ -1,0 +1,106 @@
+"""Small pure pieces: names, commands, addresses, tokens, the text view, the wire layout."""
+from __future__ import annotations
+
+import pytest
+
+from udpcore import commands as c
+from udpcore import events as ev
+from udpcore import wire
+from udpcore.addresses import AddressError, format_addr, parse_server
+from udpcore.names import name_key, name_problem
+from udpcore.textview import describe
+from udpcore.tokens import TokenMinter
+
+pytestmark = pytest.mark.timeout(10)
+
+
+def test_name_rules():
+    assert name_problem("alice") is None
+    assert name_problem("Zoë_42") is None
+    assert name_problem("😀") is None
+    assert name_problem("") and name_problem("a b") and name_problem("x" * 25)
+    assert name_key("ＡＬＩＣＥ") == name_key("alice") == name_key("Alice")
+
+
+@pytest.mark.parametrize("line,cmd", [
+    ("hello", c.Say("hello")),
+    ("  exit ", c.Quit()),
+    ("/QUIT", c.Quit()),
+    ("/me waves", c.Say("waves", action=True)),
+    ("/msg bob hi there", c.Msg("bob", "hi there")),
+    ("/msg bob", c.Invalid("Usage: /msg NAME TEXT")),
+    ("/nick zed", c.Nick("zed")),
+    ("/who", c.Who()),
+    ("/help", c.Help()),
+    ("//etc/passwd is a path", c.Say("/etc/passwd is a path")),
+    ("   ", None),
+])
+def test_command_parsing(line, cmd):
+    assert c.parse(line) == cmd
+
+
+def test_unknown_command_says_so():
+    cmd = c.parse("/frobnicate")
+    assert isinstance(cmd, c.Invalid) and "/help" in cmd.reason
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("chat.local", ("chat.local", 5002)),
+    ("10.1.2.3:6000", ("10.1.2.3", 6000)),
+    ("[::1]:7000", ("::1", 7000)),
+    ("[fe80::1]", ("fe80::1", 5002)),
+    ("::1", ("::1", 5002)),
+])
+def test_server_address_forms(text, expected):
+    assert parse_server(text) == expected
+
+
+@pytest.mark.parametrize("bad", ["", "host:99999", "host:abc", "[::1", ":5002"])
+def test_bad_server_addresses_get_one_sentence(bad):
+    with pytest.raises(AddressError) as info:
+        parse_server(bad)
+    assert str(info.value).endswith(".")
+
+
+def test_format_addr_shows_mapped_ipv4_as_ipv4():
+    assert format_addr(("::ffff:192.0.2.7", 5002, 0, 0)) == "192.0.2.7:5002"
+    assert format_addr(("::1", 5)) == "[::1]:5"
+
+
+def test_tokens_are_bound_to_address_and_time():
+    t = TokenMinter(b"k" * 32)
+    tok = t.mint(("127.0.0.1", 1), 100.0)
+    assert t.check(tok, ("127.0.0.1", 1), 100.0)
+    assert t.check(tok, ("127.0.0.1", 1), 129.0)
+    assert not t.check(tok, ("127.0.0.1", 1), 131.0)
+    assert not t.check(tok, ("127.0.0.1", 2), 100.0)
+    assert not TokenMinter(b"j" * 32).check(tok, ("127.0.0.1", 1), 100.0)
+
+
+def test_plain_text_is_never_this_protocol_and_vice_versa():
+    for text in ("hello", "ÿUC", "\u00ffUC\x01"):
+        raw = text.encode("utf-8")
+        assert not wire.is_protocol(raw)
+    packet = wire.encode(wire.Ping(b"s" * 8))
+    assert wire.is_protocol(packet)
+    with pytest.raises(UnicodeDecodeError):
+        packet.decode("utf-8")
+
+
+def test_every_datagram_fits_1200_bytes():
+    biggest = wire.encode(wire.Data(b"s" * 8, 1, 2, 3, 0, b"x" * wire.MAX_FRAGMENT))
+    assert len(biggest) == wire.MAX_DATAGRAM
+    with pytest.raises(ValueError):
+        wire.encode(wire.Data(b"s" * 8, 1, 2, 3, 0, b"x" * (wire.MAX_FRAGMENT + 1)))
+    with pytest.raises(wire.ProtocolError):
+        wire.decode(biggest + b"x")
+
+
+def test_text_view_lines():
+    assert describe(ev.RoomLine(1, "bob", "hi")) == "bob: hi"
+    assert describe(ev.RoomLine(1, "bob", "waves", action=True)) == "* bob waves"
+    assert describe(ev.RoomLine(0, "bob", "psst", private_to="me"), me="me") == "bob (private): psst"
+    assert describe(ev.MemberJoined("bob")) == "* bob joined"
+    assert describe(ev.MemberLeft("bob")) == "* bob left"
+    assert describe(ev.Listening("::", 5002)) == "listening on [::]:5002"
+    assert describe(ev.Closed()) is None

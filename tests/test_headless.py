@@ -1,0 +1,229 @@
+"""The headless programs end to end, as processes, as a user or a script runs them."""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+pytestmark = pytest.mark.timeout(60)
+
+
+class Proc:
+    """A program under test, with its output read line by line."""
+
+    def __init__(self, *args: str, stdin: bytes | None = None) -> None:
+        env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONIOENCODING="utf-8")
+        self.p = subprocess.Popen([PY, *args], cwd=ROOT, env=env, stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.lines: list[str] = []
+        if stdin is not None:
+            self.p.stdin.write(stdin)
+            self.p.stdin.close()
+            self.p.stdin = None
+
+    def expect(self, pattern: str, timeout: float = 10.0) -> re.Match:
+        deadline = time.monotonic() + timeout
+        rx = re.compile(pattern)
+        for line in self.lines:
+            if (mt := rx.search(line)):
+                return mt
+        while time.monotonic() < deadline:
+            raw = self.p.stdout.readline()
+            if not raw:
+                break
+            line = raw.decode("utf-8").rstrip("\n")
+            self.lines.append(line)
+            if (mt := rx.search(line)):
+                return mt
+        raise AssertionError(f"no line matching {pattern!r}; got {self.lines!r}; "
+                             f"stderr {self.p.stderr.read().decode() if self.p.poll() is not None else ''}")
+
+    def send(self, line: str) -> None:
+        self.p.stdin.write((line + "\n").encode())
+        self.p.stdin.flush()
+
+    def finish(self, timeout: float = 20.0) -> tuple[int, list[str], str]:
+        out, err = self.p.communicate(timeout=timeout)
+        self.lines += out.decode("utf-8").splitlines()
+        return self.p.returncode, self.lines, err.decode("utf-8")
+
+    def kill(self) -> None:
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait()
+        for f in (self.p.stdin, self.p.stdout, self.p.stderr):
+            if f is None:
+                continue
+            try:
+                f.close()
+            except (OSError, ValueError):
+                pass
+
+
+@pytest.fixture
+def procs():
+    started: list[Proc] = []
+
+    def start(*args: str, stdin: bytes | None = None) -> Proc:
+        p = Proc(*args, stdin=stdin)
+        started.append(p)
+        return p
+    yield start
+    for p in started:
+        p.kill()
+
+
+@pytest.fixture
+def server(procs):
+    srv = procs("gui_server.py", "--headless", "--host", "127.0.0.1", "--port", "0")
+    port = int(srv.expect(r"listening on 127\.0\.0\.1:(\d+)").group(1))
+    srv.port = port
+    return srv
+
+
+def client(procs, port: int, name: str, stdin: bytes | None = None, host: str = "127.0.0.1") -> Proc:
+    return procs("gui_client.py", "--headless", "--server", f"{host}:{port}", "--name", name, stdin=stdin)
+
+
+def test_two_clients_talk_and_the_server_answers(procs, server):
+    bob = client(procs, server.port, "bob")
+    bob.expect(r"connected to 127\.0\.0\.1:\d+ as bob")
+    alice = client(procs, server.port, "alice")
+    alice.expect("connected")
+    bob.expect(r"^\* alice joined")
+    alice.send("hello bob 👋")
+    bob.expect(r"^alice: hello bob 👋$")
+    alice.expect(r"^alice: hello bob 👋$")          # echoed to the sender as delivered
+    server.expect(r"^alice: hello bob 👋$")
+    server.send("hi from the server")
+    alice.expect(r"^server: hi from the server$")
+    bob.expect(r"^server: hi from the server$")
+    server.send("/msg bob only you")
+    bob.expect(r"^server \(private\): only you$")
+    alice.send("/msg bob psst")
+    bob.expect(r"^alice \(private\): psst$")
+    alice.send("exit")
+    code, _, err = alice.finish()
+    assert code == 0, err
+    bob.expect(r"^\* alice left$")
+    server.send("exit")
+    bob.p.wait(timeout=10)                 # bob ends by himself: the room closed
+    code, lines, err = bob.finish()
+    assert code == 1 and "The server closed the room." in err
+    code, lines, _ = server.finish()
+    assert code == 0
+
+
+def test_a_script_piping_a_thousand_lines_loses_none(procs, server):
+    watcher = client(procs, server.port, "watcher")
+    watcher.expect("connected")
+    payload = "".join(f"line {i}\n" for i in range(1000)).encode()
+    script = client(procs, server.port, "script", stdin=payload)
+    code, lines, err = script.finish(timeout=40)
+    assert code == 0, err
+    assert [ln for ln in lines if ln.startswith("script: ")] == [f"script: line {i}" for i in range(1000)]
+    watcher.expect(r"^script: line 999$", timeout=20)
+    got = [ln for ln in watcher.lines if ln.startswith("script: ")]
+    assert got == [f"script: line {i}" for i in range(1000)]
+
+
+def test_taken_name_is_one_sentence_and_nonzero(procs, server):
+    a = client(procs, server.port, "alice")
+    a.expect("connected")
+    b = client(procs, server.port, "ALICE", stdin=b"")
+    code, lines, err = b.finish()
+    assert code == 1
+    assert err.strip() == "ChatClient: The name ALICE is already taken in this room; choose another."
+
+
+def test_invalid_name_is_refused_before_sending(procs):
+    b = procs("gui_client.py", "--headless", "--server", "127.0.0.1:1", "--name", "two words", stdin=b"")
+    code, _, err = b.finish()
+    assert code == 1 and err.strip() == "ChatClient: A name cannot contain spaces or control characters."
+
+
+def test_unreachable_server_is_reported_in_about_ten_seconds(procs):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]          # a port where nothing answers (we never read it)
+        start = time.monotonic()
+        c = client(procs, port, "alice")
+        code, _, err = c.finish(timeout=30)
+    elapsed = time.monotonic() - start
+    assert code == 1 and 9 <= elapsed <= 20
+    assert "No answer from 127.0.0.1:" in err and "firewall" in err and "Traceback" not in err
+
+
+def test_busy_port_is_one_sentence_and_exit_status_2(procs, server):
+    again = procs("gui_server.py", "--headless", "--host", "127.0.0.1", "--port", str(server.port), stdin=b"")
+    code, _, err = again.finish()
+    assert code == 2
+    assert err.strip() == (f"ChatServer: Port {server.port} is already in use, probably by another chat "
+                           f"server; choose another port.")
+
+
+def test_unknown_host_is_one_sentence(procs):
+    c = procs("gui_client.py", "--headless", "--server", "no-such-host.invalid", "--name", "a", stdin=b"")
+    code, _, err = c.finish()
+    assert code == 1 and "Cannot find a server called 'no-such-host.invalid'" in err
+
+
+def test_server_keeps_serving_after_end_of_input_and_stops_on_sigterm(procs):
+    srv = procs("gui_server.py", "--headless", "--host", "127.0.0.1", "--port", "0", stdin=b"")
+    port = int(srv.expect(r"listening on 127\.0\.0\.1:(\d+)").group(1))
+    a = client(procs, port, "alice")
+    a.expect("connected")
+    a.send("still there?")
+    srv.expect(r"^alice: still there\?$")
+    srv.p.send_signal(signal.SIGTERM)
+    code, _, err = srv.finish()
+    assert code == 0 and "Traceback" not in err
+    a.p.wait(timeout=10)
+    code, _, err = a.finish()
+    assert code == 1 and "closed the room" in err
+
+
+def test_dual_stack_default_serves_ipv4_and_ipv6_clients(procs):
+    if not socket.has_dualstack_ipv6():
+        pytest.skip("this machine has no dual-stack IPv6")
+    with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
+        s.bind(("::1", 0))
+        port = s.getsockname()[1]
+    srv = procs("gui_server.py", "--headless", "--port", str(port))
+    srv.expect(rf"listening on \[::\]:{port}")
+    v6 = client(procs, port, "six", host="[::1]")
+    v6.expect(r"connected to \[::1\]:\d+ as six")
+    v4 = client(procs, port, "four")
+    v4.expect("connected")
+    v4.send("over ipv4")
+    v6.expect("^four: over ipv4$")
+    srv.expect(r"four joined from 127\.0\.0\.1:\d+")      # shown as IPv4, not ::ffff:
+
+
+def test_plain_text_guest_takes_part(procs, server):
+    a = client(procs, server.port, "alice")
+    a.expect("connected")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as g:
+        g.settimeout(5)
+        g.sendto("hello from a plain UDP client\n".encode(), ("127.0.0.1", server.port))
+        port = g.getsockname()[1]
+        a.expect(rf"^guest-127\.0\.0\.1:{port}: hello from a plain UDP client$")
+        a.send("welcome guest")
+        data, _ = g.recvfrom(2048)
+        assert data.decode() == "alice: welcome guest\n"
+
+
+def test_help_is_printed_by_every_program(procs):
+    for script in ("gui_server.py", "gui_client.py"):
+        p = procs(script, "--help", stdin=b"")
+        code, lines, _ = p.finish()
+        assert code == 0 and any("--headless" in ln for ln in lines)

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import os
+import queue
 import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -25,10 +27,23 @@ class Proc:
         self.p = subprocess.Popen([PY, *args], cwd=ROOT, env=env, stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.lines: list[str] = []
+        self._start_reader()
         if stdin is not None:
             self.p.stdin.write(stdin)
             self.p.stdin.close()
             self.p.stdin = None
+
+    def _start_reader(self) -> None:
+        """Read stdout on a thread, so expect() can give up on time."""
+        self._q: queue.Queue[str | None] = queue.Queue()
+        self._eof = False
+
+        def read() -> None:
+            for raw in iter(self.p.stdout.readline, b""):
+                self._q.put(raw.decode("utf-8", "replace").rstrip("\n"))
+            self._q.put(None)
+        self._reader = threading.Thread(target=read, daemon=True)
+        self._reader.start()
 
     def expect(self, pattern: str, timeout: float = 10.0) -> re.Match:
         deadline = time.monotonic() + timeout
@@ -36,25 +51,37 @@ class Proc:
         for line in self.lines:
             if (mt := rx.search(line)):
                 return mt
-        while time.monotonic() < deadline:
-            raw = self.p.stdout.readline()
-            if not raw:
+        while not self._eof and (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self._q.get(timeout=left)
+            except queue.Empty:
                 break
-            line = raw.decode("utf-8").rstrip("\n")
+            if line is None:
+                self._eof = True
+                break
             self.lines.append(line)
             if (mt := rx.search(line)):
                 return mt
-        raise AssertionError(f"no line matching {pattern!r}; got {self.lines!r}; "
-                             f"stderr {self.p.stderr.read().decode() if self.p.poll() is not None else ''}")
+        raise AssertionError(f"no line matching {pattern!r} within {timeout} s; got {self.lines!r}")
 
     def send(self, line: str) -> None:
         self.p.stdin.write((line + "\n").encode())
         self.p.stdin.flush()
 
     def finish(self, timeout: float = 20.0) -> tuple[int, list[str], str]:
-        out, err = self.p.communicate(timeout=timeout)
-        self.lines += out.decode("utf-8").splitlines()
-        return self.p.returncode, self.lines, err.decode("utf-8")
+        """Close stdin, wait for the exit, and return (status, all lines, stderr)."""
+        if self.p.stdin is not None:
+            self.p.stdin.close()
+            self.p.stdin = None
+        self.p.wait(timeout=timeout)
+        self._reader.join(timeout=5)
+        while not self._eof:
+            line = self._q.get(timeout=5)
+            if line is None:
+                self._eof = True
+            else:
+                self.lines.append(line)
+        return self.p.returncode, self.lines, self.p.stderr.read().decode("utf-8")
 
     def kill(self) -> None:
         if self.p.poll() is None:

@@ -1,0 +1,98 @@
+"""The LAN for real: server and clients on two hosts (network namespaces joined by
+a veth pair) that this test creates and removes. Nothing leaves the namespaces.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.test_headless import Proc
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = [pytest.mark.netns, pytest.mark.timeout(90)]
+
+V4_SERVER, V4_CLIENT = "10.201.7.1", "10.201.7.2"       # only inside the test's namespaces
+V6_SERVER, V6_CLIENT = "fd42:7::1", "fd42:7::2"
+
+
+def _ip(*args: str) -> None:
+    subprocess.run(["ip", *args], check=True, capture_output=True, timeout=10)
+
+
+@pytest.fixture
+def lan():
+    if shutil.which("ip") is None or os.geteuid() != 0:
+        pytest.skip("needs root and iproute2 to make network namespaces")
+    tag = uuid.uuid4().hex[:6]
+    srv_ns, cli_ns = f"chat-srv-{tag}", f"chat-cli-{tag}"
+    a, b = f"vs{tag}", f"vc{tag}"
+    try:
+        _ip("netns", "add", srv_ns)
+        _ip("netns", "add", cli_ns)
+        _ip("link", "add", a, "type", "veth", "peer", "name", b)
+        _ip("link", "set", a, "netns", srv_ns)
+        _ip("link", "set", b, "netns", cli_ns)
+        for ns, dev, v4, v6 in ((srv_ns, a, V4_SERVER, V6_SERVER), (cli_ns, b, V4_CLIENT, V6_CLIENT)):
+            _ip("-n", ns, "addr", "add", f"{v4}/24", "dev", dev)
+            _ip("-n", ns, "-6", "addr", "add", f"{v6}/64", "dev", dev, "nodad")
+            _ip("-n", ns, "link", "set", dev, "up")
+            _ip("-n", ns, "link", "set", "lo", "up")
+        yield srv_ns, cli_ns
+    finally:
+        for ns in (srv_ns, cli_ns):
+            out = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True).stdout
+            for pid in out.split():
+                subprocess.run(["kill", "-9", pid], capture_output=True)
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+def in_ns(ns: str, *args: str, stdin: bytes | None = None) -> Proc:
+    proc = Proc.__new__(Proc)
+    env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONIOENCODING="utf-8")
+    proc.p = subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, *args], cwd=ROOT, env=env,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.lines = []
+    proc._start_reader()
+    if stdin is not None:
+        proc.p.stdin.write(stdin)
+        proc.p.stdin.close()
+        proc.p.stdin = None
+    return proc
+
+
+def test_clients_on_another_host_reach_the_dual_stack_server(lan):
+    srv_ns, cli_ns = lan
+    started: list[Proc] = []
+    try:
+        srv = in_ns(srv_ns, "gui_server.py", "--headless", "--port", "5002")
+        started.append(srv)
+        srv.expect(r"listening on \[::\]:5002")
+        where = srv.expect(r"clients on the network can connect to: (.*)").group(1)
+        assert f"{V4_SERVER}:5002" in where and f"[{V6_SERVER}]:5002" in where
+
+        v4 = in_ns(cli_ns, "gui_client.py", "--headless", "--server", V4_SERVER, "--name", "four")
+        started.append(v4)
+        v4.expect(rf"connected to {V4_SERVER}:5002 as four")
+        v6 = in_ns(cli_ns, "gui_client.py", "--headless", "--server", f"[{V6_SERVER}]:5002", "--name", "six")
+        started.append(v6)
+        v6.expect(r"connected to \[fd42:7::1\]:5002 as six")
+        srv.expect(rf"four joined from {V4_SERVER[:-1]}2:\d+")
+        srv.expect(r"six joined from \[fd42:7::2\]:\d+")
+
+        v4.send("across the LAN")
+        v6.expect(r"^four: across the LAN$")
+        v6.send("and back over IPv6")
+        v4.expect(r"^six: and back over IPv6$")
+        srv.send("exit")
+        for c in (v4, v6):
+            c.p.wait(timeout=10)
+            assert c.p.returncode == 1 and b"closed the room" in c.p.stderr.read()
+    finally:
+        for p in started:
+            p.kill()

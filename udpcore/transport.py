@@ -8,6 +8,7 @@ never touch the engine; they post closures that run on the thread.
 from __future__ import annotations
 
 import errno
+import logging
 import queue
 import select
 import socket
@@ -23,6 +24,7 @@ from .client import ClientEngine
 from .names import name_problem
 from .server import ServerEngine
 
+log = logging.getLogger("udpcore")
 RECV_BATCH = 256            # datagrams read per wake-up before the engine is asked to send
 RECV_BUFFER = 1 << 20       # ask the kernel for room for bursts
 STATS_INTERVAL = 1.0
@@ -158,6 +160,7 @@ class _Loop:
         self._stats = stats
         self._stop_at: float | None = None
         self.send_errors = 0
+        self.internal_errors = 0
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
@@ -235,7 +238,12 @@ class _Loop:
                 continue                           # Windows WinError 10054: ignore, keep serving
             except OSError:
                 return
-            feed(data, addr[:2], now)
+            try:
+                feed(data, addr[:2], now)
+            except Exception:                      # a bug must not let one datagram stop the room
+                self.internal_errors += 1
+                if self.internal_errors == 1:
+                    log.exception("a datagram from %s could not be handled; it was dropped", addr[0])
 
 
 class ServerTransport:

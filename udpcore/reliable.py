@@ -12,7 +12,7 @@ Pure logic: the caller passes ``now`` and moves the frames in and out.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .rtt import RttEstimator
 from .wire import FLAG_MORE, MAX_FRAGMENT, ProtocolError
@@ -25,20 +25,21 @@ _NEVER = float("inf")
 DUP_THRESHOLD = 3              # SACKed-later count that triggers fast retransmit
 
 
-@dataclass(slots=True)
 class _InFlight:
-    seq: int
-    flags: int
-    payload: bytes
-    sent_at: float
-    deadline: float
-    retransmitted: bool = False
-    sacked: bool = False
-    dup_count: int = 0
+    __slots__ = ("seq", "flags", "payload", "sent_at", "deadline", "retransmitted", "sacked", "dup_count")
+
+    def __init__(self, seq: int, flags: int, payload: bytes, sent_at: float, deadline: float) -> None:
+        self.seq = seq
+        self.flags = flags
+        self.payload = payload
+        self.sent_at = sent_at
+        self.deadline = deadline
+        self.retransmitted = False
+        self.sacked = False
+        self.dup_count = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Frame:
+class Frame(NamedTuple):
     seq: int
     flags: int
     payload: bytes
@@ -72,6 +73,9 @@ class ReliableChannel:
         """Queue one message; it is split into fragments that fit a datagram."""
         if len(self._backlog) > self.max_backlog:
             raise OverflowError("send backlog full")
+        if len(message) <= MAX_FRAGMENT:          # nearly every chat line
+            self._backlog.append((0, message))
+            return
         chunks = [message[i:i + MAX_FRAGMENT] for i in range(0, len(message), MAX_FRAGMENT)] or [b""]
         last = len(chunks) - 1
         for i, chunk in enumerate(chunks):
@@ -126,12 +130,17 @@ class ReliableChannel:
                     f.deadline = now + self.rtt.rto
                     out.append(Frame(f.seq, f.flags, f.payload))
             self._due.clear()
-        while self._backlog and len(self._inflight) < self.window:
-            flags, payload = self._backlog.popleft()
+        backlog, inflight = self._backlog, self._inflight
+        room = self.window - len(inflight)
+        if backlog and room > 0:
+            deadline = now + self.rtt.rto
             seq = self._next_seq
-            self._next_seq = (seq + 1) & 0xFFFFFFFF
-            self._inflight[seq] = _InFlight(seq, flags, payload, now, now + self.rtt.rto)
-            out.append(Frame(seq, flags, payload))
+            for _ in range(min(room, len(backlog))):
+                flags, payload = backlog.popleft()
+                inflight[seq] = _InFlight(seq, flags, payload, now, deadline)
+                out.append(Frame(seq, flags, payload))
+                seq = (seq + 1) & 0xFFFFFFFF
+            self._next_seq = seq
         return out
 
     def has_output(self) -> bool:

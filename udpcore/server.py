@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import heapq
 import secrets
+import struct
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Callable
@@ -18,11 +19,14 @@ from .addresses import format_addr
 from .names import GUEST_PREFIX, clean_text, name_key, name_problem
 from .peer import MEMBER_TIMEOUT, Peer
 from .tokens import TokenMinter
-from .wire import (HELLO_MIN_SIZE, MAX_DATAGRAM, MAX_MESSAGE_TEXT, NONCE_LEN, Ack, Bye, Challenge, Data, Hello,
-                   Ping, ProtocolError, Refuse, RefuseCode, Reset, VersionError, Welcome, decode,
-                   encode, is_protocol)
+from .wire import (HELLO_MIN_SIZE, MAGIC, MAX_DATAGRAM, MAX_MESSAGE_TEXT, NONCE_LEN, VERSION, Ack,
+                   Bye, Challenge, Data, Hello, PacketType, Ping, ProtocolError, Refuse, RefuseCode,
+                   Reset, VersionError, Welcome, decode, encode, is_protocol)
 
 Addr = tuple[str, int]
+_ACK_PREFIX = MAGIC + bytes([VERSION, PacketType.ACK])
+_ACK_SIZE = len(_ACK_PREFIX) + 16
+_unpack_ack = struct.Struct("!II").unpack_from
 SERVER_NAME = "server"
 AMPLIFICATION = 3        # RFC 9000 8.1: at most 3x the bytes received before validation
 GUEST_TIMEOUT = 300.0    # a guest silent this long is forgotten
@@ -71,6 +75,17 @@ class ServerEngine:
     def receive_datagram(self, data: bytes, addr: Addr, now: float) -> None:
         if self.closed:
             return
+        if data[:5] == _ACK_PREFIX and len(data) == _ACK_SIZE:      # the commonest datagram
+            mem = self._by_sid.get(data[5:13])
+            if mem is not None and mem.addr == addr and mem.peer is not None:
+                mem.last_heard = now
+                peer = mem.peer
+                peer.last_heard = now
+                ch = peer.channel
+                ch.on_ack(*_unpack_ack(data, 13), now)
+                if ch.has_output():
+                    self._dirty.add(mem)
+                return
         if not is_protocol(data):
             self._guest_datagram(data, addr, now)
             return
@@ -99,9 +114,10 @@ class ServerEngine:
                 continue
             addr = mem.addr
             out.extend((d, addr) for d in peer.datagrams(now))
-            t = peer.channel.get_timer()
-            if t is not None and (mem.timer_at is None or t < mem.timer_at):
-                self._schedule(mem, t)
+            if mem.timer_at is None:             # a pending timer re-arms itself when it fires
+                t = peer.channel.get_timer()
+                if t is not None:
+                    self._schedule(mem, t)
         self._dirty.clear()
         if self.closing_deadline is not None and not self.closed:
             if now >= self.closing_deadline or all(

@@ -23,6 +23,7 @@ def server_parser() -> argparse.ArgumentParser:
                    help=f"UDP port to listen on (default {DEFAULT_PORT}; 0 picks a free one)")
     p.add_argument("--no-guests", action="store_true",
                    help="ignore plain-text datagrams instead of treating them as guest lines")
+    _theme(p)
     return p
 
 
@@ -36,4 +37,10 @@ def client_parser() -> argparse.ArgumentParser:
     p.add_argument("--server", default=None,
                    help=f"server as HOST, HOST:PORT or [IPv6]:PORT (default port {DEFAULT_PORT})")
     p.add_argument("--name", default=None, help="your name in the room")
+    _theme(p)
     return p
+
+
+def _theme(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--theme", choices=("auto", "light", "dark"), default="auto",
+                   help="window colours (default: follow the system)")

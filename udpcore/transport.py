@@ -262,11 +262,13 @@ class ServerTransport:
     def say(self, text: str, to: str | None = None) -> None:
         self._loop.call(lambda now: self._loop.engine.say(text, now, to))
 
-    def close(self, timeout: float = 2.0) -> None:
-        """Tell every client the room is closing, then stop the thread."""
+    def close(self, timeout: float = 2.0, wait: bool = True) -> None:
+        """Tell every client the room is closing, then stop the thread. With
+        ``wait=False`` return at once; a Closed event follows on ``events``."""
         if self._loop.alive:
             self._loop.call(lambda now: (self._loop.engine.close(now), self._loop.stop_by(now + timeout)))
-            self._loop.join(timeout + 1.0)
+            if wait:
+                self._loop.join(timeout + 1.0)
 
 
 def start_server(host: str | None = None, port: int = DEFAULT_PORT, *, allow_guests: bool = True,
@@ -297,11 +299,13 @@ class ClientTransport:
         self._loop.call(lambda now: self._engine.submit(line, now))
         return True
 
-    def close(self, timeout: float = 5.0) -> None:
-        """Leave once what was typed is delivered, waiting at most ``timeout``."""
+    def close(self, timeout: float = 5.0, wait: bool = True) -> None:
+        """Leave once what was typed is delivered, waiting at most ``timeout``.
+        With ``wait=False`` return at once; a Closed event follows on ``events``."""
         if self._loop.alive:
             self._loop.call(lambda now: (self._engine.leave(now), self._loop.stop_by(now + timeout)))
-            self._loop.join(timeout + 1.0)
+            if wait:
+                self._loop.join(timeout + 1.0)
 
 
 def resolve(server: str, default_port: int = DEFAULT_PORT) -> tuple[tuple, int, str]:

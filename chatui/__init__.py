@@ -1,0 +1,1 @@
+"""The Tk windows of the chat: shared widgets, the client window and the server window."""

@@ -1,0 +1,60 @@
+"""The first thing a client shows: where to connect and under which name."""
+from __future__ import annotations
+
+import tkinter as tk
+from tkinter import ttk
+from typing import Callable
+
+
+class ConnectForm(ttk.Frame):
+    """Server and name fields and a Connect button; problems are shown under
+    the fields in one sentence and the fields are kept as typed."""
+
+    def __init__(self, master: tk.Misc, server: str, name: str,
+                 on_connect: Callable[[str, str], None]) -> None:
+        super().__init__(master, padding=28)
+        self.on_connect = on_connect
+        ttk.Label(self, text="Join a chat room", font=("TkHeadingFont", 16, "bold")).grid(
+            row=0, column=0, columnspan=2, sticky="w", pady=(0, 4))
+        ttk.Label(self, text="Ask the person running ChatServer for its address.").grid(
+            row=1, column=0, columnspan=2, sticky="w", pady=(0, 16))
+        self.server = tk.StringVar(self, server)
+        self.name = tk.StringVar(self, name)
+        ttk.Label(self, text="Server").grid(row=2, column=0, sticky="w", padx=(0, 12), pady=6)
+        self.server_entry = ttk.Entry(self, textvariable=self.server, width=32)
+        self.server_entry.grid(row=2, column=1, sticky="ew", pady=6)
+        ttk.Label(self, text="Your name").grid(row=3, column=0, sticky="w", padx=(0, 12), pady=6)
+        self.name_entry = ttk.Entry(self, textvariable=self.name, width=32)
+        self.name_entry.grid(row=3, column=1, sticky="ew", pady=6)
+        ttk.Label(self, text="host or host:port — the port is 5002 unless the server says otherwise",
+                  foreground="#808080").grid(row=4, column=1, sticky="w")
+        self.message = ttk.Label(self, text="", wraplength=380, justify="left")
+        self.message.grid(row=5, column=0, columnspan=2, sticky="ew", pady=(14, 6))
+        self.button = ttk.Button(self, text="Connect", command=self.submit, style="Accent.TButton")
+        self.button.grid(row=6, column=1, sticky="e", pady=(6, 0))
+        self.columnconfigure(1, weight=1)
+        for w in (self.server_entry, self.name_entry):
+            w.bind("<Return>", lambda e: self.submit())
+        (self.name_entry if server and not name else self.server_entry).focus_set()
+
+    def submit(self) -> None:
+        server, name = self.server.get().strip(), self.name.get().strip()
+        if not server:
+            self.show_error("Type the server's address, for example 192.168.1.20.")
+        elif not name:
+            self.show_error("Type the name the others will see.")
+        else:
+            self.on_connect(server, name)
+
+    def show_error(self, sentence: str) -> None:
+        self.message.configure(text=sentence, foreground="#d1242f")
+        self.set_busy(False)
+
+    def show_progress(self, sentence: str) -> None:
+        self.message.configure(text=sentence, foreground="")
+        self.set_busy(True)
+
+    def set_busy(self, busy: bool) -> None:
+        state = "disabled" if busy else "normal"
+        for w in (self.server_entry, self.name_entry, self.button):
+            w.configure(state=state)

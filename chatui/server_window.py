@@ -1,0 +1,202 @@
+"""The server window: the room as the server sees it, and the server's own voice."""
+from __future__ import annotations
+
+import tkinter as tk
+from tkinter import ttk
+from typing import Callable
+
+from udpcore import events as ev
+from udpcore.addresses import format_addr
+from udpcore.transport import ChatError, PortBusyError, ServerTransport, local_addresses, start_server
+
+from .chat_view import ChatView
+from .poller import QueuePoller
+from .theme import Palette
+from .widgets import Entry
+
+TITLE = "LAN Chat Server"
+COLUMNS = (("address", "Address", 150), ("heard", "Last heard", 80))
+
+
+def ago(seconds: float) -> str:
+    if seconds < 5:
+        return "now"
+    if seconds < 60:
+        return f"{int(seconds)} s ago"
+    return f"{int(seconds // 60)} min ago"
+
+
+class ServerApp:
+    """Owns the server window and the server transport. ``send``, ``exit`` and
+    ``handle`` are plain methods so tests drive them directly."""
+
+    def __init__(self, root: tk.Tk, palette: Palette, host: str | None = None, port: int = 5002,
+                 allow_guests: bool = True,
+                 start: Callable[..., ServerTransport] = start_server) -> None:
+        self.root = root
+        self.host, self.allow_guests, self.start = host, allow_guests, start
+        self.transport: ServerTransport | None = None
+        self.poller: QueuePoller | None = None
+        self.leaving = False
+        self.relayed = 0
+        self.member_count = 0
+        self.where = ""
+        root.title(TITLE)
+        root.protocol("WM_DELETE_WINDOW", self.exit)
+        self.view = ChatView(root, palette, on_send=self.send, on_exit=self.exit, on_pick=self.pick,
+                             member_columns=COLUMNS, members_width=330)
+        self.view.pack(fill="both", expand=True)
+        self.target = ttk.Label(self.view, anchor="w", foreground=palette.muted)
+        self.target.grid(row=3, column=0, sticky="ew")
+        self.view.members.tree.bind("<<TreeviewSelect>>", lambda e: self._show_target(), add="+")
+        self.view.entry.entry.bind("<Escape>", lambda e: self.clear_target())
+        self._show_target()
+        self.listen(port)
+
+    # --- listening --------------------------------------------------------------------
+
+    def listen(self, port: int) -> bool:
+        try:
+            self.transport = self.start(self.host, port, allow_guests=self.allow_guests)
+        except PortBusyError as exc:
+            PortDialog(self.root, str(exc), port, self.listen, self.close_window)
+            return False
+        except ChatError as exc:
+            PortDialog(self.root, str(exc), port, self.listen, self.close_window)
+            return False
+        host, real_port = self.transport.address
+        if host in ("::", "0.0.0.0"):
+            others = [format_addr((a, real_port)) for a in local_addresses()]
+            self.where = ", ".join(others[:3]) or format_addr((host, real_port))
+        else:
+            self.where = format_addr((host, real_port))
+        self.root.title(f"{TITLE} — port {real_port}")
+        self.poller = QueuePoller(self.root, self.transport.events, self.handle)
+        self._status()
+        return True
+
+    # --- what the person running the server does ------------------------------------------
+
+    def send(self, text: str) -> None:
+        if self.transport is None:
+            return
+        if text.strip().lower() in ("exit", "/quit"):
+            self.exit()
+            return
+        to = self.view.members.selected()
+        if text.startswith("/msg "):
+            _, to, text = (text.split(" ", 2) + ["", ""])[:3]
+        self.transport.say(text, to=to or None)
+
+    def pick(self, name: str) -> None:
+        self.view.members.tree.selection_set(name)
+        self.view.entry.entry.focus_set()
+
+    def clear_target(self) -> None:
+        self.view.members.tree.selection_set(())
+        self._show_target()
+
+    def _show_target(self) -> None:
+        to = self.view.members.selected()
+        self.target.configure(text=f"Your lines go privately to {to} — Esc to answer everyone" if to
+                              else "Your lines go to everyone — select a member to answer privately")
+
+    def exit(self) -> None:
+        """Tell every client the room is closing, then close the window."""
+        if self.leaving:
+            return
+        self.leaving = True
+        if self.transport is None:
+            self.close_window()
+            return
+        self.view.set_input_enabled(False)
+        self.view.status.set("Closing the room…")
+        self.transport.close(timeout=1.5, wait=False)
+        self.root.after(4000, self.close_window)
+
+    def close_window(self) -> None:
+        if self.poller:
+            self.poller.stop()
+        try:
+            self.root.destroy()
+        except tk.TclError:
+            pass
+
+    # --- events ----------------------------------------------------------------------------
+
+    def handle(self, events: list[ev.Event]) -> None:
+        entries: list[Entry] = []
+        for e in events:
+            if isinstance(e, ev.RoomLine):
+                entries.append(Entry("line", e.text, e.sender, e.action,
+                                     f"to {e.private_to}" if e.private_to else ""))
+            elif isinstance(e, ev.MemberJoined):
+                entries.append(Entry("notice", f"{e.name} joined from {e.address}"
+                                     + (" (guest)" if e.guest else "")))
+            elif isinstance(e, ev.MemberLeft):
+                why = {"left": "left", "vanished": "vanished (no answer for 20 s)",
+                       "expired": "left (silent guest)"}.get(e.reason, f"was dropped ({e.reason})")
+                entries.append(Entry("notice", f"{e.name} {why}"))
+            elif isinstance(e, ev.MemberRenamed):
+                entries.append(Entry("notice", f"{e.old} is now known as {e.new}"))
+            elif isinstance(e, ev.CommandError):
+                entries.append(Entry("error", e.text))
+            elif isinstance(e, ev.Stats):
+                self.relayed = e.relayed
+                self.member_count = len(e.members)
+                self.view.members.set_members(
+                    (m.name, (m.address + (" (guest)" if m.guest else ""), ago(m.idle))) for m in e.members)
+                self._show_target()
+                self._status()
+            elif isinstance(e, ev.Closed):
+                self.transport = None
+                if self.leaving:
+                    self.close_window()
+                    return
+        if entries:
+            self.view.history.append(entries)
+
+    def _status(self) -> None:
+        if self.transport is None or self.leaving:
+            return
+        members = f"{self.member_count} member" + ("" if self.member_count == 1 else "s")
+        self.view.status.set(f"Listening on {self.where}  ·  {members} online  ·  {self.relayed} lines relayed")
+
+
+class PortDialog(tk.Toplevel):
+    """A busy port: one sentence, a field for another port, Listen or Quit."""
+
+    def __init__(self, master: tk.Tk, sentence: str, port: int,
+                 retry: Callable[[int], bool], quit_: Callable[[], None]) -> None:
+        super().__init__(master)
+        self.title("Cannot listen")
+        self.transient(master)
+        self.resizable(False, False)
+        self.retry, self.quit_ = retry, quit_
+        frame = ttk.Frame(self, padding=20)
+        frame.pack(fill="both", expand=True)
+        self.message = ttk.Label(frame, text=sentence, wraplength=340, justify="left")
+        self.message.grid(row=0, column=0, columnspan=3, sticky="w", pady=(0, 12))
+        ttk.Label(frame, text="Port").grid(row=1, column=0, sticky="w", padx=(0, 8))
+        self.port = tk.StringVar(self, str(port + 1 if 0 < port < 65535 else 5003))
+        self.entry = ttk.Entry(frame, textvariable=self.port, width=8)
+        self.entry.grid(row=1, column=1, sticky="w")
+        buttons = ttk.Frame(frame)
+        buttons.grid(row=2, column=0, columnspan=3, sticky="e", pady=(16, 0))
+        ttk.Button(buttons, text="Quit", command=self._quit).pack(side="right")
+        ttk.Button(buttons, text="Listen", command=self.listen, style="Accent.TButton").pack(side="right", padx=(0, 8))
+        self.entry.bind("<Return>", lambda e: self.listen())
+        self.protocol("WM_DELETE_WINDOW", self._quit)
+        self.entry.focus_set()
+
+    def listen(self) -> None:
+        text = self.port.get().strip()
+        if not text.isdigit() or not 0 <= int(text) < 65536:
+            self.message.configure(text=f"'{text}' is not a port number (0-65535).")
+            return
+        self.destroy()
+        self.retry(int(text))
+
+    def _quit(self) -> None:
+        self.destroy()
+        self.quit_()

@@ -1,0 +1,42 @@
+"""Remembered values (last server and name) in the user's config folder."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+APP = "LanChat"
+
+
+def config_dir() -> Path:
+    override = os.environ.get("LANCHAT_CONFIG_DIR")        # tests and portable installs
+    if override:
+        return Path(override)
+    try:
+        from platformdirs import user_config_dir
+        return Path(user_config_dir(APP, appauthor=False))
+    except ImportError:
+        if os.name == "nt":
+            return Path(os.environ.get("APPDATA", Path.home())) / APP
+        return Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / APP
+
+
+def load() -> dict:
+    try:
+        data = json.loads((config_dir() / "settings.json").read_text("utf-8"))
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def save(**values) -> None:
+    data = load()
+    data.update(values)
+    try:
+        d = config_dir()
+        d.mkdir(parents=True, exist_ok=True)
+        tmp = d / "settings.json.tmp"
+        tmp.write_text(json.dumps(data, indent=2), "utf-8")
+        os.replace(tmp, d / "settings.json")
+    except OSError:
+        pass                    # remembering is a convenience, never a reason to fail

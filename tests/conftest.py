@@ -1,0 +1,87 @@
+"""Fixtures shared by the window tests: a private Xvfb display and a Tk root."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+
+def _free_display() -> int:
+    for n in range(90, 200):
+        if not Path(f"/tmp/.X11-unix/X{n}").exists() and not Path(f"/tmp/.X{n}-lock").exists():
+            return n
+    raise RuntimeError("no free X display number")
+
+
+@pytest.fixture(scope="session")
+def xvfb_display():
+    """Start Xvfb for the session (the machine has no screen) and point DISPLAY at it."""
+    if shutil.which("Xvfb") is None:
+        pytest.fail("Xvfb is not installed (apt-get install xvfb); .ci/run installs it")
+    n = _free_display()
+    proc = subprocess.Popen(["Xvfb", f":{n}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while not Path(f"/tmp/.X11-unix/X{n}").exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail("Xvfb did not start")
+        time.sleep(0.05)
+    old = os.environ.get("DISPLAY")
+    os.environ["DISPLAY"] = f":{n}"
+    yield f":{n}"
+    proc.terminate()
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    if old is None:
+        os.environ.pop("DISPLAY", None)
+    else:
+        os.environ["DISPLAY"] = old
+
+
+@pytest.fixture
+def config_dir(tmp_path, monkeypatch):
+    d = tmp_path / "config"
+    monkeypatch.setenv("LANCHAT_CONFIG_DIR", str(d))
+    return d
+
+
+@pytest.fixture
+def tk_root(xvfb_display, config_dir):
+    import tkinter as tk
+    from chatui.theme import apply_theme
+    root = tk.Tk()
+    root.geometry("760x520+0+0")
+    palette = apply_theme(root, "light")
+    errors: list[str] = []
+    root.report_callback_exception = lambda *exc: errors.append(repr(exc[1]))
+    root._test_errors = errors
+    root._palette = palette
+    yield root
+    try:
+        root.destroy()
+    except tk.TclError:
+        pass
+    import gc
+    gc.collect()            # free Tk variables here, on the main thread, not later on another
+    assert errors == [], f"errors in Tk callbacks: {errors}"
+
+
+def pump(root, until, timeout: float = 10.0, what: str = "") -> None:
+    """Run the Tk loop until ``until()`` is true; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            root.update()
+        except Exception:
+            pass
+        if until():
+            return
+        time.sleep(0.005)
+    raise AssertionError(f"timed out waiting for {what or until}")

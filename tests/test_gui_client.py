@@ -1,0 +1,250 @@
+"""The client window for real, under Xvfb, against a real server on loopback."""
+from __future__ import annotations
+
+import json
+import queue
+import socket
+import time
+
+import pytest
+
+from udpcore import events as ev
+from udpcore.transport import start_client, start_server
+from tests.conftest import pump
+
+pytestmark = [pytest.mark.gui, pytest.mark.timeout(60)]
+
+
+@pytest.fixture
+def server():
+    srv = start_server("127.0.0.1", 0, stats=False)
+    yield srv
+    srv.close()
+
+
+@pytest.fixture
+def peer_factory(server):
+    made = []
+
+    def make(name: str):
+        c = start_client(f"127.0.0.1:{server.address[1]}", name)
+        c.seen = []
+        made.append(c)
+        wait_for(c, lambda e: isinstance(e, ev.Connected))
+        return c
+    yield make
+    for c in made:
+        c.close(timeout=1)
+
+
+def wait_for(client, match, timeout: float = 10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            e = client.events.get(timeout=0.05)
+        except queue.Empty:
+            continue
+        client.seen.append(e)
+        if match(e):
+            return e
+    raise AssertionError(f"no matching event; saw {client.seen}")
+
+
+def open_chat(tk_root, server, name="alice"):
+    from chatui.client_window import ClientApp
+    app = ClientApp(tk_root, tk_root._palette, f"127.0.0.1:{server.address[1]}", name)
+    pump(tk_root, lambda: app.view is not None and "alice" in app.view.members.names()
+         or app.view is not None and name in app.view.members.names(), what="connected")
+    return app
+
+
+def history(app) -> str:
+    return app.view.history.content()
+
+
+def test_connect_form_connects_and_remembers(tk_root, server, config_dir):
+    from chatui.client_window import ClientApp
+    app = ClientApp(tk_root, tk_root._palette)
+    form = app.form
+    assert form.server.get() == "localhost" and form.name.get() == ""
+    form.server.set(f"127.0.0.1:{server.address[1]}")
+    form.name.set("alice")
+    form.button.invoke()
+    pump(tk_root, lambda: app.view is not None, what="the chat view")
+    pump(tk_root, lambda: app.view.members.names() == ["alice"], what="member list")
+    assert app.view.status.get() == f"Connected to 127.0.0.1:{server.address[1]} as alice"
+    assert tk_root.title() == "alice — LAN Chat"
+    saved = json.loads((config_dir / "settings.json").read_text())
+    assert saved == {"server": f"127.0.0.1:{server.address[1]}", "name": "alice"}
+    assert tk_root.focus_get() is app.view.entry.entry
+
+
+def test_taken_name_is_shown_on_the_form_with_fields_kept(tk_root, server, peer_factory):
+    from chatui.client_window import ClientApp
+    peer_factory("alice")
+    app = ClientApp(tk_root, tk_root._palette, f"127.0.0.1:{server.address[1]}", "ALICE")
+    pump(tk_root, lambda: "taken" in app.form.message.cget("text"), what="refusal")
+    assert app.form.message.cget("text") == "The name ALICE is already taken in this room; choose another."
+    assert app.form.name.get() == "ALICE" and str(app.form.button.cget("state")) == "normal"
+    assert app.view is None
+
+
+def test_bad_address_is_one_sentence_on_the_form(tk_root, config_dir):
+    from chatui.client_window import ClientApp
+    app = ClientApp(tk_root, tk_root._palette)
+    app.form.server.set("host:99999")
+    app.form.name.set("alice")
+    app.form.button.invoke()
+    assert app.form.message.cget("text") == "'99999' is not a port number (1-65535)."
+    assert app.form.server.get() == "host:99999"
+
+
+@pytest.mark.timeout(40)
+def test_unreachable_server_says_firewall_on_the_form(tk_root, config_dir):
+    from chatui.client_window import ClientApp
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        app = ClientApp(tk_root, tk_root._palette, f"127.0.0.1:{silent.getsockname()[1]}", "alice")
+        assert "Connecting to" in app.form.message.cget("text")
+        pump(tk_root, lambda: "firewall" in app.form.message.cget("text"), timeout=15, what="unreachable")
+    assert app.form.message.cget("text").startswith("No answer from 127.0.0.1:")
+
+
+def test_enter_and_send_deliver_lines_with_pending_then_tick(tk_root, server, peer_factory):
+    bob = peer_factory("bob")
+    app = open_chat(tk_root, server)
+    pump(tk_root, lambda: app.view.members.names() == ["bob", "alice"] or
+         sorted(app.view.members.names()) == ["alice", "bob"], what="members")
+    entry = app.view.entry
+    entry.entry.insert(0, "hello bob 👋 https://example.org")
+    entry.entry.event_generate("<Return>")
+    assert entry.var.get() == ""
+    pump(tk_root, lambda: "✓" in history(app), what="delivered tick")
+    assert "alice: hello bob 👋 https://example.org ✓" in history(app)
+    assert "…" not in history(app)
+    entry.var.set("second line")
+    entry.send_button.invoke()
+    wait_for(bob, lambda e: isinstance(e, ev.RoomLine) and e.text == "second line")
+    got = [e.text for e in bob.seen if isinstance(e, ev.RoomLine)]
+    assert got == ["hello bob 👋 https://example.org", "second line"]
+    assert app.view.history.text.tag_ranges("url")          # the link is clickable
+
+
+def test_room_lines_notices_private_and_commands(tk_root, server, peer_factory):
+    app = open_chat(tk_root, server)
+    bob = peer_factory("bob")
+    pump(tk_root, lambda: "bob joined" in history(app), what="join notice")
+    bob.submit("hi all")
+    bob.submit("/me waves")
+    bob.submit("/msg alice just for you")
+    pump(tk_root, lambda: "just for you" in history(app), what="lines")
+    text = history(app)
+    assert "bob: hi all" in text and "* bob waves" in text and "bob: (private) just for you" in text
+    app.view.entry.var.set("/nick ally")
+    app.view.entry.send()
+    pump(tk_root, lambda: "You are now known as ally" in history(app), what="rename")
+    assert tk_root.title() == "ally — LAN Chat" and "ally" in app.view.members.names()
+    app.view.entry.var.set("/msg nobody hi")
+    app.view.entry.send()
+    pump(tk_root, lambda: "No member is called nobody." in history(app), what="error")
+    app.view.entry.var.set("/who")
+    app.view.entry.send()
+    pump(tk_root, lambda: "2 in the room:" in history(app), what="who")
+    bob.close(timeout=2)
+    pump(tk_root, lambda: "bob left" in history(app), what="leave notice")
+    assert app.view.members.names() == ["ally"]
+
+
+def test_double_click_member_starts_private_line_and_up_recalls(tk_root, server, peer_factory):
+    peer_factory("bob")
+    app = open_chat(tk_root, server)
+    tree = app.view.members.tree
+    pump(tk_root, lambda: tree.exists("bob") and tree.bbox("bob"), what="bob in the list")
+    x, y, w, h = tree.bbox("bob")
+    for _ in range(2):                 # two quick clicks: Tk makes them a double-click
+        tree.event_generate("<ButtonPress-1>", x=x + 5, y=y + h // 2)
+        tree.event_generate("<ButtonRelease-1>", x=x + 5, y=y + h // 2)
+    pump(tk_root, lambda: app.view.entry.var.get() == "/msg bob ", what="prefill")
+    app.view.entry.var.set("first")
+    app.view.entry.send()
+    app.view.entry.entry.event_generate("<Up>")
+    assert app.view.entry.var.get() == "first"
+
+
+def test_unread_count_in_title_until_focused(tk_root, server, peer_factory, monkeypatch):
+    app = open_chat(tk_root, server)
+    bob = peer_factory("bob")
+    monkeypatch.setattr(app, "_has_focus", lambda: False)
+    bob.submit("one")
+    bob.submit("two")
+    pump(tk_root, lambda: tk_root.title() == "(2) alice — LAN Chat", what="unread title")
+    app._focused()
+    assert tk_root.title() == "alice — LAN Chat"
+
+
+def test_exit_button_leaves_cleanly_and_closes_the_window(tk_root, server, peer_factory):
+    bob = peer_factory("bob")
+    app = open_chat(tk_root, server)
+    app.view.entry.var.set("last words")
+    app.view.entry.send()
+    app.view.entry.exit_button.invoke()
+    pump(tk_root, lambda: not _exists(tk_root), what="window closed")
+    wait_for(bob, lambda e: isinstance(e, ev.MemberLeft) and e.name == "alice")
+    assert "last words" in [e.text for e in bob.seen if isinstance(e, ev.RoomLine)]
+
+
+def test_typing_exit_leaves_too(tk_root, server, peer_factory):
+    bob = peer_factory("bob")
+    app = open_chat(tk_root, server)
+    app.view.entry.var.set("exit")
+    app.view.entry.send()
+    pump(tk_root, lambda: not _exists(tk_root), what="window closed")
+    wait_for(bob, lambda e: isinstance(e, ev.MemberLeft) and e.name == "alice")
+
+
+def test_server_closing_is_shown_and_input_disabled(tk_root, config_dir):
+    srv = start_server("127.0.0.1", 0, stats=False)
+    try:
+        app = open_chat(tk_root, srv)
+    finally:
+        srv.close()
+    pump(tk_root, lambda: "Server closed" in app.view.status.get(), what="closed status")
+    assert "The server closed the room." in history(app)
+    assert str(app.view.entry.entry.cget("state")) == "disabled"
+
+
+def test_burst_of_5000_lines_arrives_and_the_pane_stays_bounded(tk_root, server):
+    app = open_chat(tk_root, server)
+    for i in range(5000):
+        server.say(f"burst line {i}")
+    ticks = app.poller.ticks
+    pump(tk_root, lambda: "burst line 4999" in history(app), timeout=40, what="the whole burst")
+    text = history(app)
+    shown = [ln for ln in text.splitlines() if "burst line" in ln]
+    assert shown[-1].endswith("server: burst line 4999")
+    assert len(shown) <= app.view.history.max_lines
+    assert [int(ln.rsplit(" ", 1)[1]) for ln in shown] == list(range(5000 - len(shown), 5000))
+    assert app.poller.ticks - ticks >= 10          # drained in many small batches, not one freeze
+
+
+def test_pane_follows_new_lines_unless_scrolled_up(tk_root, server):
+    app = open_chat(tk_root, server)
+    for i in range(200):
+        server.say(f"fill {i}")
+    pump(tk_root, lambda: "fill 199" in history(app), what="fill")
+    tk_root.update()
+    text = app.view.history.text
+    assert text.yview()[1] == 1.0                  # followed to the end
+    text.yview_moveto(0.0)
+    tk_root.update()
+    server.say("while reading")
+    pump(tk_root, lambda: "while reading" in history(app), what="new line")
+    tk_root.update()
+    assert text.yview()[0] == 0.0                  # the reader was not yanked down
+
+
+def _exists(root) -> bool:
+    try:
+        return bool(root.winfo_exists())
+    except Exception:
+        return False

@@ -42,7 +42,7 @@ class ClientApp:
         self.form: ConnectForm | None = ConnectForm(
             root, server or remembered.get("server", "localhost"), name or remembered.get("name", ""),
             self.connect)
-        self.form.pack(fill="both", expand=True)
+        self.form.pack(expand=True)          # centred in the window
         if server and name:
             self.connect(server, name)
 

@@ -26,7 +26,7 @@ class ConnectForm(ttk.Frame):
         ttk.Label(self, text="Your name").grid(row=3, column=0, sticky="w", padx=(0, 12), pady=6)
         self.name_entry = ttk.Entry(self, textvariable=self.name, width=32)
         self.name_entry.grid(row=3, column=1, sticky="ew", pady=6)
-        ttk.Label(self, text="host or host:port — the port is 5002 unless the server says otherwise",
+        ttk.Label(self, text="host or host:port (port 5002 by default)",
                   foreground="#808080").grid(row=4, column=1, sticky="w")
         self.message = ttk.Label(self, text="", wraplength=380, justify="left")
         self.message.grid(row=5, column=0, columnspan=2, sticky="ew", pady=(14, 6))

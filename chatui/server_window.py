@@ -15,7 +15,7 @@ from .theme import Palette
 from .widgets import Entry
 
 TITLE = "LAN Chat Server"
-COLUMNS = (("address", "Address", 150), ("heard", "Last heard", 80))
+COLUMNS = (("address", "Address", 150), ("heard", "Last heard", 90))
 
 
 def ago(seconds: float) -> str:
@@ -44,7 +44,7 @@ class ServerApp:
         root.title(TITLE)
         root.protocol("WM_DELETE_WINDOW", self.exit)
         self.view = ChatView(root, palette, on_send=self.send, on_exit=self.exit, on_pick=self.pick,
-                             member_columns=COLUMNS, members_width=330)
+                             member_columns=COLUMNS, members_width=390)
         self.view.pack(fill="both", expand=True)
         self.target = ttk.Label(self.view, anchor="w", foreground=palette.muted)
         self.target.grid(row=3, column=0, sticky="ew")

@@ -147,9 +147,12 @@ def _window(name: str, timeout: float = 15.0) -> str:
 
 
 def _type(window: str, text: str) -> None:
+    """Focus the window and type as a keyboard would (XTEST), then press Return."""
+    subprocess.run(["xdotool", "windowraise", window], check=True, timeout=10)
     subprocess.run(["xdotool", "windowfocus", "--sync", window], check=True, timeout=10)
-    subprocess.run(["xdotool", "type", "--delay", "15", "--window", window, text], check=True, timeout=30)
-    subprocess.run(["xdotool", "key", "--window", window, "Return"], check=True, timeout=10)
+    time.sleep(0.2)
+    subprocess.run(["xdotool", "type", "--delay", "15", text], check=True, timeout=30)
+    subprocess.run(["xdotool", "key", "Return"], check=True, timeout=10)
 
 
 @pytest.mark.timeout(90)

@@ -1,0 +1,118 @@
+"""Screenshots of both windows, light and dark, with a small conversation in them.
+
+Run: ``.venv/bin/python docs/screenshots/take_screenshots.py`` (needs Xvfb and
+ImageMagick's ``import``). Starts its own Xvfb; writes PNGs next to this file.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent.parent))
+
+
+def pump(roots, seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        for r in roots:
+            r.update()
+        time.sleep(0.01)
+
+
+def shoot(root, name: str) -> None:
+    root.update()
+    subprocess.run(["import", "-window", root.wm_frame(), str(HERE / name)], check=True)
+
+
+def conversation(say_alice, others, server_say, roots) -> None:
+    """The same small conversation for every screenshot."""
+    bob, chen = others
+    bob.submit("morning all! slides are at https://example.org/lan-party 🎉")
+    pump(roots, 0.3)
+    say_alice("Thanks Bob — I'll grab them now.")
+    pump(roots, 0.3)
+    chen.submit("/me brings coffee ☕")
+    pump(roots, 0.3)
+    server_say("Welcome to the LAN party room. Pizza arrives at 19:00.")
+    pump(roots, 0.3)
+    bob.submit("/msg alice can you bring the spare HDMI cable?")
+    pump(roots, 0.3)
+    chen.submit("Long lines wrap neatly inside the pane, so a paragraph pasted from somewhere "
+                "else stays readable without scrolling sideways.")
+    pump(roots, 0.3)
+    say_alice("/msg bob sure, it's in my bag")
+    pump(roots, 1.5)
+
+
+def scene(mode: str, which: str) -> None:
+    """One window per process, as in the real programs (one Tk root each)."""
+    from chatui.app import make_root
+    from chatui.client_window import ClientApp
+    from chatui.server_window import ServerApp
+    from udpcore.transport import start_client, start_server
+
+    os.environ["LANCHAT_CONFIG_DIR"] = "/tmp/lanchat-screens"
+    if which == "client":              # the room exists before the window, as for a real user
+        transport = start_server("127.0.0.1", 0, stats=False)
+        port = transport.address[1]
+        others = [start_client(f"127.0.0.1:{port}", n) for n in ("bob", "chen")]
+        time.sleep(0.5)
+    # Build the window before pumping Tk, as the real programs do (pumping an
+    # empty sv-ttk root first leaves later frames in the stock colours).
+    root, palette = make_root("ChatServer" if which == "server" else "ChatClient", mode)
+    if which == "connect":
+        root.geometry("560x360+0+0")
+        app = ClientApp(root, palette, None, None)
+        app.form.server.set("192.168.1.20")
+        app.form.name.set("alice")
+        pump([root], 0.5)
+        shoot(root, f"connect-{mode}.png")
+        return
+    if which == "server":
+        root.geometry("900x520+0+0")
+        server = ServerApp(root, palette, "127.0.0.1", 0)
+        transport = server.transport
+        port = transport.address[1]
+        others = [start_client(f"127.0.0.1:{port}", n) for n in ("bob", "chen")]
+        pump([root], 0.5)
+        alice = start_client(f"127.0.0.1:{port}", "alice")
+        say = alice.submit
+    else:
+        root.geometry("760x500+0+0")
+        app = ClientApp(root, palette, f"127.0.0.1:{port}", "alice")
+        pump([root], 1.0)
+
+        def say(text: str) -> None:
+            app.view.entry.var.set(text)
+            app.view.entry.send()
+    pump([root], 1.0)
+    conversation(say, others, transport.say, [root])
+    shoot(root, f"{which}-{mode}.png")
+    for c in others:
+        c.close(timeout=1)
+    transport.close()
+
+
+def main() -> None:
+    display = ":97"
+    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.environ["DISPLAY"] = display
+    time.sleep(1)
+    try:
+        for mode in ("light", "dark"):
+            for which in ("server", "client", "connect"):
+                subprocess.run([sys.executable, __file__, "--scene", mode, which], check=True, timeout=120)
+    finally:
+        xvfb.terminate()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--scene":
+        scene(sys.argv[2], sys.argv[3])
+    else:
+        main()

@@ -131,3 +131,83 @@ def test_unacknowledged_messages_can_move_to_a_new_session():
     a.on_ack(1, 0, 0.01)                      # first fragment of the long one acked
     assert a.take_unsent_messages() == [b"short"]      # the half-delivered one cannot be rebuilt
     assert a.idle
+
+
+# --- regressions found through the lossy loopback tests ------------------------------------
+
+
+@pytest.mark.timeout(10)
+def test_a_burst_of_lost_fragments_doubles_the_rto_once_not_once_per_fragment():
+    """RFC 6298 (5.5): when the retransmission timer expires, back off RTO once.
+
+    Each fragment here has its own deadline, so five fragments sent a couple of
+    milliseconds apart and lost together expire one after the other; that is one
+    timeout of the path, and must double RTO once -- not five times (from the
+    50 ms floor to 1.6 s within 8 ms). Under steady loss the per-fragment
+    doubling keeps RTO at its 8 s cap; a fragment whose retransmission is lost
+    twice then stays unacknowledged past the 15 s / 20 s liveness limits and the
+    member is dropped ("vanished"), losing lines.
+    """
+    ch = ReliableChannel()
+    ch.rtt.sample(0.01)                  # a LAN round trip: RTO sits at its floor
+    rto0 = ch.rtt.rto
+    t = 0.0
+    for _ in range(5):                   # five fragments, 2 ms apart, all lost
+        ch.send(b"x")
+        assert len(ch.poll(t)) == 1
+        t += 0.002
+    first = ch.get_timer()
+    assert first == pytest.approx(rto0)
+    retransmitted = 0
+    while (at := ch.get_timer()) is not None and at < first + 2 * rto0 - 1e-9:
+        ch.handle_timer(at)              # what the transport does when the timer is due
+        retransmitted += len(ch.poll(at))
+    assert retransmitted >= 1            # the timeout did resend what was lost
+    assert ch.rtt.rto == pytest.approx(2 * rto0), (
+        f"one timeout period backed RTO off from {rto0} s to {ch.rtt.rto} s")
+
+
+@pytest.mark.timeout(10)
+def test_one_loss_in_a_full_window_resends_only_what_was_lost():
+    """A window wider than the 32-bit SACK bitmap (it was 64) meant fragments more
+    than 32 beyond a hole could never be reported received, so while the hole lasted they
+    timed out and were all sent again (and when the hole fills, those that had not
+    yet timed out give RTT samples as long as the hole lasted, which inflates
+    RTO). Here fragment 0 of a full window and its fast retransmission are lost;
+    everything else arrives. Only fragment 0 should need sending again.
+    """
+    rtt = 0.010
+    s, r = ReliableChannel(), ReliableChannel()
+    s.rtt.sample(rtt)
+    for i in range(s.window):
+        s.send(b"m%d" % i)
+    t = 0.0
+    in_flight: list[tuple[float, str, tuple]] = []       # (arrival time, "data"/"ack", fields)
+    for f in s.poll(t):
+        if f.seq != 0:                                    # fragment 0 is lost
+            in_flight.append((t + rtt / 2, "data", f))
+    lost_fast_retransmit = False
+    delivered: list[bytes] = []
+    while not s.idle and t < 5.0:
+        t = round(t + 0.001, 6)
+        for item in [x for x in in_flight if x[0] <= t]:
+            in_flight.remove(item)
+            _, kind, fields = item
+            if kind == "data":
+                delivered += r.on_data(fields.seq, fields.flags, fields.payload)
+                in_flight.append((t + rtt / 2, "ack", r.ack_fields()))
+            else:
+                s.on_ack(*fields, t)
+        at = s.get_timer()
+        if at is not None and at <= t:
+            s.handle_timer(t)
+        for f in s.poll(t):
+            if f.seq == 0 and not lost_fast_retransmit:
+                lost_fast_retransmit = True               # ... and so is its first retransmission
+                continue
+            in_flight.append((t + rtt / 2, "data", f))
+    assert s.idle and delivered == [b"m%d" % i for i in range(s.window)]
+    assert lost_fast_retransmit
+    assert s.retransmissions <= 2 and r.duplicates == 0, (
+        f"one lost fragment cost {s.retransmissions} retransmissions; "
+        f"{r.duplicates} fragments arrived twice")

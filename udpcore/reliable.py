@@ -17,7 +17,7 @@ from typing import NamedTuple
 from .rtt import RttEstimator
 from .wire import FLAG_MORE, MAX_FRAGMENT, ProtocolError
 
-WINDOW = 64                    # fragments in flight per peer
+WINDOW = 32                    # fragments in flight per peer: no more than SACK can describe
 RECEIVE_WINDOW = 256           # out-of-order fragments buffered per peer
 SACK_BITS = 32
 MAX_REASSEMBLY = 128 * 1024    # largest message a peer may send (a long member list)
@@ -66,6 +66,7 @@ class ReliableChannel:
         self.ack_needed = False
         self.duplicates = 0
         self.retransmissions = 0
+        self._backoff_until = 0.0     # RTO doubles at most once per RTO period, not per fragment
 
     # --- sending --------------------------------------------------------------
 
@@ -198,8 +199,9 @@ class ReliableChannel:
         expired = [f for f in self._inflight.values() if not f.sacked and f.deadline <= now]
         for f in expired:
             self._retransmit(f)
-        if expired:
+        if expired and now >= self._backoff_until:
             self.rtt.backoff()
+            self._backoff_until = now + self.rtt.rto
         return bool(expired)
 
     # --- receiving ------------------------------------------------------------

@@ -21,6 +21,7 @@ from .wire import (MAX_MESSAGE_TEXT, Ack, Bye, Challenge, Data, Hello, Ping, Pro
                    Refuse, Reset, Welcome, decode, encode)
 
 Addr = tuple[str, int]
+_SESSION_PACKETS = (Data, Ack, Ping, Bye, Reset)   # the packets that carry a session id
 CONNECT_TIMEOUT = 10.0
 HELLO_FIRST_RETRY = 0.25
 HELLO_MAX_RETRY = 2.0
@@ -96,7 +97,8 @@ class ClientEngine:
                 self.state = State.CLOSED
             return
         peer = self._peer
-        if peer is None or p.session != peer.session:   # type: ignore[union-attr]
+        if (peer is None or not isinstance(p, _SESSION_PACKETS)
+                or p.session != peer.session):           # a server never sends us a HELLO
             self.ignored += 1
             return
         if isinstance(p, Reset):

@@ -217,11 +217,11 @@ class ServerEngine:
                 self._rebind(mem, addr, h.nonce, now)
                 return
         existing = self._by_addr.get(addr)
-        if existing is not None and existing.peer is not None:
-            if existing.nonce == h.nonce:         # our WELCOME was lost: say it again
+        if existing is not None:
+            if existing.peer is not None and existing.nonce == h.nonce:   # our WELCOME was lost
                 self._out.append((encode(Welcome(h.nonce, existing.peer.session, existing.name)), addr))
                 return
-            self._remove(existing, "left")         # a new program on the same port
+            self._remove(existing, "left")         # a new program (or a guest) on the same port
         problem = name_problem(h.name)
         if problem:
             self._out.append((encode(Refuse(h.nonce, RefuseCode.NAME_INVALID, problem[0].upper() + problem[1:] + ".")), addr))

@@ -260,7 +260,7 @@ def decode(data: bytes) -> Packet:
     n = len(data)
     if n > MAX_DATAGRAM:
         raise ProtocolError("datagram too large")
-    if data[:4] == _V1:                       # the hot path first: DATA and ACK of version 1
+    if n >= 5 and data[:4] == _V1:            # the hot path first: DATA and ACK of version 1
         if data[4] == PacketType.DATA and n >= _DATA_MIN:
             return Data(*_unpack_data(data, 5), data[_DATA_MIN:])
         if data[4] == PacketType.ACK and n == _ACK_SIZE:

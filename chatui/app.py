@@ -3,46 +3,72 @@ from __future__ import annotations
 
 import argparse
 import logging
+import logging.handlers
 import sys
 import tkinter as tk
 import traceback
 from pathlib import Path
 from tkinter import messagebox
 
-from .theme import apply_theme
+from . import settings
+from .theme import Palette, apply_theme
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 log = logging.getLogger("chatui")
 
 
-def make_root(class_name: str, mode: str = "auto") -> tuple[tk.Tk, object]:
-    """The Tk root with theme and icon; raises SystemExit with one sentence when
-    there is no display."""
+def make_root(class_name: str, mode: str = "auto") -> tuple[tk.Tk, Palette]:
+    """The Tk root with theme, icon and error reporting; raises SystemExit with
+    one sentence when there is no display."""
     try:
         root = tk.Tk(className=class_name)
     except tk.TclError:
         print(f"{class_name}: no display found; run it on a desktop, or use --headless.", file=sys.stderr)
         raise SystemExit(2) from None
     palette = apply_theme(root, mode)
-    try:
-        icons = [tk.PhotoImage(master=root, file=str(ASSETS / f"icon-{s}.png")) for s in (16, 32, 48, 64, 128)]
-        root.iconphoto(True, *icons)
-        root._icons = icons                     # keep references alive
-    except tk.TclError:
-        pass
-    root.report_callback_exception = _report(root)
+    set_icon(root)
+    root.report_callback_exception = _report(root, _log_file(class_name))
     return root, palette
 
 
-def _report(root: tk.Tk):
+def set_icon(root: tk.Tk) -> None:
+    """The speech bubble in the title bar, task bar and Alt-Tab (all sizes, so
+    each desktop picks a crisp one); the .ico as well on Windows."""
+    try:
+        icons = [tk.PhotoImage(master=root, file=str(ASSETS / f"icon-{s}.png")) for s in (16, 32, 48, 64, 128)]
+        root.iconphoto(True, *icons)
+        root._icons = icons                     # type: ignore[attr-defined]  # keep them alive
+        if sys.platform == "win32" and (ASSETS / "chat.ico").exists():
+            root.iconbitmap(default=str(ASSETS / "chat.ico"))
+    except tk.TclError:
+        pass                                    # an icon is never a reason not to start
+
+
+def _log_file(class_name: str) -> Path | None:
+    """Errors go to a small rotating log in the config folder, so a windowed
+    program with no console still leaves the details somewhere findable."""
+    path = settings.config_dir() / f"{class_name}.log"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.handlers.RotatingFileHandler(path, maxBytes=256_000, backupCount=1, encoding="utf-8")
+    except OSError:
+        return None
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    for name in ("chatui", "udpcore"):
+        logging.getLogger(name).addHandler(handler)
+    return path
+
+
+def _report(root: tk.Tk, log_path: Path | None):
     """An error in a Tk callback is logged and shown in one dialog, not lost on a console."""
     def report(exc, value, tb) -> None:
         text = "".join(traceback.format_exception(exc, value, tb))
         log.error("unexpected error in the window:\n%s", text)
-        print(text, file=sys.stderr)
+        if sys.stderr is not None:
+            print(text, file=sys.stderr)
+        where = f"The details were written to {log_path}." if log_path else "The details are on the console."
         try:
-            messagebox.showerror("Something went wrong", f"{value}\n\nThe details were written to the log.",
-                                 parent=root)
+            messagebox.showerror("Something went wrong", f"{value}\n\n{where}", parent=root)
         except tk.TclError:
             pass
     return report
@@ -63,6 +89,6 @@ def run_server_window(args: argparse.Namespace) -> int:
     root, palette = make_root("ChatServer", getattr(args, "theme", "auto"))
     root.geometry("900x560")
     root.minsize(560, 360)
-    ServerApp(root, palette, args.host, args.port, allow_guests=not args.no_guests)
+    app = ServerApp(root, palette, args.host, args.port, allow_guests=not args.no_guests)
     root.mainloop()
-    return 0
+    return app.exit_code

@@ -18,7 +18,7 @@ class ChatView(ttk.Frame):
         panes = ttk.PanedWindow(self, orient="horizontal")
         self.history = HistoryPane(panes, palette)
         side = ttk.Frame(panes, padding=(10, 0, 0, 0))
-        self.members = MemberList(side, member_columns, on_pick)
+        self.members = MemberList(side, palette, member_columns, on_pick)
         self.members.pack(fill="both", expand=True)
         panes.add(self.history, weight=4)
         panes.add(side, weight=1)

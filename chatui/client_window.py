@@ -11,10 +11,16 @@ from . import settings
 from .chat_view import ChatView
 from .connect_form import ConnectForm
 from .poller import QueuePoller
+from .history import Entry
 from .theme import Palette
-from .widgets import Entry
 
 TITLE = "LAN Chat"
+LEFT = {"left": "left", "vanished": "vanished (no answer for 20 s)", "expired": "left (silent guest)",
+        "too-slow": "was dropped (too slow to keep up)"}
+
+
+def left_why(reason: str) -> str:
+    return LEFT.get(reason, f"was dropped ({reason})")
 
 
 class ClientApp:
@@ -33,15 +39,16 @@ class ClientApp:
         self.members: list[str] = []
         self.unread = 0
         self.leaving = False
+        self.stopped = False               # the transport's Closed event has come
         self.show_who = False
-        self.state = "connecting"          # connected / reconnecting / closed
+        self.state = "connecting"          # connected / reconnecting / closed / stopped
         root.title(TITLE)
         root.protocol("WM_DELETE_WINDOW", self.exit)
         root.bind("<FocusIn>", self._focused, add="+")
         remembered = settings.load()
         self.form: ConnectForm | None = ConnectForm(
             root, server or remembered.get("server", "localhost"), name or remembered.get("name", ""),
-            self.connect)
+            self.connect, palette)
         self.form.pack(expand=True)          # centred in the window
         if server and name:
             self.connect(server, name)
@@ -56,6 +63,7 @@ class ClientApp:
             self.form.show_error(str(exc))
             return
         self.me = name
+        self.stopped = False
         self.form.show_progress(f"Connecting to {self.transport.server_label}…")
         self.poller = QueuePoller(self.root, self.transport.events, self.handle)
 
@@ -65,6 +73,7 @@ class ClientApp:
             self.form.destroy()
             self.form = None
         self.me = e.name
+        self.members = list(e.members) or [e.name]
         self.state = "connected"
         self.view = ChatView(self.root, self.palette, on_send=self.send, on_exit=self.exit,
                              on_pick=self.pick)
@@ -101,7 +110,7 @@ class ClientApp:
         if self.leaving:
             return
         self.leaving = True
-        if self.transport is None:
+        if self.transport is None or self.stopped:
             self.close_window()
             return
         if self.view is not None:
@@ -121,45 +130,55 @@ class ClientApp:
     # --- events from the transport ---------------------------------------------------------
 
     def handle(self, events: list[ev.Event]) -> None:
+        """One batch from the poller: one history insert, one list and status update."""
         entries: list[Entry] = []
         lines = 0
+        changed = False
         for e in events:
+            if isinstance(e, ev.Closed):
+                self.stopped = True
+                if self.leaving:
+                    self.close_window()
+                    return
             if self.view is None:
                 if isinstance(e, ev.Connected):
                     self._connected(e)
+                    changed = True
                 elif isinstance(e, (ev.JoinRefused, ev.Unreachable)):
                     self._failed(e.reason)
                     return
-                elif isinstance(e, ev.Closed):
-                    if self.leaving:
-                        self.close_window()
-                    return
                 continue
-            if isinstance(e, ev.Closed) and self.leaving:
-                self.close_window()
-                return
-            lines += self._event(e, entries)
-        if self.view is not None and entries:
+            if isinstance(e, ev.RoomLine):
+                lines += self._room_line(e, entries)
+            else:
+                self._event(e, entries)
+                changed = True
+        if self.view is None:
+            return
+        if entries:
             self.view.history.append(entries)
+        if changed:
+            self.view.members.set_members(((n, ()) for n in self.members), me=self.me)
+            self._status()
         if lines and not self._has_focus():
             self.unread += lines
             self._title()
 
-    def _event(self, e: ev.Event, out: list[Entry]) -> int:
-        """Turn one event into history entries and list changes; returns room lines added."""
-        view = self.view
-        assert view is not None
-        if isinstance(e, ev.RoomLine):
-            if e.own and e.msg_id is not None:
-                if out and self._deliver_pending(out, e.msg_id):
-                    return 0
-                if view.history.mark_delivered(e.msg_id):
-                    return 0
-            private = ""
-            if e.private_to:
-                private = f"to {e.private_to}" if e.sender == self.me else "private"
-            out.append(Entry("line", e.text, e.sender, e.action, private))
-            return 1
+    def _room_line(self, e: ev.RoomLine, out: list[Entry]) -> int:
+        """A room line, or the echo that marks our pending line delivered; returns lines added."""
+        if e.own and e.msg_id is not None:
+            if out and self._deliver_pending(out, e.msg_id):
+                return 0
+            if self.view is not None and self.view.history.mark_delivered(e.msg_id):
+                return 0
+        private = ""
+        if e.private_to:
+            private = f"to {e.private_to}" if e.sender == self.me else "private"
+        out.append(Entry("line", e.text, e.sender, e.action, private))
+        return 0 if e.own else 1
+
+    def _event(self, e: ev.Event, out: list[Entry]) -> None:
+        """Any other event: history notices and member-list or state changes."""
         if isinstance(e, ev.LinePending):
             private = f"to {e.private_to}" if e.private_to else ""
             out.append(Entry("line", e.text, self.me, e.action, private, msg_id=e.msg_id))
@@ -175,9 +194,7 @@ class ClientApp:
         elif isinstance(e, ev.MemberLeft):
             if e.name in self.members:
                 self.members.remove(e.name)
-            why = {"left": "left", "vanished": "vanished (no answer for 20 s)",
-                   "expired": "left (silent guest)"}.get(e.reason, f"was dropped ({e.reason})")
-            out.append(Entry("notice", f"{e.name} {why}"))
+            out.append(Entry("notice", f"{e.name} {left_why(e.reason)}"))
         elif isinstance(e, ev.MemberRenamed):
             self.members = [e.new if n == e.old else n for n in self.members]
             if e.you:
@@ -191,29 +208,34 @@ class ClientApp:
             out.append(Entry("notice", "Lost contact with the server; reconnecting…"))
         elif isinstance(e, ev.Reconnected):
             self.state = "connected"
-            out.append(Entry("notice", "Reconnected"))
+            out.append(Entry("notice", "Reconnected" if e.resumed else "Reconnected and joined the room again"))
+        elif isinstance(e, ev.Connected):           # a reconnect that needed a fresh join
+            self.state = "connected"
+            self.me = e.name
+            self.members = list(e.members) or self.members
         elif isinstance(e, ev.ServerClosed):
             self.state = "closed"
             out.append(Entry("notice", e.reason))
-            view.set_input_enabled(False)
+            assert self.view is not None
+            self.view.set_input_enabled(False)
+        elif isinstance(e, (ev.JoinRefused, ev.Unreachable)):  # a rejoin after a server restart
+            self.state = "stopped"
+            out.append(Entry("error", e.reason))
+            assert self.view is not None
+            self.view.set_input_enabled(False)
         elif isinstance(e, ev.CommandError):
             out.append(Entry("error", e.text))
         elif isinstance(e, ev.Info):
             out.append(Entry("notice", e.text))
-        elif isinstance(e, ev.Closed):
-            self.state = "closed"
-        view.members.set_members((n, ()) for n in self.members)
-        self._status()
-        return 0
+        elif isinstance(e, ev.Closed) and self.state != "closed":
+            self.state = "stopped"
 
     @staticmethod
     def _deliver_pending(out: list[Entry], msg_id: int) -> bool:
         """The echo came in the same batch as the pending line: mark it there."""
         for i in range(len(out) - 1, -1, -1):
             if out[i].msg_id == msg_id:
-                old = out[i]
-                out[i] = Entry(old.kind, old.text, old.sender, old.action, old.private, None, old.when,
-                               delivered=True)
+                out[i] = out[i].as_delivered()
                 return True
         return False
 
@@ -222,7 +244,8 @@ class ClientApp:
             return
         label = self.transport.server_label
         text = {"reconnecting": f"Reconnecting to {label}…",
-                "closed": f"Server closed — {label} is no longer serving this room"}.get(
+                "closed": f"Server closed — {label} is no longer serving this room",
+                "stopped": f"Disconnected from {label}"}.get(
             self.state, f"Connected to {label} as {self.me}")
         self.view.status.set(text)
 

@@ -5,30 +5,36 @@ import tkinter as tk
 from tkinter import ttk
 from typing import Callable
 
+from udpcore.cli import DEFAULT_PORT
+
+from .theme import LIGHT, Palette, ui_font
+
 
 class ConnectForm(ttk.Frame):
     """Server and name fields and a Connect button; problems are shown under
     the fields in one sentence and the fields are kept as typed."""
 
     def __init__(self, master: tk.Misc, server: str, name: str,
-                 on_connect: Callable[[str, str], None]) -> None:
+                 on_connect: Callable[[str, str], None], palette: Palette = LIGHT) -> None:
         super().__init__(master, padding=28)
         self.on_connect = on_connect
-        ttk.Label(self, text="Join a chat room", font=("TkHeadingFont", 16, "bold")).grid(
+        self.palette = palette
+        self._heading = ui_font(self, 1.6, "bold")
+        ttk.Label(self, text="Join a chat room", font=self._heading).grid(
             row=0, column=0, columnspan=2, sticky="w", pady=(0, 4))
         ttk.Label(self, text="Ask the person running ChatServer for its address.").grid(
             row=1, column=0, columnspan=2, sticky="w", pady=(0, 16))
         self.server = tk.StringVar(self, server)
         self.name = tk.StringVar(self, name)
-        ttk.Label(self, text="Server").grid(row=2, column=0, sticky="w", padx=(0, 12), pady=6)
+        ttk.Label(self, text="Server").grid(row=2, column=0, sticky="w", padx=(0, 12), pady=(6, 0))
         self.server_entry = ttk.Entry(self, textvariable=self.server, width=32)
-        self.server_entry.grid(row=2, column=1, sticky="ew", pady=6)
-        ttk.Label(self, text="Your name").grid(row=3, column=0, sticky="w", padx=(0, 12), pady=6)
+        self.server_entry.grid(row=2, column=1, sticky="ew", pady=(6, 0))
+        ttk.Label(self, text=f"host or host:port (port {DEFAULT_PORT} by default)",
+                  foreground=palette.muted).grid(row=3, column=1, sticky="w", pady=(2, 8))
+        ttk.Label(self, text="Your name").grid(row=4, column=0, sticky="w", padx=(0, 12), pady=6)
         self.name_entry = ttk.Entry(self, textvariable=self.name, width=32)
-        self.name_entry.grid(row=3, column=1, sticky="ew", pady=6)
-        ttk.Label(self, text="host or host:port (port 5002 by default)",
-                  foreground="#808080").grid(row=4, column=1, sticky="w")
-        self.message = ttk.Label(self, text="", wraplength=380, justify="left")
+        self.name_entry.grid(row=4, column=1, sticky="ew", pady=6)
+        self.message = ttk.Label(self, text="", wraplength=400, justify="left")
         self.message.grid(row=5, column=0, columnspan=2, sticky="ew", pady=(14, 6))
         self.button = ttk.Button(self, text="Connect", command=self.submit, style="Accent.TButton")
         self.button.grid(row=6, column=1, sticky="e", pady=(6, 0))
@@ -47,7 +53,7 @@ class ConnectForm(ttk.Frame):
             self.on_connect(server, name)
 
     def show_error(self, sentence: str) -> None:
-        self.message.configure(text=sentence, foreground="#d1242f")
+        self.message.configure(text=sentence, foreground=self.palette.error)
         self.set_busy(False)
 
     def show_progress(self, sentence: str) -> None:

@@ -7,15 +7,21 @@ from typing import Callable
 
 from udpcore import events as ev
 from udpcore.addresses import format_addr
+from udpcore.commands import Help, Invalid, Msg, Quit, Say, Who, parse
 from udpcore.transport import ChatError, PortBusyError, ServerTransport, local_addresses, start_server
 
 from .chat_view import ChatView
+from .client_window import left_why
+from .history import Entry
 from .poller import QueuePoller
 from .theme import Palette
-from .widgets import Entry
 
 TITLE = "LAN Chat Server"
 COLUMNS = (("address", "Address", 150), ("heard", "Last heard", 90))
+HELP = """Lines you type go to everyone, or privately to the member selected in the list.
+  /msg NAME TEXT   a private line to one member
+  /who             list the members
+  exit or /quit    tell everyone the room is closing, then close"""
 
 
 def ago(seconds: float) -> str:
@@ -38,6 +44,7 @@ class ServerApp:
         self.transport: ServerTransport | None = None
         self.poller: QueuePoller | None = None
         self.leaving = False
+        self.exit_code = 0
         self.relayed = 0
         self.member_count = 0
         self.where = ""
@@ -56,37 +63,59 @@ class ServerApp:
     # --- listening --------------------------------------------------------------------
 
     def listen(self, port: int) -> bool:
+        """Listen on ``port``; a busy port (or a bad --host) is a dialog, not a traceback."""
         try:
             self.transport = self.start(self.host, port, allow_guests=self.allow_guests)
-        except PortBusyError as exc:
-            PortDialog(self.root, str(exc), port, self.listen, self.close_window)
-            return False
         except ChatError as exc:
-            PortDialog(self.root, str(exc), port, self.listen, self.close_window)
+            PortDialog(self.root, str(exc), port, self.listen, self._give_up,
+                       can_retry=isinstance(exc, PortBusyError))
             return False
         host, real_port = self.transport.address
         if host in ("::", "0.0.0.0"):
-            others = [format_addr((a, real_port)) for a in local_addresses()]
-            self.where = ", ".join(others[:3]) or format_addr((host, real_port))
+            everywhere = [format_addr((a, real_port)) for a in local_addresses()]
+            if not everywhere:
+                everywhere = [f"localhost:{real_port} (this machine has no network address)"]
+            more = len(everywhere) - 3
+            self.where = ", ".join(everywhere[:3]) + (f" (+{more} more)" if more > 0 else "")
+            self.view.history.append([Entry("notice", "Listening on every address of this machine; "
+                                            "others connect to " + " or ".join(everywhere))])
         else:
             self.where = format_addr((host, real_port))
+            self.view.history.append([Entry("notice", f"Listening on {self.where}")])
         self.root.title(f"{TITLE} — port {real_port}")
         self.poller = QueuePoller(self.root, self.transport.events, self.handle)
         self._status()
         return True
 
+    def _give_up(self) -> None:
+        self.exit_code = 2
+        self.close_window()
+
     # --- what the person running the server does ------------------------------------------
 
     def send(self, text: str) -> None:
+        """A line to the room (or the selected member), or one of the server's commands."""
         if self.transport is None:
             return
-        if text.strip().lower() in ("exit", "/quit"):
+        cmd = parse(text)
+        note: Entry | None = None
+        if isinstance(cmd, Quit):
             self.exit()
-            return
-        to = self.view.members.selected()
-        if text.startswith("/msg "):
-            _, to, text = (text.split(" ", 2) + ["", ""])[:3]
-        self.transport.say(text, to=to or None)
+        elif isinstance(cmd, Msg):
+            self.transport.say(cmd.text, to=cmd.to)
+        elif isinstance(cmd, Say) and not cmd.action:
+            self.transport.say(cmd.text, to=self.view.members.selected())
+        elif isinstance(cmd, Who):
+            names = self.view.members.names()
+            note = Entry("notice", f"{len(names)} in the room: " + (", ".join(names) or "nobody yet"))
+        elif isinstance(cmd, Help):
+            note = Entry("notice", HELP)
+        elif isinstance(cmd, Invalid):
+            note = Entry("error", cmd.reason)
+        elif cmd is not None:
+            note = Entry("error", "The server speaks as 'server'; /me and /nick are for the members.")
+        if note is not None:
+            self.view.history.append([note])
 
     def pick(self, name: str) -> None:
         self.view.members.tree.selection_set(name)
@@ -134,9 +163,7 @@ class ServerApp:
                 entries.append(Entry("notice", f"{e.name} joined from {e.address}"
                                      + (" (guest)" if e.guest else "")))
             elif isinstance(e, ev.MemberLeft):
-                why = {"left": "left", "vanished": "vanished (no answer for 20 s)",
-                       "expired": "left (silent guest)"}.get(e.reason, f"was dropped ({e.reason})")
-                entries.append(Entry("notice", f"{e.name} {why}"))
+                entries.append(Entry("notice", f"{e.name} {left_why(e.reason)}"))
             elif isinstance(e, ev.MemberRenamed):
                 entries.append(Entry("notice", f"{e.old} is now known as {e.new}"))
             elif isinstance(e, ev.CommandError):
@@ -164,10 +191,11 @@ class ServerApp:
 
 
 class PortDialog(tk.Toplevel):
-    """A busy port: one sentence, a field for another port, Listen or Quit."""
+    """A busy port: one sentence, a field for another port, Listen or Quit.
+    Without ``can_retry`` (a bad --host) only the sentence and Quit."""
 
     def __init__(self, master: tk.Tk, sentence: str, port: int,
-                 retry: Callable[[int], bool], quit_: Callable[[], None]) -> None:
+                 retry: Callable[[int], bool], quit_: Callable[[], None], can_retry: bool = True) -> None:
         super().__init__(master)
         self.title("Cannot listen")
         self.transient(master)
@@ -177,17 +205,22 @@ class PortDialog(tk.Toplevel):
         frame.pack(fill="both", expand=True)
         self.message = ttk.Label(frame, text=sentence, wraplength=340, justify="left")
         self.message.grid(row=0, column=0, columnspan=3, sticky="w", pady=(0, 12))
-        ttk.Label(frame, text="Port").grid(row=1, column=0, sticky="w", padx=(0, 8))
-        self.port = tk.StringVar(self, str(port + 1 if 0 < port < 65535 else 5003))
-        self.entry = ttk.Entry(frame, textvariable=self.port, width=8)
-        self.entry.grid(row=1, column=1, sticky="w")
         buttons = ttk.Frame(frame)
         buttons.grid(row=2, column=0, columnspan=3, sticky="e", pady=(16, 0))
-        ttk.Button(buttons, text="Quit", command=self._quit).pack(side="right")
-        ttk.Button(buttons, text="Listen", command=self.listen, style="Accent.TButton").pack(side="right", padx=(0, 8))
-        self.entry.bind("<Return>", lambda e: self.listen())
+        self.quit_button = ttk.Button(buttons, text="Quit", command=self._quit)
+        self.quit_button.pack(side="right")
+        self.port = tk.StringVar(self, str(port + 1 if 0 < port < 65535 else 5003))
+        self.entry = ttk.Entry(frame, textvariable=self.port, width=8)
+        if can_retry:
+            ttk.Label(frame, text="Port").grid(row=1, column=0, sticky="w", padx=(0, 8))
+            self.entry.grid(row=1, column=1, sticky="w")
+            ttk.Button(buttons, text="Listen", command=self.listen,
+                       style="Accent.TButton").pack(side="right", padx=(0, 8))
+            self.entry.bind("<Return>", lambda e: self.listen())
+            self.entry.select_range(0, "end")
+            self.entry.focus_set()
         self.protocol("WM_DELETE_WINDOW", self._quit)
-        self.entry.focus_set()
+        self.bind("<Escape>", lambda e: self._quit())
 
     def listen(self) -> None:
         text = self.port.get().strip()

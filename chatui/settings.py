@@ -1,8 +1,14 @@
-"""Remembered values (last server and name) in the user's config folder."""
+"""Remembered values (last server and name) in the user's config folder.
+
+platformdirs knows where each system wants that folder; without it the same
+places are worked out here. ``LANCHAT_CONFIG_DIR`` overrides both (tests,
+portable installs). Remembering is a convenience: no error here stops a window.
+"""
 from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 APP = "LanChat"
@@ -16,8 +22,10 @@ def config_dir() -> Path:
         from platformdirs import user_config_dir
         return Path(user_config_dir(APP, appauthor=False))
     except ImportError:
-        if os.name == "nt":
-            return Path(os.environ.get("APPDATA", Path.home())) / APP
+        if os.name == "nt":             # where platformdirs puts it too
+            return Path(os.environ.get("LOCALAPPDATA", Path.home())) / APP
+        if sys.platform == "darwin":
+            return Path.home() / "Library" / "Application Support" / APP
         return Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / APP
 
 

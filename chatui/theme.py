@@ -23,17 +23,20 @@ class Palette:
     muted: str
     accent: str
     private: str
+    private_bg: str
     pending: str
     delivered: str
+    error: str
     names: tuple[str, ...]
 
 
-LIGHT = Palette(False, "#fafafa", "#1c1c1c", "#6b6b6b", "#005fb8", "#8a4b00", "#9a9a9a", "#1a7f37",
-                ("#c0392b", "#1f6feb", "#1a7f37", "#8250df", "#bf5700", "#0f7b8a",
-                 "#b3136b", "#5c6b00", "#6639ba", "#9a6700", "#0b6e4f", "#a40e26"))
-DARK = Palette(True, "#1c1c1c", "#e8e8e8", "#9a9a9a", "#4cc2ff", "#f0b463", "#7a7a7a", "#56d364",
-               ("#ff7b72", "#79c0ff", "#7ee787", "#d2a8ff", "#ffa657", "#39c5cf",
-                "#f778ba", "#c9d05c", "#b392f0", "#e3b341", "#56d4a4", "#ff9492"))
+# Name colours: ten clearly different hues, each readable on its background.
+LIGHT = Palette(False, "#fafafa", "#1c1c1c", "#6b6b6b", "#005fb8", "#8a4b00", "#fcefd9", "#9a9a9a", "#1a7f37", "#d1242f",
+                ("#c0392b", "#bf5700", "#9a6700", "#5c6b00", "#1a7f37",
+                 "#0f7b8a", "#1f6feb", "#6639ba", "#9c2f9c", "#b3136b"))
+DARK = Palette(True, "#1c1c1c", "#e8e8e8", "#9a9a9a", "#4cc2ff", "#f0b463", "#3a2e1b", "#7a7a7a", "#56d364", "#ff7b72",
+               ("#ff7b72", "#ffa657", "#e3b341", "#c9d05c", "#7ee787",
+                "#39c5cf", "#79c0ff", "#b392f0", "#e07ce0", "#f778ba"))
 
 
 def system_is_dark() -> bool:
@@ -74,11 +77,21 @@ def _tune_fonts(root: tk.Misc) -> None:
 
 
 def history_font(root: tk.Misc) -> tkfont.Font:
+    """The system's text font, at least 11 pt: the history is what people read most."""
     base = tkfont.nametofont("TkTextFont", root=root).actual()
     size = max(11, abs(int(base["size"])) if base["size"] > 0 else 11)
     return tkfont.Font(root=root, family=base["family"], size=size)
 
 
+def ui_font(root: tk.Misc, scale: float = 1.0, weight: str = "normal") -> tkfont.Font:
+    """The system's UI font scaled (for headings), never a hard-coded family."""
+    base = tkfont.nametofont("TkDefaultFont", root=root).actual()
+    size = int(base["size"])
+    size = round(size * scale) if size > 0 else -round(-size * scale)
+    return tkfont.Font(root=root, family=base["family"], size=size, weight=weight)
+
+
 def name_colour(name: str, palette: Palette) -> str:
-    """A colour of its own for each name, the same in every session and window."""
+    """A colour of its own for each name, the same in every session, window and
+    machine (a checksum, not hash(), which changes from run to run)."""
     return palette.names[zlib.crc32(name.casefold().encode()) % len(palette.names)]

@@ -1,161 +1,15 @@
-"""The widgets both windows are built from: history pane, entry bar, member list, status line."""
+"""The widgets both windows are built from: history pane (in history.py),
+entry bar, member list and status line."""
 from __future__ import annotations
 
-import re
-import time
 import tkinter as tk
-import webbrowser
-from dataclasses import dataclass
 from tkinter import ttk
 from typing import Callable, Iterable
 
-from .theme import Palette, history_font, name_colour
+from .history import Entry, HistoryPane
+from .theme import Palette, name_colour
 
-URL = re.compile(r"(https?://[^\s<>\"']+|www\.[^\s<>\"']+)")
-PENDING_MARK = " \u2026"       # … while the server has not echoed the line
-DELIVERED_MARK = " \u2713"     # ✓ once it has
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One line for the history pane.
-
-    kind: 'line' (a room line), 'notice' (joins, leaves, status), 'error'.
-    """
-
-    kind: str
-    text: str
-    sender: str = ""
-    action: bool = False
-    private: str = ""             # a note such as "to bob" or "private"
-    msg_id: int | None = None     # our own line, pending until delivered
-    when: float | None = None
-    delivered: bool = False       # our own line, already echoed by the server
-
-
-class HistoryPane(ttk.Frame):
-    """The scrolling history. Inserts a whole batch in one Tk call, keeps the
-    newest ``max_lines``, follows new lines unless the user scrolled up."""
-
-    def __init__(self, master: tk.Misc, palette: Palette, max_lines: int = 5000) -> None:
-        super().__init__(master)
-        self.palette = palette
-        self.max_lines = max_lines
-        self.text = tk.Text(self, wrap="word", state="disabled", undo=False, relief="flat",
-                            borderwidth=0, highlightthickness=0, padx=10, pady=8,
-                            font=history_font(self), cursor="arrow", takefocus=False)
-        self.scroll = ttk.Scrollbar(self, orient="vertical", command=self.text.yview)
-        self.text.configure(yscrollcommand=self.scroll.set)
-        self.text.grid(row=0, column=0, sticky="nsew")
-        self.scroll.grid(row=0, column=1, sticky="ns")
-        self.rowconfigure(0, weight=1)
-        self.columnconfigure(0, weight=1)
-        self._name_tags: set[str] = set()
-        self._url_count = 0
-        self.lines = 0
-        self.recolour(palette)
-        self.text.tag_bind("url", "<Enter>", lambda e: self.text.configure(cursor="hand2"))
-        self.text.tag_bind("url", "<Leave>", lambda e: self.text.configure(cursor="arrow"))
-        # Text selection and copying stay possible in the read-only widget.
-        self.text.bind("<1>", lambda e: self.text.focus_set())
-
-    def recolour(self, p: Palette) -> None:
-        self.palette = p
-        t = self.text
-        t.configure(background=p.bg, foreground=p.fg, selectbackground=p.accent,
-                    inactiveselectbackground=p.accent, insertbackground=p.fg)
-        base = history_font(self)
-        t.tag_configure("time", foreground=p.muted)
-        t.tag_configure("notice", foreground=p.muted, font=(base.actual("family"), base.actual("size"), "italic"))
-        t.tag_configure("error", foreground="#d1242f" if not p.dark else "#ff7b72")
-        t.tag_configure("private", foreground=p.private)
-        t.tag_configure("pending", foreground=p.pending)
-        t.tag_configure("delivered", foreground=p.delivered)
-        t.tag_configure("url", foreground=p.accent, underline=True)
-        t.tag_configure("line", lmargin2=24, spacing1=2, spacing3=2)
-        for tag in self._name_tags:
-            t.tag_configure(tag, foreground=name_colour(tag[5:], p),
-                            font=(base.actual("family"), base.actual("size"), "bold"))
-
-    def _name_tag(self, name: str) -> str:
-        tag = "name:" + name
-        if tag not in self._name_tags:
-            self._name_tags.add(tag)
-            base = history_font(self)
-            self.text.tag_configure(tag, foreground=name_colour(name, self.palette),
-                                    font=(base.actual("family"), base.actual("size"), "bold"))
-        return tag
-
-    def _segments(self, e: Entry) -> list:
-        """(text, tags) pairs, flattened, for one Text.insert call."""
-        stamp = time.strftime("%H:%M", time.localtime(e.when if e.when is not None else time.time()))
-        out: list = [stamp + "  ", ("time", "line")]
-        if e.kind != "line":
-            return out + [e.text + "\n", (e.kind, "line")]
-        who = self._name_tag(e.sender)
-        if e.action:
-            out += ["* ", ("line",), e.sender, (who, "line"), " ", ("line",)]
-        else:
-            out += [e.sender, (who, "line"), ": ", ("line",)]
-        if e.private:
-            out += [f"({e.private}) ", ("private", "line")]
-        for i, part in enumerate(URL.split(e.text)):
-            if not part:
-                continue
-            if i % 2:
-                self._url_count += 1
-                link = f"url{self._url_count}"
-                self.text.tag_bind(link, "<Button-1>", lambda _e, u=part: _open(u))
-                out += [part, ("url", link, "line")]
-            else:
-                out += [part, ("private", "line") if e.private else ("line",)]
-        if e.delivered:
-            out += [DELIVERED_MARK, ("delivered", "line")]
-        elif e.msg_id is not None:
-            out += [PENDING_MARK, ("pending", f"msg{e.msg_id}", "line")]
-        return out + ["\n", ("line",)]
-
-    def append(self, entries: Iterable[Entry]) -> int:
-        """Add lines at the end in one Tk call; returns how many were added."""
-        entries = list(entries)
-        if not entries:
-            return 0
-        t = self.text
-        at_bottom = t.yview()[1] >= 0.999
-        args: list = []
-        for e in entries:
-            args += self._segments(e)
-        t.configure(state="normal")
-        t.insert("end-1c", *args)
-        self.lines += len(entries)
-        if self.lines > self.max_lines:
-            excess = self.lines - self.max_lines
-            t.delete("1.0", f"{excess + 1}.0")
-            self.lines = self.max_lines
-        t.configure(state="disabled")
-        if at_bottom:
-            t.see("end")
-        return len(entries)
-
-    def mark_delivered(self, msg_id: int) -> bool:
-        """Turn a pending line's … into a ✓; False if it is no longer shown."""
-        t = self.text
-        rng = t.tag_ranges(f"msg{msg_id}")
-        if not rng:
-            return False
-        t.configure(state="normal")
-        t.delete(rng[0], rng[1])
-        t.insert(rng[0], DELIVERED_MARK, ("delivered", "line"))
-        t.tag_delete(f"msg{msg_id}")
-        t.configure(state="disabled")
-        return True
-
-    def content(self) -> str:
-        return self.text.get("1.0", "end-1c")
-
-
-def _open(url: str) -> None:
-    webbrowser.open(url if "://" in url else "http://" + url)
+__all__ = ["Entry", "HistoryPane", "EntryBar", "MemberList", "StatusLine"]
 
 
 class EntryBar(ttk.Frame):
@@ -209,11 +63,14 @@ class EntryBar(ttk.Frame):
 
 class MemberList(ttk.Frame):
     """Members, as a table: the client shows names; the server adds address and
-    when each was last heard from. Double-click calls ``on_pick(name)``."""
+    when each was last heard from. In a list of names only, each name has the
+    colour it has in the history. Double-click calls ``on_pick(name)``."""
 
-    def __init__(self, master: tk.Misc, columns: tuple[tuple[str, str, int], ...] = (),
+    def __init__(self, master: tk.Misc, palette: Palette, columns: tuple[tuple[str, str, int], ...] = (),
                  on_pick: Callable[[str], None] | None = None, title: str = "Members") -> None:
         super().__init__(master)
+        self.palette = palette
+        self._plain = bool(columns)     # a tag colours a whole row: only a list of names is coloured
         self.title = ttk.Label(self, text=title)
         self.title.grid(row=0, column=0, sticky="w", pady=(0, 4))
         ids = ["name"] + [c[0] for c in columns]
@@ -231,8 +88,9 @@ class MemberList(ttk.Frame):
         self.tree.bind("<Double-1>", self._double)
         self._title_text = title
 
-    def set_members(self, rows: Iterable[tuple[str, tuple]]) -> None:
-        """Replace the list with (name, column values) rows, keeping the selection."""
+    def set_members(self, rows: Iterable[tuple[str, tuple]], me: str | None = None) -> None:
+        """Replace the list with (name, column values) rows, keeping the
+        selection; ``me`` is shown as "NAME (you)"."""
         rows = list(rows)
         selected = self.selected()
         tree = self.tree
@@ -241,13 +99,17 @@ class MemberList(ttk.Frame):
             if iid not in wanted:
                 tree.delete(iid)
         for index, (name, values) in enumerate(rows):
-            values = (name, *values)
+            values = (f"{name} (you)" if name == me else name, *values)
             if tree.exists(name):
                 tree.item(name, values=values)
                 if tree.index(name) != index:
                     tree.move(name, "", index)
-            else:
+            elif self._plain:
                 tree.insert("", index, iid=name, values=values)
+            else:
+                tag = "n:" + name
+                tree.tag_configure(tag, foreground=name_colour(name, self.palette))
+                tree.insert("", index, iid=name, values=values, tags=(tag,))
         if selected and tree.exists(selected):
             tree.selection_set(selected)
         self.title.configure(text=f"{self._title_text} ({len(rows)})")
@@ -266,6 +128,8 @@ class MemberList(ttk.Frame):
 
 
 class StatusLine(ttk.Label):
+    """One line under the entry: where we are connected or listening, and how it goes."""
+
     def __init__(self, master: tk.Misc) -> None:
         super().__init__(master, anchor="w", padding=(2, 4, 2, 0))
 

@@ -225,6 +225,8 @@ def test_burst_of_5000_lines_arrives_and_the_pane_stays_bounded(tk_root, server)
     assert len(shown) <= app.view.history.max_lines
     assert [int(ln.rsplit(" ", 1)[1]) for ln in shown] == list(range(5000 - len(shown), 5000))
     assert app.poller.ticks - ticks >= 10          # drained in many small batches, not one freeze
+    tk_root.update()
+    assert app.view.history.at_bottom() and not app.view.history.more.winfo_manager()   # kept following
 
 
 def test_pane_follows_new_lines_unless_scrolled_up(tk_root, server):
@@ -248,3 +250,92 @@ def _exists(root) -> bool:
         return bool(root.winfo_exists())
     except Exception:
         return False
+
+
+# --- states that a loopback server cannot easily produce: a fake transport ---------------
+
+
+class FakeClient:
+    """The transport API (docs/architecture.md) with events the test puts on the queue."""
+
+    def __init__(self, server: str, name: str) -> None:
+        self.events: queue.Queue[ev.Event] = queue.Queue()
+        self.server_label, self.name = server, name
+        self.submitted: list[str] = []
+        self.closed_with: list[float] = []
+
+    def submit(self, line: str) -> bool:
+        self.submitted.append(line)
+        return line.strip().lower() not in ("exit", "/quit", "/exit")
+
+    def close(self, timeout: float = 5.0, wait: bool = True) -> None:
+        self.closed_with.append(timeout)
+        self.events.put(ev.Closed())
+
+
+@pytest.fixture
+def fake_chat(tk_root):
+    from chatui.client_window import ClientApp
+    made: list[FakeClient] = []
+
+    def start(server: str, name: str) -> FakeClient:
+        made.append(FakeClient(server, name))
+        return made[-1]
+    app = ClientApp(tk_root, tk_root._palette, "10.0.0.5:5002", "alice", start=start)
+    fake = made[0]
+    fake.events.put(ev.Connected("alice", "10.0.0.5:5002"))
+    fake.events.put(ev.MemberList(("alice", "bob")))
+    pump(tk_root, lambda: app.view is not None and app.view.members.names() == ["alice", "bob"], what="view")
+    return app, fake
+
+
+def test_reconnecting_and_back_in_the_status_line(tk_root, fake_chat):
+    app, fake = fake_chat
+    assert app.view.status.get() == "Connected to 10.0.0.5:5002 as alice"
+    fake.events.put(ev.ConnectionLost())
+    pump(tk_root, lambda: app.view.status.get() == "Reconnecting to 10.0.0.5:5002…", what="reconnecting")
+    assert history(app).endswith("Lost contact with the server; reconnecting…")
+    assert "notice" in app.view.history.text.tag_names("end-2c")          # the quieter style
+    fake.events.put(ev.Reconnected(resumed=True))
+    pump(tk_root, lambda: app.view.status.get().startswith("Connected to"), what="back")
+    assert history(app).endswith("Reconnected")
+
+
+def test_a_refused_rejoin_is_shown_and_input_stops(tk_root, fake_chat):
+    app, fake = fake_chat
+    fake.events.put(ev.ConnectionLost())
+    fake.events.put(ev.JoinRefused("The name alice is already taken in this room; choose another."))
+    pump(tk_root, lambda: "already taken" in history(app), what="refusal")
+    assert app.view.status.get() == "Disconnected from 10.0.0.5:5002"
+    assert str(app.view.entry.entry.cget("state")) == "disabled"
+
+
+def test_pending_and_echo_in_one_batch_show_one_delivered_line(tk_root, fake_chat):
+    app, fake = fake_chat
+    app.view.entry.var.set("quick")
+    app.view.entry.send()
+    assert fake.submitted == ["quick"]
+    fake.events.put(ev.LinePending(1, "quick"))
+    fake.events.put(ev.RoomLine(5, "alice", "quick", own=True, msg_id=1))
+    fake.events.put(ev.RoomLine(6, "bob", "/msg-free line"))
+    pump(tk_root, lambda: "/msg-free line" in history(app), what="lines")
+    assert history(app).count("quick") == 1 and "alice: quick ✓" in history(app)
+
+
+def test_closing_the_window_is_exit_and_is_prompt_after_the_server_closed(tk_root, fake_chat):
+    app, fake = fake_chat
+    fake.events.put(ev.ServerClosed("The server closed the room."))
+    fake.events.put(ev.Closed())
+    pump(tk_root, lambda: app.stopped, what="closed")
+    assert app.view.status.get() == "Server closed — 10.0.0.5:5002 is no longer serving this room"
+    started = time.monotonic()
+    tk_root.tk.call(tk_root.protocol("WM_DELETE_WINDOW"))           # what the window manager's × does
+    pump(tk_root, lambda: not _exists(tk_root), timeout=2, what="window closed at once")
+    assert time.monotonic() - started < 1.0 and fake.closed_with == []
+
+
+def test_window_close_button_leaves_like_exit(tk_root, fake_chat):
+    app, fake = fake_chat
+    tk_root.tk.call(tk_root.protocol("WM_DELETE_WINDOW"))
+    assert fake.closed_with == [5.0] and app.view.status.get() == "Leaving…"
+    pump(tk_root, lambda: not _exists(tk_root), what="window closed")

@@ -62,7 +62,7 @@ def test_listens_at_once_and_shows_members_with_address_and_last_heard(tk_root, 
     pump(tk_root, lambda: tree.exists("alice"), what="alice listed")
     name, address, heard = tree.item("alice", "values")
     assert name == "alice" and heard == "now"
-    assert address == f"127.0.0.1:{alice._loop.sock.getsockname()[1]}"
+    assert address == f"127.0.0.1:{alice.local_address[1]}"
     pump(tk_root, lambda: "1 member online" in server_app.view.status.get(), what="1 member")
     alice.submit("hello server")
     pump(tk_root, lambda: "alice: hello server" in server_app.view.history.content(), what="line")
@@ -124,6 +124,54 @@ def test_busy_port_offers_another(tk_root):
         app.transport.close()
 
 
+def test_server_commands_who_help_and_mistakes_stay_local(tk_root, server_app, clients):
+    alice = clients("alice")
+    tree = server_app.view.members.tree
+    pump(tk_root, lambda: tree.exists("alice"), what="alice listed")
+    entry = server_app.view.entry
+    for line in ("/who", "/help", "/msg alice", "/me waves", "/bogus", "//slash line"):
+        entry.var.set(line)
+        entry.send()
+    text = server_app.view.history.content()
+    assert "1 in the room: alice" in text and "/msg NAME TEXT   a private line" in text
+    assert "Usage: /msg NAME TEXT" in text and "/me and /nick are for the members" in text
+    assert "Unknown command /bogus; type /help for the list." in text
+    e = wait_for(alice, lambda e: isinstance(e, ev.RoomLine) and e.sender == "server")
+    assert e.text == "/slash line"                            # the only thing the room saw
+    entry.var.set("/msg alice psst")
+    entry.send()
+    e = wait_for(alice, lambda e: isinstance(e, ev.RoomLine) and e.text == "psst")
+    assert e.private_to == "alice"
+
+
+def test_listening_everywhere_lists_the_machines_addresses(tk_root):
+    from chatui.server_window import ServerApp
+    from udpcore.addresses import format_addr
+    from udpcore.transport import local_addresses
+    app = ServerApp(tk_root, tk_root._palette, None, 0)       # all interfaces, as by default
+    try:
+        port = app.transport.address[1]
+        pump(tk_root, lambda: "members online" in app.view.status.get(), what="status")
+        status = app.view.status.get()
+        addresses = [format_addr((a, port)) for a in local_addresses()] or [f"localhost:{port}"]
+        assert status.startswith(f"Listening on {addresses[0]}")
+        assert "0 members online  ·  0 lines relayed" in status
+        assert all(a in app.view.history.content() for a in addresses)
+    finally:
+        app.transport.close()
+
+
+def test_a_bad_host_is_one_sentence_and_quit(tk_root):
+    from chatui.server_window import PortDialog, ServerApp
+    app = ServerApp(tk_root, tk_root._palette, "no-such-host.invalid", 5002)
+    d = next(w for w in tk_root.winfo_children() if isinstance(w, PortDialog))
+    assert d.message.cget("text") == "'no-such-host.invalid' is not an address of this machine."
+    assert not d.entry.winfo_manager()                        # no port field: another port would not help
+    d.quit_button.invoke()
+    pump(tk_root, lambda: not _alive(tk_root) or not tk_root.winfo_exists(), what="closed")
+    assert app.exit_code == 2
+
+
 def _alive(root) -> bool:
     try:
         root.winfo_exists()
@@ -180,6 +228,10 @@ def test_real_programs_typed_into_with_xdotool(xvfb_display, config_dir):
         _type(client_win, "exit")
         watcher.expect(r"^\* carol left$", timeout=15)
         assert procs[1].wait(timeout=10) == 0
+        _type(server_win, "exit")                     # the room closes, the clients are told
+        assert procs[0].wait(timeout=10) == 0
+        status, _, err = watcher.finish(timeout=15)
+        assert "The server closed the room." in err and status == 1
     finally:
         if watcher is not None:
             watcher.kill()

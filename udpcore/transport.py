@@ -285,6 +285,7 @@ class ClientTransport:
         self.server_label = engine.server_label
         self._loop = _Loop(engine, sock, "chat-client")
         self.events = self._loop.events
+        self.local_address: tuple[str, int] = sock.getsockname()[:2]   # our own end, as the server sees its port
         self._loop.call(engine.connect)
 
     @property

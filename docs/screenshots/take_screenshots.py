@@ -28,10 +28,13 @@ def shoot(root, name: str) -> None:
     subprocess.run(["import", "-window", root.wm_frame(), str(HERE / name)], check=True)
 
 
-def conversation(say_alice, others, server_say, roots) -> None:
+def conversation(say_alice, others, server_say, roots, join) -> None:
     """The same small conversation for every screenshot."""
-    bob, chen = others
+    bob, = others
     bob.submit("morning all! slides are at https://example.org/lan-party 🎉")
+    pump(roots, 0.3)
+    chen = join("chen")
+    others.append(chen)
     pump(roots, 0.3)
     say_alice("Thanks Bob — I'll grab them now.")
     pump(roots, 0.3)
@@ -56,10 +59,11 @@ def scene(mode: str, which: str) -> None:
     from udpcore.transport import start_client, start_server
 
     os.environ["LANCHAT_CONFIG_DIR"] = "/tmp/lanchat-screens"
+    port = 5002 if port_is_free(5002) else 0      # the default port, as a person would see it
     if which == "client":              # the room exists before the window, as for a real user
-        transport = start_server("127.0.0.1", 0, stats=False)
+        transport = start_server(None, port, stats=False)
         port = transport.address[1]
-        others = [start_client(f"127.0.0.1:{port}", n) for n in ("bob", "chen")]
+        others = [start_client(f"localhost:{port}", "bob")]
         time.sleep(0.5)
     # Build the window before pumping Tk, as the real programs do (pumping an
     # empty sv-ttk root first leaves later frames in the stock colours).
@@ -72,40 +76,86 @@ def scene(mode: str, which: str) -> None:
         pump([root], 0.5)
         shoot(root, f"connect-{mode}.png")
         return
+    if which == "busy":                # another program holds the port: the dialog
+        import socket
+        squatter = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        squatter.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        squatter.bind(("::", 0))
+        root.geometry("900x520+0+0")
+        ServerApp(root, palette, None, squatter.getsockname()[1])
+        pump([root], 0.5)
+        dialog = root.winfo_children()[-1]
+        dialog.geometry("+40+40")
+        pump([root], 0.5)
+        shoot(dialog, f"busy-port-{mode}.png")
+        squatter.close()
+        return
+    if which == "unreachable":         # nobody answers on the port: the real sentence, after 10 s
+        import socket
+        silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        silent.bind(("127.0.0.1", 0))
+        root.geometry("560x380+0+0")
+        app = ClientApp(root, palette, None, None)
+        app.form.server.set(f"127.0.0.1:{silent.getsockname()[1]}")
+        app.form.name.set("alice")
+        app.form.submit()
+        end = time.monotonic() + 15
+        while "firewall" not in str(app.form.message.cget("text")) and time.monotonic() < end:
+            pump([root], 0.1)
+        shoot(root, f"unreachable-{mode}.png")
+        silent.close()
+        return
     if which == "server":
         root.geometry("900x520+0+0")
-        server = ServerApp(root, palette, "127.0.0.1", 0)
+        server = ServerApp(root, palette, None, port)          # every address, as by default
         transport = server.transport
         port = transport.address[1]
-        others = [start_client(f"127.0.0.1:{port}", n) for n in ("bob", "chen")]
+        others = [start_client(f"localhost:{port}", "bob")]
         pump([root], 0.5)
-        alice = start_client(f"127.0.0.1:{port}", "alice")
+        alice = start_client(f"localhost:{port}", "alice")
         say = alice.submit
     else:
         root.geometry("760x500+0+0")
-        app = ClientApp(root, palette, f"127.0.0.1:{port}", "alice")
+        app = ClientApp(root, palette, f"localhost:{port}", "alice")
         pump([root], 1.0)
 
         def say(text: str) -> None:
             app.view.entry.var.set(text)
             app.view.entry.send()
     pump([root], 1.0)
-    conversation(say, others, transport.say, [root])
+
+    def join(name: str):
+        c = start_client(f"localhost:{port}", name)
+        pump([root], 0.5)
+        return c
+    conversation(say, others, transport.say, [root], join)
     shoot(root, f"{which}-{mode}.png")
     for c in others:
         c.close(timeout=1)
     transport.close()
 
 
+def port_is_free(port: int) -> bool:
+    import socket
+    with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        try:
+            s.bind(("::", port))
+            return True
+        except OSError:
+            return False
+
+
 def main() -> None:
-    display = ":97"
+    n = next(n for n in range(97, 200) if not Path(f"/tmp/.X11-unix/X{n}").exists())
+    display = f":{n}"
     xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     os.environ["DISPLAY"] = display
     time.sleep(1)
     try:
         for mode in ("light", "dark"):
-            for which in ("server", "client", "connect"):
+            for which in ("server", "client", "connect", "unreachable", "busy"):
                 subprocess.run([sys.executable, __file__, "--scene", mode, which], check=True, timeout=120)
     finally:
         xvfb.terminate()

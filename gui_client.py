@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import sys
 
-from udpcore.cli import client_parser
+from udpcore.cli import attach_console, client_parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    attach_console()
     parser = client_parser()
     args = parser.parse_args(argv)
     if args.headless:

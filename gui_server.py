@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import sys
 
-from udpcore.cli import server_parser
+from udpcore.cli import attach_console, server_parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    attach_console()
     args = server_parser().parse_args(argv)
     if args.headless:
         from udpcore.headless import run_server

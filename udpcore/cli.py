@@ -6,8 +6,32 @@ to import Tk, so ``--headless`` never needs a display.
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+
+from . import __version__
 
 DEFAULT_PORT = 5002
+
+
+def attach_console() -> None:
+    """A windowed Windows executable starts with no console, so stdout is None
+    and --help or --headless would print into nothing (or crash). Attach to the
+    terminal it was started from, if any; else send output nowhere, safely."""
+    if sys.platform != "win32" or sys.stdout is not None:
+        return
+    import ctypes
+    try:
+        if ctypes.windll.kernel32.AttachConsole(-1):      # ATTACH_PARENT_PROCESS
+            sys.stdout = open("CONOUT$", "w", encoding="utf-8", errors="replace")
+            sys.stderr = open("CONOUT$", "w", encoding="utf-8", errors="replace")
+            sys.stdin = open("CONIN$", encoding="utf-8", errors="replace")
+            return
+    except OSError:
+        pass
+    # Double-clicked: no terminal at all.
+    sys.stdout = sys.stderr = open(os.devnull, "w")
+    sys.stdin = open(os.devnull)
 
 
 def server_parser() -> argparse.ArgumentParser:
@@ -15,6 +39,7 @@ def server_parser() -> argparse.ArgumentParser:
         prog="ChatServer",
         description="LAN chat server over UDP. Opens a window unless --headless is given.",
     )
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     p.add_argument("--headless", action="store_true",
                    help="run without a window: print room events, read lines to send from stdin")
     p.add_argument("--host", default=None,
@@ -32,6 +57,7 @@ def client_parser() -> argparse.ArgumentParser:
         prog="ChatClient",
         description="LAN chat client over UDP. Opens a window unless --headless is given.",
     )
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     p.add_argument("--headless", action="store_true",
                    help="run in the terminal: lines typed are sent, room lines are printed")
     p.add_argument("--server", default=None,

@@ -12,6 +12,7 @@ from .chat_view import ChatView
 from .connect_form import ConnectForm
 from .poller import QueuePoller
 from .history import Entry
+from .leaving import LeavingWindow
 from .theme import Palette
 
 TITLE = "LAN Chat"
@@ -23,7 +24,7 @@ def left_why(reason: str) -> str:
     return LEFT.get(reason, f"was dropped ({reason})")
 
 
-class ClientApp:
+class ClientApp(LeavingWindow):
     """Owns the window's content and the transport. Handlers are plain methods
     (``connect``, ``send``, ``exit``, ``handle``) so tests drive them directly."""
 
@@ -107,25 +108,7 @@ class ClientApp:
 
     def exit(self) -> None:
         """Leave cleanly (what was typed is delivered first), then close the window."""
-        if self.leaving:
-            return
-        self.leaving = True
-        if self.transport is None or self.stopped:
-            self.close_window()
-            return
-        if self.view is not None:
-            self.view.set_input_enabled(False)
-            self.view.status.set("Leaving…")
-        self.transport.close(timeout=5.0, wait=False)
-        self.root.after(7000, self.close_window)        # in case the Closed event never comes
-
-    def close_window(self) -> None:
-        if self.poller:
-            self.poller.stop()
-        try:
-            self.root.destroy()
-        except tk.TclError:
-            pass
+        self.leave("Leaving…", timeout=5.0)
 
     # --- events from the transport ---------------------------------------------------------
 

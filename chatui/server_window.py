@@ -13,6 +13,7 @@ from udpcore.transport import ChatError, PortBusyError, ServerTransport, local_a
 from .chat_view import ChatView
 from .client_window import left_why
 from .history import Entry
+from .leaving import LeavingWindow
 from .poller import QueuePoller
 from .theme import Palette
 
@@ -32,7 +33,7 @@ def ago(seconds: float) -> str:
     return f"{int(seconds // 60)} min ago"
 
 
-class ServerApp:
+class ServerApp(LeavingWindow):
     """Owns the server window and the server transport. ``send``, ``exit`` and
     ``handle`` are plain methods so tests drive them directly."""
 
@@ -132,24 +133,7 @@ class ServerApp:
 
     def exit(self) -> None:
         """Tell every client the room is closing, then close the window."""
-        if self.leaving:
-            return
-        self.leaving = True
-        if self.transport is None:
-            self.close_window()
-            return
-        self.view.set_input_enabled(False)
-        self.view.status.set("Closing the room…")
-        self.transport.close(timeout=1.5, wait=False)
-        self.root.after(4000, self.close_window)
-
-    def close_window(self) -> None:
-        if self.poller:
-            self.poller.stop()
-        try:
-            self.root.destroy()
-        except tk.TclError:
-            pass
+        self.leave("Closing the room…", timeout=1.5)
 
     # --- events ----------------------------------------------------------------------------
 

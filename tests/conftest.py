@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import queue
 import shutil
 import subprocess
 import time
@@ -85,3 +86,39 @@ def pump(root, until, timeout: float = 10.0, what: str = "") -> None:
             return
         time.sleep(0.005)
     raise AssertionError(f"timed out waiting for {what or until}")
+
+
+def wait_for(client, match, timeout: float = 10.0):
+    """Read a transport's events until one matches; keep them all in ``client.seen``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            e = client.events.get(timeout=0.05)
+        except queue.Empty:
+            continue
+        client.seen.append(e)
+        if match(e):
+            return e
+    raise AssertionError(f"no matching event; saw {client.seen}")
+
+
+class Peers:
+    """Plain clients (no window) joined to a server on loopback, for window tests to talk to."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.made: list = []
+
+    def __call__(self, name: str):
+        from udpcore import events as ev
+        from udpcore.transport import start_client
+        c = start_client(f"127.0.0.1:{self.port}", name)
+        c.seen = []
+        self.made.append(c)
+        wait_for(c, lambda e: isinstance(e, ev.Connected))
+        return c
+
+    def close(self) -> None:
+        for c in self.made:
+            c.close(timeout=1)
+

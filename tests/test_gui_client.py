@@ -9,8 +9,8 @@ import time
 import pytest
 
 from udpcore import events as ev
-from udpcore.transport import start_client, start_server
-from tests.conftest import pump
+from udpcore.transport import start_server
+from tests.conftest import Peers, pump, wait_for
 
 pytestmark = [pytest.mark.gui, pytest.mark.timeout(60)]
 
@@ -24,30 +24,9 @@ def server():
 
 @pytest.fixture
 def peer_factory(server):
-    made = []
-
-    def make(name: str):
-        c = start_client(f"127.0.0.1:{server.address[1]}", name)
-        c.seen = []
-        made.append(c)
-        wait_for(c, lambda e: isinstance(e, ev.Connected))
-        return c
-    yield make
-    for c in made:
-        c.close(timeout=1)
-
-
-def wait_for(client, match, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            e = client.events.get(timeout=0.05)
-        except queue.Empty:
-            continue
-        client.seen.append(e)
-        if match(e):
-            return e
-    raise AssertionError(f"no matching event; saw {client.seen}")
+    peers = Peers(server.address[1])
+    yield peers
+    peers.close()
 
 
 def open_chat(tk_root, server, name="alice"):

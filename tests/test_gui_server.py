@@ -12,9 +12,7 @@ from pathlib import Path
 import pytest
 
 from udpcore import events as ev
-from udpcore.transport import start_client
-from tests.conftest import pump
-from tests.test_gui_client import wait_for
+from tests.conftest import Peers, pump, wait_for
 from tests.test_headless import Proc
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,17 +37,9 @@ def server_app(tk_root):
 
 @pytest.fixture
 def clients(server_app):
-    made = []
-
-    def make(name: str):
-        c = start_client(f"127.0.0.1:{server_app.transport.address[1]}", name)
-        c.seen = []
-        made.append(c)
-        wait_for(c, lambda e: isinstance(e, ev.Connected))
-        return c
-    yield make
-    for c in made:
-        c.close(timeout=1)
+    peers = Peers(server_app.transport.address[1])
+    yield peers
+    peers.close()
 
 
 def test_listens_at_once_and_shows_members_with_address_and_last_heard(tk_root, server_app, clients):

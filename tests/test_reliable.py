@@ -211,3 +211,20 @@ def test_one_loss_in_a_full_window_resends_only_what_was_lost():
     assert s.retransmissions <= 2 and r.duplicates == 0, (
         f"one lost fragment cost {s.retransmissions} retransmissions; "
         f"{r.duplicates} fragments arrived twice")
+
+
+def test_an_ack_for_anything_new_undoes_the_backoff_even_without_a_sample():
+    """RFC 9002 6.2.1: once the peer acknowledges something new the path works; a
+    window stuck behind a lost retransmission gives no fresh sample (Karn's rule),
+    so without this RTO would stay backed off and recovery would crawl."""
+    ch = ReliableChannel()
+    ch.rtt.sample(0.002)
+    base = ch.rtt.rto
+    ch.send(b"a")
+    ch.poll(0.0)
+    ch.handle_timer(base)                 # lost: RTO doubles, the fragment goes again
+    assert ch.rtt.rto == pytest.approx(2 * base)
+    assert [f.seq for f in ch.poll(base)] == [0]
+    ch.on_ack(1, 0, base + 0.001)         # acks the retransmission: no sample (Karn)...
+    assert ch.rtt.srtt == pytest.approx(0.002)
+    assert ch.rtt.rto == pytest.approx(base)   # ...but the backoff is undone

@@ -150,12 +150,14 @@ class ReliableChannel:
     def on_ack(self, ack: int, sack: int, now: float) -> None:
         """Process a cumulative ack (next seq the peer expects) and SACK bitmap."""
         sample: float | None = None
+        progressed = False
         inflight = self._inflight
         while inflight:
             seq = next(iter(inflight))
             if not _before(seq, ack):
                 break
             f = inflight.pop(seq)
+            progressed = True
             self._acked_more = bool(f.flags & FLAG_MORE)
             if not f.retransmitted and not f.sacked:     # Karn's rule
                 sample = now - f.sent_at
@@ -165,7 +167,7 @@ class ReliableChannel:
                 if sack >> i & 1:
                     f = inflight.get((ack + 1 + i) & 0xFFFFFFFF)
                     if f is not None and not f.sacked:
-                        f.sacked = True
+                        f.sacked = progressed = True
                         if not f.retransmitted:
                             sample = now - f.sent_at
                     highest = i
@@ -180,6 +182,8 @@ class ReliableChannel:
                             self._retransmit(f)
         if sample is not None:
             self.rtt.sample(sample)
+        elif progressed:
+            self.rtt.reset_backoff()
 
     def _retransmit(self, f: _InFlight) -> None:
         if f.deadline == _NEVER:

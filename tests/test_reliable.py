@@ -53,12 +53,12 @@ def test_karns_rule_no_rtt_sample_from_retransmitted_data():
     a.poll(0.0)
     a.handle_timer(1.0)
     (f,) = a.poll(1.0)
-    b.on_data(f.seq, f.flags, f.payload)
+    b.on_data(*f)
     a.on_ack(*b.ack_fields(), 1.01)
     assert a.rtt.srtt is None and a.idle
     a.send(b"y")
     (g,) = a.poll(2.0)
-    b.on_data(g.seq, g.flags, g.payload)
+    b.on_data(*g)
     a.on_ack(*b.ack_fields(), 2.02)
     assert a.rtt.srtt == pytest.approx(0.02)
 
@@ -69,10 +69,10 @@ def test_fast_retransmit_after_three_later_fragments_are_sacked():
         a.send(bytes([i]))
     frames = a.poll(0.0)
     for f in frames[1:4]:              # frame 0 lost
-        b.on_data(f.seq, f.flags, f.payload)
+        b.on_data(*f)
         a.on_ack(*b.ack_fields(), 0.01)
     again = a.poll(0.01)
-    assert [f.seq for f in again] == [0]
+    assert [f[0] for f in again] == [0]
     assert a.retransmissions == 1
 
 
@@ -99,7 +99,7 @@ def test_duplicates_and_reordering_give_each_message_once_in_order():
         wire += [f for f in frames if rng.random() < 0.1]        # duplicates
         rng.shuffle(wire)                                       # reordering
         for f in wire:
-            got += b.on_data(f.seq, f.flags, f.payload)
+            got += b.on_data(*f)
         if rng.random() > 0.2:
             a.on_ack(*b.ack_fields(), now)
         now += 0.05
@@ -114,10 +114,10 @@ def test_sequence_numbers_wrap_around():
     for i in range(4):
         a.send(bytes([i]))
     frames = a.poll(0.0)
-    assert [f.seq for f in frames] == [0xFFFFFFFE, 0xFFFFFFFF, 0, 1]
+    assert [f[0] for f in frames] == [0xFFFFFFFE, 0xFFFFFFFF, 0, 1]
     got = []
     for f in reversed(frames):
-        got += b.on_data(f.seq, f.flags, f.payload)
+        got += b.on_data(*f)
     assert got == [b"\0", b"\1", b"\2", b"\3"]
     a.on_ack(*b.ack_fields(), 0.1)
     assert a.idle
@@ -184,7 +184,7 @@ def test_one_loss_in_a_full_window_resends_only_what_was_lost():
     t = 0.0
     in_flight: list[tuple[float, str, tuple]] = []       # (arrival time, "data"/"ack", fields)
     for f in s.poll(t):
-        if f.seq != 0:                                    # fragment 0 is lost
+        if f[0] != 0:                                    # fragment 0 is lost
             in_flight.append((t + rtt / 2, "data", f))
     lost_fast_retransmit = False
     delivered: list[bytes] = []
@@ -194,7 +194,7 @@ def test_one_loss_in_a_full_window_resends_only_what_was_lost():
             in_flight.remove(item)
             _, kind, fields = item
             if kind == "data":
-                delivered += r.on_data(fields.seq, fields.flags, fields.payload)
+                delivered += r.on_data(*fields)
                 in_flight.append((t + rtt / 2, "ack", r.ack_fields()))
             else:
                 s.on_ack(*fields, t)
@@ -202,7 +202,7 @@ def test_one_loss_in_a_full_window_resends_only_what_was_lost():
         if at is not None and at <= t:
             s.handle_timer(t)
         for f in s.poll(t):
-            if f.seq == 0 and not lost_fast_retransmit:
+            if f[0] == 0 and not lost_fast_retransmit:
                 lost_fast_retransmit = True               # ... and so is its first retransmission
                 continue
             in_flight.append((t + rtt / 2, "data", f))
@@ -224,7 +224,7 @@ def test_an_ack_for_anything_new_undoes_the_backoff_even_without_a_sample():
     ch.poll(0.0)
     ch.handle_timer(base)                 # lost: RTO doubles, the fragment goes again
     assert ch.rtt.rto == pytest.approx(2 * base)
-    assert [f.seq for f in ch.poll(base)] == [0]
+    assert [f[0] for f in ch.poll(base)] == [0]
     ch.on_ack(1, 0, base + 0.001)         # acks the retransmission: no sample (Karn)...
     assert ch.rtt.srtt == pytest.approx(0.002)
     assert ch.rtt.rto == pytest.approx(base)   # ...but the backoff is undone

@@ -18,6 +18,18 @@ from .textview import describe
 from .transport import ChatError, local_addresses, start_client, start_server
 
 
+BUSY_PAUSE = 0.02      # seconds the headless server waits between batches when events pour in
+
+
+def _drain(events: queue.Queue, into: list) -> None:
+    """Everything already on the queue, without waiting."""
+    try:
+        while True:
+            into.append(events.get_nowait())
+    except queue.Empty:
+        pass
+
+
 def _setup_stdio() -> None:
     for stream in (sys.stdout, sys.stderr):
         try:
@@ -74,22 +86,26 @@ def run_server(args: argparse.Namespace) -> int:
 
     eof = threading.Event()            # end of input only stops reading
     _stdin_lines(typed, eof)
-    first = True
     while not stop.is_set():
         try:
-            e = srv.events.get(timeout=0.2)
+            batch = [srv.events.get(timeout=0.2)]
         except queue.Empty:
             continue
-        text = describe(e)
-        if text:
-            print(text)
-        if first and isinstance(e, ev.Listening):
-            first = False
-            if args.host is None:
+        _drain(srv.events, batch)
+        lines = [text for e in batch if (text := describe(e))]
+        for e in batch:
+            if isinstance(e, ev.Listening) and args.host is None:
                 others = ", ".join(f"{a}:{srv.address[1]}" if ":" not in a else f"[{a}]:{srv.address[1]}"
                                    for a in local_addresses())
                 if others:
-                    print(f"* clients on the network can connect to: {others}")
+                    lines.append(f"* clients on the network can connect to: {others}")
+        if lines:
+            print("\n".join(lines))                # one write for the whole batch
+        if len(batch) > 1:
+            # A busy room: pause, so the socket thread runs without this thread
+            # taking the GIL from it after every line (CPython's convoy effect);
+            # a lone event is still printed at once.
+            stop.wait(BUSY_PAUSE)
     srv.close()
     while True:
         e = srv.events.get()

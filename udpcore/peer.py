@@ -60,7 +60,7 @@ class Peer:
             ch.ack_needed = False
             self.last_sent = now
             sid = self.session
-            return [encode_data(sid, f.seq, ack, sack, f.flags, f.payload) for f in frames]
+            return [encode_data(sid, seq, ack, sack, flags, payload) for seq, flags, payload in frames]
         if ch.ack_needed:
             ch.ack_needed = False
             self.last_sent = now

@@ -12,7 +12,6 @@ Pure logic: the caller passes ``now`` and moves the frames in and out.
 from __future__ import annotations
 
 from collections import deque
-from typing import NamedTuple
 
 from .rtt import RttEstimator
 from .wire import FLAG_MORE, MAX_FRAGMENT, ProtocolError
@@ -39,10 +38,7 @@ class _InFlight:
         self.dup_count = 0
 
 
-class Frame(NamedTuple):
-    seq: int
-    flags: int
-    payload: bytes
+Frame = tuple[int, int, bytes]   # (seq, flags, payload): a plain tuple, the relay's hot path
 
 
 class ReliableChannel:
@@ -123,13 +119,14 @@ class ReliableChannel:
         return out
 
     def poll(self, now: float) -> list[Frame]:
-        """Frames to send now: retransmissions due, then new fragments within the window."""
+        """(seq, flags, payload) to send now: retransmissions due, then new fragments
+        within the window."""
         out: list[Frame] = []
         if self._due:
             for f in self._due:
                 if f.seq in self._inflight:
                     f.deadline = now + self.rtt.rto
-                    out.append(Frame(f.seq, f.flags, f.payload))
+                    out.append((f.seq, f.flags, f.payload))
             self._due.clear()
         backlog, inflight = self._backlog, self._inflight
         room = self.window - len(inflight)
@@ -139,7 +136,7 @@ class ReliableChannel:
             for _ in range(min(room, len(backlog))):
                 flags, payload = backlog.popleft()
                 inflight[seq] = _InFlight(seq, flags, payload, now, deadline)
-                out.append(Frame(seq, flags, payload))
+                out.append((seq, flags, payload))
                 seq = (seq + 1) & 0xFFFFFFFF
             self._next_seq = seq
         return out

@@ -26,6 +26,8 @@ from .wire import (HELLO_MIN_SIZE, MAGIC, MAX_DATAGRAM, MAX_MESSAGE_TEXT, NONCE_
 Addr = tuple[str, int]
 _ACK_PREFIX = MAGIC + bytes([VERSION, PacketType.ACK])
 _ACK_SIZE = len(_ACK_PREFIX) + 16
+_PING_PREFIX = MAGIC + bytes([VERSION, PacketType.PING])
+_PING_SIZE = len(_PING_PREFIX) + 8         # a keepalive: the commonest datagram of a quiet room
 _unpack_ack = struct.Struct("!II").unpack_from
 SERVER_NAME = "server"
 AMPLIFICATION = 3        # RFC 9000 8.1: at most 3x the bytes received before validation
@@ -86,6 +88,13 @@ class ServerEngine:
                 if ch.has_output():
                     self._dirty.add(mem)
                 return
+        elif len(data) == _PING_SIZE and data[:5] == _PING_PREFIX:
+            mem = self._by_sid.get(data[5:])
+            if mem is not None and mem.addr == addr and mem.peer is not None:
+                mem.last_heard = mem.peer.last_heard = now
+                mem.peer.channel.ack_needed = True          # answered with an ACK: proof of life
+                self._dirty.add(mem)
+                return
         if not is_protocol(data):
             self._guest_datagram(data, addr, now)
             return
@@ -113,7 +122,8 @@ class ServerEngine:
             if peer is None or self._by_addr.get(mem.addr) is not mem:
                 continue
             addr = mem.addr
-            out.extend((d, addr) for d in peer.datagrams(now))
+            for d in peer.datagrams(now):
+                out.append((d, addr))
             if mem.timer_at is None:             # a pending timer re-arms itself when it fires
                 t = peer.channel.get_timer()
                 if t is not None:

@@ -184,6 +184,7 @@ class _Loop:
 
     def _run(self) -> None:
         eng, sock = self.engine, self.sock
+        sendto = sock.sendto
         next_stats = time.monotonic() if self._stats else None
         try:
             while True:
@@ -210,7 +211,7 @@ class _Loop:
                     eng.handle_timer(now)
                 for data, addr in eng.datagrams_to_send(now):
                     try:
-                        sock.sendto(data, addr)
+                        sendto(data, addr)
                     except OSError:
                         self.send_errors += 1     # unreachable peer, full buffer: retransmission copes
                 put = self.events.put

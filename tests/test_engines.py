@@ -137,6 +137,37 @@ def test_unreachable_server_is_reported_within_ten_seconds():
     assert c.closed
 
 
+def test_a_server_that_answered_is_not_called_unreachable_at_ten_seconds():
+    """A lossy network: the first CHALLENGE came late; the rest of the handshake
+    gets its own ten seconds instead of a false 'no answer, firewall?'."""
+    room = Room()
+    c = room.add("alice")
+    room.drop = lambda d, src, dst: src == SERVER and not (isinstance(wire.decode(d), wire.Challenge)
+                                                           and room.now >= 1000 + 8.0)
+    room.advance(9.9)                      # only a CHALLENGE after 8 s gets through
+    assert c.state is State.CONNECTING and c._token
+    room.drop = lambda d, src, dst: src == SERVER and room.now < 1000 + 12.0   # then 2 s more of loss
+    room.advance(4.0)
+    assert c.state is State.JOINED
+    assert not [e for e in drain(c) if isinstance(e, ev.Unreachable)]
+
+
+def test_a_lost_welcome_is_asked_for_again_as_soon_as_room_data_arrives():
+    room = Room()
+    c = room.add("alice")
+    welcomes = []
+
+    def drop_first_welcome(d, src, dst):
+        if src == SERVER and isinstance(wire.decode(d), wire.Welcome):
+            welcomes.append(room.now)
+            return len(welcomes) == 1
+        return False
+    room.drop = drop_first_welcome
+    room.settle()                          # no time passes: no HELLO retry timer fires
+    assert c.state is State.JOINED         # the member list told alice she was in; she asked again
+    assert len(welcomes) == 2
+
+
 # --- the room -----------------------------------------------------------------------
 
 

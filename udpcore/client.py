@@ -88,6 +88,10 @@ class ClientEngine:
             if p.nonce != self._nonce or self.state not in (State.CONNECTING, State.RECONNECTING):
                 self.ignored += 1
             elif isinstance(p, Challenge):
+                if not self._token and self.state is State.CONNECTING and self._deadline is not None:
+                    # The server answers, so it is reachable: on a lossy network give
+                    # the rest of the handshake its own time (once, so it stays bounded).
+                    self._deadline = max(self._deadline, now + CONNECT_TIMEOUT)
                 self._token = p.token
                 self._hello_at = now              # answer at once
             elif isinstance(p, Welcome):
@@ -97,6 +101,8 @@ class ClientEngine:
                 self.state = State.CLOSED
             return
         peer = self._peer
+        if peer is None and self._token and isinstance(p, Data):
+            self._hello_at = now                  # we were welcomed but the WELCOME was lost: ask again
         if (peer is None or not isinstance(p, _SESSION_PACKETS)
                 or p.session != peer.session):           # a server never sends us a HELLO
             self.ignored += 1

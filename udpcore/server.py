@@ -124,9 +124,11 @@ class ServerEngine:
             addr = mem.addr
             for d in peer.datagrams(now):
                 out.append((d, addr))
-            if mem.timer_at is None:             # a pending timer re-arms itself when it fires
+            # A pending timer re-arms itself when it fires; arm again only when what
+            # just went out is due sooner (RTO shrank: a fresh sample, backoff undone).
+            if mem.timer_at is None or now + peer.channel.rtt.rto < mem.timer_at:
                 t = peer.channel.get_timer()
-                if t is not None:
+                if t is not None and (mem.timer_at is None or t < mem.timer_at):
                     self._schedule(mem, t)
         self._dirty.clear()
         if self.closing_deadline is not None and not self.closed:

@@ -104,3 +104,11 @@ def test_text_view_lines():
     assert describe(ev.MemberLeft("bob")) == "* bob left"
     assert describe(ev.Listening("::", 5002)) == "listening on [::]:5002"
     assert describe(ev.Closed()) is None
+
+
+def test_the_relays_data_prefix_builds_the_same_bytes_as_encode_data():
+    from udpcore.wire import DATA_REST, data_prefix, decode, encode_data
+    sid = bytes(range(8))
+    built = data_prefix(sid) + DATA_REST.pack(7, 3, 0b101, 1) + b"payload"
+    assert built == encode_data(sid, 7, 3, 0b101, 1, b"payload")
+    assert decode(built).seq == 7

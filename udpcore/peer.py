@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from .appmsg import AppMessage, decode_msg, encode_msg
 from .reliable import ReliableChannel
-from .wire import Ack, Data, Ping, ProtocolError, encode_ack, encode_data
+from .wire import Ack, Data, Ping, ProtocolError, data_prefix, encode_ack
+from .wire import DATA_REST as _DATA_REST
+
+_pack_rest = _DATA_REST.pack
 
 KEEPALIVE = 5.0        # send a PING after this long with nothing sent
 MEMBER_TIMEOUT = 20.0  # the server forgets a member silent this long ("vanished")
@@ -16,7 +19,7 @@ SERVER_TIMEOUT = 15.0  # the client calls the server lost sooner, so a resume fi
 
 
 class Peer:
-    __slots__ = ("session", "addr", "channel", "last_heard", "last_sent", "malformed")
+    __slots__ = ("session", "addr", "channel", "last_heard", "last_sent", "malformed", "_data_prefix")
 
     def __init__(self, session: bytes, addr: tuple[str, int], now: float,
                  channel: ReliableChannel | None = None) -> None:
@@ -26,6 +29,7 @@ class Peer:
         self.last_heard = now
         self.last_sent = now
         self.malformed = 0
+        self._data_prefix = data_prefix(session)     # what every DATA to this peer starts with
 
     def send(self, msg: AppMessage | bytes) -> None:
         """Queue a message (or its already-encoded bytes, to share one encoding
@@ -59,8 +63,8 @@ class Peer:
         if frames:
             ch.ack_needed = False
             self.last_sent = now
-            sid = self.session
-            return [encode_data(sid, seq, ack, sack, flags, payload) for seq, flags, payload in frames]
+            prefix = self._data_prefix
+            return [prefix + _pack_rest(seq, ack, sack, flags) + payload for seq, flags, payload in frames]
         if ch.ack_needed:
             ch.ack_needed = False
             self.last_sent = now

@@ -151,7 +151,7 @@ class ReliableChannel:
         inflight = self._inflight
         while inflight:
             seq = next(iter(inflight))
-            if not _before(seq, ack):
+            if not 0 < ((ack - seq) & 0xFFFFFFFF) < 0x80000000:    # _before(seq, ack), inlined
                 break
             f = inflight.pop(seq)
             progressed = True

@@ -236,6 +236,16 @@ def encode_data(session: bytes, seq: int, ack: int, sack: int, flags: int, paylo
     return _DATA_PREFIX + DATA_HEADER.pack(session, seq, ack, sack, flags) + payload
 
 
+DATA_REST = struct.Struct("!IIIB")          # DATA_HEADER after the session: seq, ack, sack, flags
+
+
+def data_prefix(session: bytes) -> bytes:
+    """The bytes every DATA of a session starts with; ``prefix + DATA_REST.pack(...) +
+    payload`` equals :func:`encode_data` (the relay builds many DATA per session).
+    Fragments come from the reliable channel, already at most MAX_FRAGMENT."""
+    return _DATA_PREFIX + session
+
+
 def encode_ack(session: bytes, ack: int, sack: int) -> bytes:
     return _ACK_PREFIX + ACK_BODY.pack(session, ack, sack)
 

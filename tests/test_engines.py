@@ -320,6 +320,38 @@ def test_a_client_that_vanishes_is_removed_after_about_twenty_seconds():
     assert ev.MemberLeft("alice", "vanished") in drain(b)
 
 
+def test_a_line_lost_after_a_long_outage_is_resent_at_the_new_rto_not_the_old_timer():
+    """After a backoff the server's retransmission timer for a member is armed far
+    ahead. When the member acknowledges again RTO shrinks, and a line lost then
+    must be resent after the new RTO, not when that stale timer fires."""
+    room, (a, b) = joined_room("alice", "bob")
+    bob = room.addr_of(b)
+    for i in range(5):                                  # RTT samples: RTO at its floor
+        a.submit(f"warm {i}", room.now)
+        room.advance(0.02, tick=0.005)
+    room.drop = lambda d, src, dst: dst == bob          # bob hears nothing for a while
+    a.submit("one", room.now)
+    room.advance(0.6, tick=0.005)                       # RTO backs off to hundreds of ms
+    room.drop = lambda d, src, dst: src == bob          # "one" gets through; bob's ACK does not
+    room.advance(1.0, tick=0.005)
+    member = next(m for m in room.server._by_addr.values() if m.name == "bob")
+    assert member.timer_at is not None and member.timer_at - room.now > 0.2
+    drain(b)
+    dropped = []
+
+    def drop_next_data_to_bob(d, src, dst):
+        if dst == bob and not dropped and isinstance(wire.decode(d), wire.Data):
+            dropped.append(room.now)
+            return True
+        return False
+    room.drop = drop_next_data_to_bob
+    b.submit("bob talks", room.now)      # its ACK fields acknowledge "one": RTO back to the floor
+    room.advance(0.1, tick=0.005)        # ...and the echo to bob, lost once, comes again soon
+    assert dropped
+    echoes = [e for e in drain(b) if isinstance(e, ev.RoomLine) and e.text == "bob talks"]
+    assert echoes, "the lost echo waited for the stale, backed-off timer"
+
+
 def test_short_outage_resumes_the_session_without_leave_or_join():
     room, (a, b) = joined_room("alice", "bob")
     alice = room.addr_of(a)

@@ -58,6 +58,8 @@ class ClientApp(LeavingWindow):
 
     def connect(self, server: str, name: str) -> None:
         assert self.form is not None
+        if self.transport is not None:
+            return                            # already connecting
         try:
             self.transport = self.start(server, name)
         except ChatError as exc:

@@ -18,6 +18,7 @@ class ConnectForm(ttk.Frame):
                  on_connect: Callable[[str, str], None], palette: Palette = LIGHT) -> None:
         super().__init__(master, padding=28)
         self.on_connect = on_connect
+        self.busy = False                 # a connection attempt is under way
         self.palette = palette
         self._heading = ui_font(self, 1.6, "bold")
         ttk.Label(self, text="Join a chat room", font=self._heading).grid(
@@ -44,6 +45,8 @@ class ConnectForm(ttk.Frame):
         (self.name_entry if server and not name else self.server_entry).focus_set()
 
     def submit(self) -> None:
+        if self.busy:
+            return          # disabled entries still get <Return>: one connection attempt at a time
         server, name = self.server.get().strip(), self.name.get().strip()
         if not server:
             self.show_error("Type the server's address, for example 192.168.1.20.")
@@ -61,6 +64,7 @@ class ConnectForm(ttk.Frame):
         self.set_busy(True)
 
     def set_busy(self, busy: bool) -> None:
+        self.busy = busy
         state = "disabled" if busy else "normal"
         for w in (self.server_entry, self.name_entry, self.button):
             w.configure(state=state)

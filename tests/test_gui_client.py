@@ -318,3 +318,37 @@ def test_window_close_button_leaves_like_exit(tk_root, fake_chat):
     tk_root.tk.call(tk_root.protocol("WM_DELETE_WINDOW"))
     assert fake.closed_with == [5.0] and app.view.status.get() == "Leaving…"
     pump(tk_root, lambda: not _exists(tk_root), what="window closed")
+
+
+def test_enter_while_connecting_starts_nothing_more_and_the_failure_still_shows(tk_root):
+    """Disabled ttk entries still get key bindings: Enter pressed while the form is
+    connecting must not start a second transport (which left the form stuck on
+    'Connecting…' in a packaged build tried by hand)."""
+    from chatui.client_window import ClientApp
+    made: list[FakeClient] = []
+
+    def start(server: str, name: str) -> FakeClient:
+        made.append(FakeClient(server, name))
+        return made[-1]
+    app = ClientApp(tk_root, tk_root._palette, start=start)
+    app.form.server.set("10.0.0.5")
+    app.form.name.set("dora")
+    tk_root.update()
+    app.form.name_entry.focus_force()
+    tk_root.update()
+    app.form.name_entry.event_generate("<Return>", when="now")
+    assert len(made) == 1 and "Connecting" in app.form.message.cget("text")
+    app.form.name_entry.event_generate("<Return>", when="now")
+    app.form.server_entry.focus_force()
+    tk_root.update()
+    app.form.server_entry.event_generate("<Return>", when="now")
+    app.form.submit()
+    assert len(made) == 1
+    made[0].events.put(ev.Unreachable("No answer from 10.0.0.5:5002 within 10 seconds."))
+    made[0].events.put(ev.Closed())
+    pump(tk_root, lambda: "No answer" in app.form.message.cget("text"), what="the failure on the form")
+    assert str(app.form.name_entry.cget("state")) == "normal"
+    app.form.name_entry.focus_force()
+    tk_root.update()
+    app.form.name_entry.event_generate("<Return>", when="now")     # and trying again works
+    assert len(made) == 2

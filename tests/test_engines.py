@@ -428,3 +428,17 @@ def test_invalid_utf8_is_dropped_and_counted():
     room, _ = joined_room("alice")
     room.server.receive_datagram(b"\xc3\x28 not utf-8", ("127.0.0.1", 50000), room.now)
     assert room.server.counters["malformed"] == 1 and room.server.member_names == ["alice"]
+
+
+def test_a_member_too_slow_to_take_the_room_is_dropped_not_buffered_forever():
+    room, (a, b) = joined_room("alice", "bob")
+    bob = room.addr_of(b)
+    member = next(m for m in room.server._by_addr.values() if m.name == "bob")
+    member.peer.channel.max_backlog = 40            # 50,000 in real life; small to keep the test fast
+    room.drop = lambda d, src, dst: dst == bob      # bob acknowledges nothing
+    for i in range(200):
+        a.submit(f"line {i}", room.now)
+        room.settle()
+    assert room.server.member_names == ["alice"]
+    assert ev.MemberLeft("bob", "too-slow") in drain(room.server)
+    assert room.server.counters["too_slow"] == 1

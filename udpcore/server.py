@@ -356,14 +356,22 @@ class ServerEngine:
         flags = m.LINE_ACTION if action else 0
         shared = m.encode_msg(m.Line(seq, sender, text, flags))
         plain = f"* {sender} {text}" if action else f"{sender}: {text}"
+        dirty = self._dirty
         for mem in list(self._by_addr.values()):
+            peer = mem.peer
             if mem is origin:
-                if mem.peer is not None:          # a guest saw what it typed; save its credit
+                if peer is not None:              # a guest saw what it typed; save its credit
                     self._send(mem, m.Line(seq, sender, text, flags | m.LINE_OWN, msg_id))
-            elif mem.peer is None:
+            elif peer is None:
                 self._plain(mem, plain)
-            else:
-                self._send(mem, shared)
+            else:                                 # _send, inlined: this loop is the relay's fan-out
+                try:
+                    peer.channel.send(shared)
+                except OverflowError:
+                    self.counters["too_slow"] += 1
+                    self._remove(mem, "too-slow")
+                else:
+                    dirty.add(mem)
         self.relayed += 1
         self._events.append(ev.RoomLine(seq, sender, text, action))
 

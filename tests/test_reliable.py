@@ -228,3 +228,24 @@ def test_an_ack_for_anything_new_undoes_the_backoff_even_without_a_sample():
     ch.on_ack(1, 0, base + 0.001)         # acks the retransmission: no sample (Karn)...
     assert ch.rtt.srtt == pytest.approx(0.002)
     assert ch.rtt.rto == pytest.approx(base)   # ...but the backoff is undone
+
+
+def test_an_ack_provoked_by_a_retransmission_gives_no_rtt_sample():
+    """Fragments 0 and 1 both arrive, but their ACKs are lost. At the timeout only
+    fragment 0 is due and goes again; the receiver's answer acknowledges both. That
+    ACK times fragment 1 at a whole RTO (1 s) although the path takes milliseconds:
+    it must not become a sample."""
+    s, r = ReliableChannel(), ReliableChannel()
+    s.send(b"a")
+    (f0,) = s.poll(0.0)
+    s.send(b"b")
+    (f1,) = s.poll(0.001)
+    r.on_data(*f0)
+    r.on_data(*f1)                        # received; the ACKs for both are lost
+    assert s.handle_timer(1.0)            # fragment 0's timer (fragment 1's is 1 ms later)
+    assert [f[0] for f in s.poll(1.0)] == [0]
+    r.on_data(*f0)                        # a duplicate: the receiver acknowledges again
+    s.on_ack(*r.ack_fields(), 1.0005)
+    assert s.idle
+    assert s.rtt.srtt is None             # no sample of ~1 s from fragment 1
+    assert s.rtt.rto == rtt.INITIAL_RTO   # and the backoff is undone

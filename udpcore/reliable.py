@@ -148,6 +148,7 @@ class ReliableChannel:
         """Process a cumulative ack (next seq the peer expects) and SACK bitmap."""
         sample: float | None = None
         progressed = False
+        ambiguous = False       # this ACK may answer a retransmission: its timing proves nothing
         inflight = self._inflight
         while inflight:
             seq = next(iter(inflight))
@@ -156,7 +157,11 @@ class ReliableChannel:
             f = inflight.pop(seq)
             progressed = True
             self._acked_more = bool(f.flags & FLAG_MORE)
-            if not f.retransmitted and not f.sacked:     # Karn's rule
+            if f.sacked:
+                continue
+            if f.retransmitted:                          # Karn's rule, for the whole ACK (below)
+                ambiguous = True
+            else:
                 sample = now - f.sent_at
         if sack and inflight:
             highest = -1
@@ -165,7 +170,9 @@ class ReliableChannel:
                     f = inflight.get((ack + 1 + i) & 0xFFFFFFFF)
                     if f is not None and not f.sacked:
                         f.sacked = progressed = True
-                        if not f.retransmitted:
+                        if f.retransmitted:
+                            ambiguous = True
+                        else:
                             sample = now - f.sent_at
                     highest = i
             if highest >= 0:
@@ -177,7 +184,11 @@ class ReliableChannel:
                         f.dup_count += 1
                         if f.dup_count == DUP_THRESHOLD:
                             self._retransmit(f)
-        if sample is not None:
+        # Karn's rule extended to the whole ACK: fragments are resent under the same
+        # sequence number, so an ACK that a retransmission provoked also covers
+        # fragments that arrived long ago (their own ACK lost) and would time them
+        # at a whole RTO. One such first sample (1 s) once held RTO near 3 s.
+        if sample is not None and not ambiguous:
             self.rtt.sample(sample)
         elif progressed:
             self.rtt.reset_backoff()

@@ -442,3 +442,25 @@ def test_a_member_too_slow_to_take_the_room_is_dropped_not_buffered_forever():
     assert room.server.member_names == ["alice"]
     assert ev.MemberLeft("bob", "too-slow") in drain(room.server)
     assert room.server.counters["too_slow"] == 1
+
+
+def test_the_handshake_times_the_path_so_a_first_line_lost_is_resent_in_milliseconds():
+    """Without a sample RTO is 1 s (RFC 6298): a lost first line would wait a whole
+    second. CHALLENGE -> HELLO (the token's age) and HELLO -> WELCOME are samples."""
+    room = Room()
+    a, b = room.add("alice"), room.add("bob")
+    room.now += 0.002                      # the handshake takes a moment in this room's clock
+    room.settle()
+    assert a.state is State.JOINED and b.state is State.JOINED
+    members = {m.name: m for m in room.server._by_addr.values()}
+    assert members["bob"].peer.channel.rtt.srtt is not None
+    assert a._peer.channel.rtt.srtt is not None
+    assert members["bob"].peer.channel.rtt.rto < 0.1 and a._peer.channel.rtt.rto < 0.1
+    drain(b)
+    bob = room.addr_of(b)
+    lost = []
+    room.drop = lambda d, src, dst: dst == bob and not lost and isinstance(wire.decode(d), wire.Data) \
+        and not lost.append(1)
+    a.submit("first words", room.now)
+    room.advance(0.1, tick=0.005)
+    assert lost and any(isinstance(e, ev.RoomLine) and e.text == "first words" for e in drain(b))

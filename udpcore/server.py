@@ -33,6 +33,7 @@ SERVER_NAME = "server"
 AMPLIFICATION = 3        # RFC 9000 8.1: at most 3x the bytes received before validation
 GUEST_TIMEOUT = 300.0    # a guest silent this long is forgotten
 SWEEP_INTERVAL = 1.0     # keepalives and timeouts are checked this often
+RTT_SEED_LIMIT = 0.25   # a handshake round trip shorter than the first HELLO retry is unambiguous
 CLOSE_LINGER = 1.0       # how long close() waits for clients to acknowledge it
 
 
@@ -246,6 +247,9 @@ class ServerEngine:
         while sid in self._by_sid:
             sid = self._randbytes(8)
         mem = Member(h.name, addr, Peer(sid, addr, now), nonce=h.nonce, last_heard=now)
+        rtt = self._tokens.age(h.token, now)
+        if rtt < RTT_SEED_LIMIT:     # the client answers a CHALLENGE at once, retries later
+            mem.peer.channel.rtt.sample(rtt)      # type: ignore[union-attr]
         self._announce(m.Joined(h.name, format_addr(addr)))
         self._by_sid[sid] = mem
         self._by_key[name_key(h.name)] = mem

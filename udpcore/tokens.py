@@ -24,14 +24,19 @@ class TokenMinter:
         return hmac.new(self._key, msg, hashlib.sha256).digest()[:_MAC_LEN]
 
     def mint(self, addr: tuple[str, int], now: float) -> bytes:
-        stamp = int(now) & 0xFFFFFFFF
+        stamp = int(now * 1000) & 0xFFFFFFFF      # milliseconds: the age is also an RTT sample
         return _TIME.pack(stamp) + self._mac(addr, stamp)
 
     def check(self, token: bytes, addr: tuple[str, int], now: float) -> bool:
         if len(token) != _TIME.size + _MAC_LEN:
             return False
         (stamp,) = _TIME.unpack(token[:_TIME.size])
-        age = (int(now) - stamp) & 0xFFFFFFFF
-        if age > TOKEN_LIFETIME:
+        if self.age(token, now) > TOKEN_LIFETIME:
             return False
         return hmac.compare_digest(token[_TIME.size:], self._mac(addr, stamp))
+
+    @staticmethod
+    def age(token: bytes, now: float) -> float:
+        """Seconds since a (checked) token was made: CHALLENGE out to HELLO back."""
+        (stamp,) = _TIME.unpack(token[:_TIME.size])
+        return ((int(now * 1000) - stamp) & 0xFFFFFFFF) / 1000

@@ -203,6 +203,8 @@ class ReliableChannel:
 
     def get_timer(self) -> float | None:
         """The earliest retransmission deadline, or None when nothing waits on one."""
+        if not self._inflight:
+            return None                    # an idle member (keepalives only): the common case
         deadline = min((f.deadline for f in self._inflight.values() if not f.sacked), default=_NEVER)
         return None if deadline == _NEVER else deadline
 

@@ -260,9 +260,9 @@ def fake_chat(tk_root):
     def start(server: str, name: str) -> FakeClient:
         made.append(FakeClient(server, name))
         return made[-1]
-    app = ClientApp(tk_root, tk_root._palette, "10.0.0.5:5002", "alice", start=start)
+    app = ClientApp(tk_root, tk_root._palette, "127.0.0.5:5002", "alice", start=start)
     fake = made[0]
-    fake.events.put(ev.Connected("alice", "10.0.0.5:5002"))
+    fake.events.put(ev.Connected("alice", "127.0.0.5:5002"))
     fake.events.put(ev.MemberList(("alice", "bob")))
     pump(tk_root, lambda: app.view is not None and app.view.members.names() == ["alice", "bob"], what="view")
     return app, fake
@@ -270,9 +270,9 @@ def fake_chat(tk_root):
 
 def test_reconnecting_and_back_in_the_status_line(tk_root, fake_chat):
     app, fake = fake_chat
-    assert app.view.status.get() == "Connected to 10.0.0.5:5002 as alice"
+    assert app.view.status.get() == "Connected to 127.0.0.5:5002 as alice"
     fake.events.put(ev.ConnectionLost())
-    pump(tk_root, lambda: app.view.status.get() == "Reconnecting to 10.0.0.5:5002…", what="reconnecting")
+    pump(tk_root, lambda: app.view.status.get() == "Reconnecting to 127.0.0.5:5002…", what="reconnecting")
     assert history(app).endswith("Lost contact with the server; reconnecting…")
     assert "notice" in app.view.history.text.tag_names("end-2c")          # the quieter style
     fake.events.put(ev.Reconnected(resumed=True))
@@ -285,7 +285,7 @@ def test_a_refused_rejoin_is_shown_and_input_stops(tk_root, fake_chat):
     fake.events.put(ev.ConnectionLost())
     fake.events.put(ev.JoinRefused("The name alice is already taken in this room; choose another."))
     pump(tk_root, lambda: "already taken" in history(app), what="refusal")
-    assert app.view.status.get() == "Disconnected from 10.0.0.5:5002"
+    assert app.view.status.get() == "Disconnected from 127.0.0.5:5002"
     assert str(app.view.entry.entry.cget("state")) == "disabled"
 
 
@@ -306,7 +306,7 @@ def test_closing_the_window_is_exit_and_is_prompt_after_the_server_closed(tk_roo
     fake.events.put(ev.ServerClosed("The server closed the room."))
     fake.events.put(ev.Closed())
     pump(tk_root, lambda: app.stopped, what="closed")
-    assert app.view.status.get() == "Server closed — 10.0.0.5:5002 is no longer serving this room"
+    assert app.view.status.get() == "Server closed — 127.0.0.5:5002 is no longer serving this room"
     started = time.monotonic()
     tk_root.tk.call(tk_root.protocol("WM_DELETE_WINDOW"))           # what the window manager's × does
     pump(tk_root, lambda: not _exists(tk_root), timeout=2, what="window closed at once")
@@ -331,7 +331,7 @@ def test_enter_while_connecting_starts_nothing_more_and_the_failure_still_shows(
         made.append(FakeClient(server, name))
         return made[-1]
     app = ClientApp(tk_root, tk_root._palette, start=start)
-    app.form.server.set("10.0.0.5")
+    app.form.server.set("127.0.0.5")
     app.form.name.set("dora")
     tk_root.update()
     app.form.name_entry.focus_force()
@@ -344,7 +344,7 @@ def test_enter_while_connecting_starts_nothing_more_and_the_failure_still_shows(
     app.form.server_entry.event_generate("<Return>", when="now")
     app.form.submit()
     assert len(made) == 1
-    made[0].events.put(ev.Unreachable("No answer from 10.0.0.5:5002 within 10 seconds."))
+    made[0].events.put(ev.Unreachable("No answer from 127.0.0.5:5002 within 10 seconds."))
     made[0].events.put(ev.Closed())
     pump(tk_root, lambda: "No answer" in app.form.message.cget("text"), what="the failure on the form")
     assert str(app.form.name_entry.cget("state")) == "normal"

@@ -191,9 +191,9 @@ def test_settings_round_trip_and_fallback_without_platformdirs(tmp_path, monkeyp
     from chatui import settings
     monkeypatch.setenv("LANCHAT_CONFIG_DIR", str(tmp_path / "cfg"))
     assert settings.load() == {}
-    settings.save(server="10.0.0.5:5002", name="alice")
+    settings.save(server="127.0.0.5:5002", name="alice")
     settings.save(name="ally")
-    assert settings.load() == {"server": "10.0.0.5:5002", "name": "ally"}
+    assert settings.load() == {"server": "127.0.0.5:5002", "name": "ally"}
     monkeypatch.delenv("LANCHAT_CONFIG_DIR")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     real_import = builtins.__import__

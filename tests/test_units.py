@@ -46,9 +46,9 @@ def test_unknown_command_says_so():
 
 @pytest.mark.parametrize("text,expected", [
     ("chat.local", ("chat.local", 5002)),
-    ("10.1.2.3:6000", ("10.1.2.3", 6000)),
+    ("127.1.2.3:6000", ("127.1.2.3", 6000)),
     ("[::1]:7000", ("::1", 7000)),
-    ("[fe80::1]", ("fe80::1", 5002)),
+    ("[::1]", ("::1", 5002)),
     ("::1", ("::1", 5002)),
 ])
 def test_server_address_forms(text, expected):
@@ -63,7 +63,7 @@ def test_bad_server_addresses_get_one_sentence(bad):
 
 
 def test_format_addr_shows_mapped_ipv4_as_ipv4():
-    assert format_addr(("::ffff:192.0.2.7", 5002, 0, 0)) == "192.0.2.7:5002"
+    assert format_addr(("::ffff:127.0.0.7", 5002, 0, 0)) == "127.0.0.7:5002"
     assert format_addr(("::1", 5)) == "[::1]:5"
 
 

@@ -10,7 +10,6 @@ The proxy's seed can be set with IMPAIR_SEED=<int> to replay a failure.
 from __future__ import annotations
 
 import os
-import queue
 import random
 import socket
 import threading
@@ -20,6 +19,7 @@ import pytest
 
 from udpcore import events as ev
 from udpcore.transport import start_client, start_server
+from tests.eventlog import Log, wait_until
 from tests.impairment import ImpairmentProxy
 
 SEED = int(os.environ.get("IMPAIR_SEED", "1729"))
@@ -28,46 +28,6 @@ EMOJI = ["😀", "🎉", "👍", "🚀", "🌍", "🔥", "🐍", "🇫🇷", "�
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-
-class Log:
-    """Every event a transport put on its queue, in order."""
-
-    def __init__(self, q: queue.Queue) -> None:
-        self.q = q
-        self.events: list[ev.Event] = []
-
-    def pump(self, wait: float = 0.0) -> None:
-        try:
-            self.events.append(self.q.get(timeout=wait) if wait > 0 else self.q.get_nowait())
-        except queue.Empty:
-            return
-        while True:
-            try:
-                self.events.append(self.q.get_nowait())
-            except queue.Empty:
-                return
-
-    def of(self, cls) -> list:
-        return [e for e in self.events if isinstance(e, cls)]
-
-    def room_lines(self) -> list[ev.RoomLine]:
-        return [e for e in self.of(ev.RoomLine) if e.private_to is None]
-
-
-def wait_until(logs: list[Log], cond, timeout: float, what) -> None:
-    """Pump ``logs`` until ``cond()``; ``what`` (a string or a function giving
-    one) says what was awaited when the time runs out."""
-    deadline = time.monotonic() + timeout
-    while True:
-        for log in logs:
-            log.pump()
-        if cond():
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for "
-                                 f"{what() if callable(what) else what}")
-        logs[0].pump(wait=0.02) if logs else time.sleep(0.02)
 
 
 def room_broke(room: "Room", names: list[str]) -> None:

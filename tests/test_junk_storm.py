@@ -12,7 +12,6 @@ junk socket ever got back more than three times the bytes it sent.
 from __future__ import annotations
 
 import logging
-import queue
 import random
 import socket
 import threading
@@ -24,6 +23,7 @@ import pytest
 from udpcore import events as ev
 from udpcore import wire
 from udpcore.transport import start_client, start_server
+from tests.eventlog import Log, wait_until
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -172,38 +172,6 @@ class Blaster(threading.Thread):
 # --- helpers ----------------------------------------------------------------------------------
 
 
-class Log:
-    def __init__(self, q: queue.Queue) -> None:
-        self.q = q
-        self.events: list[tuple[float, ev.Event]] = []      # (when seen, event)
-
-    def pump(self) -> None:
-        while True:
-            try:
-                e = self.q.get_nowait()
-            except queue.Empty:
-                return
-            self.events.append((time.monotonic(), e))
-
-    def of(self, cls) -> list:
-        return [e for _, e in self.events if isinstance(e, cls)]
-
-    def member_lines(self, members=("alice", "bob")) -> list[tuple[int, str, str]]:
-        return [(e.seq, e.sender, e.text) for e in self.of(ev.RoomLine) if e.sender in members]
-
-
-def wait_until(logs, cond, timeout: float, what) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        for log in logs:
-            log.pump()
-        if cond():
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what() if callable(what) else what}")
-        time.sleep(0.01)
-
-
 @pytest.fixture
 def room():
     srv = start_server(host="127.0.0.1", port=0, stats=True)
@@ -259,7 +227,7 @@ def test_room_keeps_talking_through_a_storm_of_junk(room, caplog):
         assert n >= 5, f"only {n} lines were typed while the storm lasted ({end - blaster.started_at:.2f} s)"
         for log in logs.values():
             log.pump()
-        got_during = [t for t, e in blog.events if isinstance(e, ev.RoomLine) and e.sender == "alice" and t < end]
+        got_during = [t for t, e in zip(blog.seen_at, blog.events) if isinstance(e, ev.RoomLine) and e.sender == "alice" and t < end]
         assert got_during, "no line got through while the storm lasted"
 
         # After the storm: more lines, and everything said arrives, once, in one order.

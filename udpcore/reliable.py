@@ -53,7 +53,7 @@ class ReliableChannel:
         self._backlog: deque[tuple[int, bytes]] = deque()   # (flags, payload) not yet sent
         self._inflight: dict[int, _InFlight] = {}            # insertion order == seq order
         self._due: list[_InFlight] = []                       # to (re)send on next poll
-        self._acked_more = False      # the last fragment acked in order was not a message's last
+        self._acked_parts: list[bytes] = []   # acknowledged fragments of a message not yet complete
         # receive side
         self._expected = 0
         self._ooo: dict[int, tuple[int, bytes]] = {}
@@ -98,24 +98,21 @@ class ReliableChannel:
         """Everything not yet acknowledged, reassembled into whole messages.
 
         Used when a session is replaced by a new one (the server forgot us): what
-        the old session never got acknowledged is sent again on the new one. A
-        message whose first fragments were already acknowledged cannot be
-        rebuilt and is left out.
+        the old session never got acknowledged is sent again on the new one,
+        whole: a message whose first fragments the old session had acknowledged
+        is rebuilt from those kept in ``_acked_parts``.
         """
         frags = [(f.flags, f.payload) for f in self._inflight.values()] + list(self._backlog)
         self._inflight.clear()
         self._backlog.clear()
         self._due.clear()
         out: list[bytes] = []
-        parts: list[bytes] = []
-        skipping = self._acked_more
+        parts, self._acked_parts = self._acked_parts, []
         for flags, payload in frags:
-            if not skipping:
-                parts.append(payload)
+            parts.append(payload)
             if not flags & FLAG_MORE:
-                if not skipping:
-                    out.append(b"".join(parts))
-                parts, skipping = [], False
+                out.append(b"".join(parts))
+                parts = []
         return out
 
     def poll(self, now: float) -> list[Frame]:
@@ -156,7 +153,10 @@ class ReliableChannel:
                 break
             f = inflight.pop(seq)
             progressed = True
-            self._acked_more = bool(f.flags & FLAG_MORE)
+            if f.flags & FLAG_MORE:            # kept until the message's last fragment is acked
+                self._acked_parts.append(f.payload)
+            elif self._acked_parts:
+                self._acked_parts.clear()
             if f.sacked:
                 continue
             if f.retransmitted:                          # Karn's rule, for the whole ACK (below)

@@ -64,7 +64,7 @@ def verdict(ok: bool | None) -> str:
 
 
 def markdown(results: list[Result], started: datetime, total: float, full: bool) -> str:
-    out = [f"# Benchmark results", "",
+    out = ["# Benchmark results", "",
            f"Run {started:%Y-%m-%d %H:%M} UTC with `python bench/run_all.py{' --full' if full else ''}` "
            f"in {total:.0f} s.", "",
            f"Machine: {machine()}; load average at the end {load_average()}. "

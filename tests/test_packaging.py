@@ -15,7 +15,6 @@ import os
 import queue
 import re
 import shutil
-import socket
 import struct
 import subprocess
 import sys

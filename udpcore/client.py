@@ -17,13 +17,12 @@ from . import commands as c
 from . import events as ev
 from .names import clean_text, name_problem
 from .peer import SERVER_TIMEOUT, Peer
-from .wire import (MAX_MESSAGE_TEXT, Ack, Bye, Challenge, Data, Hello, Ping, ProtocolError,
+from .wire import (HELLO_FIRST_RETRY, MAX_MESSAGE_TEXT, Ack, Bye, Challenge, Data, Hello, Ping, ProtocolError,
                    Refuse, Reset, Welcome, decode, encode)
 
 Addr = tuple[str, int]
 _SESSION_PACKETS = (Data, Ack, Ping, Bye, Reset)   # the packets that carry a session id
 CONNECT_TIMEOUT = 10.0
-HELLO_FIRST_RETRY = 0.25
 HELLO_MAX_RETRY = 2.0
 RECONNECT_MAX_RETRY = 5.0
 LEAVE_TIMEOUT = 10.0

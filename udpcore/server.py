@@ -19,7 +19,7 @@ from .addresses import format_addr
 from .names import GUEST_PREFIX, clean_text, name_key, name_problem
 from .peer import MEMBER_TIMEOUT, Peer
 from .tokens import TokenMinter
-from .wire import (HELLO_MIN_SIZE, MAGIC, MAX_DATAGRAM, MAX_MESSAGE_TEXT, NONCE_LEN, VERSION, Ack,
+from .wire import (HELLO_FIRST_RETRY, HELLO_MIN_SIZE, MAGIC, MAX_DATAGRAM, MAX_MESSAGE_TEXT, NONCE_LEN, VERSION, Ack,
                    Bye, Challenge, Data, Hello, PacketType, Ping, ProtocolError, Refuse, RefuseCode,
                    Reset, VersionError, Welcome, decode, encode, is_protocol)
 
@@ -33,7 +33,6 @@ SERVER_NAME = "server"
 AMPLIFICATION = 3        # RFC 9000 8.1: at most 3x the bytes received before validation
 GUEST_TIMEOUT = 300.0    # a guest silent this long is forgotten
 SWEEP_INTERVAL = 1.0     # keepalives and timeouts are checked this often
-RTT_SEED_LIMIT = 0.25   # a handshake round trip shorter than the first HELLO retry is unambiguous
 CLOSE_LINGER = 1.0       # how long close() waits for clients to acknowledge it
 
 
@@ -248,7 +247,7 @@ class ServerEngine:
             sid = self._randbytes(8)
         mem = Member(h.name, addr, Peer(sid, addr, now), nonce=h.nonce, last_heard=now)
         rtt = self._tokens.age(h.token, now)
-        if rtt < RTT_SEED_LIMIT:     # the client answers a CHALLENGE at once, retries later
+        if rtt < HELLO_FIRST_RETRY:  # the client answers a CHALLENGE at once and retries no sooner
             mem.peer.channel.rtt.sample(rtt)      # type: ignore[union-attr]
         self._announce(m.Joined(h.name, format_addr(addr)))
         self._by_sid[sid] = mem

@@ -19,6 +19,7 @@ MAX_DATAGRAM = 1200          # never needs IP fragmentation (QUIC's minimum MTU)
 MAX_MESSAGE_TEXT = 8192      # bytes of UTF-8 in one chat line
 MAX_NAME_CHARS = 24
 HELLO_MIN_SIZE = 200         # clients pad HELLO so the answer fits 3x its size
+HELLO_FIRST_RETRY = 0.25     # a client never repeats a HELLO sooner; the server relies on it
 SESSION_ID_LEN = 8
 NONCE_LEN = 8
 MAX_TOKEN_LEN = 64

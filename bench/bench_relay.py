@@ -74,7 +74,7 @@ def drive_relay(members: list[LeanMember], seconds: float, in_flight: int) -> di
                 tries = 0
             for x in touched:
                 if x.need_ack:
-                    x.send_ack()
+                    x.send_ack(now)
             if now >= next_check:
                 next_check = now + 0.05
                 for x in members:

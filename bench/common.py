@@ -617,8 +617,9 @@ def join_all(pump: EnginePump, names: list[str], timeout: float, in_flight: int 
 # --- load generator 2: lean members, from the wire format alone ---------------------------
 
 
-_DATA_HDR = struct.Struct("!4sB8sIIIB")        # magic+version, type, session, seq, ack, sack, flags
-_ACK_HDR = struct.Struct("!4sB8sII")
+_DATA_HDR = struct.Struct("!4sB8sIIIBII")      # magic+version, type, session, seq, ack, sack, flags, ts, echo
+_ACK_HDR = struct.Struct("!4sB8sIII")
+_PAYLOAD_AT = _DATA_HDR.size                    # first byte of a DATA's fragment (the message type)
 _V1 = wire.MAGIC + bytes([wire.VERSION])
 _T_DATA, _T_ACK, _T_PING = wire.PacketType.DATA, wire.PacketType.ACK, wire.PacketType.PING
 _LINE = m.MsgType.LINE
@@ -632,13 +633,15 @@ class LeanMember:
     arrivals; anything out of order is dropped and left to the server's
     retransmission, which loopback never needs unless a buffer overflows),
     answers PING, and sends SAY lines, keeping a few in flight and resending
-    them if no ACK comes. It decodes nothing it does not need: counting room
+    them if no ACK comes. Its acks echo the server's timestamps as the real
+    client does, so the server's RTT estimate for it is true. It decodes nothing it does not need: counting room
     lines takes one byte of each DATA. Used where real ClientEngines would make
     the generator, not the server, the bottleneck.
     """
 
     __slots__ = ("name", "sock", "fd", "server", "session", "expect", "next_seq", "acked", "unacked",
-                 "lines", "gaps", "need_ack", "msg_id", "sent", "received", "last_progress", "on_data")
+                 "lines", "gaps", "need_ack", "msg_id", "sent", "received", "last_progress", "on_data",
+                 "echo_ts", "echo_at")
 
     def __init__(self, name: str, server: Addr, rcvbuf: int = 1 << 20) -> None:
         self.name = name
@@ -658,6 +661,8 @@ class LeanMember:
         self.received = 0
         self.last_progress = 0.0
         self.on_data: Callable[[LeanMember, bytes, float], None] | None = None
+        self.echo_ts = 0                # the last DATA's timestamp, and when it came
+        self.echo_at = 0.0
 
     # joining: a blocking handshake is fine, it happens before anything is measured
     def join(self, timeout: float = 10.0) -> None:
@@ -699,19 +704,20 @@ class LeanMember:
             n += 1
             t = data[4]
             if t == _T_DATA:
-                _, _, sid, seq, ack, _sack, _flags = _DATA_HDR.unpack_from(data)
+                _, _, sid, seq, ack, _sack, _flags, self.echo_ts, _echo = _DATA_HDR.unpack_from(data)
+                self.echo_at = now
                 self._acked_to(ack, now)
                 self.need_ack = True
                 if seq == self.expect:
                     self.expect = (seq + 1) & 0xFFFFFFFF
-                    if data[26] == _LINE:
+                    if data[_PAYLOAD_AT] == _LINE:
                         self.lines += 1
                         if self.on_data is not None:
                             self.on_data(self, data, now)
                 elif ((seq - self.expect) & 0xFFFFFFFF) < 0x80000000:
                     self.gaps += 1              # ahead: left to the server's retransmission
             elif t == _T_ACK:
-                _, _, sid, ack, _sack = _ACK_HDR.unpack_from(data)
+                _, _, sid, ack, _sack, _echo = _ACK_HDR.unpack_from(data)
                 self._acked_to(ack, now)
             elif t == _T_PING:
                 self.need_ack = True
@@ -738,23 +744,30 @@ class LeanMember:
             self.last_progress = now
         self.unacked[seq] = payload
         self.next_seq = (seq + 1) & 0xFFFFFFFF
-        self._send(wire.encode_data(self.session, seq, self.expect, 0, 0, payload))
+        self._send(self._data(seq, payload, now))
         self.need_ack = False
         return self.msg_id
 
-    def send_ack(self) -> None:
-        self._send(wire.encode_ack(self.session, self.expect, 0))
+    def _echo(self, now: float) -> int:
+        return (self.echo_ts + int((now - self.echo_at) * 1_000_000)) & wire.STAMP_MASK
+
+    def _data(self, seq: int, payload: bytes, now: float) -> bytes:
+        return wire.encode_data(self.session, seq, self.expect, 0, 0, wire.stamp(now), self._echo(now), payload)
+
+    def send_ack(self, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        self._send(wire.encode_ack(self.session, self.expect, 0, self._echo(now)))
         self.need_ack = False
 
     def resend_if_stalled(self, now: float, after: float = 0.2) -> None:
         if self.unacked and now - self.last_progress > after:
             for seq, payload in sorted(self.unacked.items()):
-                self._send(wire.encode_data(self.session, seq, self.expect, 0, 0, payload))
+                self._send(self._data(seq, payload, now))
             self.last_progress = now
 
     def leave(self) -> None:
         try:
-            self._send(wire.encode_data(self.session, self.next_seq, self.expect, 0, 0, m.encode_msg(m.Leave())))
+            self._send(self._data(self.next_seq, m.encode_msg(m.Leave()), time.monotonic()))
         except OSError:
             pass
 
@@ -795,7 +808,7 @@ def settle_lean(members: list[LeanMember], seconds: float = 0.3) -> None:
                     quiet_since = now
             for x in members:
                 if x.need_ack:
-                    x.send_ack()
+                    x.send_ack(now)
     finally:
         ep.close()
     for x in members:

@@ -64,8 +64,8 @@ packets = st.one_of(
     st.builds(wire.Challenge, nonces, st.binary(max_size=255)),
     st.builds(wire.Welcome, nonces, sessions, names, st.booleans()),
     st.builds(wire.Refuse, nonces, st.sampled_from(wire.RefuseCode), texts(512)),
-    st.builds(wire.Data, sessions, u32, u32, u32, u8, st.binary(max_size=wire.MAX_FRAGMENT)),
-    st.builds(wire.Ack, sessions, u32, u32),
+    st.builds(wire.Data, sessions, u32, u32, u32, u8, u32, u32, st.binary(max_size=wire.MAX_FRAGMENT)),
+    st.builds(wire.Ack, sessions, u32, u32, u32),
     st.builds(wire.Ping, sessions),
     st.builds(wire.Bye, sessions, texts(512)),
     st.builds(wire.Reset, sessions),
@@ -180,12 +180,12 @@ def test_every_packet_type_with_a_junk_body_is_a_packet_or_a_protocol_error(ptyp
 
 
 def test_decode_rejects_what_the_docs_promise_it_rejects():
-    big = wire.encode(wire.Data(b"s" * 8, 1, 2, 3, 0, b"x" * wire.MAX_FRAGMENT))
+    big = wire.encode(wire.Data(b"s" * 8, 1, 2, 3, 0, 4, 5, b"x" * wire.MAX_FRAGMENT))
     cases = {
         "too large": big + b"x",
         "wrong version": wire.MAGIC + b"\x02" + bytes([wire.PacketType.PING]) + b"s" * 8,
         "truncated DATA": big[:5 + wire.DATA_HEADER.size - 1],
-        "ACK too long": wire.encode(wire.Ack(b"s" * 8, 1, 2)) + b"\0",
+        "ACK too long": wire.encode(wire.Ack(b"s" * 8, 1, 2, 3)) + b"\0",
         "trailing bytes": wire.encode(wire.Ping(b"s" * 8)) + b"\0",
         "non-zero padding": wire.encode(wire.Hello(b"n" * 8, "alice"))[:-1] + b"\1",
         "unknown type": V1 + b"\x63" + b"s" * 8,

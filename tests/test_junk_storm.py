@@ -46,8 +46,8 @@ def _valid_packets(rng: random.Random) -> list[bytes]:
         wire.encode(wire.Welcome(rng.randbytes(8), sid, "mallory")),
         wire.encode(wire.Refuse(rng.randbytes(8), wire.RefuseCode.FULL, "no")),
         wire.encode(wire.Data(sid, rng.getrandbits(32), rng.getrandbits(32), rng.getrandbits(32), 0,
-                              rng.randbytes(rng.randint(0, 1000)))),
-        wire.encode(wire.Ack(sid, rng.getrandbits(32), rng.getrandbits(32))),
+                              rng.getrandbits(32), rng.getrandbits(32), rng.randbytes(rng.randint(0, 1000)))),
+        wire.encode(wire.Ack(sid, rng.getrandbits(32), rng.getrandbits(32), rng.getrandbits(32))),
         wire.encode(wire.Ping(sid)),
         wire.encode(wire.Bye(sid, "bye")),
         wire.encode(wire.Reset(sid)),
@@ -66,8 +66,9 @@ def _forged_session(rng: random.Random) -> bytes:
     sid = rng.randbytes(8)
     return rng.choice([
         lambda: wire.encode_data(sid, rng.getrandbits(32), rng.getrandbits(32), rng.getrandbits(32),
-                                 rng.choice([0, 1]), rng.randbytes(rng.randint(0, 200))),
-        lambda: wire.encode_ack(sid, rng.getrandbits(32), rng.getrandbits(32)),
+                                 rng.choice([0, 1]), rng.getrandbits(32), rng.getrandbits(32),
+                                 rng.randbytes(rng.randint(0, 200))),
+        lambda: wire.encode_ack(sid, rng.getrandbits(32), rng.getrandbits(32), rng.getrandbits(32)),
         lambda: wire.encode(wire.Ping(sid)),
         lambda: wire.encode(wire.Bye(sid, "forged")),
     ])()

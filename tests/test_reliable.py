@@ -7,9 +7,20 @@ import pytest
 
 from udpcore import rtt
 from udpcore.reliable import WINDOW, ReliableChannel
-from udpcore.wire import MAX_FRAGMENT
+from udpcore.wire import MAX_FRAGMENT, stamp
 
 pytestmark = pytest.mark.timeout(30)
+
+
+def arrive(r: ReliableChannel, frame: tuple, sent_at: float, now: float) -> list[bytes]:
+    """What Peer.receive does with one DATA sent at ``sent_at``: note its stamp, take the fragment."""
+    r.heard(stamp(sent_at), now)
+    return r.on_data(*frame)
+
+
+def ack(s: ReliableChannel, r: ReliableChannel, sent_at: float, now: float) -> None:
+    """r's acknowledgement, sent at ``sent_at``, reaches s at ``now``."""
+    s.on_ack(*r.ack_fields(sent_at), now)
 
 
 def test_first_sample_sets_srtt_and_rttvar_as_rfc6298_says():
@@ -47,20 +58,19 @@ def test_retransmission_fires_at_rto_with_fake_clock_and_backs_off():
     assert a.retransmissions == 1
 
 
-def test_karns_rule_no_rtt_sample_from_retransmitted_data():
+def test_a_retransmission_is_timed_by_its_own_round_trip():
+    """The echoed timestamp says which transmission the ack answers, so an ack of a
+    retransmission is a sample of the path (10 ms), not of the time since the first
+    send (1.01 s) -- and needs no Karn's rule."""
     a, b = ReliableChannel(), ReliableChannel()
     a.send(b"x")
-    a.poll(0.0)
+    a.poll(0.0)                           # lost
     a.handle_timer(1.0)
     (f,) = a.poll(1.0)
-    b.on_data(*f)
-    a.on_ack(*b.ack_fields(), 1.01)
-    assert a.rtt.srtt is None and a.idle
-    a.send(b"y")
-    (g,) = a.poll(2.0)
-    b.on_data(*g)
-    a.on_ack(*b.ack_fields(), 2.02)
-    assert a.rtt.srtt == pytest.approx(0.02)
+    arrive(b, f, 1.0, 1.005)
+    ack(a, b, 1.005, 1.01)
+    assert a.idle
+    assert a.rtt.srtt == pytest.approx(0.01, abs=2e-6)
 
 
 def test_fast_retransmit_after_three_later_fragments_are_sacked():
@@ -69,8 +79,8 @@ def test_fast_retransmit_after_three_later_fragments_are_sacked():
         a.send(bytes([i]))
     frames = a.poll(0.0)
     for f in frames[1:4]:              # frame 0 lost
-        b.on_data(*f)
-        a.on_ack(*b.ack_fields(), 0.01)
+        arrive(b, f, 0.0, 0.005)
+        ack(a, b, 0.005, 0.01)
     again = a.poll(0.01)
     assert [f[0] for f in again] == [0]
     assert a.retransmissions == 1
@@ -99,9 +109,9 @@ def test_duplicates_and_reordering_give_each_message_once_in_order():
         wire += [f for f in frames if rng.random() < 0.1]        # duplicates
         rng.shuffle(wire)                                       # reordering
         for f in wire:
-            got += b.on_data(*f)
+            got += arrive(b, f, now, now + 0.01)
         if rng.random() > 0.2:
-            a.on_ack(*b.ack_fields(), now)
+            ack(a, b, now + 0.01, now + 0.02)
         now += 0.05
         a.handle_timer(now)
     assert got == msgs
@@ -117,9 +127,9 @@ def test_sequence_numbers_wrap_around():
     assert [f[0] for f in frames] == [0xFFFFFFFE, 0xFFFFFFFF, 0, 1]
     got = []
     for f in reversed(frames):
-        got += b.on_data(*f)
+        got += arrive(b, f, 0.0, 0.05)
     assert got == [b"\0", b"\1", b"\2", b"\3"]
-    a.on_ack(*b.ack_fields(), 0.1)
+    ack(a, b, 0.05, 0.1)
     assert a.idle
 
 
@@ -128,7 +138,7 @@ def test_unacknowledged_messages_can_move_to_a_new_session():
     a.send(b"A" * (MAX_FRAGMENT + 10))       # two fragments
     a.send(b"short")
     assert len(a.poll(0.0)) == 3
-    a.on_ack(1, 0, 0.01)                      # first fragment of the long one acked
+    a.on_ack(1, 0, stamp(0.0), 0.01)          # first fragment of the long one acked
     # The new session never saw any of it: the half-acknowledged message goes again, whole.
     assert a.take_unsent_messages() == [b"A" * (MAX_FRAGMENT + 10), b"short"]
     assert a.idle
@@ -186,7 +196,7 @@ def test_one_loss_in_a_full_window_resends_only_what_was_lost():
     in_flight: list[tuple[float, str, tuple]] = []       # (arrival time, "data"/"ack", fields)
     for f in s.poll(t):
         if f[0] != 0:                                    # fragment 0 is lost
-            in_flight.append((t + rtt / 2, "data", f))
+            in_flight.append((t + rtt / 2, "data", (f, t)))
     lost_fast_retransmit = False
     delivered: list[bytes] = []
     while not s.idle and t < 5.0:
@@ -195,8 +205,8 @@ def test_one_loss_in_a_full_window_resends_only_what_was_lost():
             in_flight.remove(item)
             _, kind, fields = item
             if kind == "data":
-                delivered += r.on_data(*fields)
-                in_flight.append((t + rtt / 2, "ack", r.ack_fields()))
+                delivered += arrive(r, *fields, t)
+                in_flight.append((t + rtt / 2, "ack", r.ack_fields(t)))
             else:
                 s.on_ack(*fields, t)
         at = s.get_timer()
@@ -206,7 +216,7 @@ def test_one_loss_in_a_full_window_resends_only_what_was_lost():
             if f[0] == 0 and not lost_fast_retransmit:
                 lost_fast_retransmit = True               # ... and so is its first retransmission
                 continue
-            in_flight.append((t + rtt / 2, "data", f))
+            in_flight.append((t + rtt / 2, "data", (f, t)))
     assert s.idle and delivered == [b"m%d" % i for i in range(s.window)]
     assert lost_fast_retransmit
     assert s.retransmissions <= 2 and r.duplicates == 0, (
@@ -214,39 +224,47 @@ def test_one_loss_in_a_full_window_resends_only_what_was_lost():
         f"{r.duplicates} fragments arrived twice")
 
 
-def test_an_ack_for_anything_new_undoes_the_backoff_even_without_a_sample():
-    """RFC 9002 6.2.1: once the peer acknowledges something new the path works; a
-    window stuck behind a lost retransmission gives no fresh sample (Karn's rule),
-    so without this RTO would stay backed off and recovery would crawl."""
-    ch = ReliableChannel()
-    ch.rtt.sample(0.002)
-    base = ch.rtt.rto
-    ch.send(b"a")
-    ch.poll(0.0)
-    ch.handle_timer(base)                 # lost: RTO doubles, the fragment goes again
-    assert ch.rtt.rto == pytest.approx(2 * base)
-    assert [f[0] for f in ch.poll(base)] == [0]
-    ch.on_ack(1, 0, base + 0.001)         # acks the retransmission: no sample (Karn)...
-    assert ch.rtt.srtt == pytest.approx(0.002)
-    assert ch.rtt.rto == pytest.approx(base)   # ...but the backoff is undone
-
-
-def test_an_ack_provoked_by_a_retransmission_gives_no_rtt_sample():
-    """Fragments 0 and 1 both arrive, but their ACKs are lost. At the timeout only
-    fragment 0 is due and goes again; the receiver's answer acknowledges both. That
-    ACK times fragment 1 at a whole RTO (1 s) although the path takes milliseconds:
-    it must not become a sample."""
+def test_an_ack_of_a_retransmission_undoes_the_backoff():
+    """RFC 9002 6.2.1: once the peer acknowledges something new the path works, so
+    a backed-off RTO returns to what the samples say (here the retransmission's own
+    round trip is the fresh sample)."""
     s, r = ReliableChannel(), ReliableChannel()
+    s.rtt.sample(0.002)
+    base = s.rtt.rto
     s.send(b"a")
-    (f0,) = s.poll(0.0)
-    s.send(b"b")
-    (f1,) = s.poll(0.001)
-    r.on_data(*f0)
-    r.on_data(*f1)                        # received; the ACKs for both are lost
-    assert s.handle_timer(1.0)            # fragment 0's timer (fragment 1's is 1 ms later)
-    assert [f[0] for f in s.poll(1.0)] == [0]
-    r.on_data(*f0)                        # a duplicate: the receiver acknowledges again
-    s.on_ack(*r.ack_fields(), 1.0005)
+    s.poll(0.0)
+    s.handle_timer(base)                  # lost: RTO doubles, the fragment goes again
+    assert s.rtt.rto == pytest.approx(2 * base)
+    (f,) = s.poll(base)
+    arrive(r, f, base, base + 0.001)
+    ack(s, r, base + 0.001, base + 0.002)
+    assert s.rtt.srtt == pytest.approx(0.002, abs=2e-6)
+    assert s.rtt.rto == pytest.approx(base, abs=2e-6)
+
+
+def test_an_ack_held_back_is_timed_without_the_hold():
+    """The loss benchmark's slow runs: a fragment arrives but its ACK is lost; the
+    peer has nothing to send until its own lost data is recovered 0.4 s later, and
+    its next datagram acknowledges ours. Timing that ack from when the fragment was
+    sent gave 0.4 s samples on a 2 ms path; RTO swelled and the room crawled. The
+    echo carries the hold time, so the sample is the path's 2 ms."""
+    s, r = ReliableChannel(), ReliableChannel()
+    s.rtt.sample(0.002)
+    s.send(b"a")
+    (f,) = s.poll(0.0)
+    arrive(r, f, 0.0, 0.001)              # its ACK is lost
+    ack(s, r, 0.4, 0.401)                 # the next ack from r, 0.4 s later
     assert s.idle
-    assert s.rtt.srtt is None             # no sample of ~1 s from fragment 1
-    assert s.rtt.rto == rtt.INITIAL_RTO   # and the backoff is undone
+    assert s.rtt.srtt == pytest.approx(0.002, abs=2e-6)
+
+
+def test_an_echo_older_than_a_minute_is_not_a_sample():
+    """A wrapped clock or a broken peer must not set RTO to its ceiling."""
+    s = ReliableChannel()
+    s.rtt.sample(0.002)
+    s.send(b"a")
+    s.poll(0.0)
+    s.handle_timer(s.rtt.rto)
+    s.on_ack(1, 0, stamp(0.003) + 1, 0.003)  # an echo "from the future": 71 minutes old mod 2**32
+    assert s.idle
+    assert s.rtt.srtt == pytest.approx(0.002) and s.rtt.rto == s.rtt._base

@@ -88,10 +88,10 @@ def test_plain_text_is_never_this_protocol_and_vice_versa():
 
 
 def test_every_datagram_fits_1200_bytes():
-    biggest = wire.encode(wire.Data(b"s" * 8, 1, 2, 3, 0, b"x" * wire.MAX_FRAGMENT))
+    biggest = wire.encode(wire.Data(b"s" * 8, 1, 2, 3, 0, 4, 5, b"x" * wire.MAX_FRAGMENT))
     assert len(biggest) == wire.MAX_DATAGRAM
     with pytest.raises(ValueError):
-        wire.encode(wire.Data(b"s" * 8, 1, 2, 3, 0, b"x" * (wire.MAX_FRAGMENT + 1)))
+        wire.encode(wire.Data(b"s" * 8, 1, 2, 3, 0, 4, 5, b"x" * (wire.MAX_FRAGMENT + 1)))
     with pytest.raises(wire.ProtocolError):
         wire.decode(biggest + b"x")
 
@@ -109,6 +109,15 @@ def test_text_view_lines():
 def test_the_relays_data_prefix_builds_the_same_bytes_as_encode_data():
     from udpcore.wire import DATA_REST, data_prefix, decode, encode_data
     sid = bytes(range(8))
-    built = data_prefix(sid) + DATA_REST.pack(7, 3, 0b101, 1) + b"payload"
-    assert built == encode_data(sid, 7, 3, 0b101, 1, b"payload")
-    assert decode(built).seq == 7
+    built = data_prefix(sid) + DATA_REST.pack(7, 3, 0b101, 1, 123456, 654321) + b"payload"
+    assert built == encode_data(sid, 7, 3, 0b101, 1, 123456, 654321, b"payload")
+    p = decode(built)
+    assert (p.seq, p.ts, p.echo, p.payload) == (7, 123456, 654321, b"payload")
+
+
+def test_timestamps_wrap_and_their_age_survives_the_wrap():
+    from udpcore.wire import STAMP_MASK, stamp, stamp_age
+    wrap = (STAMP_MASK + 1) / 1_000_000            # about 71.6 minutes
+    sent = wrap - 0.001                            # 1 ms before the wrap
+    assert stamp(sent) > stamp(sent + 0.003)       # the stamp wrapped...
+    assert stamp_age(stamp(sent), sent + 0.003) == pytest.approx(0.003, abs=2e-6)   # ...its age did not

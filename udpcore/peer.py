@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .appmsg import AppMessage, decode_msg, encode_msg
 from .reliable import ReliableChannel
-from .wire import Ack, Data, Ping, ProtocolError, data_prefix, encode_ack
+from .wire import Ack, Data, Ping, ProtocolError, data_prefix, encode_ack, stamp
 from .wire import DATA_REST as _DATA_REST
 
 _pack_rest = _DATA_REST.pack
@@ -41,7 +41,8 @@ class Peer:
         self.last_heard = now
         ch = self.channel
         if isinstance(p, Data):
-            ch.on_ack(p.ack, p.sack, now)
+            ch.on_ack(p.ack, p.sack, p.echo, now)
+            ch.heard(p.ts, now)
             out = []
             for raw in ch.on_data(p.seq, p.flags, p.payload):   # may raise ProtocolError
                 try:
@@ -50,7 +51,7 @@ class Peer:
                     self.malformed += 1
             return out
         if isinstance(p, Ack):
-            ch.on_ack(p.ack, p.sack, now)
+            ch.on_ack(p.ack, p.sack, p.echo, now)
         else:
             ch.ack_needed = True          # a PING asks for proof of life
         return []
@@ -59,16 +60,17 @@ class Peer:
         """DATA for whatever may go now (each carrying our ack), or a bare ACK."""
         ch = self.channel
         frames = ch.poll(now)
-        ack, sack = ch.ack_fields()
+        ack, sack, echo = ch.ack_fields(now)
         if frames:
             ch.ack_needed = False
             self.last_sent = now
             prefix = self._data_prefix
-            return [prefix + _pack_rest(seq, ack, sack, flags) + payload for seq, flags, payload in frames]
+            ts = stamp(now)
+            return [prefix + _pack_rest(seq, ack, sack, flags, ts, echo) + payload for seq, flags, payload in frames]
         if ch.ack_needed:
             ch.ack_needed = False
             self.last_sent = now
-            return [encode_ack(self.session, ack, sack)]
+            return [encode_ack(self.session, ack, sack, echo)]
         return []
 
     def lost(self, now: float, timeout: float) -> bool:

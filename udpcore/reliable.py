@@ -7,6 +7,11 @@ expires, or at once when three later fragments were selectively acknowledged
 expected) plus a 32-bit SACK bitmap of what arrived beyond it; duplicates are
 dropped; fragments are released in order and reassembled into messages.
 
+Round trips are timed from an echoed timestamp (RFC 7323's idea, with QUIC's
+ack delay folded in): every ack carries the timestamp of the last DATA received
+plus how long it was held, so a sample is exact even when it acknowledges a
+retransmission or comes long after the data (its own ack lost).
+
 Pure logic: the caller passes ``now`` and moves the frames in and out.
 """
 from __future__ import annotations
@@ -14,7 +19,7 @@ from __future__ import annotations
 from collections import deque
 
 from .rtt import RttEstimator
-from .wire import FLAG_MORE, MAX_FRAGMENT, ProtocolError
+from .wire import FLAG_MORE, MAX_FRAGMENT, STAMP_MASK, ProtocolError, stamp_age
 
 WINDOW = 32                    # fragments in flight per peer: no more than SACK can describe
 RECEIVE_WINDOW = 256           # out-of-order fragments buffered per peer
@@ -22,10 +27,11 @@ SACK_BITS = 32
 MAX_REASSEMBLY = 128 * 1024    # largest message a peer may send (a long member list)
 _NEVER = float("inf")
 DUP_THRESHOLD = 3              # SACKed-later count that triggers fast retransmit
+MAX_SAMPLE = 60.0              # an echo older than this is nonsense (a clock wrap, a broken peer)
 
 
 class _InFlight:
-    __slots__ = ("seq", "flags", "payload", "sent_at", "deadline", "retransmitted", "sacked", "dup_count")
+    __slots__ = ("seq", "flags", "payload", "sent_at", "deadline", "sacked", "dup_count")
 
     def __init__(self, seq: int, flags: int, payload: bytes, sent_at: float, deadline: float) -> None:
         self.seq = seq
@@ -33,7 +39,6 @@ class _InFlight:
         self.payload = payload
         self.sent_at = sent_at
         self.deadline = deadline
-        self.retransmitted = False
         self.sacked = False
         self.dup_count = 0
 
@@ -60,6 +65,8 @@ class ReliableChannel:
         self._parts: list[bytes] = []
         self._parts_len = 0
         self.ack_needed = False
+        self._echo_ts = 0             # ts of the last DATA received, and when it came
+        self._echo_at = 0.0
         self.duplicates = 0
         self.retransmissions = 0
         self._backoff_until = 0.0     # RTO doubles at most once per RTO period, not per fragment
@@ -141,11 +148,9 @@ class ReliableChannel:
     def has_output(self) -> bool:
         return bool(self._due) or (bool(self._backlog) and len(self._inflight) < self.window)
 
-    def on_ack(self, ack: int, sack: int, now: float) -> None:
-        """Process a cumulative ack (next seq the peer expects) and SACK bitmap."""
-        sample: float | None = None
+    def on_ack(self, ack: int, sack: int, echo: int, now: float) -> None:
+        """Process a cumulative ack (next seq the peer expects), SACK bitmap and echo."""
         progressed = False
-        ambiguous = False       # this ACK may answer a retransmission: its timing proves nothing
         inflight = self._inflight
         while inflight:
             seq = next(iter(inflight))
@@ -157,12 +162,6 @@ class ReliableChannel:
                 self._acked_parts.append(f.payload)
             elif self._acked_parts:
                 self._acked_parts.clear()
-            if f.sacked:
-                continue
-            if f.retransmitted:                          # Karn's rule, for the whole ACK (below)
-                ambiguous = True
-            else:
-                sample = now - f.sent_at
         if sack and inflight:
             highest = -1
             for i in range(SACK_BITS):
@@ -170,10 +169,6 @@ class ReliableChannel:
                     f = inflight.get((ack + 1 + i) & 0xFFFFFFFF)
                     if f is not None and not f.sacked:
                         f.sacked = progressed = True
-                        if f.retransmitted:
-                            ambiguous = True
-                        else:
-                            sample = now - f.sent_at
                     highest = i
             if highest >= 0:
                 top = (ack + 1 + highest) & 0xFFFFFFFF
@@ -184,20 +179,20 @@ class ReliableChannel:
                         f.dup_count += 1
                         if f.dup_count == DUP_THRESHOLD:
                             self._retransmit(f)
-        # Karn's rule extended to the whole ACK: fragments are resent under the same
-        # sequence number, so an ACK that a retransmission provoked also covers
-        # fragments that arrived long ago (their own ACK lost) and would time them
-        # at a whole RTO. One such first sample (1 s) once held RTO near 3 s.
-        if sample is not None and not ambiguous:
-            self.rtt.sample(sample)
-        elif progressed:
-            self.rtt.reset_backoff()
+        if progressed:
+            # The echo times the round trip of the last DATA the peer received, less
+            # the time the peer held it: no Karn ambiguity, no ack-loss inflation.
+            # Taken only on progress, as RFC 6298 samples once per new acknowledgement.
+            rtt = stamp_age(echo, now)
+            if rtt < MAX_SAMPLE:
+                self.rtt.sample(rtt)           # also undoes any backoff
+            else:
+                self.rtt.reset_backoff()
 
     def _retransmit(self, f: _InFlight) -> None:
         if f.deadline == _NEVER:
             return                         # already waiting in _due
         f.deadline = _NEVER                # poll() re-arms it when it goes out
-        f.retransmitted = True
         self.retransmissions += 1
         self._due.append(f)
 
@@ -219,6 +214,11 @@ class ReliableChannel:
         return bool(expired)
 
     # --- receiving ------------------------------------------------------------
+
+    def heard(self, ts: int, now: float) -> None:
+        """A DATA stamped ``ts`` arrived now: our acks echo it until the next one."""
+        self._echo_ts = ts
+        self._echo_at = now
 
     def on_data(self, seq: int, flags: int, payload: bytes) -> list[bytes]:
         """Accept one fragment; return the messages now complete, in order."""
@@ -255,8 +255,8 @@ class ReliableChannel:
             self._parts.clear()
             self._parts_len = 0
 
-    def ack_fields(self) -> tuple[int, int]:
-        """(cumulative ack, SACK bitmap) describing what we have received."""
+    def ack_fields(self, now: float) -> tuple[int, int, int]:
+        """(cumulative ack, SACK bitmap, echo) describing what we have received."""
         sack = 0
         if self._ooo:
             base = self._expected + 1
@@ -264,7 +264,7 @@ class ReliableChannel:
                 i = (seq - base) & 0xFFFFFFFF
                 if i < SACK_BITS:
                     sack |= 1 << i
-        return self._expected, sack
+        return self._expected, sack, (self._echo_ts + int((now - self._echo_at) * 1_000_000)) & STAMP_MASK
 
 
 def _before(a: int, b: int) -> bool:

@@ -1,11 +1,11 @@
 """Retransmission timeout from measured round trips (RFC 6298).
 
 SRTT and RTTVAR are smoothed with alpha 1/8 and beta 1/4; RTO = SRTT + max(G,
-4*RTTVAR), clamped. Karn's rule (no samples from retransmitted data) is the
-caller's job. Backoff doubles RTO on a timeout; as in QUIC (RFC 9002 6.2.1)
-it is undone as soon as the peer acknowledges anything new, since that shows
-the path works again (with Karn's rule alone, a window stuck behind a lost
-retransmission yields no fresh sample, and RTO would stay backed off).
+4*RTTVAR), clamped. Samples come from echoed timestamps (udpcore.reliable), so
+they are unambiguous even for retransmitted data and Karn's rule is not needed.
+Backoff doubles RTO on a timeout; a fresh sample undoes it, and so does any
+new acknowledgement (as in QUIC, RFC 9002 6.2.1), since either shows the path
+works again.
 """
 from __future__ import annotations
 

@@ -25,10 +25,10 @@ from .wire import (HELLO_FIRST_RETRY, HELLO_MIN_SIZE, MAGIC, MAX_DATAGRAM, MAX_M
 
 Addr = tuple[str, int]
 _ACK_PREFIX = MAGIC + bytes([VERSION, PacketType.ACK])
-_ACK_SIZE = len(_ACK_PREFIX) + 16
+_ACK_SIZE = len(_ACK_PREFIX) + 20
 _PING_PREFIX = MAGIC + bytes([VERSION, PacketType.PING])
 _PING_SIZE = len(_PING_PREFIX) + 8         # a keepalive: the commonest datagram of a quiet room
-_unpack_ack = struct.Struct("!II").unpack_from
+_unpack_ack = struct.Struct("!III").unpack_from    # ack, sack, echo
 SERVER_NAME = "server"
 AMPLIFICATION = 3        # RFC 9000 8.1: at most 3x the bytes received before validation
 GUEST_TIMEOUT = 300.0    # a guest silent this long is forgotten
@@ -330,7 +330,7 @@ class ServerEngine:
             self._send(mem, m.Synced(msg.token))
         elif isinstance(msg, m.Leave):
             assert mem.peer is not None
-            self._out.append((encode(Ack(mem.peer.session, *mem.peer.channel.ack_fields())), mem.addr))
+            self._out.append((encode(Ack(mem.peer.session, *mem.peer.channel.ack_fields(now))), mem.addr))
             self._remove(mem, "left")
         else:
             self.counters["unexpected"] += 1

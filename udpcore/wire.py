@@ -23,11 +23,23 @@ HELLO_FIRST_RETRY = 0.25     # a client never repeats a HELLO sooner; the server
 SESSION_ID_LEN = 8
 NONCE_LEN = 8
 MAX_TOKEN_LEN = 64
-DATA_HEADER = struct.Struct("!8sIIIB")    # session, seq, ack, sack, flags
-ACK_BODY = struct.Struct("!8sII")         # session, ack, sack
+DATA_HEADER = struct.Struct("!8sIIIBII")  # session, seq, ack, sack, flags, ts, echo
+ACK_BODY = struct.Struct("!8sIII")        # session, ack, sack, echo
 MAX_FRAGMENT = MAX_DATAGRAM - len(MAGIC) - 2 - DATA_HEADER.size
 
 FLAG_MORE = 0x01             # DATA: more fragments of this message follow
+STAMP_MASK = 0xFFFFFFFF      # timestamps are microseconds of the sender's clock, modulo 2**32
+
+
+def stamp(now: float) -> int:
+    """``now`` (seconds, any monotonic clock) as a DATA timestamp: microseconds mod 2**32."""
+    return int(now * 1_000_000) & STAMP_MASK
+
+
+def stamp_age(echo: int, now: float) -> float:
+    """Seconds from an echoed timestamp of ours to ``now`` (wraps every 71 minutes;
+    an echo from the future comes out as about an hour and is discarded by the caller)."""
+    return ((int(now * 1_000_000) - echo) & STAMP_MASK) / 1_000_000
 
 
 class PacketType(IntEnum):
@@ -92,13 +104,19 @@ class Refuse:
 
 class Data(NamedTuple):
     """DATA and ACK are the relay's hot path: named tuples build several times
-    faster than frozen dataclasses and are just as immutable."""
+    faster than frozen dataclasses and are just as immutable.
+
+    ``ts`` is when the sender sent this datagram (:func:`stamp`); ``echo`` is the
+    ``ts`` of the last DATA the sender received plus how long it held it since,
+    so the peer reads a true round trip from it, however late the ack comes."""
 
     session: bytes
     seq: int
     ack: int
     sack: int
     flags: int
+    ts: int
+    echo: int
     payload: bytes
 
 
@@ -106,6 +124,7 @@ class Ack(NamedTuple):
     session: bytes
     ack: int
     sack: int
+    echo: int
 
 
 @dataclass(frozen=True)
@@ -214,9 +233,9 @@ def encode(p: Packet) -> bytes:
         case Refuse():
             return _header(PacketType.REFUSE) + p.nonce + bytes([p.code]) + pack_text(p.reason, 512)
         case Data():
-            return encode_data(p.session, p.seq, p.ack, p.sack, p.flags, p.payload)
+            return encode_data(p.session, p.seq, p.ack, p.sack, p.flags, p.ts, p.echo, p.payload)
         case Ack():
-            return encode_ack(p.session, p.ack, p.sack)
+            return encode_ack(p.session, p.ack, p.sack, p.echo)
         case Ping():
             return _header(PacketType.PING) + p.session
         case Bye():
@@ -230,14 +249,15 @@ _DATA_PREFIX = MAGIC + bytes([VERSION, PacketType.DATA])
 _ACK_PREFIX = MAGIC + bytes([VERSION, PacketType.ACK])
 
 
-def encode_data(session: bytes, seq: int, ack: int, sack: int, flags: int, payload: bytes) -> bytes:
+def encode_data(session: bytes, seq: int, ack: int, sack: int, flags: int, ts: int, echo: int,
+                payload: bytes) -> bytes:
     """The hot path of a relay: DATA without building a Data object."""
     if len(payload) > MAX_FRAGMENT:
         raise ValueError("fragment too large")
-    return _DATA_PREFIX + DATA_HEADER.pack(session, seq, ack, sack, flags) + payload
+    return _DATA_PREFIX + DATA_HEADER.pack(session, seq, ack, sack, flags, ts, echo) + payload
 
 
-DATA_REST = struct.Struct("!IIIB")          # DATA_HEADER after the session: seq, ack, sack, flags
+DATA_REST = struct.Struct("!IIIBII")        # DATA_HEADER after the session: seq, ack, sack, flags, ts, echo
 
 
 def data_prefix(session: bytes) -> bytes:
@@ -247,8 +267,8 @@ def data_prefix(session: bytes) -> bytes:
     return _DATA_PREFIX + session
 
 
-def encode_ack(session: bytes, ack: int, sack: int) -> bytes:
-    return _ACK_PREFIX + ACK_BODY.pack(session, ack, sack)
+def encode_ack(session: bytes, ack: int, sack: int, echo: int) -> bytes:
+    return _ACK_PREFIX + ACK_BODY.pack(session, ack, sack, echo)
 
 
 # --- decode --------------------------------------------------------------------

@@ -309,6 +309,20 @@ def test_quiet_room_costs_only_keepalives_and_nobody_vanishes():
     assert 0.1 <= per_member_per_second <= 0.4        # about one datagram per 5 s
 
 
+def test_a_timer_that_fires_on_time_does_its_work_so_it_cannot_spin():
+    """The keepalive timer is armed at ``last_sent + 5``; checking ``now - last_sent
+    >= 5`` at that instant is false for some clock values (126.00005 + 5 - 126.00005
+    < 5 in floats), so the timer found nothing to do and stayed due: a busy loop
+    (found by a fake-clock simulation)."""
+    room, (a,) = joined_room("alice")
+    a._peer.last_sent = a._peer.last_heard = 126.00005
+    at = a.get_timer()
+    assert at == 126.00005 + 5.0
+    a.handle_timer(at)
+    assert [wire.decode(d) for d, _ in a.datagrams_to_send(at)] == [wire.Ping(a._peer.session)]
+    assert a.get_timer() > at
+
+
 def test_a_client_that_vanishes_is_removed_after_about_twenty_seconds():
     room, (a, b) = joined_room("alice", "bob")
     alice = room.addr_of(a)

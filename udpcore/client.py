@@ -150,7 +150,7 @@ class ClientEngine:
             t = peer.channel.get_timer()
             if t is not None:
                 times.append(t)
-            times.append(peer.last_sent + 5.0)
+            times.append(peer.keepalive_at())
             times.append(peer.last_heard + SERVER_TIMEOUT)
         return min(times) if times else None
 

@@ -75,10 +75,16 @@ class Peer:
 
     def lost(self, now: float, timeout: float) -> bool:
         """Nothing heard, or our oldest data unacknowledged, for ``timeout`` seconds."""
-        if now - self.last_heard > timeout:
+        # Written as ``now >= t + timeout``, the very sum a timer is armed with:
+        # ``now - t >= timeout`` can be false at that instant by float rounding, and
+        # a timer that fires and finds nothing due fires again at once (a spin).
+        if now >= self.last_heard + timeout:
             return True
         oldest = self.channel.oldest_unacked()
-        return oldest is not None and now - oldest > timeout
+        return oldest is not None and now >= oldest + timeout
+
+    def keepalive_at(self) -> float:
+        return self.last_sent + KEEPALIVE
 
     def needs_keepalive(self, now: float) -> bool:
-        return now - self.last_sent >= KEEPALIVE
+        return now >= self.last_sent + KEEPALIVE

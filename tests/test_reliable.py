@@ -86,6 +86,22 @@ def test_fast_retransmit_after_three_later_fragments_are_sacked():
     assert a.retransmissions == 1
 
 
+def test_a_hole_under_one_ack_for_a_whole_burst_is_resent_at_once():
+    """A receiver that reads a burst in one batch sends one ACK for all of it. The
+    first fragment lost and 31 SACKed beyond it is a loss (RFC 6675) -- counting
+    duplicate ACKs instead (three needed) left it to the initial RTO: the loss
+    benchmark's runs that sat still for the first second."""
+    a, b = ReliableChannel(), ReliableChannel()
+    for i in range(WINDOW):
+        a.send(bytes([i]))
+    frames = a.poll(0.0)
+    for f in frames[1:]:               # frame 0 lost; the rest read in one batch
+        arrive(b, f, 0.0, 0.001)
+    ack(a, b, 0.001, 0.002)            # one ACK
+    assert [f[0] for f in a.poll(0.002)] == [0]
+    assert a.poll(0.003) == []          # resent once, not on every ACK that follows
+
+
 def test_window_bounds_what_is_in_flight():
     a = ReliableChannel()
     for i in range(WINDOW + 10):

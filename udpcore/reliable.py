@@ -26,12 +26,12 @@ RECEIVE_WINDOW = 256           # out-of-order fragments buffered per peer
 SACK_BITS = 32
 MAX_REASSEMBLY = 128 * 1024    # largest message a peer may send (a long member list)
 _NEVER = float("inf")
-DUP_THRESHOLD = 3              # SACKed-later count that triggers fast retransmit
+DUP_THRESHOLD = 3              # fragments SACKed beyond a hole that make it lost (RFC 6675)
 MAX_SAMPLE = 60.0              # an echo older than this is nonsense (a clock wrap, a broken peer)
 
 
 class _InFlight:
-    __slots__ = ("seq", "flags", "payload", "sent_at", "deadline", "sacked", "dup_count")
+    __slots__ = ("seq", "flags", "payload", "sent_at", "deadline", "sacked", "fast_resent")
 
     def __init__(self, seq: int, flags: int, payload: bytes, sent_at: float, deadline: float) -> None:
         self.seq = seq
@@ -40,7 +40,7 @@ class _InFlight:
         self.sent_at = sent_at
         self.deadline = deadline
         self.sacked = False
-        self.dup_count = 0
+        self.fast_resent = False
 
 
 Frame = tuple[int, int, bytes]   # (seq, flags, payload): a plain tuple, the relay's hot path
@@ -163,22 +163,24 @@ class ReliableChannel:
             elif self._acked_parts:
                 self._acked_parts.clear()
         if sack and inflight:
-            highest = -1
             for i in range(SACK_BITS):
                 if sack >> i & 1:
                     f = inflight.get((ack + 1 + i) & 0xFFFFFFFF)
                     if f is not None and not f.sacked:
                         f.sacked = progressed = True
-                    highest = i
-            if highest >= 0:
-                top = (ack + 1 + highest) & 0xFFFFFFFF
-                for f in inflight.values():
-                    if not _before(f.seq, top):
-                        break
-                    if not f.sacked:
-                        f.dup_count += 1
-                        if f.dup_count == DUP_THRESHOLD:
-                            self._retransmit(f)
+            # RFC 6675 IsLost: a hole with DUP_THRESHOLD fragments SACKed beyond it is
+            # lost. Counted in fragments, not in ACKs: a receiver that reads a burst
+            # in one batch acknowledges it with one ACK, and counting duplicate ACKs
+            # then left a lost first line to the initial 1 s RTO.
+            above = sum(1 for f in inflight.values() if f.sacked)
+            for f in inflight.values():
+                if above < DUP_THRESHOLD:
+                    break
+                if f.sacked:
+                    above -= 1
+                elif not f.fast_resent:
+                    f.fast_resent = True
+                    self._retransmit(f)
         if progressed:
             # The echo times the round trip of the last DATA the peer received, less
             # the time the peer held it: no Karn ambiguity, no ack-loss inflation.

@@ -48,7 +48,8 @@ class ClientEngine:
         self._peer: Peer | None = None
         self._nonce = b""
         self._token = b""
-        self._token_hellos: list[float] = []      # when each HELLO carrying the token went
+        self._hellos: list[float] = []            # when each HELLO with the current token went
+        self._handshake_rtts: list[float] = []    # round trips the handshake timed unambiguously
         self._resume = b""
         self._hello_at: float | None = None
         self._hello_retry = HELLO_FIRST_RETRY
@@ -93,7 +94,9 @@ class ClientEngine:
                     # the rest of the handshake its own time (once, so it stays bounded).
                     self._deadline = max(self._deadline, now + CONNECT_TIMEOUT)
                 if p.token != self._token:
-                    self._token_hellos = []
+                    if len(self._hellos) == 1 and not self._token:   # HELLO -> CHALLENGE, sent once
+                        self._handshake_rtts.append(now - self._hellos[0])
+                    self._hellos = []
                 self._token = p.token
                 self._hello_at = now              # answer at once
             elif isinstance(p, Welcome):
@@ -127,8 +130,7 @@ class ClientEngine:
         out, self._out = self._out, []
         if self._hello_at is not None and now >= self._hello_at:
             out.append((encode(Hello(self._nonce, self.name, self._token, self._resume)), self.server))
-            if self._token:
-                self._token_hellos.append(now)    # HELLO -> WELCOME times the path (Karn: if sent once)
+            self._hellos.append(now)              # its answer times the path if it went once
             cap = RECONNECT_MAX_RETRY if self.state is State.RECONNECTING else HELLO_MAX_RETRY
             self._hello_at = now + self._hello_retry
             self._hello_retry = min(cap, self._hello_retry * 2)
@@ -248,7 +250,8 @@ class ClientEngine:
     def _start_hello(self, now: float, resume: bytes) -> None:
         self._nonce = self._randbytes(8)
         self._token = b""
-        self._token_hellos = []
+        self._hellos = []
+        self._handshake_rtts = []
         self._resume = resume
         self._hello_at = now
         self._hello_retry = HELLO_FIRST_RETRY if not resume else 0.5
@@ -262,8 +265,10 @@ class ClientEngine:
             old.channel.handle_timer(float("inf"))   # resend what is outstanding now
         else:
             peer = Peer(p.session, self.server, now)
-            if len(self._token_hellos) == 1:      # so the first line lost recovers in ms, not 1 s
-                peer.channel.rtt.sample(now - self._token_hellos[0])
+            if len(self._hellos) == 1 and self._token:           # HELLO with token -> WELCOME
+                self._handshake_rtts.append(now - self._hellos[0])
+            for rtt in self._handshake_rtts:     # so a first line lost recovers in ms, not in 1 s
+                peer.channel.rtt.sample(rtt)
             if old is not None:
                 for raw in old.channel.take_unsent_messages():
                     peer.channel.send(raw)

@@ -47,15 +47,35 @@ def test_rto_is_clamped_and_backoff_doubles():
 
 def test_retransmission_fires_at_rto_with_fake_clock_and_backs_off():
     a = ReliableChannel()
-    a.send(b"hello")
-    (f,) = a.poll(0.0)
+    for m in (b"h", b"e", b"l", b"o"):     # four in the network: not a thin stream
+        a.send(m)
+    frames = a.poll(0.0)
     assert a.get_timer() == pytest.approx(1.0)             # initial RTO, no sample yet
     assert not a.handle_timer(0.99) and a.poll(0.99) == []
     assert a.handle_timer(1.0)
-    (again,) = a.poll(1.0)
-    assert again == f
+    assert a.poll(1.0) == frames
     assert a.get_timer() == pytest.approx(1.0 + 2.0)       # backed off to 2 s
-    assert a.retransmissions == 1
+    assert a.retransmissions == 4
+
+
+def test_a_thin_stream_retries_at_a_steady_rto_before_backing_off():
+    """One line in the network (a chat's usual traffic) lost again and again: the
+    first six timeouts in a row keep RTO (Linux's thin-stream linear timeouts);
+    only a peer silent beyond that is backed off from, up to the usual ceiling."""
+    a = ReliableChannel()
+    a.rtt.sample(0.01)
+    base = a.rtt.rto
+    a.send(b"x")
+    a.poll(0.0)
+    times = []
+    while len(times) < 9:
+        t = a.get_timer()
+        assert a.handle_timer(t)
+        a.poll(t)
+        times.append(t)
+    gaps = [round(b - a_, 6) for a_, b in zip([0.0] + times, times)]
+    assert gaps[:7] == [pytest.approx(base)] * 7          # sent, then six linear retries
+    assert gaps[7] == pytest.approx(2 * base) and gaps[8] == pytest.approx(4 * base)
 
 
 def test_a_retransmission_is_timed_by_its_own_round_trip():
@@ -247,13 +267,15 @@ def test_an_ack_of_a_retransmission_undoes_the_backoff():
     s, r = ReliableChannel(), ReliableChannel()
     s.rtt.sample(0.002)
     base = s.rtt.rto
-    s.send(b"a")
+    for m in (b"a", b"b", b"c", b"d"):
+        s.send(m)
     s.poll(0.0)
-    s.handle_timer(base)                  # lost: RTO doubles, the fragment goes again
+    s.handle_timer(base)                  # all four lost: RTO doubles, they go again
     assert s.rtt.rto == pytest.approx(2 * base)
-    (f,) = s.poll(base)
-    arrive(r, f, base, base + 0.001)
+    for f in s.poll(base):
+        arrive(r, f, base, base + 0.001)
     ack(s, r, base + 0.001, base + 0.002)
+    assert s.idle
     assert s.rtt.srtt == pytest.approx(0.002, abs=2e-6)
     assert s.rtt.rto == pytest.approx(base, abs=2e-6)
 

@@ -28,6 +28,9 @@ MAX_REASSEMBLY = 128 * 1024    # largest message a peer may send (a long member 
 _NEVER = float("inf")
 DUP_THRESHOLD = 3              # fragments SACKed beyond a hole that make it lost (RFC 6675)
 MAX_SAMPLE = 60.0              # an echo older than this is nonsense (a clock wrap, a broken peer)
+THIN_STREAM = 4                # fewer fragments than this in the network: a thin stream...
+THIN_LINEAR_TIMEOUTS = 6       # ...whose first timeouts in a row keep RTO linear (as Linux's
+                               # tcp_thin_linear_timeouts), before backing off exponentially
 
 
 class _InFlight:
@@ -70,6 +73,7 @@ class ReliableChannel:
         self.duplicates = 0
         self.retransmissions = 0
         self._backoff_until = 0.0     # RTO doubles at most once per RTO period, not per fragment
+        self._timeouts = 0            # timeouts since the peer last acknowledged anything new
 
     # --- sending --------------------------------------------------------------
 
@@ -182,6 +186,7 @@ class ReliableChannel:
                     f.fast_resent = True
                     self._retransmit(f)
         if progressed:
+            self._timeouts = 0
             # The echo times the round trip of the last DATA the peer received, less
             # the time the peer held it: no Karn ambiguity, no ack-loss inflation.
             # Taken only on progress, as RFC 6298 samples once per new acknowledgement.
@@ -206,12 +211,23 @@ class ReliableChannel:
         return None if deadline == _NEVER else deadline
 
     def handle_timer(self, now: float) -> bool:
-        """Mark every fragment whose timer expired for retransmission; back off once."""
-        expired = [f for f in self._inflight.values() if not f.sacked and f.deadline <= now]
+        """Mark every fragment whose timer expired for retransmission; back off once.
+
+        Backoff (RFC 6298 5.5) answers congestion. A thin stream -- a hole or two
+        left in the network, the rest SACKed or idle, as chat traffic mostly is --
+        cannot cause any, and at 20% loss each way a retransmission round trip
+        fails one time in three: doubling on every failure turned a few unlucky
+        round trips into seconds of silence (40 ms to 4.6 s after seven). So its
+        first timeouts in a row keep RTO as it is; a peer that stays silent is
+        then backed off from as usual."""
+        pending = [f for f in self._inflight.values() if not f.sacked]
+        expired = [f for f in pending if f.deadline <= now]
         for f in expired:
             self._retransmit(f)
         if expired and now >= self._backoff_until:
-            self.rtt.backoff()
+            self._timeouts += 1
+            if len(pending) >= THIN_STREAM or self._timeouts > THIN_LINEAR_TIMEOUTS:
+                self.rtt.backoff()
             self._backoff_until = now + self.rtt.rto
         return bool(expired)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .appmsg import AppMessage, decode_msg, encode_msg
 from .reliable import ReliableChannel
-from .wire import Ack, Data, Ping, ProtocolError, data_prefix, encode_ack, stamp
+from .wire import Ack, Data, Ping, ProtocolError, data_prefix, encode_ack
 from .wire import DATA_REST as _DATA_REST
 
 _pack_rest = _DATA_REST.pack
@@ -35,6 +35,20 @@ class Peer:
         """Queue a message (or its already-encoded bytes, to share one encoding
         across many members). Raises OverflowError when the backlog is full."""
         self.channel.send(msg if isinstance(msg, bytes) else encode_msg(msg))
+
+    def send_now(self, raw: bytes, now: float) -> bytes | None:
+        """Queue an encoded message; return its DATA when it can go at once (see
+        ReliableChannel.send_now), else None and :meth:`datagrams` sends it later.
+        Raises OverflowError when the backlog is full."""
+        ch = self.channel
+        frame = ch.send_now(raw, now)
+        if frame is None:
+            return None
+        ack, sack, echo = ch.ack_fields(now)
+        ch.ack_needed = False
+        self.last_sent = now
+        return self._data_prefix + _pack_rest(frame[0], ack, sack, 0, int(now * 1_000_000) & 0xFFFFFFFF,
+                                              echo) + raw
 
     def receive(self, p: Data | Ack | Ping, now: float) -> list[AppMessage]:
         """Handle a session packet already checked to come from this peer."""
@@ -65,7 +79,7 @@ class Peer:
             ch.ack_needed = False
             self.last_sent = now
             prefix = self._data_prefix
-            ts = stamp(now)
+            ts = int(now * 1_000_000) & 0xFFFFFFFF       # wire.stamp, inlined
             return [prefix + _pack_rest(seq, ack, sack, flags, ts, echo) + payload for seq, flags, payload in frames]
         if ch.ack_needed:
             ch.ack_needed = False

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import deque
 
 from .rtt import RttEstimator
-from .wire import FLAG_MORE, MAX_FRAGMENT, STAMP_MASK, ProtocolError, stamp_age
+from .wire import FLAG_MORE, MAX_FRAGMENT, STAMP_MASK, ProtocolError
 
 WINDOW = 32                    # fragments in flight per peer: no more than SACK can describe
 RECEIVE_WINDOW = 256           # out-of-order fragments buffered per peer
@@ -89,6 +89,18 @@ class ReliableChannel:
         for i, chunk in enumerate(chunks):
             self._backlog.append((0 if i == last else FLAG_MORE, chunk))
 
+    def send_now(self, message: bytes, now: float) -> Frame | None:
+        """Queue one message and, when it can go at once as a single fragment (nothing
+        waiting before it, room in the window), return its frame: the relay's fan-out
+        then builds the datagram straight away instead of going through poll()."""
+        if self._backlog or self._due or len(message) > MAX_FRAGMENT or len(self._inflight) >= self.window:
+            self.send(message)
+            return None
+        seq = self._next_seq
+        self._inflight[seq] = _InFlight(seq, 0, message, now, now + self.rtt.rto)
+        self._next_seq = (seq + 1) & 0xFFFFFFFF
+        return seq, 0, message
+
     @property
     def backlog(self) -> int:
         """Fragments queued or in flight (not yet acknowledged)."""
@@ -129,6 +141,9 @@ class ReliableChannel:
     def poll(self, now: float) -> list[Frame]:
         """(seq, flags, payload) to send now: retransmissions due, then new fragments
         within the window."""
+        backlog, inflight = self._backlog, self._inflight
+        if not self._due and not backlog:
+            return []                          # an ACK's visit: the common case
         out: list[Frame] = []
         if self._due:
             for f in self._due:
@@ -136,7 +151,6 @@ class ReliableChannel:
                     f.deadline = now + self.rtt.rto
                     out.append((f.seq, f.flags, f.payload))
             self._due.clear()
-        backlog, inflight = self._backlog, self._inflight
         room = self.window - len(inflight)
         if backlog and room > 0:
             deadline = now + self.rtt.rto
@@ -190,7 +204,7 @@ class ReliableChannel:
             # The echo times the round trip of the last DATA the peer received, less
             # the time the peer held it: no Karn ambiguity, no ack-loss inflation.
             # Taken only on progress, as RFC 6298 samples once per new acknowledgement.
-            rtt = stamp_age(echo, now)
+            rtt = ((int(now * 1_000_000) - echo) & STAMP_MASK) / 1_000_000    # stamp_age, inlined
             if rtt < MAX_SAMPLE:
                 self.rtt.sample(rtt)           # also undoes any backoff
             else:

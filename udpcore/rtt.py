@@ -25,14 +25,21 @@ class RttEstimator:
         self.rto = self._base = INITIAL_RTO
 
     def sample(self, rtt: float) -> None:
-        rtt = max(rtt, 0.0)
-        if self.srtt is None:                     # (2.2) first measurement
-            self.srtt = rtt
-            self.rttvar = rtt / 2
+        # Comparisons rather than max()/min()/abs(): this runs for nearly every ACK.
+        if rtt < 0.0:
+            rtt = 0.0
+        srtt = self.srtt
+        if srtt is None:                          # (2.2) first measurement
+            srtt, var = rtt, rtt / 2
         else:                                     # (2.3) later measurements
-            self.rttvar = 0.75 * self.rttvar + 0.25 * abs(self.srtt - rtt)
-            self.srtt = 0.875 * self.srtt + 0.125 * rtt
-        self.rto = self._base = min(MAX_RTO, max(MIN_RTO, self.srtt + max(GRANULARITY, 4 * self.rttvar)))
+            d = srtt - rtt
+            var = 0.75 * self.rttvar + 0.25 * (d if d >= 0.0 else -d)
+            srtt = 0.875 * srtt + 0.125 * rtt
+        self.srtt = srtt
+        self.rttvar = var
+        var *= 4
+        rto = srtt + (var if var > GRANULARITY else GRANULARITY)
+        self.rto = self._base = MIN_RTO if rto < MIN_RTO else MAX_RTO if rto > MAX_RTO else rto
 
     def backoff(self) -> None:
         """(5.5) the retransmission timer expired: double RTO."""

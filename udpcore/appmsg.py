@@ -5,6 +5,7 @@ Like :mod:`udpcore.wire`, decoding raises only :class:`ProtocolError`.
 """
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -127,6 +128,15 @@ def _name(s: str) -> bytes:
     return pack_text(s, NAME_LIMIT)
 
 
+_LINE_HEAD = struct.Struct("!BBII")      # LINE, flags, room seq, msg_id
+_SAY_HEAD = struct.Struct("!BBIH")       # SAY, action, msg_id, text length
+
+
+def encode_line(seq: int, sender: str, text: str, flags: int = 0, msg_id: int = 0, to: str = "") -> bytes:
+    """LINE without building a :class:`Line`: the relay encodes one per public line."""
+    return _LINE_HEAD.pack(MsgType.LINE, flags, seq, msg_id) + _name(sender) + _name(to) + pack_text(text)
+
+
 def encode_msg(m: AppMessage) -> bytes:
     match m:
         case Say():
@@ -145,8 +155,7 @@ def encode_msg(m: AppMessage) -> bytes:
         case Synced():
             return bytes([MsgType.SYNCED]) + m.token.to_bytes(4, "big")
         case Line():
-            return (bytes([MsgType.LINE, m.flags]) + m.seq.to_bytes(4, "big")
-                    + m.msg_id.to_bytes(4, "big") + _name(m.sender) + _name(m.to) + pack_text(m.text))
+            return encode_line(m.seq, m.sender, m.text, m.flags, m.msg_id, m.to)
         case Joined():
             return bytes([MsgType.JOINED, m.guest]) + _name(m.name) + pack_text(m.address, 128)
         case Left():
@@ -164,6 +173,14 @@ def encode_msg(m: AppMessage) -> bytes:
 
 
 def decode_msg(data: bytes) -> AppMessage:
+    if data[:1] == b"\x01" and len(data) >= 8:         # SAY, the server's commonest message
+        _, action, msg_id, n = _SAY_HEAD.unpack_from(data)
+        if n != len(data) - 8 or n > MAX_MESSAGE_TEXT:
+            raise ProtocolError("bad SAY")
+        try:
+            return Say(msg_id, data[8:].decode("utf-8"), bool(action))
+        except UnicodeDecodeError as exc:
+            raise ProtocolError("bad UTF-8") from exc
     r = Reader(data)
     try:
         t = MsgType(r.u8())

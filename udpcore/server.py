@@ -175,7 +175,7 @@ class ServerEngine:
             self._events.append(ev.CommandError(f"That line is too long (the limit is {MAX_MESSAGE_TEXT} bytes)."))
             return
         if to is None:
-            self._relay(SERVER_NAME, text, False)
+            self._relay(SERVER_NAME, text, False, now)
             return
         target = self._by_key.get(name_key(to))
         if target is None:
@@ -315,7 +315,7 @@ class ServerEngine:
         if isinstance(msg, m.Say):
             text = clean_text(msg.text)
             if text.strip():
-                self._relay(mem.name, text, msg.action, origin=mem, msg_id=msg.msg_id)
+                self._relay(mem.name, text, msg.action, now, origin=mem, msg_id=msg.msg_id)
         elif isinstance(msg, m.Private):
             target = self._by_key.get(name_key(msg.to))
             if target is None:
@@ -352,29 +352,37 @@ class ServerEngine:
         self._announce(m.Renamed(old, new))
         self._events.append(ev.MemberRenamed(old, new))
 
-    def _relay(self, sender: str, text: str, action: bool, origin: Member | None = None,
+    def _relay(self, sender: str, text: str, action: bool, now: float, origin: Member | None = None,
                msg_id: int = 0) -> None:
         self._room_seq += 1
         seq = self._room_seq
         flags = m.LINE_ACTION if action else 0
-        shared = m.encode_msg(m.Line(seq, sender, text, flags))
-        plain = f"* {sender} {text}" if action else f"{sender}: {text}"
-        dirty = self._dirty
+        shared = m.encode_line(seq, sender, text, flags)
+        plain = None                              # for guests, built only if there are any
+        dirty, out = self._dirty, self._out
         for mem in list(self._by_addr.values()):
             peer = mem.peer
             if mem is origin:
                 if peer is not None:              # a guest saw what it typed; save its credit
-                    self._send(mem, m.Line(seq, sender, text, flags | m.LINE_OWN, msg_id))
+                    self._send(mem, m.encode_line(seq, sender, text, flags | m.LINE_OWN, msg_id))
             elif peer is None:
+                if plain is None:
+                    plain = f"* {sender} {text}" if action else f"{sender}: {text}"
                 self._plain(mem, plain)
-            else:                                 # _send, inlined: this loop is the relay's fan-out
+            else:                 # the relay's fan-out: straight out when nothing waits before it
                 try:
-                    peer.channel.send(shared)
+                    d = peer.send_now(shared, now)
                 except OverflowError:
                     self.counters["too_slow"] += 1
                     self._remove(mem, "too-slow")
-                else:
+                    continue
+                if d is None:
                     dirty.add(mem)
+                    continue
+                out.append((d, mem.addr))
+                at = mem.timer_at
+                if at is None or now + peer.channel.rtt.rto < at:
+                    self._schedule(mem, now + peer.channel.rtt.rto)
         self.relayed += 1
         self._events.append(ev.RoomLine(seq, sender, text, action))
 
@@ -484,7 +492,7 @@ class ServerEngine:
             if line.lower() in ("exit", "/quit"):
                 self._remove(mem, "left")
                 return
-            self._relay(mem.name, line, False, origin=mem)
+            self._relay(mem.name, line, False, now, origin=mem)
 
     def _plain(self, mem: Member, text: str) -> None:
         """A line to a guest, in datagrams of at most MAX_DATAGRAM bytes, within its credit."""

@@ -121,3 +121,18 @@ def test_timestamps_wrap_and_their_age_survives_the_wrap():
     sent = wrap - 0.001                            # 1 ms before the wrap
     assert stamp(sent) > stamp(sent + 0.003)       # the stamp wrapped...
     assert stamp_age(stamp(sent), sent + 0.003) == pytest.approx(0.003, abs=2e-6)   # ...its age did not
+
+
+def test_event_queue_moves_batches_in_order_and_wakes_a_waiting_reader():
+    import threading
+    from udpcore.transport import EventQueue
+    q = EventQueue()
+    got = []
+    reader = threading.Thread(target=lambda: got.append(q.get(timeout=5)))
+    reader.start()
+    q.put_many([1, 2, 3])                 # one hand-over wakes the blocked get
+    reader.join(5)
+    assert got == [1]
+    q.put(4)
+    q.put_many([])
+    assert q.get_all() == [2, 3, 4] and q.get_all() == [] and q.empty()

@@ -21,15 +21,6 @@ from .transport import ChatError, local_addresses, start_client, start_server
 BUSY_PAUSE = 0.02      # seconds the headless server waits between batches when events pour in
 
 
-def _drain(events: queue.Queue, into: list) -> None:
-    """Everything already on the queue, without waiting."""
-    try:
-        while True:
-            into.append(events.get_nowait())
-    except queue.Empty:
-        pass
-
-
 def _setup_stdio() -> None:
     for stream in (sys.stdout, sys.stderr):
         try:
@@ -91,7 +82,7 @@ def run_server(args: argparse.Namespace) -> int:
             batch = [srv.events.get(timeout=0.2)]
         except queue.Empty:
             continue
-        _drain(srv.events, batch)
+        batch += srv.events.get_all()
         lines = [text for e in batch if (text := describe(e))]
         for e in batch:
             if isinstance(e, ev.Listening) and args.host is None:

@@ -30,6 +30,31 @@ RECV_BUFFER = 1 << 20       # ask the kernel for room for bursts
 STATS_INTERVAL = 1.0
 
 
+class EventQueue(queue.Queue):
+    """A ``queue.Queue`` that also moves events in batches. The socket thread hands
+    over each turn's events under one lock, and a reader may take all there are:
+    a relaying server makes an event per line, and a put and a get per event (a
+    lock and a wake-up each, in two threads contending for the GIL) cost the
+    headless server about a tenth of its relay rate."""
+
+    def put_many(self, items: list) -> None:
+        if not items:
+            return
+        with self.not_full:                   # unbounded: never waits
+            for item in items:
+                self._put(item)
+            self.unfinished_tasks += len(items)
+            self.not_empty.notify(len(items))
+
+    def get_all(self) -> list:
+        """Everything queued now, oldest first, without waiting (maybe nothing)."""
+        with self.mutex:
+            items = list(self.queue)
+            self.queue.clear()
+            self.not_full.notify_all()
+        return items
+
+
 class ChatError(Exception):
     """A failure the user must be told about; str() is one plain sentence."""
 
@@ -153,7 +178,7 @@ class _Loop:
     def __init__(self, engine, sock: socket.socket, name: str, stats: bool = False) -> None:
         self.engine = engine
         self.sock = sock
-        self.events: queue.Queue[ev.Event] = queue.Queue()
+        self.events: EventQueue = EventQueue()
         self._calls: deque[Callable[[float], None]] = deque()
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
@@ -214,12 +239,13 @@ class _Loop:
                         sendto(data, addr)
                     except OSError:
                         self.send_errors += 1     # unreachable peer, full buffer: retransmission copes
-                put = self.events.put
+                batch = []
                 while (e := eng.next_event()) is not None:
-                    put(e)
+                    batch.append(e)
                 if next_stats is not None and now >= next_stats:
-                    put(eng.snapshot(now))
+                    batch.append(eng.snapshot(now))
                     next_stats = now + STATS_INTERVAL
+                self.events.put_many(batch)
                 if eng.closed or (self._stop_at is not None and now >= self._stop_at):
                     break
         finally:

@@ -296,6 +296,18 @@ def test_an_ack_held_back_is_timed_without_the_hold():
     assert s.rtt.srtt == pytest.approx(0.002, abs=2e-6)
 
 
+def test_a_round_trip_across_the_timestamp_wrap_is_timed_right():
+    """Stamps are microseconds modulo 2**32 (they wrap every 71.6 minutes); the
+    channel's inlined arithmetic must survive the wrap as wire.stamp_age does."""
+    wrap = 2**32 / 1_000_000
+    s, r = ReliableChannel(), ReliableChannel()
+    s.send(b"a")
+    (f,) = s.poll(wrap - 0.001)
+    arrive(r, f, wrap - 0.001, wrap + 0.0005)
+    ack(s, r, wrap + 0.001, wrap + 0.002)
+    assert s.idle and s.rtt.srtt == pytest.approx(0.0025, abs=2e-6)
+
+
 def test_an_echo_older_than_a_minute_is_not_a_sample():
     """A wrapped clock or a broken peer must not set RTO to its ceiling."""
     s = ReliableChannel()

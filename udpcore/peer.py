@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .appmsg import AppMessage, decode_msg, encode_msg
 from .reliable import ReliableChannel
-from .wire import Ack, Data, Ping, ProtocolError, data_prefix, encode_ack
+from .wire import STAMP_MASK, Ack, Data, Ping, ProtocolError, data_prefix, encode_ack
 from .wire import DATA_REST as _DATA_REST
 
 _pack_rest = _DATA_REST.pack
@@ -47,7 +47,7 @@ class Peer:
         ack, sack, echo = ch.ack_fields(now)
         ch.ack_needed = False
         self.last_sent = now
-        return self._data_prefix + _pack_rest(frame[0], ack, sack, 0, int(now * 1_000_000) & 0xFFFFFFFF,
+        return self._data_prefix + _pack_rest(frame[0], ack, sack, 0, int(now * 1_000_000) & STAMP_MASK,
                                               echo) + raw
 
     def receive(self, p: Data | Ack | Ping, now: float) -> list[AppMessage]:
@@ -79,7 +79,7 @@ class Peer:
             ch.ack_needed = False
             self.last_sent = now
             prefix = self._data_prefix
-            ts = int(now * 1_000_000) & 0xFFFFFFFF       # wire.stamp, inlined
+            ts = int(now * 1_000_000) & STAMP_MASK       # wire.stamp, inlined
             return [prefix + _pack_rest(seq, ack, sack, flags, ts, echo) + payload for seq, flags, payload in frames]
         if ch.ack_needed:
             ch.ack_needed = False

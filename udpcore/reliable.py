@@ -172,7 +172,7 @@ class ReliableChannel:
         inflight = self._inflight
         while inflight:
             seq = next(iter(inflight))
-            if not 0 < ((ack - seq) & 0xFFFFFFFF) < 0x80000000:    # _before(seq, ack), inlined
+            if not 0 < ((ack - seq) & 0xFFFFFFFF) < 0x80000000:    # seq before ack, modulo 2**32
                 break
             f = inflight.pop(seq)
             progressed = True
@@ -297,8 +297,3 @@ class ReliableChannel:
                 if i < SACK_BITS:
                     sack |= 1 << i
         return self._expected, sack, (self._echo_ts + int((now - self._echo_at) * 1_000_000)) & STAMP_MASK
-
-
-def _before(a: int, b: int) -> bool:
-    """Sequence comparison with 32-bit wraparound (a < b)."""
-    return a != b and ((b - a) & 0xFFFFFFFF) < 0x80000000

@@ -6,8 +6,10 @@ detection are written once.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from .appmsg import AppMessage, decode_msg, encode_msg
-from .reliable import ReliableChannel
+from .reliable import Frame, ReliableChannel
 from .wire import STAMP_MASK, Ack, Data, Ping, ProtocolError, data_prefix, encode_ack
 from .wire import DATA_REST as _DATA_REST
 
@@ -40,15 +42,8 @@ class Peer:
         """Queue an encoded message; return its DATA when it can go at once (see
         ReliableChannel.send_now), else None and :meth:`datagrams` sends it later.
         Raises OverflowError when the backlog is full."""
-        ch = self.channel
-        frame = ch.send_now(raw, now)
-        if frame is None:
-            return None
-        ack, sack, echo = ch.ack_fields(now)
-        ch.ack_needed = False
-        self.last_sent = now
-        return self._data_prefix + _pack_rest(frame[0], ack, sack, 0, int(now * 1_000_000) & STAMP_MASK,
-                                              echo) + raw
+        frame = self.channel.send_now(raw, now)
+        return None if frame is None else self._data((frame,), now)[0]
 
     def receive(self, p: Data | Ack | Ping, now: float) -> list[AppMessage]:
         """Handle a session packet already checked to come from this peer."""
@@ -74,18 +69,23 @@ class Peer:
         """DATA for whatever may go now (each carrying our ack), or a bare ACK."""
         ch = self.channel
         frames = ch.poll(now)
-        ack, sack, echo = ch.ack_fields(now)
         if frames:
-            ch.ack_needed = False
-            self.last_sent = now
-            prefix = self._data_prefix
-            ts = int(now * 1_000_000) & STAMP_MASK       # wire.stamp, inlined
-            return [prefix + _pack_rest(seq, ack, sack, flags, ts, echo) + payload for seq, flags, payload in frames]
+            return self._data(frames, now)
         if ch.ack_needed:
             ch.ack_needed = False
             self.last_sent = now
-            return [encode_ack(self.session, ack, sack, echo)]
+            return [encode_ack(self.session, *ch.ack_fields(now))]
         return []
+
+    def _data(self, frames: Sequence[Frame], now: float) -> list[bytes]:
+        """DATA datagrams for these frames, each carrying our ack fields and timestamp."""
+        ch = self.channel
+        ack, sack, echo = ch.ack_fields(now)
+        ch.ack_needed = False
+        self.last_sent = now
+        prefix = self._data_prefix
+        ts = int(now * 1_000_000) & STAMP_MASK           # wire.stamp, inlined
+        return [prefix + _pack_rest(seq, ack, sack, flags, ts, echo) + payload for seq, flags, payload in frames]
 
     def lost(self, now: float, timeout: float) -> bool:
         """Nothing heard, or our oldest data unacknowledged, for ``timeout`` seconds."""

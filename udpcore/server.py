@@ -128,8 +128,8 @@ class ServerEngine:
             # just went out is due sooner (RTO shrank: a fresh sample, backoff undone).
             if mem.timer_at is None or now + peer.channel.rtt.rto < mem.timer_at:
                 t = peer.channel.get_timer()
-                if t is not None and (mem.timer_at is None or t < mem.timer_at):
-                    self._schedule(mem, t)
+                if t is not None:
+                    self._arm(mem, t)
         self._dirty.clear()
         if self.closing_deadline is not None and not self.closed:
             if now >= self.closing_deadline or all(
@@ -373,16 +373,13 @@ class ServerEngine:
                 try:
                     d = peer.send_now(shared, now)
                 except OverflowError:
-                    self.counters["too_slow"] += 1
-                    self._remove(mem, "too-slow")
+                    self._too_slow(mem)
                     continue
                 if d is None:
                     dirty.add(mem)
-                    continue
-                out.append((d, mem.addr))
-                at = mem.timer_at
-                if at is None or now + peer.channel.rtt.rto < at:
-                    self._schedule(mem, now + peer.channel.rtt.rto)
+                else:
+                    out.append((d, mem.addr))
+                    self._arm(mem, now + peer.channel.rtt.rto)     # the new fragment's deadline
         self.relayed += 1
         self._events.append(ev.RoomLine(seq, sender, text, action))
 
@@ -422,10 +419,19 @@ class ServerEngine:
         try:
             mem.peer.send(msg)
         except OverflowError:
-            self.counters["too_slow"] += 1
-            self._remove(mem, "too-slow")
+            self._too_slow(mem)
             return
         self._dirty.add(mem)
+
+    def _too_slow(self, mem: Member) -> None:
+        """Its backlog is full: it cannot take the room's pace, so it is dropped."""
+        self.counters["too_slow"] += 1
+        self._remove(mem, "too-slow")
+
+    def _arm(self, mem: Member, at: float) -> None:
+        """Make the member's timer fire by ``at`` (a later pending one is left stale)."""
+        if mem.timer_at is None or at < mem.timer_at:
+            self._schedule(mem, at)
 
     def _schedule(self, mem: Member, at: float) -> None:
         mem.timer_at = at

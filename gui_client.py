@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import sys
 
-from udpcore.cli import attach_console, client_parser
+from chatfront.i18n import _
+from chatfront.options import attach_console, client_parser
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -12,8 +13,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.headless:
         if not args.server or not args.name:
-            parser.error("--headless needs --server and --name")
-        from udpcore.headless import run_client
+            parser.error(_("--headless needs --server and --name"))
+        from chatfront.headless import run_client
         return run_client(args)
     from chatui.app import run_client_window  # Tk is imported only here
     return run_client_window(args)

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import sys
 
-from udpcore.cli import attach_console, server_parser
+from chatfront.options import attach_console, server_parser
 
 
 def main(argv: list[str] | None = None) -> int:
     attach_console()
     args = server_parser().parse_args(argv)
     if args.headless:
-        from udpcore.headless import run_server
+        from chatfront.headless import run_server
         return run_server(args)
     from chatui.app import run_server_window  # Tk is imported only here
     return run_server_window(args)

@@ -2,34 +2,36 @@
 
     python bench/server_runner.py --headless --host 127.0.0.1 --port 0 [--quiet-joins] [...]
 
-It runs ``udpcore.headless.run_server`` itself — the same code a user runs —
-after applying the options below, each a documented stand-in used only where a
-bench says so:
+It runs ``chatfront.headless.run_server`` itself — the same code a user runs —
+with the options below, each a documented stand-in used only where a bench says
+so. Each goes through a public option of the transport or the engine; nothing
+private is patched:
 
---quiet-joins      joins are not announced to the members already in the room.
-                   Announcing every join to everyone costs N²/2 datagrams to fill
-                   a room of N (12.5 million for 5,000), which no machine does in a
-                   bench's two minutes; the scale bench measures the room *after* it
-                   filled, and reports the cost of real announcements separately.
+--quiet-joins      joins are not announced to the members already in the room
+                   (the engine's ``announce_joins=False``). Announcing every join
+                   to everyone costs N²/2 datagrams to fill a room of N (12.5
+                   million for 5,000), which no machine does in a bench's two
+                   minutes; the scale bench measures the room *after* it filled,
+                   and reports the cost of real announcements separately.
 --no-print         room lines are not printed (what-if: the cost of the terminal output)
 --no-gc            the cyclic garbage collector is off (what-if: its pauses)
 --switch-interval S  sys.setswitchinterval(S) (what-if: GIL hand-over between the threads)
 --no-room-events   room lines are not put on the transport's event queue at all
-                   (what-if: the whole cost of handing each line to the program)
+                   (the transport's ``keep`` filter; what-if: the whole cost of
+                   handing each line to the program)
 
 Nothing else differs. Only benchmarks use this file.
 """
 from __future__ import annotations
 
-import queue
 import sys
-import types
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from udpcore import appmsg, events, headless, server, transport  # noqa: E402
-from udpcore.cli import server_parser  # noqa: E402
+from chatfront import headless  # noqa: E402
+from chatfront.options import server_parser  # noqa: E402
+from udpcore import events  # noqa: E402
 
 
 def main() -> int:
@@ -40,28 +42,18 @@ def main() -> int:
     p.add_argument("--no-room-events", action="store_true")
     p.add_argument("--switch-interval", type=float)
     args = p.parse_args()
+    options: dict = {"announce_joins": not args.quiet_joins}
     if args.no_room_events:
-        class LinesDropped(queue.Queue):
-            def put(self, item, block=True, timeout=None):
-                if not isinstance(item, events.RoomLine):
-                    super().put(item, block, timeout)
-        transport.queue = types.SimpleNamespace(Queue=LinesDropped)
+        options["keep"] = lambda e: not isinstance(e, events.RoomLine)
     if args.switch_interval:
         sys.setswitchinterval(args.switch_interval)
     if args.no_gc:
         import gc
         gc.disable()
-    if args.quiet_joins:
-        original = server.ServerEngine._announce
-
-        def announce(self, msg):
-            if not isinstance(msg, appmsg.Joined):
-                original(self, msg)
-        server.ServerEngine._announce = announce
     if args.no_print:
         describe = headless.describe
         headless.describe = lambda e, me="": describe(e, me) if isinstance(e, events.Listening) else None
-    return headless.run_server(args)
+    return headless.run_server(args, **options)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 """Starting a window: theme, icon, error reporting, then the client or server app."""
 from __future__ import annotations
 
+from chatfront.i18n import _
+
 import argparse
 import logging
 import logging.handlers
@@ -23,7 +25,7 @@ def make_root(class_name: str, mode: str = "auto") -> tuple[tk.Tk, Palette]:
     try:
         root = tk.Tk(className=class_name)
     except tk.TclError:
-        print(f"{class_name}: no display found; run it on a desktop, or use --headless.", file=sys.stderr)
+        print(f"{class_name}: " + _("no display found; run it on a desktop, or use --headless."), file=sys.stderr)
         raise SystemExit(2) from None
     palette = apply_theme(root, mode)
     set_icon(root)
@@ -66,9 +68,10 @@ def _report(root: tk.Tk, log_path: Path | None):
         log.error("unexpected error in the window:\n%s", text)
         if sys.stderr is not None:
             print(text, file=sys.stderr)
-        where = f"The details were written to {log_path}." if log_path else "The details are on the console."
+        where = _("The details were written to {path}.").format(path=log_path) if log_path else \
+            _("The details are on the console.")
         try:
-            messagebox.showerror("Something went wrong", f"{value}\n\n{where}", parent=root)
+            messagebox.showerror(_("Something went wrong"), f"{value}\n\n{where}", parent=root)
         except tk.TclError:
             pass
     return report

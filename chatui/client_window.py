@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 import tkinter as tk
+from enum import Enum
 from typing import Callable
 
-from udpcore import events as ev
-from udpcore.transport import ChatError, ClientTransport, start_client
+from chatfront.commands import Help, Quit, parse, perform
+from chatfront.i18n import _
+from chatfront.wording import client_help, explain, failure, mistake, notice, private_tag
+from udpcore import ChatError, events as ev
+from udpnet import ClientTransport, start_client
 
 from . import settings
 from .chat_view import ChatView
@@ -15,13 +19,20 @@ from .history import Entry
 from .leaving import LeavingWindow
 from .theme import Palette
 
-TITLE = "LAN Chat"
-LEFT = {"left": "left", "vanished": "vanished (no answer for 20 s)", "expired": "left (silent guest)",
-        "too-slow": "was dropped (too slow to keep up)"}
 
 
-def left_why(reason: str) -> str:
-    return LEFT.get(reason, f"was dropped ({reason})")
+class Link(Enum):
+    """What the status line says about the connection."""
+
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    RECONNECTING = "reconnecting"
+    CLOSED = "closed"            # the server closed the room
+    STOPPED = "stopped"          # we are out: refused after a restart, or the transport stopped
+
+
+def title() -> str:
+    return _("LAN Chat")
 
 
 class ClientApp(LeavingWindow):
@@ -41,9 +52,8 @@ class ClientApp(LeavingWindow):
         self.unread = 0
         self.leaving = False
         self.stopped = False               # the transport's Closed event has come
-        self.show_who = False
-        self.state = "connecting"          # connected / reconnecting / closed / stopped
-        root.title(TITLE)
+        self.state = Link.CONNECTING
+        root.title(title())
         root.protocol("WM_DELETE_WINDOW", self.exit)
         root.bind("<FocusIn>", self._focused, add="+")
         remembered = settings.load()
@@ -63,11 +73,11 @@ class ClientApp(LeavingWindow):
         try:
             self.transport = self.start(server, name)
         except ChatError as exc:
-            self.form.show_error(str(exc))
+            self.form.show_error(explain(exc))
             return
         self.me = name
         self.stopped = False
-        self.form.show_progress(f"Connecting to {self.transport.server_label}…")
+        self.form.show_progress(_("Connecting to {server}…").format(server=self.transport.server_label))
         self.poller = QueuePoller(self.root, self.transport.events, self.handle)
 
     def _connected(self, e: ev.Connected) -> None:
@@ -77,7 +87,7 @@ class ClientApp(LeavingWindow):
             self.form = None
         self.me = e.name
         self.members = list(e.members) or [e.name]
-        self.state = "connected"
+        self.state = Link.CONNECTED
         self.view = ChatView(self.root, self.palette, on_send=self.send, on_exit=self.exit,
                              on_pick=self.pick)
         self.view.pack(fill="both", expand=True)
@@ -95,13 +105,24 @@ class ClientApp(LeavingWindow):
     # --- what the user does -------------------------------------------------------------
 
     def send(self, text: str) -> None:
+        """A typed line: parsed here, once; the room's commands go to the transport."""
         if self.transport is None:
             return
-        stripped = text.strip().lower()
-        if stripped == "/who":
-            self.show_who = True
-        if not self.transport.submit(text):
+        cmd = parse(text)
+        if cmd is None:
+            return
+        if isinstance(cmd, Quit):
             self.exit()
+            return
+        left = perform(cmd, self.transport)
+        if isinstance(left, Help):
+            self._show(Entry("notice", client_help()))
+        elif left is not None:
+            self._show(Entry("error", mistake(left) or ""))
+
+    def _show(self, entry: Entry) -> None:
+        if self.view is not None:
+            self.view.history.append([entry])
 
     def pick(self, name: str) -> None:
         """Double-clicking a member starts a private line to it."""
@@ -110,7 +131,7 @@ class ClientApp(LeavingWindow):
 
     def exit(self) -> None:
         """Leave cleanly (what was typed is delivered first), then close the window."""
-        self.leave("Leaving…", timeout=5.0)
+        self.leave(_("Leaving…"), timeout=5.0)
 
     # --- events from the transport ---------------------------------------------------------
 
@@ -130,7 +151,7 @@ class ClientApp(LeavingWindow):
                     self._connected(e)
                     changed = True
                 elif isinstance(e, (ev.JoinRefused, ev.Unreachable)):
-                    self._failed(e.reason)
+                    self._failed(failure(e) or "")
                     return
                 continue
             if isinstance(e, ev.RoomLine):
@@ -156,64 +177,47 @@ class ClientApp(LeavingWindow):
                 return 0
             if self.view is not None and self.view.history.mark_delivered(e.msg_id):
                 return 0
-        private = ""
-        if e.private_to:
-            private = f"to {e.private_to}" if e.sender == self.me else "private"
-        out.append(Entry("line", e.text, e.sender, e.action, private))
+        out.append(Entry("line", e.text, e.sender, e.action, private_tag(e, self.me)))
         return 0 if e.own else 1
 
     def _event(self, e: ev.Event, out: list[Entry]) -> None:
         """Any other event: history notices and member-list or state changes."""
         if isinstance(e, ev.LinePending):
-            private = f"to {e.private_to}" if e.private_to else ""
-            out.append(Entry("line", e.text, self.me, e.action, private, msg_id=e.msg_id))
-        elif isinstance(e, ev.MemberList):
+            out.append(Entry("line", e.text, self.me, e.action, private_tag(e, self.me), msg_id=e.msg_id))
+            return
+        if isinstance(e, ev.MemberList):
             self.members = list(e.names)
-            if self.show_who:
-                self.show_who = False
-                out.append(Entry("notice", f"{len(e.names)} in the room: " + ", ".join(e.names)))
         elif isinstance(e, ev.MemberJoined):
             if e.name not in self.members:
                 self.members.append(e.name)
-            out.append(Entry("notice", f"{e.name} joined" + (" (guest)" if e.guest else "")))
         elif isinstance(e, ev.MemberLeft):
             if e.name in self.members:
                 self.members.remove(e.name)
-            out.append(Entry("notice", f"{e.name} {left_why(e.reason)}"))
         elif isinstance(e, ev.MemberRenamed):
             self.members = [e.new if n == e.old else n for n in self.members]
             if e.you:
                 self.me = e.new
                 self._title()
-                out.append(Entry("notice", f"You are now known as {e.new}"))
-            else:
-                out.append(Entry("notice", f"{e.old} is now known as {e.new}"))
         elif isinstance(e, ev.ConnectionLost):
-            self.state = "reconnecting"
-            out.append(Entry("notice", "Lost contact with the server; reconnecting…"))
+            self.state = Link.RECONNECTING
         elif isinstance(e, ev.Reconnected):
-            self.state = "connected"
-            out.append(Entry("notice", "Reconnected" if e.resumed else "Reconnected and joined the room again"))
+            self.state = Link.CONNECTED
         elif isinstance(e, ev.Connected):           # a reconnect that needed a fresh join
-            self.state = "connected"
+            self.state = Link.CONNECTED
             self.me = e.name
             self.members = list(e.members) or self.members
-        elif isinstance(e, ev.ServerClosed):
-            self.state = "closed"
-            out.append(Entry("notice", e.reason))
+            return                                  # the status line says it
+        elif isinstance(e, (ev.ServerClosed, ev.JoinRefused, ev.Unreachable)):
+            # closed by the server, or refused on a rejoin after a server restart
+            self.state = Link.CLOSED if isinstance(e, ev.ServerClosed) else Link.STOPPED
             assert self.view is not None
             self.view.set_input_enabled(False)
-        elif isinstance(e, (ev.JoinRefused, ev.Unreachable)):  # a rejoin after a server restart
-            self.state = "stopped"
-            out.append(Entry("error", e.reason))
-            assert self.view is not None
-            self.view.set_input_enabled(False)
-        elif isinstance(e, ev.CommandError):
-            out.append(Entry("error", e.text))
-        elif isinstance(e, ev.Info):
-            out.append(Entry("notice", e.text))
-        elif isinstance(e, ev.Closed) and self.state != "closed":
-            self.state = "stopped"
+        elif isinstance(e, ev.Closed) and self.state is not Link.CLOSED:
+            self.state = Link.STOPPED
+        text = notice(e)
+        if text is not None:
+            error = isinstance(e, (ev.CommandError, ev.JoinRefused, ev.Unreachable))
+            out.append(Entry("error" if error else "notice", text))
 
     @staticmethod
     def _deliver_pending(out: list[Entry], msg_id: int) -> bool:
@@ -228,10 +232,14 @@ class ClientApp(LeavingWindow):
         if self.view is None or self.transport is None or self.leaving:
             return
         label = self.transport.server_label
-        text = {"reconnecting": f"Reconnecting to {label}…",
-                "closed": f"Server closed — {label} is no longer serving this room",
-                "stopped": f"Disconnected from {label}"}.get(
-            self.state, f"Connected to {label} as {self.me}")
+        if self.state is Link.RECONNECTING:
+            text = _("Reconnecting to {server}…").format(server=label)
+        elif self.state is Link.CLOSED:
+            text = _("Server closed — {server} is no longer serving this room").format(server=label)
+        elif self.state is Link.STOPPED:
+            text = _("Disconnected from {server}").format(server=label)
+        else:
+            text = _("Connected to {server} as {name}").format(server=label, name=self.me)
         self.view.status.set(text)
 
     def _has_focus(self) -> bool:
@@ -246,5 +254,5 @@ class ClientApp(LeavingWindow):
             self._title()
 
     def _title(self) -> None:
-        base = f"{self.me} — {TITLE}" if self.me and self.view else TITLE
+        base = f"{self.me} — {title()}" if self.me and self.view else title()
         self.root.title(f"({self.unread}) {base}" if self.unread else base)

@@ -1,11 +1,13 @@
 """The first thing a client shows: where to connect and under which name."""
 from __future__ import annotations
 
+from chatfront.i18n import _
+
 import tkinter as tk
 from tkinter import ttk
 from typing import Callable
 
-from udpcore.cli import DEFAULT_PORT
+from udpcore import DEFAULT_PORT
 
 from .theme import LIGHT, Palette, ui_font
 
@@ -21,23 +23,23 @@ class ConnectForm(ttk.Frame):
         self.busy = False                 # a connection attempt is under way
         self.palette = palette
         self._heading = ui_font(self, 1.6, "bold")
-        ttk.Label(self, text="Join a chat room", font=self._heading).grid(
+        ttk.Label(self, text=_("Join a chat room"), font=self._heading).grid(
             row=0, column=0, columnspan=2, sticky="w", pady=(0, 4))
-        ttk.Label(self, text="Ask the person running ChatServer for its address.").grid(
+        ttk.Label(self, text=_("Ask the person running ChatServer for its address.")).grid(
             row=1, column=0, columnspan=2, sticky="w", pady=(0, 16))
         self.server = tk.StringVar(self, server)
         self.name = tk.StringVar(self, name)
-        ttk.Label(self, text="Server").grid(row=2, column=0, sticky="w", padx=(0, 12), pady=(6, 0))
+        ttk.Label(self, text=_("Server")).grid(row=2, column=0, sticky="w", padx=(0, 12), pady=(6, 0))
         self.server_entry = ttk.Entry(self, textvariable=self.server, width=32)
         self.server_entry.grid(row=2, column=1, sticky="ew", pady=(6, 0))
-        ttk.Label(self, text=f"host or host:port (port {DEFAULT_PORT} by default)",
+        ttk.Label(self, text=_("host or host:port (port {port} by default)").format(port=DEFAULT_PORT),
                   foreground=palette.muted).grid(row=3, column=1, sticky="w", pady=(2, 8))
-        ttk.Label(self, text="Your name").grid(row=4, column=0, sticky="w", padx=(0, 12), pady=6)
+        ttk.Label(self, text=_("Your name")).grid(row=4, column=0, sticky="w", padx=(0, 12), pady=6)
         self.name_entry = ttk.Entry(self, textvariable=self.name, width=32)
         self.name_entry.grid(row=4, column=1, sticky="ew", pady=6)
         self.message = ttk.Label(self, text="", wraplength=400, justify="left")
         self.message.grid(row=5, column=0, columnspan=2, sticky="ew", pady=(14, 6))
-        self.button = ttk.Button(self, text="Connect", command=self.submit, style="Accent.TButton")
+        self.button = ttk.Button(self, text=_("Connect"), command=self.submit, style="Accent.TButton")
         self.button.grid(row=6, column=1, sticky="e", pady=(6, 0))
         self.columnconfigure(1, weight=1)
         for w in (self.server_entry, self.name_entry):
@@ -49,9 +51,9 @@ class ConnectForm(ttk.Frame):
             return          # disabled entries still get <Return>: one connection attempt at a time
         server, name = self.server.get().strip(), self.name.get().strip()
         if not server:
-            self.show_error("Type the server's address, for example 192.168.1.20.")
+            self.show_error(_("Type the server's address, for example 192.168.1.20."))
         elif not name:
-            self.show_error("Type the name the others will see.")
+            self.show_error(_("Type the name the others will see."))
         else:
             self.on_connect(server, name)
 

@@ -7,6 +7,8 @@ session stays fast.
 """
 from __future__ import annotations
 
+from chatfront.i18n import _
+
 import re
 import time
 import tkinter as tk
@@ -63,7 +65,7 @@ class HistoryPane(ttk.Frame):
         self.scroll.grid(row=0, column=1, sticky="ns")
         self.rowconfigure(0, weight=1)
         self.columnconfigure(0, weight=1)
-        self.more = ttk.Button(self, text="\u2193 New lines", command=self.scroll_to_end,
+        self.more = ttk.Button(self, text=_("\u2193 New lines"), command=self.scroll_to_end,
                                style="Accent.TButton", takefocus=False)
         self._name_tags: set[str] = set()
         self.lines = 0                         # text lines in the widget

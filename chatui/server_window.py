@@ -5,32 +5,27 @@ import tkinter as tk
 from tkinter import ttk
 from typing import Callable
 
-from udpcore import events as ev
-from udpcore.addresses import format_addr
-from udpcore.commands import Help, Invalid, Msg, Quit, Say, Who, parse
-from udpcore.transport import ChatError, PortBusyError, ServerTransport, local_addresses, start_server
+from chatfront.commands import Help, Msg, Quit, Say, Who, parse
+from chatfront.i18n import _
+from chatfront.wording import ago, explain, members, mistake, notice, server_help, server_speaks_as_server, \
+    server_status
+from udpcore import ChatError, PortBusyError, events as ev, format_addr
+from udpnet import ServerTransport, local_addresses, start_server
 
 from .chat_view import ChatView
-from .client_window import left_why
 from .history import Entry
 from .leaving import LeavingWindow
 from .poller import QueuePoller
 from .theme import Palette
 
-TITLE = "LAN Chat Server"
-COLUMNS = (("address", "Address", 150), ("heard", "Last heard", 90))
-HELP = """Lines you type go to everyone, or privately to the member selected in the list.
-  /msg NAME TEXT   a private line to one member
-  /who             list the members
-  exit or /quit    tell everyone the room is closing, then close"""
 
 
-def ago(seconds: float) -> str:
-    if seconds < 5:
-        return "now"
-    if seconds < 60:
-        return f"{int(seconds)} s ago"
-    return f"{int(seconds // 60)} min ago"
+def title() -> str:
+    return _("LAN Chat Server")
+
+
+def columns() -> tuple[tuple[str, str, int], ...]:
+    return (("address", _("Address"), 150), ("heard", _("Last heard"), 90))
 
 
 class ServerApp(LeavingWindow):
@@ -49,10 +44,10 @@ class ServerApp(LeavingWindow):
         self.relayed = 0
         self.member_count = 0
         self.where = ""
-        root.title(TITLE)
+        root.title(title())
         root.protocol("WM_DELETE_WINDOW", self.exit)
         self.view = ChatView(root, palette, on_send=self.send, on_exit=self.exit, on_pick=self.pick,
-                             member_columns=COLUMNS, members_width=390)
+                             member_columns=columns(), members_width=390)
         self.view.pack(fill="both", expand=True)
         self.target = ttk.Label(self.view, anchor="w", foreground=palette.muted)
         self.target.grid(row=3, column=0, sticky="ew")
@@ -68,22 +63,23 @@ class ServerApp(LeavingWindow):
         try:
             self.transport = self.start(self.host, port, allow_guests=self.allow_guests)
         except ChatError as exc:
-            PortDialog(self.root, str(exc), port, self.listen, self._give_up,
+            PortDialog(self.root, explain(exc), port, self.listen, self._give_up,
                        can_retry=isinstance(exc, PortBusyError))
             return False
         host, real_port = self.transport.address
         if host in ("::", "0.0.0.0"):
             everywhere = [format_addr((a, real_port)) for a in local_addresses()]
             if not everywhere:
-                everywhere = [f"localhost:{real_port} (this machine has no network address)"]
+                everywhere = [_("localhost:{port} (this machine has no network address)").format(port=real_port)]
             more = len(everywhere) - 3
-            self.where = ", ".join(everywhere[:3]) + (f" (+{more} more)" if more > 0 else "")
-            self.view.history.append([Entry("notice", "Listening on every address of this machine; "
-                                            "others connect to " + " or ".join(everywhere))])
+            self.where = ", ".join(everywhere[:3]) + (_(" (+{n} more)").format(n=more) if more > 0 else "")
+            self.view.history.append([Entry("notice", _("Listening on every address of this machine; "
+                                                      "others connect to {addresses}").format(
+                addresses=_(" or ").join(everywhere)))])
         else:
             self.where = format_addr((host, real_port))
-            self.view.history.append([Entry("notice", f"Listening on {self.where}")])
-        self.root.title(f"{TITLE} — port {real_port}")
+            self.view.history.append([Entry("notice", _("Listening on {where}").format(where=self.where))])
+        self.root.title(_("{title} — port {port}").format(title=title(), port=real_port))
         self.poller = QueuePoller(self.root, self.transport.events, self.handle)
         self._status()
         return True
@@ -103,18 +99,19 @@ class ServerApp(LeavingWindow):
         if isinstance(cmd, Quit):
             self.exit()
         elif isinstance(cmd, Msg):
-            self.transport.say(cmd.text, to=cmd.to)
+            self.transport.say_to(cmd.to, cmd.text)
         elif isinstance(cmd, Say) and not cmd.action:
-            self.transport.say(cmd.text, to=self.view.members.selected())
+            to = self.view.members.selected()
+            if to is None:
+                self.transport.say(cmd.text)
+            else:
+                self.transport.say_to(to, cmd.text)
         elif isinstance(cmd, Who):
-            names = self.view.members.names()
-            note = Entry("notice", f"{len(names)} in the room: " + (", ".join(names) or "nobody yet"))
+            note = Entry("notice", members(self.view.members.names()))
         elif isinstance(cmd, Help):
-            note = Entry("notice", HELP)
-        elif isinstance(cmd, Invalid):
-            note = Entry("error", cmd.reason)
+            note = Entry("notice", server_help())
         elif cmd is not None:
-            note = Entry("error", "The server speaks as 'server'; /me and /nick are for the members.")
+            note = Entry("error", mistake(cmd) or server_speaks_as_server())
         if note is not None:
             self.view.history.append([note])
 
@@ -128,12 +125,12 @@ class ServerApp(LeavingWindow):
 
     def _show_target(self) -> None:
         to = self.view.members.selected()
-        self.target.configure(text=f"Your lines go privately to {to} — Esc to answer everyone" if to
-                              else "Your lines go to everyone — select a member to answer privately")
+        self.target.configure(text=_("Your lines go privately to {name} — Esc to answer everyone").format(name=to)
+                              if to else _("Your lines go to everyone — select a member to answer privately"))
 
     def exit(self) -> None:
         """Tell every client the room is closing, then close the window."""
-        self.leave("Closing the room…", timeout=1.5)
+        self.leave(_("Closing the room…"), timeout=1.5)
 
     # --- events ----------------------------------------------------------------------------
 
@@ -142,21 +139,15 @@ class ServerApp(LeavingWindow):
         for e in events:
             if isinstance(e, ev.RoomLine):
                 entries.append(Entry("line", e.text, e.sender, e.action,
-                                     f"to {e.private_to}" if e.private_to else ""))
-            elif isinstance(e, ev.MemberJoined):
-                entries.append(Entry("notice", f"{e.name} joined from {e.address}"
-                                     + (" (guest)" if e.guest else "")))
-            elif isinstance(e, ev.MemberLeft):
-                entries.append(Entry("notice", f"{e.name} {left_why(e.reason)}"))
-            elif isinstance(e, ev.MemberRenamed):
-                entries.append(Entry("notice", f"{e.old} is now known as {e.new}"))
-            elif isinstance(e, ev.CommandError):
-                entries.append(Entry("error", e.text))
+                                     _("to {name}").format(name=e.private_to) if e.private_to else ""))
+            elif isinstance(e, (ev.MemberJoined, ev.MemberLeft, ev.MemberRenamed, ev.CommandError)):
+                entries.append(Entry("error" if isinstance(e, ev.CommandError) else "notice",
+                                     notice(e, addresses=True) or ""))
             elif isinstance(e, ev.Stats):
                 self.relayed = e.relayed
                 self.member_count = len(e.members)
                 self.view.members.set_members(
-                    (m.name, (m.address + (" (guest)" if m.guest else ""), ago(m.idle))) for m in e.members)
+                    (m.name, (m.address + (_(" (guest)") if m.guest else ""), ago(m.idle))) for m in e.members)
                 self._show_target()
                 self._status()
             elif isinstance(e, ev.Closed):
@@ -170,8 +161,7 @@ class ServerApp(LeavingWindow):
     def _status(self) -> None:
         if self.transport is None or self.leaving:
             return
-        members = f"{self.member_count} member" + ("" if self.member_count == 1 else "s")
-        self.view.status.set(f"Listening on {self.where}  ·  {members} online  ·  {self.relayed} lines relayed")
+        self.view.status.set(server_status(self.where, self.member_count, self.relayed))
 
 
 class PortDialog(tk.Toplevel):
@@ -181,7 +171,7 @@ class PortDialog(tk.Toplevel):
     def __init__(self, master: tk.Tk, sentence: str, port: int,
                  retry: Callable[[int], bool], quit_: Callable[[], None], can_retry: bool = True) -> None:
         super().__init__(master)
-        self.title("Cannot listen")
+        self.title(_("Cannot listen"))
         self.transient(master)
         self.resizable(False, False)
         self.retry, self.quit_ = retry, quit_
@@ -191,14 +181,14 @@ class PortDialog(tk.Toplevel):
         self.message.grid(row=0, column=0, columnspan=3, sticky="w", pady=(0, 12))
         buttons = ttk.Frame(frame)
         buttons.grid(row=2, column=0, columnspan=3, sticky="e", pady=(16, 0))
-        self.quit_button = ttk.Button(buttons, text="Quit", command=self._quit)
+        self.quit_button = ttk.Button(buttons, text=_("Quit"), command=self._quit)
         self.quit_button.pack(side="right")
         self.port = tk.StringVar(self, str(port + 1 if 0 < port < 65535 else 5003))
         self.entry = ttk.Entry(frame, textvariable=self.port, width=8)
         if can_retry:
-            ttk.Label(frame, text="Port").grid(row=1, column=0, sticky="w", padx=(0, 8))
+            ttk.Label(frame, text=_("Port")).grid(row=1, column=0, sticky="w", padx=(0, 8))
             self.entry.grid(row=1, column=1, sticky="w")
-            ttk.Button(buttons, text="Listen", command=self.listen,
+            ttk.Button(buttons, text=_("Listen"), command=self.listen,
                        style="Accent.TButton").pack(side="right", padx=(0, 8))
             self.entry.bind("<Return>", lambda e: self.listen())
             self.entry.select_range(0, "end")
@@ -209,7 +199,7 @@ class PortDialog(tk.Toplevel):
     def listen(self) -> None:
         text = self.port.get().strip()
         if not text.isdigit() or not 0 <= int(text) < 65536:
-            self.message.configure(text=f"'{text}' is not a port number (0-65535).")
+            self.message.configure(text=_("'{text}' is not a port number (0-65535).").format(text=text))
             return
         self.destroy()
         self.retry(int(text))

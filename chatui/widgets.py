@@ -2,6 +2,8 @@
 entry bar, member list and status line."""
 from __future__ import annotations
 
+from chatfront.i18n import _
+
 import tkinter as tk
 from tkinter import ttk
 from typing import Callable, Iterable
@@ -21,8 +23,8 @@ class EntryBar(ttk.Frame):
         self.on_send = on_send
         self.var = tk.StringVar(self)
         self.entry = ttk.Entry(self, textvariable=self.var)
-        self.send_button = ttk.Button(self, text="Send", command=self.send, style="Accent.TButton")
-        self.exit_button = ttk.Button(self, text="Exit", command=on_exit)
+        self.send_button = ttk.Button(self, text=_("Send"), command=self.send, style="Accent.TButton")
+        self.exit_button = ttk.Button(self, text=_("Exit"), command=on_exit)
         self.entry.grid(row=0, column=0, sticky="ew", padx=(0, 8), ipady=2)
         self.send_button.grid(row=0, column=1, padx=(0, 6))
         self.exit_button.grid(row=0, column=2)
@@ -67,16 +69,17 @@ class MemberList(ttk.Frame):
     colour it has in the history. Double-click calls ``on_pick(name)``."""
 
     def __init__(self, master: tk.Misc, palette: Palette, columns: tuple[tuple[str, str, int], ...] = (),
-                 on_pick: Callable[[str], None] | None = None, title: str = "Members") -> None:
+                 on_pick: Callable[[str], None] | None = None, title: str | None = None) -> None:
         super().__init__(master)
         self.palette = palette
         self._plain = bool(columns)     # a tag colours a whole row: only a list of names is coloured
+        title = title or _("Members")
         self.title = ttk.Label(self, text=title)
         self.title.grid(row=0, column=0, sticky="w", pady=(0, 4))
         ids = ["name"] + [c[0] for c in columns]
         self.tree = ttk.Treeview(self, columns=ids, show="headings" if columns else "",
                                  selectmode="browse", height=8)
-        self.tree.heading("name", text="Name", anchor="w")
+        self.tree.heading("name", text=_("Name"), anchor="w")
         self.tree.column("name", width=120, minwidth=80, stretch=True)
         for cid, heading, width in columns:
             self.tree.heading(cid, text=heading, anchor="w")
@@ -99,7 +102,7 @@ class MemberList(ttk.Frame):
             if iid not in wanted:
                 tree.delete(iid)
         for index, (name, values) in enumerate(rows):
-            values = (f"{name} (you)" if name == me else name, *values)
+            values = (_("{name} (you)").format(name=name) if name == me else name, *values)
             if tree.exists(name):
                 tree.item(name, values=values)
                 if tree.index(name) != index:

@@ -111,7 +111,7 @@ class Peers:
 
     def __call__(self, name: str):
         from udpcore import events as ev
-        from udpcore.transport import start_client
+        from udpnet import start_client
         c = start_client(f"127.0.0.1:{self.port}", name)
         c.seen = []
         self.made.append(c)

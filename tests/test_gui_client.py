@@ -8,9 +8,10 @@ import time
 
 import pytest
 
-from udpcore import events as ev
-from udpcore.transport import start_server
+from udpcore import NameTaken, events as ev
+from udpnet import start_server
 from tests.conftest import Peers, pump, wait_for
+from tests.typing_ import typed
 
 pytestmark = [pytest.mark.gui, pytest.mark.timeout(60)]
 
@@ -113,9 +114,9 @@ def test_room_lines_notices_private_and_commands(tk_root, server, peer_factory):
     app = open_chat(tk_root, server)
     bob = peer_factory("bob")
     pump(tk_root, lambda: "bob joined" in history(app), what="join notice")
-    bob.submit("hi all")
-    bob.submit("/me waves")
-    bob.submit("/msg alice just for you")
+    typed(bob, "hi all")
+    typed(bob, "/me waves")
+    typed(bob, "/msg alice just for you")
     pump(tk_root, lambda: "just for you" in history(app), what="lines")
     text = history(app)
     assert "bob: hi all" in text and "* bob waves" in text and "bob: (private) just for you" in text
@@ -154,8 +155,8 @@ def test_unread_count_in_title_until_focused(tk_root, server, peer_factory, monk
     app = open_chat(tk_root, server)
     bob = peer_factory("bob")
     monkeypatch.setattr(app, "_has_focus", lambda: False)
-    bob.submit("one")
-    bob.submit("two")
+    typed(bob, "one")
+    typed(bob, "two")
     pump(tk_root, lambda: tk_root.title() == "(2) alice — LAN Chat", what="unread title")
     app._focused()
     assert tk_root.title() == "alice — LAN Chat"
@@ -240,12 +241,20 @@ class FakeClient:
     def __init__(self, server: str, name: str) -> None:
         self.events: queue.Queue[ev.Event] = queue.Queue()
         self.server_label, self.name = server, name
-        self.submitted: list[str] = []
+        self.calls: list[tuple] = []
         self.closed_with: list[float] = []
 
-    def submit(self, line: str) -> bool:
-        self.submitted.append(line)
-        return line.strip().lower() not in ("exit", "/quit", "/exit")
+    def say(self, text: str, *, action: bool = False) -> None:
+        self.calls.append(("say", text, action))
+
+    def private(self, to: str, text: str, *, action: bool = False) -> None:
+        self.calls.append(("private", to, text, action))
+
+    def nick(self, name: str) -> None:
+        self.calls.append(("nick", name))
+
+    def who(self) -> None:
+        self.calls.append(("who",))
 
     def close(self, timeout: float = 5.0, wait: bool = True) -> None:
         self.closed_with.append(timeout)
@@ -283,7 +292,7 @@ def test_reconnecting_and_back_in_the_status_line(tk_root, fake_chat):
 def test_a_refused_rejoin_is_shown_and_input_stops(tk_root, fake_chat):
     app, fake = fake_chat
     fake.events.put(ev.ConnectionLost())
-    fake.events.put(ev.JoinRefused("The name alice is already taken in this room; choose another."))
+    fake.events.put(ev.JoinRefused(NameTaken("alice")))
     pump(tk_root, lambda: "already taken" in history(app), what="refusal")
     assert app.view.status.get() == "Disconnected from 127.0.0.5:5002"
     assert str(app.view.entry.entry.cget("state")) == "disabled"
@@ -293,7 +302,7 @@ def test_pending_and_echo_in_one_batch_show_one_delivered_line(tk_root, fake_cha
     app, fake = fake_chat
     app.view.entry.var.set("quick")
     app.view.entry.send()
-    assert fake.submitted == ["quick"]
+    assert fake.calls == [("say", "quick", False)]
     fake.events.put(ev.LinePending(1, "quick"))
     fake.events.put(ev.RoomLine(5, "alice", "quick", own=True, msg_id=1))
     fake.events.put(ev.RoomLine(6, "bob", "/msg-free line"))
@@ -344,7 +353,7 @@ def test_enter_while_connecting_starts_nothing_more_and_the_failure_still_shows(
     app.form.server_entry.event_generate("<Return>", when="now")
     app.form.submit()
     assert len(made) == 1
-    made[0].events.put(ev.Unreachable("No answer from 127.0.0.5:5002 within 10 seconds."))
+    made[0].events.put(ev.Unreachable("127.0.0.5:5002", 5002, 10.0))
     made[0].events.put(ev.Closed())
     pump(tk_root, lambda: "No answer" in app.form.message.cget("text"), what="the failure on the form")
     assert str(app.form.name_entry.cget("state")) == "normal"

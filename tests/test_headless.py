@@ -123,9 +123,9 @@ def client(procs, port: int, name: str, stdin: bytes | None = None, host: str = 
 
 def test_two_clients_talk_and_the_server_answers(procs, server):
     bob = client(procs, server.port, "bob")
-    bob.expect(r"connected to 127\.0\.0\.1:\d+ as bob")
+    bob.expect(r"Connected to 127\.0\.0\.1:\d+ as bob")
     alice = client(procs, server.port, "alice")
-    alice.expect("connected")
+    alice.expect("Connected")
     bob.expect(r"^\* alice joined")
     alice.send("hello bob 👋")
     bob.expect(r"^alice: hello bob 👋$")
@@ -152,7 +152,7 @@ def test_two_clients_talk_and_the_server_answers(procs, server):
 
 def test_a_script_piping_a_thousand_lines_loses_none(procs, server):
     watcher = client(procs, server.port, "watcher")
-    watcher.expect("connected")
+    watcher.expect("Connected")
     payload = "".join(f"line {i}\n" for i in range(1000)).encode()
     script = client(procs, server.port, "script", stdin=payload)
     code, lines, err = script.finish(timeout=40)
@@ -165,7 +165,7 @@ def test_a_script_piping_a_thousand_lines_loses_none(procs, server):
 
 def test_taken_name_is_one_sentence_and_nonzero(procs, server):
     a = client(procs, server.port, "alice")
-    a.expect("connected")
+    a.expect("Connected")
     b = client(procs, server.port, "ALICE", stdin=b"")
     code, lines, err = b.finish()
     assert code == 1
@@ -208,7 +208,7 @@ def test_server_keeps_serving_after_end_of_input_and_stops_on_sigterm(procs):
     srv = procs("gui_server.py", "--headless", "--host", "127.0.0.1", "--port", "0", stdin=b"")
     port = int(srv.expect(r"listening on 127\.0\.0\.1:(\d+)").group(1))
     a = client(procs, port, "alice")
-    a.expect("connected")
+    a.expect("Connected")
     a.send("still there?")
     srv.expect(r"^alice: still there\?$")
     srv.p.send_signal(signal.SIGTERM)
@@ -228,9 +228,9 @@ def test_dual_stack_default_serves_ipv4_and_ipv6_clients(procs):
     srv = procs("gui_server.py", "--headless", "--port", str(port))
     srv.expect(rf"listening on \[::\]:{port}")
     v6 = client(procs, port, "six", host="[::1]")
-    v6.expect(r"connected to \[::1\]:\d+ as six")
+    v6.expect(r"Connected to \[::1\]:\d+ as six")
     v4 = client(procs, port, "four")
-    v4.expect("connected")
+    v4.expect("Connected")
     v4.send("over ipv4")
     v6.expect("^four: over ipv4$")
     srv.expect(r"four joined from 127\.0\.0\.1:\d+")      # shown as IPv4, not ::ffff:
@@ -238,7 +238,7 @@ def test_dual_stack_default_serves_ipv4_and_ipv6_clients(procs):
 
 def test_plain_text_guest_takes_part(procs, server):
     a = client(procs, server.port, "alice")
-    a.expect("connected")
+    a.expect("Connected")
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as g:
         g.settimeout(5)
         g.sendto("hello from a plain UDP client\n".encode(), ("127.0.0.1", server.port))

@@ -17,9 +17,10 @@ import time
 
 import pytest
 
-from udpcore import events as ev
-from udpcore.transport import start_client, start_server
+from udpcore import LeaveReason, events as ev
+from udpnet import start_client, start_server
 from tests.eventlog import Log, wait_until
+from tests.typing_ import typed
 from tests.impairment import ImpairmentProxy
 
 SEED = int(os.environ.get("IMPAIR_SEED", "1729"))
@@ -216,7 +217,7 @@ def test_every_member_gets_every_line_once_in_server_order_through_loss(lossy_ro
     total = sum(len(v) for v in sent.values())
     for i in range(100):
         for n, c in zip(names, clients):
-            assert c.submit(sent[n][i]) is True
+            typed(c, sent[n][i])
         if i % 10 == 9:
             time.sleep(0.01)          # a little spread, as people type
 
@@ -266,8 +267,8 @@ def test_lines_typed_just_before_leaving_all_reach_the_server(lossy_room):
     rng = random.Random(SEED + 1)
     sent = {n: make_lines(n, 30, rng) for n in ("frank", "grace")}
     for i in range(30):
-        frank.submit(sent["frank"][i])
-        grace.submit(sent["grace"][i])
+        typed(frank, sent["frank"][i])
+        typed(grace, sent["grace"][i])
     t0 = time.monotonic()
     frank.close(timeout=20.0, wait=False)      # at once: most lines are still in flight
     grace.close(timeout=20.0, wait=False)
@@ -287,7 +288,7 @@ def test_lines_typed_just_before_leaving_all_reach_the_server(lossy_room):
         left = [i for i, e in enumerate(srv) if isinstance(e, ev.MemberLeft) and e.name == n]
         last_line = max(i for i, e in enumerate(srv) if isinstance(e, ev.RoomLine) and e.sender == n)
         assert len(left) == 1 and left[0] > last_line
-        assert srv[left[0]] == ev.MemberLeft(n, "left")
+        assert srv[left[0]] == ev.MemberLeft(n, LeaveReason.LEFT)
 
         log = room.logs[n]
         assert isinstance(log.events[-1], ev.Closed) and len(log.of(ev.Closed)) == 1
@@ -301,4 +302,4 @@ def test_lines_typed_just_before_leaving_all_reach_the_server(lossy_room):
     erin = room.logs["erin"]
     server_order = [(e.seq, e.sender, e.text) for e in room.server_log.of(ev.RoomLine)]
     assert [(e.seq, e.sender, e.text) for e in erin.room_lines()] == server_order
-    assert sorted((e.name, e.reason) for e in erin.of(ev.MemberLeft)) == [("frank", "left"), ("grace", "left")]
+    assert sorted((e.name, e.reason) for e in erin.of(ev.MemberLeft)) == [("frank", LeaveReason.LEFT), ("grace", LeaveReason.LEFT)]

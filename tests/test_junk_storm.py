@@ -22,8 +22,9 @@ import pytest
 
 from udpcore import events as ev
 from udpcore import wire
-from udpcore.transport import start_client, start_server
+from udpnet import start_client, start_server
 from tests.eventlog import Log, wait_until
+from tests.typing_ import typed
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -207,7 +208,7 @@ def test_room_keeps_talking_through_a_storm_of_junk(room, caplog):
     said: list[tuple[str, str]] = []
 
     def say(client, who: str, text: str) -> None:
-        assert client.submit(text)
+        typed(client, text)
         said.append((who, text))
 
     try:

@@ -78,10 +78,10 @@ def test_clients_on_another_host_reach_the_dual_stack_server(lan):
 
         v4 = in_ns(cli_ns, "gui_client.py", "--headless", "--server", V4_SERVER, "--name", "four")
         started.append(v4)
-        v4.expect(rf"connected to {V4_SERVER}:5002 as four")
+        v4.expect(rf"Connected to {V4_SERVER}:5002 as four")
         v6 = in_ns(cli_ns, "gui_client.py", "--headless", "--server", f"[{V6_SERVER}]:5002", "--name", "six")
         started.append(v6)
-        v6.expect(r"connected to \[fd42:7::1\]:5002 as six")
+        v6.expect(r"Connected to \[fd42:7::1\]:5002 as six")
         srv.expect(rf"four joined from {V4_SERVER[:-1]}2:\d+")
         srv.expect(r"six joined from \[fd42:7::2\]:\d+")
 

@@ -181,7 +181,7 @@ def test_each_program_is_one_file_with_everything_inside(built, name):
     assert needed <= files, f"missing from {name}: {sorted(needed - files)}"
     assert not any("tzdata" in f for f in files)
     modules = set(archive.open_embedded_archive("PYZ.pyz").toc)
-    assert {"udpcore.headless", "udpcore.transport", "chatui.app", "chatui.client_window",
+    assert {"chatfront.headless", "udpnet.loop", "udpcore.server", "chatui.app", "chatui.client_window",
             "chatui.server_window", "sv_ttk", "darkdetect", "platformdirs"} <= modules
     assert not {"ssl", "unittest", "pytest"} & modules
 
@@ -189,7 +189,7 @@ def test_each_program_is_one_file_with_everything_inside(built, name):
 @pytest.mark.packaging
 @pytest.mark.timeout(900)
 def test_packaged_programs_keep_every_option(built, home):
-    from udpcore.cli import client_parser, server_parser
+    from chatfront.options import client_parser, server_parser
     for name, parser in (("ChatServer", server_parser()), ("ChatClient", client_parser())):
         done = subprocess.run([str(built[name]), "--help"], env=bare_env(home), cwd=home,
                               capture_output=True, text=True, timeout=60)
@@ -219,11 +219,11 @@ def test_packaged_headless_server_and_two_packaged_clients_exchange_lines(built,
         ann = Program(built["ChatClient"], "--headless", "--server", f"127.0.0.1:{port}",
                       "--name", "ann", env=env)
         started.append(ann)
-        ann.expect(r"connected")
+        ann.expect(r"Connected")
         ben = Program(built["ChatClient"], "--headless", "--server", f"127.0.0.1:{port}",
                       "--name", "ben", env=env)
         started.append(ben)
-        ben.expect(r"connected")
+        ben.expect(r"Connected")
         ann.expect(r"ben joined")
 
         ann.send("hello from a packaged client — ünïcode ✓")

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import pytest
 
-from udpcore import commands as c
+from chatfront import commands as c
 from udpcore import events as ev
 from udpcore import wire
-from udpcore.addresses import AddressError, format_addr, parse_server
+from udpcore import AddressError, format_addr, parse_server
 from udpcore.names import name_key, name_problem
-from udpcore.textview import describe
+from chatfront.wording import describe
 from udpcore.tokens import TokenMinter
 
 pytestmark = pytest.mark.timeout(10)
@@ -28,7 +28,10 @@ def test_name_rules():
     ("/QUIT", c.Quit()),
     ("/me waves", c.Say("waves", action=True)),
     ("/msg bob hi there", c.Msg("bob", "hi there")),
-    ("/msg bob", c.Invalid("Usage: /msg NAME TEXT")),
+    ("/msg bob", c.Usage("/msg")),
+    ("/msg bob   ", c.Usage("/msg")),
+    ("/me", c.Usage("/me")),
+    ("/nick", c.Usage("/nick")),
     ("/nick zed", c.Nick("zed")),
     ("/who", c.Who()),
     ("/help", c.Help()),
@@ -40,8 +43,28 @@ def test_command_parsing(line, cmd):
 
 
 def test_unknown_command_says_so():
+    from chatfront.wording import mistake
     cmd = c.parse("/frobnicate")
-    assert isinstance(cmd, c.Invalid) and "/help" in cmd.reason
+    assert cmd == c.Unknown("/frobnicate") and "/help" in (mistake(cmd) or "")
+    assert mistake(c.Usage("/msg")) == "Usage: /msg NAME TEXT"
+
+
+def test_perform_makes_one_typed_call_and_returns_what_is_the_programs():
+    calls = []
+
+    class Client:
+        def say(self, text, *, action=False): calls.append(("say", text, action))
+        def private(self, to, text, *, action=False): calls.append(("private", to, text, action))
+        def nick(self, name): calls.append(("nick", name))
+        def who(self): calls.append(("who",))
+
+    for line in ("hi", "/me waves", "/msg bob psst", "/nick zed", "/who"):
+        assert c.perform(c.parse(line), Client()) is None
+    assert calls == [("say", "hi", False), ("say", "waves", True), ("private", "bob", "psst", False),
+                     ("nick", "zed"), ("who",)]
+    for line in ("/help", "exit", "/frob", "/msg bob"):
+        assert c.perform(c.parse(line), Client()) == c.parse(line)
+    assert len(calls) == 5
 
 
 @pytest.mark.parametrize("text,expected", [
@@ -55,11 +78,20 @@ def test_server_address_forms(text, expected):
     assert parse_server(text) == expected
 
 
-@pytest.mark.parametrize("bad", ["", "host:99999", "host:abc", "[::1", ":5002"])
-def test_bad_server_addresses_get_one_sentence(bad):
+@pytest.mark.parametrize("bad,problem", [("", "EMPTY"), ("host:99999", "BAD_PORT"), ("host:0", "BAD_PORT"),
+                                         ("host:abc", "BAD_PORT"), ("[::1", "UNCLOSED_BRACKET"),
+                                         ("[::1]x", "AFTER_BRACKET"), (":5002", "NO_HOST")])
+def test_bad_server_addresses_get_one_sentence(bad, problem):
+    from chatfront.wording import explain
     with pytest.raises(AddressError) as info:
         parse_server(bad)
-    assert str(info.value).endswith(".")
+    assert info.value.problem.name == problem
+    sentence = explain(info.value)
+    assert sentence.endswith(".") and sentence.count(". ") == 0 and sentence[0].isupper() or sentence[0] == "'"
+
+
+def test_the_highest_port_is_a_port():
+    assert parse_server("h:65535") == ("h", 65535) and parse_server("h:1") == ("h", 1)
 
 
 def test_format_addr_shows_mapped_ipv4_as_ipv4():
@@ -102,6 +134,9 @@ def test_text_view_lines():
     assert describe(ev.RoomLine(0, "bob", "psst", private_to="me"), me="me") == "bob (private): psst"
     assert describe(ev.MemberJoined("bob")) == "* bob joined"
     assert describe(ev.MemberLeft("bob")) == "* bob left"
+    assert describe(ev.MemberJoined("bob", "127.0.0.1:9")) == "* bob joined from 127.0.0.1:9"
+    assert describe(ev.MemberList(("a", "b"))) is None                  # the join's list: kept, not shown
+    assert describe(ev.MemberList(("a", "b"), answers_who=True)) == "* 2 in the room: a, b"
     assert describe(ev.Listening("::", 5002)) == "listening on [::]:5002"
     assert describe(ev.Closed()) is None
 
@@ -125,7 +160,7 @@ def test_timestamps_wrap_and_their_age_survives_the_wrap():
 
 def test_event_queue_moves_batches_in_order_and_wakes_a_waiting_reader():
     import threading
-    from udpcore.transport import EventQueue
+    from udpnet import EventQueue
     q = EventQueue()
     got = []
     reader = threading.Thread(target=lambda: got.append(q.get(timeout=5)))

@@ -1,37 +1,34 @@
 """Parsing and showing addresses: ``host``, ``host:port``, ``[v6]:port``. Pure."""
 from __future__ import annotations
 
-from .cli import DEFAULT_PORT
-
-
-class AddressError(ValueError):
-    """An address the user typed that cannot be used; str() is one sentence."""
+from .errors import AddressError, AddressProblem
+from .wire import DEFAULT_PORT
 
 
 def parse_server(text: str, default_port: int = DEFAULT_PORT) -> tuple[str, int]:
-    """Split what the user typed into (host, port)."""
+    """Split what the user typed into (host, port); AddressError if it cannot be."""
     s = text.strip()
     if not s:
-        raise AddressError("Type the server's address, for example 192.168.1.20 or chat.local:5002.")
+        raise AddressError(s, AddressProblem.EMPTY)
     host, port_text = s, ""
     if s.startswith("["):
         end = s.find("]")
         if end < 0:
-            raise AddressError(f"'{s}' is missing the closing ']' of an IPv6 address.")
+            raise AddressError(s, AddressProblem.UNCLOSED_BRACKET)
         host, rest = s[1:end], s[end + 1:]
         if rest:
             if not rest.startswith(":"):
-                raise AddressError(f"'{s}' is not an address: expected [IPv6]:PORT.")
+                raise AddressError(s, AddressProblem.AFTER_BRACKET)
             port_text = rest[1:]
     elif s.count(":") == 1:
         host, port_text = s.split(":")
     # more than one ':' without brackets: a bare IPv6 address, default port
     if not host:
-        raise AddressError(f"'{s}' has no host name or address.")
+        raise AddressError(s, AddressProblem.NO_HOST)
     port = default_port
     if port_text:
         if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-            raise AddressError(f"'{port_text}' is not a port number (1-65535).")
+            raise AddressError(port_text, AddressProblem.BAD_PORT)
         port = int(port_text)
     return host, port
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from enum import IntEnum
+from enum import Enum, IntEnum
 
-from .wire import MAX_MESSAGE_TEXT, NAME_LIMIT, ProtocolError, Reader, pack_text
+from .errors import ProtocolError
+from .wire import MAX_MESSAGE_TEXT, NAME_LIMIT, Reader, pack_text
 
 
 class MsgType(IntEnum):
@@ -29,6 +30,23 @@ class MsgType(IntEnum):
     ERROR = 25
     CLOSING = 26
     SYNCED = 27
+
+
+class LeaveReason(Enum):
+    """Why a member is no longer in the room; the value is what LEFT carries."""
+
+    LEFT = "left"                # said goodbye (or a new program took its address)
+    VANISHED = "vanished"        # nothing heard for MEMBER_TIMEOUT
+    EXPIRED = "expired"          # a guest silent for GUEST_TIMEOUT
+    TOO_SLOW = "too-slow"        # its backlog overflowed: it could not keep up
+
+
+class ErrorCode(IntEnum):
+    """What an ERROR refuses; its detail field names the member or name concerned."""
+
+    NO_SUCH_MEMBER = 1
+    NAME_TAKEN = 2
+    NAME_INVALID = 3
 
 
 LINE_ACTION = 0x01
@@ -97,7 +115,7 @@ class Joined:
 @dataclass(frozen=True)
 class Left:
     name: str
-    reason: str = "left"
+    reason: LeaveReason = LeaveReason.LEFT
 
 
 @dataclass(frozen=True)
@@ -113,7 +131,8 @@ class Members:
 
 @dataclass(frozen=True)
 class Error:
-    text: str
+    code: ErrorCode
+    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -159,14 +178,14 @@ def encode_msg(m: AppMessage) -> bytes:
         case Joined():
             return bytes([MsgType.JOINED, m.guest]) + _name(m.name) + pack_text(m.address, 128)
         case Left():
-            return bytes([MsgType.LEFT]) + _name(m.name) + pack_text(m.reason, 64)
+            return bytes([MsgType.LEFT]) + _name(m.name) + pack_text(m.reason.value, 64)
         case Renamed():
             return bytes([MsgType.RENAMED]) + _name(m.old) + _name(m.new)
         case Members():
             return (bytes([MsgType.MEMBERS]) + len(m.names).to_bytes(2, "big")
                     + b"".join(_name(n) for n in m.names))
         case Error():
-            return bytes([MsgType.ERROR]) + pack_text(m.text, 1024)
+            return bytes([MsgType.ERROR, m.code]) + _name(m.detail)
         case Closing():
             return bytes([MsgType.CLOSING]) + pack_text(m.reason, 512)
     raise TypeError(f"not a message: {m!r}")
@@ -211,14 +230,22 @@ def decode_msg(data: bytes) -> AppMessage:
         guest = bool(r.u8())
         m = Joined(r.text(NAME_LIMIT), r.text(128), guest)
     elif t is MsgType.LEFT:
-        m = Left(r.text(NAME_LIMIT), r.text(64))
+        name = r.text(NAME_LIMIT)
+        try:
+            m = Left(name, LeaveReason(r.text(64)))
+        except ValueError:
+            raise ProtocolError("unknown leave reason") from None
     elif t is MsgType.RENAMED:
         m = Renamed(r.text(NAME_LIMIT), r.text(NAME_LIMIT))
     elif t is MsgType.MEMBERS:
         n = r.u16()
         m = Members(tuple(r.text(NAME_LIMIT) for _ in range(n)))
     elif t is MsgType.ERROR:
-        m = Error(r.text(1024))
+        try:
+            code = ErrorCode(r.u8())
+        except ValueError:
+            raise ProtocolError("unknown error code") from None
+        m = Error(code, r.text(NAME_LIMIT))
     else:
         m = Closing(r.text(512))
     r.end()

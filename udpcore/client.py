@@ -1,40 +1,39 @@
 """The chat client engine, sans I/O.
 
-States: CONNECTING (HELLO until WELCOME, REFUSE or 10 s), JOINED, RECONNECTING
-(the server went quiet: HELLO with our session id, with backoff, until it takes
-us back), LEAVING (LEAVE sent after everything typed; waiting for its ack), and
-CLOSED. Lines typed before the join completes are queued, not lost.
+Its states and their transitions are in :mod:`udpcore.client_state`; every
+change goes through :meth:`ClientEngine._set_state`. Lines typed before the
+join completes are queued, not lost. What the user does arrives as typed calls
+(:meth:`say`, :meth:`private`, :meth:`nick`, :meth:`who`, :meth:`leave`), which
+raise a :class:`ChatError` when they cannot be done.
 """
 from __future__ import annotations
 
+import logging
 import secrets
 from collections import deque
-from enum import Enum
 from typing import Callable
 
 from . import appmsg as m
-from . import commands as c
 from . import events as ev
-from .names import clean_text, name_problem
+from .appmsg import ErrorCode
+from .client_state import GONE, HANDSHAKING, IN_SESSION, TRANSITIONS, BadTransition, State
+from .errors import (BacklogFull, ChatError, InvalidName, LineTooLong, NameProblem, NameTaken, NoSuchMember,
+                     NotInRoom, ProtocolError, RefusedByServer, RoomFull, VersionMismatch)
+from .names import check_name, clean_text, name_problem
 from .peer import SERVER_TIMEOUT, Peer
-from .wire import (HELLO_FIRST_RETRY, MAX_MESSAGE_TEXT, Ack, Bye, Challenge, Data, Hello, Ping, ProtocolError,
-                   Refuse, Reset, Welcome, decode, encode)
+from .wire import (HELLO_FIRST_RETRY, MAX_MESSAGE_TEXT, Ack, Bye, Challenge, Data, Hello, Ping, Refuse,
+                   RefuseCode, Reset, Welcome, decode, encode)
 
+__all__ = ["ClientEngine", "State", "BadTransition", "CONNECT_TIMEOUT", "LEAVE_TIMEOUT"]
+
+log = logging.getLogger("udpcore.client")
 Addr = tuple[str, int]
 _SESSION_PACKETS = (Data, Ack, Ping, Bye, Reset)   # the packets that carry a session id
 CONNECT_TIMEOUT = 10.0
 HELLO_MAX_RETRY = 2.0
 RECONNECT_MAX_RETRY = 5.0
 LEAVE_TIMEOUT = 10.0
-
-
-class State(Enum):
-    IDLE = "idle"
-    CONNECTING = "connecting"
-    JOINED = "joined"
-    RECONNECTING = "reconnecting"
-    LEAVING = "leaving"
-    CLOSED = "closed"
+MAX_QUEUED = 1000          # messages held while not yet joined
 
 
 class ClientEngine:
@@ -55,11 +54,9 @@ class ClientEngine:
         self._hello_retry = HELLO_FIRST_RETRY
         self._deadline: float | None = None      # connect or leave deadline
         self._queued: list[bytes] = []            # typed before we had a session
-        self._leave_requested = False
-        self._ever_joined = False
-        self._closing_ack = False
-        self._leave_barrier = False               # waiting for the answer to our last WHO
-        self._server_closed = False
+        self._leave_requested = False             # leave() before the join completed
+        self._join_list_due = False               # the next MEMBERS is the join's, not a who()'s
+        self._whos = 0                            # who() calls not yet answered
         self._next_msg_id = 1
         self._out: list[tuple[bytes, Addr]] = []
         self._events: deque[ev.Event] = deque()
@@ -69,12 +66,27 @@ class ClientEngine:
     def closed(self) -> bool:
         return self.state is State.CLOSED
 
+    @property
+    def backlog(self) -> int:
+        """Fragments and messages not yet acknowledged by the server."""
+        peer = self._peer
+        return len(self._queued) + (peer.channel.backlog if peer is not None else 0)
+
+    def _set_state(self, new: State) -> None:
+        old = self.state
+        if new is old:
+            return
+        if new not in TRANSITIONS[old]:
+            raise BadTransition(f"{old.name} -> {new.name}")
+        log.debug("%s: %s -> %s", self.name, old.name, new.name)
+        self.state = new
+
     # --- the four doors ------------------------------------------------------------
 
     def connect(self, now: float) -> None:
         self._start_hello(now, resume=b"")
         self._deadline = now + CONNECT_TIMEOUT
-        self.state = State.CONNECTING
+        self._set_state(State.CONNECTING)
 
     def receive_datagram(self, data: bytes, addr: Addr, now: float) -> None:
         if self.closed or addr != self.server:
@@ -86,24 +98,15 @@ class ClientEngine:
             self.ignored += 1
             return
         if isinstance(p, (Challenge, Welcome, Refuse)):
-            if p.nonce != self._nonce or self.state not in (State.CONNECTING, State.RECONNECTING):
+            if p.nonce != self._nonce or self.state not in HANDSHAKING:
                 self.ignored += 1
             elif isinstance(p, Challenge):
-                if not self._token and self.state is State.CONNECTING and self._deadline is not None:
-                    # The server answers, so it is reachable: on a lossy network give
-                    # the rest of the handshake its own time (once, so it stays bounded).
-                    self._deadline = max(self._deadline, now + CONNECT_TIMEOUT)
-                if p.token != self._token:
-                    if len(self._hellos) == 1 and not self._token:   # HELLO -> CHALLENGE, sent once
-                        self._handshake_rtts.append(now - self._hellos[0])
-                    self._hellos = []
-                self._token = p.token
-                self._hello_at = now              # answer at once
+                self._challenge(p, now)
             elif isinstance(p, Welcome):
                 self._welcome(p, now)
             else:
-                self._events.append(ev.JoinRefused(p.reason))
-                self.state = State.CLOSED
+                self._events.append(ev.JoinRefused(self._refusal(p)))
+                self._set_state(State.CLOSED)
             return
         peer = self._peer
         if peer is None and self._token and isinstance(p, Data):
@@ -115,9 +118,10 @@ class ClientEngine:
         if isinstance(p, Reset):
             self._server_forgot_us(now)
         elif isinstance(p, Bye):
-            self._closed_by_server(p.reason or "The server closed the room.")
-            self.state = State.CLOSED
-        elif isinstance(p, (Data, Ack, Ping)) and self.state in (State.JOINED, State.LEAVING):
+            if self.state is not State.SERVER_CLOSING:
+                self._events.append(ev.ServerClosed(p.reason))
+            self._set_state(State.CLOSED)
+        elif isinstance(p, (Data, Ack, Ping)) and self.state in IN_SESSION:
             try:
                 msgs = peer.receive(p, now)
             except ProtocolError:
@@ -135,12 +139,10 @@ class ClientEngine:
             self._hello_at = now + self._hello_retry
             self._hello_retry = min(cap, self._hello_retry * 2)
         peer = self._peer
-        if peer is not None and self.state in (State.JOINED, State.LEAVING):
+        if peer is not None and self.state in IN_SESSION:
             out.extend((d, self.server) for d in peer.datagrams(now))
-            if self.state is State.LEAVING and not self._leave_barrier and peer.channel.idle:
-                self.state = State.CLOSED
-        if self._closing_ack:
-            self.state = State.CLOSED
+            if self.state is State.SERVER_CLOSING or (self.state is State.LEAVING and peer.channel.idle):
+                self._set_state(State.CLOSED)     # our last ack is in ``out``
         return out
 
     def get_timer(self) -> float | None:
@@ -148,7 +150,7 @@ class ClientEngine:
             return None
         times = [t for t in (self._hello_at, self._deadline) if t is not None]
         peer = self._peer
-        if peer is not None and self.state in (State.JOINED, State.LEAVING):
+        if peer is not None and self.state in IN_SESSION:
             t = peer.channel.get_timer()
             if t is not None:
                 times.append(t)
@@ -159,21 +161,18 @@ class ClientEngine:
     def handle_timer(self, now: float) -> None:
         if self._deadline is not None and now >= self._deadline:
             if self.state is State.CONNECTING:
-                host, port = self.server_label.rsplit(":", 1)
-                self._events.append(ev.Unreachable(
-                    f"No answer from {self.server_label} within {CONNECT_TIMEOUT:.0f} seconds: "
-                    f"is the server running? A firewall may be blocking UDP port {port}."))
-            self.state = State.CLOSED
+                self._events.append(ev.Unreachable(self.server_label, self.server[1], CONNECT_TIMEOUT))
+            self._set_state(State.CLOSED)
             return
         peer = self._peer
-        if peer is None or self.state not in (State.JOINED, State.LEAVING):
+        if peer is None or self.state not in IN_SESSION:
             return
         peer.channel.handle_timer(now)
         if peer.lost(now, SERVER_TIMEOUT):
-            if self.state is State.LEAVING:
-                self.state = State.CLOSED
+            if self.state is not State.JOINED:    # leaving, or the room is closing anyway
+                self._set_state(State.CLOSED)
                 return
-            self.state = State.RECONNECTING
+            self._set_state(State.RECONNECTING)
             self._start_hello(now, resume=peer.session)
             self._events.append(ev.ConnectionLost())
         elif peer.needs_keepalive(now):
@@ -185,67 +184,64 @@ class ClientEngine:
 
     # --- what the user does -----------------------------------------------------------
 
-    def submit(self, line: str, now: float) -> bool:
-        """Act on one typed line. Returns False when it asks to leave."""
-        cmd = c.parse(line)
-        if cmd is None:
-            return True
-        if isinstance(cmd, c.Quit):
-            return False
-        if self.state in (State.CLOSED, State.LEAVING):
-            self._events.append(ev.CommandError("You are not in the room any more."))
-        elif isinstance(cmd, c.Say):
-            self._say(cmd.text, cmd.action, None)
-        elif isinstance(cmd, c.Msg):
-            self._say(cmd.text, False, cmd.to)
-        elif isinstance(cmd, c.Nick):
-            problem = name_problem(cmd.name)
-            if problem:
-                self._events.append(ev.CommandError(problem[0].upper() + problem[1:] + "."))
-            else:
-                self._send(m.Nick(cmd.name))
-        elif isinstance(cmd, c.Who):
-            self._send(m.Who())
-        elif isinstance(cmd, c.Help):
-            self._events.append(ev.Info(c.HELP))
-        else:
-            self._events.append(ev.CommandError(cmd.reason))
-        return True
+    def say(self, text: str, *, action: bool = False) -> int:
+        """A line to the room; returns its message id (see LinePending).
+        Raises NotInRoom, LineTooLong or BacklogFull."""
+        return self._line(text, action, None)
+
+    def private(self, to: str, text: str, *, action: bool = False) -> int:
+        """A private line to one member; returns its message id. Raises as :meth:`say`."""
+        return self._line(text, action, to)
+
+    def nick(self, name: str) -> None:
+        """Ask for a new name. Raises InvalidName (the server may still refuse it: taken)."""
+        self._check_in_room()
+        check_name(name)
+        self._send(m.encode_msg(m.Nick(name)))
+
+    def who(self) -> None:
+        """Ask for the member list; it comes as MemberList(answers_who=True)."""
+        self._check_in_room()
+        self._send(m.encode_msg(m.Who()))
+        self._whos += 1
 
     def leave(self, now: float) -> None:
         """Leave once everything typed so far is delivered (or LEAVE_TIMEOUT passes)."""
-        if self.state in (State.CLOSED, State.LEAVING) or self._leave_requested:
+        if self.state in GONE or self._leave_requested:
             return
         self._leave_requested = True
         self._deadline = now + LEAVE_TIMEOUT
         if self.state is State.JOINED:
             self._begin_leaving()
         elif self.state is State.IDLE:
-            self.state = State.CLOSED
+            self._set_state(State.CLOSED)
 
     # --- inside --------------------------------------------------------------------
 
-    def _say(self, text: str, action: bool, to: str | None) -> None:
+    def _check_in_room(self) -> None:
+        if self.state in GONE or self._leave_requested:
+            raise NotInRoom()
+
+    def _line(self, text: str, action: bool, to: str | None) -> int:
+        self._check_in_room()
         text = clean_text(text)
         size = len(text.encode())
         if size > MAX_MESSAGE_TEXT:
-            self._events.append(ev.CommandError(
-                f"That line is {size} bytes; the limit is {MAX_MESSAGE_TEXT} bytes. It was not sent."))
-            return
+            raise LineTooLong(size, MAX_MESSAGE_TEXT)
         msg_id = self._next_msg_id
+        msg = m.Say(msg_id, text, action) if to is None else m.Private(msg_id, to, text, action)
+        self._send(m.encode_msg(msg))             # raises BacklogFull before anything is shown
         self._next_msg_id = msg_id % 0xFFFFFFFF + 1
         self._events.append(ev.LinePending(msg_id, text, action, to))
-        self._send(m.Say(msg_id, text, action) if to is None else m.Private(msg_id, to, text, action))
+        return msg_id
 
-    def _send(self, msg: m.AppMessage) -> None:
-        data = m.encode_msg(msg)
-        if self._peer is None or self.state is State.CONNECTING:
+    def _send(self, data: bytes) -> None:
+        if self._peer is None or self.state not in IN_SESSION:
+            if len(self._queued) >= MAX_QUEUED:
+                raise BacklogFull()
             self._queued.append(data)
             return
-        try:
-            self._peer.send(data)
-        except OverflowError:
-            self._events.append(ev.CommandError("Too many lines are waiting to be sent; that one was not."))
+        self._peer.send(data)
 
     def _start_hello(self, now: float, resume: bytes) -> None:
         self._nonce = self._randbytes(8)
@@ -256,30 +252,43 @@ class ClientEngine:
         self._hello_at = now
         self._hello_retry = HELLO_FIRST_RETRY if not resume else 0.5
 
+    def _challenge(self, p: Challenge, now: float) -> None:
+        if not self._token and self.state is State.CONNECTING and self._deadline is not None:
+            # The server answers, so it is reachable: on a lossy network give
+            # the rest of the handshake its own time (once, so it stays bounded).
+            self._deadline = max(self._deadline, now + CONNECT_TIMEOUT)
+        if p.token != self._token:
+            if len(self._hellos) == 1 and not self._token:   # HELLO -> CHALLENGE, sent once
+                self._handshake_rtts.append(now - self._hellos[0])
+            self._hellos = []
+        self._token = p.token
+        self._hello_at = now              # answer at once
+
     def _welcome(self, p: Welcome, now: float) -> None:
         self._hello_at = None
         old = self._peer
-        first = not self._ever_joined
+        first = old is None
         if p.resumed and old is not None and old.session == p.session:
             old.last_heard = old.last_sent = now
             old.channel.handle_timer(float("inf"))   # resend what is outstanding now
         else:
-            peer = Peer(p.session, self.server, now)
+            peer = Peer(p.session, now)
             if len(self._hellos) == 1 and self._token:           # HELLO with token -> WELCOME
                 self._handshake_rtts.append(now - self._hellos[0])
             for rtt in self._handshake_rtts:     # so a first line lost recovers in ms, not in 1 s
                 peer.channel.rtt.sample(rtt)
             if old is not None:
                 for raw in old.channel.take_unsent_messages():
-                    peer.channel.send(raw)
+                    peer.channel.send(raw, capped=False)      # accepted once: never refused now
             self._peer = peer
+            self._join_list_due = True
+            self._whos = 0                        # a new session answers no earlier who()
         self.name = p.name
-        self._ever_joined = True
-        self.state = State.JOINED
+        self._set_state(State.JOINED)
         if not self._leave_requested:
             self._deadline = None
         for data in self._queued:
-            self._peer.send(data)     # type: ignore[union-attr]
+            self._peer.send(data, capped=False)   # type: ignore[union-attr]
         self._queued.clear()
         if first:
             self._events.append(ev.Connected(self.name, self.server_label))
@@ -292,24 +301,37 @@ class ClientEngine:
         """SYNC first: the server answers in order, so when SYNCED comes back
         every earlier line's echo has arrived too; then LEAVE."""
         assert self._peer is not None
-        self._peer.send(m.Sync(1))
-        self._leave_barrier = True
-        self.state = State.LEAVING
+        self._peer.send(m.Sync(1), capped=False)
+        self._set_state(State.DRAINING)
 
     def _server_forgot_us(self, now: float) -> None:
         """RESET: the server holds no session for us (it restarted, or we left)."""
-        if self.state is State.LEAVING:
-            self.state = State.CLOSED
+        if self.state in GONE:
+            self._set_state(State.CLOSED)
             return
         if self.state is State.JOINED:
             self._events.append(ev.ConnectionLost())
-        self.state = State.RECONNECTING
+        self._set_state(State.RECONNECTING)
         self._start_hello(now, resume=b"")
 
-    def _closed_by_server(self, reason: str) -> None:
-        if not self._server_closed:
-            self._server_closed = True
-            self._events.append(ev.ServerClosed(reason))
+    def _refusal(self, p: Refuse) -> ChatError:
+        if p.code is RefuseCode.NAME_TAKEN:
+            return NameTaken(self.name)
+        if p.code is RefuseCode.NAME_INVALID:
+            return InvalidName(self.name, name_problem(self.name) or NameProblem.BAD_CHARACTER)
+        if p.code is RefuseCode.VERSION:
+            return VersionMismatch(p.reason)
+        if p.code is RefuseCode.FULL:
+            return RoomFull()
+        return RefusedByServer(p.reason)
+
+    @staticmethod
+    def _error(msg: m.Error) -> ChatError:
+        if msg.code is ErrorCode.NO_SUCH_MEMBER:
+            return NoSuchMember(msg.detail)
+        if msg.code is ErrorCode.NAME_TAKEN:
+            return NameTaken(msg.detail)
+        return InvalidName(msg.detail, name_problem(msg.detail) or NameProblem.BAD_CHARACTER)
 
     def _server_message(self, msg: m.AppMessage) -> None:
         e: ev.Event
@@ -327,19 +349,26 @@ class ClientEngine:
                 self.name = msg.new
             e = ev.MemberRenamed(msg.old, msg.new, you)
         elif isinstance(msg, m.Members):
-            e = ev.MemberList(msg.names)
+            answers = not self._join_list_due and self._whos > 0
+            if self._join_list_due:
+                self._join_list_due = False
+            elif answers:
+                self._whos -= 1
+            e = ev.MemberList(msg.names, answers_who=answers)
         elif isinstance(msg, m.Synced):
-            if self._leave_barrier and self.state is State.LEAVING:
-                self._leave_barrier = False
-                self._peer.send(m.Leave())      # type: ignore[union-attr]
+            if self.state is State.DRAINING:
+                self._peer.send(m.Leave(), capped=False)      # type: ignore[union-attr]
+                self._set_state(State.LEAVING)
             return
         elif isinstance(msg, m.Error):
-            e = ev.CommandError(msg.text)
+            e = ev.CommandError(self._error(msg))
         elif isinstance(msg, m.Closing):
-            self._closed_by_server(msg.reason or "The server closed the room.")
-            self._closing_ack = True           # acknowledge it, then stop
+            if self.state is not State.SERVER_CLOSING:
+                self._events.append(ev.ServerClosed(msg.reason))
+                self._set_state(State.SERVER_CLOSING)    # acknowledge it, then stop
             return
         else:
             self.ignored += 1
             return
         self._events.append(e)
+

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .appmsg import LeaveReason
+from .errors import ChatError
+
 
 @dataclass(frozen=True)
 class Event:
@@ -44,11 +47,8 @@ class MemberJoined(Event):
 
 @dataclass(frozen=True)
 class MemberLeft(Event):
-    """``reason`` is one of ``left``, ``vanished`` (no traffic for ~20 s),
-    ``expired`` (a silent guest) or ``too-slow`` (backlog overflow)."""
-
     name: str
-    reason: str = "left"
+    reason: LeaveReason = LeaveReason.LEFT
 
 
 @dataclass(frozen=True)
@@ -72,16 +72,18 @@ class Connected(Event):
 
 @dataclass(frozen=True)
 class JoinRefused(Event):
-    """The server refused the name; ``reason`` is one plain sentence."""
+    """The server refused us (name taken or invalid, version, room full)."""
 
-    reason: str
+    error: ChatError
 
 
 @dataclass(frozen=True)
 class Unreachable(Event):
-    """No answer from the server while connecting; ``reason`` is one sentence."""
+    """No answer from ``server`` (as the user typed it) within ``waited`` seconds."""
 
-    reason: str
+    server: str
+    port: int
+    waited: float
 
 
 @dataclass(frozen=True)
@@ -99,14 +101,18 @@ class Reconnected(Event):
 
 @dataclass(frozen=True)
 class ServerClosed(Event):
-    reason: str = "the server closed the room"
+    """The server closed the room; ``reason`` is its operator's text, if any."""
+
+    reason: str = ""
 
 
 @dataclass(frozen=True)
 class MemberList(Event):
-    """The full member list (sent on join, and in answer to ``/who``)."""
+    """The full member list: sent on join, and in answer to ``who()``
+    (``answers_who``), which a program shows while the join's list it only keeps."""
 
     names: tuple[str, ...]
+    answers_who: bool = False
 
 
 @dataclass(frozen=True)
@@ -122,16 +128,10 @@ class LinePending(Event):
 
 @dataclass(frozen=True)
 class CommandError(Event):
-    """A command was refused (unknown member, name taken, too long…)."""
+    """A line or command was refused (unknown member, name taken, too long…);
+    ``chatfront.wording.explain(error)`` is the sentence to show."""
 
-    text: str
-
-
-@dataclass(frozen=True)
-class Info(Event):
-    """Text for the user that is not a room line (``/help``)."""
-
-    text: str
+    error: ChatError
 
 
 @dataclass(frozen=True)

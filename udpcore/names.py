@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import unicodedata
 
+from .errors import InvalidName, NameProblem
 from .wire import MAX_NAME_CHARS
 
 RESERVED = ("server",)
 GUEST_PREFIX = "guest-"
+SERVER_NAME = "server"      # the name the server's own lines go out under
 
 
 def name_key(name: str) -> str:
@@ -18,20 +20,27 @@ def name_key(name: str) -> str:
     return unicodedata.normalize("NFKC", name).casefold()
 
 
-def name_problem(name: str) -> str | None:
+def name_problem(name: str) -> NameProblem | None:
     """Why ``name`` cannot be used as a member name, or None if it can."""
     if not name or not name.strip():
-        return "a name cannot be blank"
+        return NameProblem.BLANK
     if len(name) > MAX_NAME_CHARS:
-        return f"a name can have at most {MAX_NAME_CHARS} characters"
+        return NameProblem.TOO_LONG
     for ch in name:
         cat = unicodedata.category(ch)
         if cat in ("Cc", "Zl", "Zp") or ch.isspace():
-            return "a name cannot contain spaces or control characters"
+            return NameProblem.BAD_CHARACTER
     key = name_key(name)
     if key in RESERVED or key.startswith(GUEST_PREFIX):
-        return f"the name {name!r} is reserved"
+        return NameProblem.RESERVED
     return None
+
+
+def check_name(name: str) -> None:
+    """Raise InvalidName when ``name`` cannot be used."""
+    problem = name_problem(name)
+    if problem is not None:
+        raise InvalidName(name, problem)
 
 
 def clean_text(text: str) -> str:

@@ -10,7 +10,8 @@ from collections.abc import Sequence
 
 from .appmsg import AppMessage, decode_msg, encode_msg
 from .reliable import Frame, ReliableChannel
-from .wire import STAMP_MASK, Ack, Data, Ping, ProtocolError, data_prefix, encode_ack
+from .errors import ProtocolError
+from .wire import STAMP_MASK, Ack, Data, Ping, data_prefix, encode_ack
 from .wire import DATA_REST as _DATA_REST
 
 _pack_rest = _DATA_REST.pack
@@ -21,27 +22,26 @@ SERVER_TIMEOUT = 15.0  # the client calls the server lost sooner, so a resume fi
 
 
 class Peer:
-    __slots__ = ("session", "addr", "channel", "last_heard", "last_sent", "malformed", "_data_prefix")
+    __slots__ = ("session", "channel", "last_heard", "last_sent", "malformed", "_data_prefix")
 
-    def __init__(self, session: bytes, addr: tuple[str, int], now: float,
-                 channel: ReliableChannel | None = None) -> None:
+    def __init__(self, session: bytes, now: float, channel: ReliableChannel | None = None) -> None:
         self.session = session
-        self.addr = addr
         self.channel = channel or ReliableChannel()
         self.last_heard = now
         self.last_sent = now
         self.malformed = 0
         self._data_prefix = data_prefix(session)     # what every DATA to this peer starts with
 
-    def send(self, msg: AppMessage | bytes) -> None:
+    def send(self, msg: AppMessage | bytes, *, capped: bool = True) -> None:
         """Queue a message (or its already-encoded bytes, to share one encoding
-        across many members). Raises OverflowError when the backlog is full."""
-        self.channel.send(msg if isinstance(msg, bytes) else encode_msg(msg))
+        across many members). Raises BacklogFull when the backlog is full
+        (unless ``capped`` is false: see ReliableChannel.send)."""
+        self.channel.send(msg if isinstance(msg, bytes) else encode_msg(msg), capped=capped)
 
     def send_now(self, raw: bytes, now: float) -> bytes | None:
         """Queue an encoded message; return its DATA when it can go at once (see
         ReliableChannel.send_now), else None and :meth:`datagrams` sends it later.
-        Raises OverflowError when the backlog is full."""
+        Raises BacklogFull when the backlog is full."""
         frame = self.channel.send_now(raw, now)
         return None if frame is None else self._data((frame,), now)[0]
 

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 from collections import deque
 
+from .errors import BacklogFull, ProtocolError
 from .rtt import RttEstimator
-from .wire import FLAG_MORE, MAX_FRAGMENT, STAMP_MASK, ProtocolError
+from .wire import FLAG_MORE, MAX_FRAGMENT, STAMP_MASK
 
 WINDOW = 32                    # fragments in flight per peer: no more than SACK can describe
 RECEIVE_WINDOW = 256           # out-of-order fragments buffered per peer
@@ -77,10 +78,14 @@ class ReliableChannel:
 
     # --- sending --------------------------------------------------------------
 
-    def send(self, message: bytes) -> None:
-        """Queue one message; it is split into fragments that fit a datagram."""
-        if len(self._backlog) > self.max_backlog:
-            raise OverflowError("send backlog full")
+    def send(self, message: bytes, *, capped: bool = True) -> None:
+        """Queue one message; it is split into fragments that fit a datagram.
+
+        Raises BacklogFull when more than ``max_backlog`` fragments wait; a
+        control message (``capped=False``: the SYNC and LEAVE of a goodbye) is
+        queued anyway, so leaving never fails because the line before it did."""
+        if capped and len(self._backlog) > self.max_backlog:
+            raise BacklogFull()
         if len(message) <= MAX_FRAGMENT:          # nearly every chat line
             self._backlog.append((0, message))
             return
@@ -96,6 +101,7 @@ class ReliableChannel:
         if self._backlog or self._due or len(message) > MAX_FRAGMENT or len(self._inflight) >= self.window:
             self.send(message)
             return None
+        # (no backlog here, so no cap to check)
         seq = self._next_seq
         self._inflight[seq] = _InFlight(seq, 0, message, now, now + self.rtt.rto)
         self._next_seq = (seq + 1) & 0xFFFFFFFF

@@ -13,7 +13,10 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import NamedTuple
 
+from .errors import ProtocolError, VersionError
+
 MAGIC = b"\xffUC"
+DEFAULT_PORT = 5002           # the chat port, for servers and for what users type without one
 VERSION = 1
 MAX_DATAGRAM = 1200          # never needs IP fragmentation (QUIC's minimum MTU)
 MAX_MESSAGE_TEXT = 8192      # bytes of UTF-8 in one chat line
@@ -59,18 +62,6 @@ class RefuseCode(IntEnum):
     NAME_INVALID = 2
     VERSION = 3
     FULL = 4
-
-
-class ProtocolError(Exception):
-    """A datagram (or message) from the network that breaks the protocol."""
-
-
-class VersionError(ProtocolError):
-    """The magic matched but the version is one we do not speak."""
-
-    def __init__(self, version: int) -> None:
-        super().__init__(f"unsupported protocol version {version}")
-        self.version = version
 
 
 @dataclass(frozen=True)

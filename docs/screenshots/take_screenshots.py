@@ -56,7 +56,7 @@ def scene(mode: str, which: str) -> None:
     from chatui.app import make_root
     from chatui.client_window import ClientApp
     from chatui.server_window import ServerApp
-    from udpcore.transport import start_client, start_server
+    from udpnet import start_client, start_server
 
     os.environ["LANCHAT_CONFIG_DIR"] = "/tmp/lanchat-screens"
     port = 5002 if port_is_free(5002) else 0      # the default port, as a person would see it

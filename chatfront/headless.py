@@ -2,7 +2,8 @@
 
 Thin: they print what arrives on the transport's queue and send what is typed
 on stdin. Exit status: 0 after a clean end; 1 when the name is refused, the
-server cannot be reached or closed the room; 2 for a busy port or a bad option.
+server cannot be reached or closed the room, or a line could not be sent; 2 for
+a busy port or a bad option.
 """
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ import signal
 import sys
 import threading
 
-from . import events as ev
-from .commands import Msg, Quit, parse
-from .textview import describe
-from .transport import ChatError, local_addresses, start_client, start_server
+from udpcore import BacklogFull, ChatError, events as ev
+from udpnet import local_addresses, start_client, start_server
 
+from .commands import Help, Msg, Quit, Say, Who, parse, perform
+from .wording import describe, explain, failure, members, mistake, server_help, client_help, \
+    server_speaks_as_server
+from .i18n import _
 
 BUSY_PAUSE = 0.02      # seconds the headless server waits between batches when events pour in
 
@@ -54,15 +57,28 @@ def _on_signals(stop: threading.Event) -> None:
             pass
 
 
-def run_server(args: argparse.Namespace) -> int:
+def _track(names: list[str], e: ev.Event) -> None:
+    """Keep the operator's member list (for /who) from the room's events."""
+    if isinstance(e, ev.MemberJoined):
+        names.append(e.name)
+    elif isinstance(e, ev.MemberLeft) and e.name in names:
+        names.remove(e.name)
+    elif isinstance(e, ev.MemberRenamed):
+        names[:] = [e.new if n == e.old else n for n in names]
+
+
+def run_server(args: argparse.Namespace, **start_options) -> int:
+    """``start_options`` go to udpnet.start_server (benchmarks' what-ifs)."""
     _setup_stdio()
     try:
-        srv = start_server(args.host, args.port, allow_guests=not args.no_guests, stats=False)
+        srv = start_server(args.host, args.port, allow_guests=not args.no_guests, stats=False, **start_options)
     except ChatError as exc:
-        print(f"ChatServer: {exc}", file=sys.stderr)
+        print(f"ChatServer: {explain(exc)}", file=sys.stderr)
         return 2
     stop = threading.Event()
     _on_signals(stop)
+    names: list[str] = []
+    notes: queue.SimpleQueue[str] = queue.SimpleQueue()
 
     def typed(line: str) -> bool:
         cmd = parse(line)
@@ -70,9 +86,15 @@ def run_server(args: argparse.Namespace) -> int:
             stop.set()
             return False
         if isinstance(cmd, Msg):
-            srv.say(cmd.text, to=cmd.to)
+            srv.say_to(cmd.to, cmd.text)
+        elif isinstance(cmd, Say) and not cmd.action:
+            srv.say(cmd.text)
+        elif isinstance(cmd, Who):
+            notes.put("* " + members(list(names)))
+        elif isinstance(cmd, Help):
+            notes.put(server_help())
         elif cmd is not None:
-            srv.say(line)
+            notes.put("* " + (mistake(cmd) or server_speaks_as_server()))
         return True
 
     eof = threading.Event()            # end of input only stops reading
@@ -81,15 +103,21 @@ def run_server(args: argparse.Namespace) -> int:
         try:
             batch = [srv.events.get(timeout=0.2)]
         except queue.Empty:
-            continue
+            batch = []
         batch += srv.events.get_all()
-        lines = [text for e in batch if (text := describe(e))]
+        lines = []
         for e in batch:
+            _track(names, e)
+            if (text := describe(e)):
+                lines.append(text)
             if isinstance(e, ev.Listening) and args.host is None:
                 others = ", ".join(f"{a}:{srv.address[1]}" if ":" not in a else f"[{a}]:{srv.address[1]}"
                                    for a in local_addresses())
                 if others:
-                    lines.append(f"* clients on the network can connect to: {others}")
+                    lines.append("* " + _("clients on the network can connect to: {addresses}").format(
+                        addresses=others))
+        while not notes.empty():
+            lines.append(notes.get())
         if lines:
             print("\n".join(lines))                # one write for the whole batch
         if len(batch) > 1:
@@ -105,7 +133,7 @@ def run_server(args: argparse.Namespace) -> int:
         text = describe(e)
         if text:
             print(text)
-    print("* the room is closed")
+    print("* " + _("the room is closed"))
     return 0
 
 
@@ -114,25 +142,47 @@ def run_client(args: argparse.Namespace) -> int:
     try:
         cli = start_client(args.server, args.name)
     except ChatError as exc:
-        print(f"ChatClient: {exc}", file=sys.stderr)
+        print(f"ChatClient: {explain(exc)}", file=sys.stderr)
         return 1
     stop = threading.Event()
     _on_signals(stop)
-    _stdin_lines(cli.submit, stop)     # exit, /quit or end of input: leave
+    notes: queue.SimpleQueue[str] = queue.SimpleQueue()
+
+    def typed(line: str) -> bool:
+        cmd = parse(line)
+        if cmd is None:
+            return True
+        if isinstance(cmd, Quit):
+            return False
+        if isinstance(cmd, (Say, Msg)):
+            cli.wait_for_room()            # a pipe waits for the server rather than overrun it
+        cmd = perform(cmd, cli)
+        if isinstance(cmd, Help):
+            notes.put(client_help())
+        elif cmd is not None:
+            notes.put("* " + (mistake(cmd) or ""))
+        return True
+
+    _stdin_lines(typed, stop)     # exit, /quit or end of input: leave
     status = 0
     leaving = False
     while True:
         if stop.is_set() and not leaving:
             leaving = True
             threading.Thread(target=cli.close, kwargs={"timeout": 15.0}, daemon=True).start()
+        while not notes.empty():
+            print(notes.get())
         try:
             e = cli.events.get(timeout=0.1)
         except queue.Empty:
             continue
         if isinstance(e, ev.Closed):
             break
-        if isinstance(e, (ev.JoinRefused, ev.Unreachable, ev.ServerClosed)):
-            print(f"ChatClient: {e.reason}", file=sys.stderr)
+        sentence = failure(e)
+        if sentence is None and isinstance(e, ev.CommandError) and isinstance(e.error, BacklogFull):
+            sentence = explain(e.error)    # a line was not sent: the run did not do what it was asked
+        if sentence is not None:
+            print(f"ChatClient: {sentence}", file=sys.stderr)
             status = 1
             continue
         text = describe(e, cli.name)

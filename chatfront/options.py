@@ -9,9 +9,9 @@ import argparse
 import os
 import sys
 
-from . import __version__
+from udpcore import DEFAULT_PORT, __version__
 
-DEFAULT_PORT = 5002
+from .i18n import _
 
 
 def attach_console() -> None:
@@ -37,17 +37,17 @@ def attach_console() -> None:
 def server_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="ChatServer",
-        description="LAN chat server over UDP. Opens a window unless --headless is given.",
+        description=_("LAN chat server over UDP. Opens a window unless --headless is given."),
     )
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     p.add_argument("--headless", action="store_true",
-                   help="run without a window: print room events, read lines to send from stdin")
+                   help=_("run without a window: print room events, read lines to send from stdin"))
     p.add_argument("--host", default=None,
-                   help="address to listen on (default: all IPv6 and IPv4 addresses)")
+                   help=_("address to listen on (default: all IPv6 and IPv4 addresses)"))
     p.add_argument("--port", type=int, default=DEFAULT_PORT,
-                   help=f"UDP port to listen on (default {DEFAULT_PORT}; 0 picks a free one)")
+                   help=_("UDP port to listen on (default {port}; 0 picks a free one)").format(port=DEFAULT_PORT))
     p.add_argument("--no-guests", action="store_true",
-                   help="ignore plain-text datagrams instead of treating them as guest lines")
+                   help=_("ignore plain-text datagrams instead of treating them as guest lines"))
     _theme(p)
     return p
 
@@ -55,18 +55,18 @@ def server_parser() -> argparse.ArgumentParser:
 def client_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="ChatClient",
-        description="LAN chat client over UDP. Opens a window unless --headless is given.",
+        description=_("LAN chat client over UDP. Opens a window unless --headless is given."),
     )
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     p.add_argument("--headless", action="store_true",
-                   help="run in the terminal: lines typed are sent, room lines are printed")
+                   help=_("run in the terminal: lines typed are sent, room lines are printed"))
     p.add_argument("--server", default=None,
-                   help=f"server as HOST, HOST:PORT or [IPv6]:PORT (default port {DEFAULT_PORT})")
-    p.add_argument("--name", default=None, help="your name in the room")
+                   help=_("server as HOST, HOST:PORT or [IPv6]:PORT (default port {port})").format(port=DEFAULT_PORT))
+    p.add_argument("--name", default=None, help=_("your name in the room"))
     _theme(p)
     return p
 
 
 def _theme(p: argparse.ArgumentParser) -> None:
     p.add_argument("--theme", choices=("auto", "light", "dark"), default="auto",
-                   help="window colours (default: follow the system)")
+                   help=_("window colours (default: follow the system)"))

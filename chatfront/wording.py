@@ -1,0 +1,230 @@
+"""Every sentence a person reads about the chat, for the terminal and the windows alike.
+
+Events and errors come from the pure core as data; this module turns them into
+words, through the one translation function :func:`chatfront.i18n._`.
+Durations come from the protocol's own constants, so the words cannot drift
+from what the code does. The terminal prints room lines as ``NAME: TEXT``
+(scripts can split on the first ': ') and everything else after ``* ``.
+"""
+from __future__ import annotations
+
+from udpcore import (GUEST_TIMEOUT, MEMBER_TIMEOUT, AddressError, AddressProblem, BacklogFull, ChatError,
+                     InvalidName, LeaveReason, LineTooLong, NameProblem, NameTaken, NoSuchMember, NotInRoom,
+                     NotLocalAddress, PortBusyError, RefusedByServer, RoomFull, SocketError, UnknownHost,
+                     VersionMismatch, MAX_NAME_CHARS, events as ev, format_addr)
+
+from .commands import Command, Unknown, Usage
+from .i18n import _, n_
+
+
+# --- errors ----------------------------------------------------------------------------
+
+
+def _name_problem(name: str, problem: NameProblem) -> str:
+    if problem is NameProblem.BLANK:
+        return _("A name cannot be blank.")
+    if problem is NameProblem.TOO_LONG:
+        return _("A name can have at most {limit} characters.").format(limit=MAX_NAME_CHARS)
+    if problem is NameProblem.RESERVED:
+        return _("The name '{name}' is reserved.").format(name=name)
+    return _("A name cannot contain spaces or control characters.")
+
+
+def _address(err: AddressError) -> str:
+    p = err.problem
+    if p is AddressProblem.EMPTY:
+        return _("Type the server's address, for example 192.168.1.20 or chat.local:5002.")
+    if p is AddressProblem.UNCLOSED_BRACKET:
+        return _("'{text}' is missing the closing ']' of an IPv6 address.").format(text=err.text)
+    if p is AddressProblem.AFTER_BRACKET:
+        return _("'{text}' is not an address: expected [IPv6]:PORT.").format(text=err.text)
+    if p is AddressProblem.NO_HOST:
+        return _("'{text}' has no host name or address.").format(text=err.text)
+    return _("'{text}' is not a port number (1-65535).").format(text=err.text)
+
+
+def explain(err: ChatError) -> str:
+    """The one sentence a person is told for ``err``."""
+    match err:
+        case InvalidName(name=n, problem=p):
+            return _name_problem(n, p)
+        case NameTaken(name=n):
+            return _("The name {name} is already taken in this room; choose another.").format(name=n)
+        case NoSuchMember(name=n):
+            return _("No member is called {name}.").format(name=n)
+        case LineTooLong(size=s, limit=limit):
+            return _("That line is {size} bytes; the limit is {limit} bytes. It was not sent.").format(
+                size=s, limit=limit)
+        case NotInRoom():
+            return _("You are not in the room any more.")
+        case BacklogFull():
+            return _("Too many lines are waiting to be sent; that one was not.")
+        case VersionMismatch():
+            return _("This server speaks another version of the chat protocol; "
+                     "use the same version of the program on both sides.")
+        case RoomFull():
+            return _("The room is full.")
+        case RefusedByServer(reason=r):
+            return r
+        case AddressError():
+            return _address(err)
+        case UnknownHost(host=h):
+            return _("Cannot find a server called '{host}': check the name or type its IP address.").format(host=h)
+        case PortBusyError(port=p, forbidden=True):
+            return _("This user may not listen on port {port}; choose a port above 1023.").format(port=p)
+        case PortBusyError(port=p):
+            return _("Port {port} is already in use, probably by another chat server; "
+                     "choose another port.").format(port=p)
+        case NotLocalAddress(host=h):
+            return _("'{host}' is not an address of this machine.").format(host=h)
+        case SocketError(detail=d, port=p) if p is not None:
+            return _("Cannot listen on port {port}: {detail}.").format(port=p, detail=d)
+        case SocketError(detail=d):
+            return _("Cannot open a network socket: {detail}.").format(detail=d)
+    return str(err)
+
+
+def unreachable(e: ev.Unreachable) -> str:
+    return _("No answer from {server} within {seconds} seconds: is the server running? "
+             "A firewall may be blocking UDP port {port}.").format(
+        server=e.server, seconds=f"{e.waited:.0f}", port=e.port)
+
+
+def server_closed(e: ev.ServerClosed) -> str:
+    return e.reason or _("The server closed the room.")
+
+
+def failure(e: ev.Event) -> str | None:
+    """The sentence for an event that ends a client's stay, or None."""
+    if isinstance(e, ev.JoinRefused):
+        return explain(e.error)
+    if isinstance(e, ev.Unreachable):
+        return unreachable(e)
+    if isinstance(e, ev.ServerClosed):
+        return server_closed(e)
+    return None
+
+
+def mistake(cmd: Command) -> str | None:
+    """A typed command that is wrong: the sentence that says how it is right."""
+    if isinstance(cmd, Usage):
+        usage = {"/msg": "/msg NAME TEXT", "/me": "/me ACTION", "/nick": "/nick NEWNAME"}.get(cmd.command, cmd.command)
+        return _("Usage: {usage}").format(usage=usage)
+    if isinstance(cmd, Unknown):
+        return _("Unknown command {word}; type /help for the list.").format(word=cmd.word)
+    return None
+
+
+def client_help() -> str:
+    return _("""Commands:
+  /msg NAME TEXT   a private line to one member
+  /me ACTION       an action line (* alice waves)
+  /nick NEWNAME    change your name
+  /who             list the members
+  /help            this help
+  exit or /quit    leave the room""")
+
+
+def server_help() -> str:
+    return _("""Lines you type go to everyone, or privately to the member selected in the list.
+  /msg NAME TEXT   a private line to one member
+  /who             list the members
+  exit or /quit    tell everyone the room is closing, then close""")
+
+
+def server_speaks_as_server() -> str:
+    return _("The server speaks as 'server'; /me and /nick are for the members.")
+
+
+# --- room events ---------------------------------------------------------------------------
+
+
+def left_why(reason: LeaveReason) -> str:
+    """What follows a name when it leaves: 'alice vanished (…)'."""
+    if reason is LeaveReason.VANISHED:
+        return _("vanished (no answer for {seconds} seconds)").format(seconds=f"{MEMBER_TIMEOUT:.0f}")
+    if reason is LeaveReason.EXPIRED:
+        return _("left (a guest silent for {minutes} minutes)").format(minutes=f"{GUEST_TIMEOUT / 60:.0f}")
+    if reason is LeaveReason.TOO_SLOW:
+        return _("was dropped (too slow to keep up)")
+    return _("left")
+
+
+def members(names: tuple[str, ...] | list[str]) -> str:
+    return n_("{n} in the room: {names}", "{n} in the room: {names}", len(names)).format(
+        n=len(names), names=", ".join(names) or _("nobody yet"))
+
+
+def notice(e: ev.Event, *, addresses: bool = False) -> str | None:
+    """The notice a window or terminal shows for a non-line event, or None.
+    ``addresses``: say where members joined from (the terminal, the server's window)."""
+    match e:
+        case ev.MemberJoined(name=n, address=a, guest=g):
+            if addresses and a and not (g and n.endswith(a)):
+                text = _("{name} joined from {address}").format(name=n, address=a)
+            else:
+                text = _("{name} joined").format(name=n)
+            return text + (_(" (guest)") if g else "")
+        case ev.MemberLeft(name=n, reason=r):
+            return f"{n} {left_why(r)}"
+        case ev.MemberRenamed(new=n, you=True):
+            return _("You are now known as {name}").format(name=n)
+        case ev.MemberRenamed(old=o, new=n):
+            return _("{old} is now known as {new}").format(old=o, new=n)
+        case ev.MemberList(names=names, answers_who=True):
+            return members(names)
+        case ev.Connected(name=n, server=s):
+            return _("Connected to {server} as {name}").format(server=s, name=n)
+        case ev.ConnectionLost():
+            return _("Lost contact with the server; reconnecting…")
+        case ev.Reconnected(resumed=True):
+            return _("Reconnected")
+        case ev.Reconnected():
+            return _("Reconnected and joined the room again")
+        case ev.CommandError(error=err):
+            return explain(err)
+        case ev.JoinRefused() | ev.Unreachable() | ev.ServerClosed():
+            return failure(e)
+        case ev.Listening(host=h, port=p):
+            return _("listening on {address}").format(address=format_addr((h, p)))
+    return None
+
+
+def private_tag(e: ev.RoomLine | ev.LinePending, me: str) -> str:
+    """'to bob' on the sender's side of a private line, 'private' on the recipient's."""
+    sender = me if isinstance(e, ev.LinePending) else e.sender
+    if not e.private_to:
+        return ""
+    return _("to {name}").format(name=e.private_to) if sender == me or not me else _("private")
+
+
+def describe(e: ev.Event, me: str = "") -> str | None:
+    """The terminal's line for ``e``, or None for events that print nothing."""
+    if isinstance(e, ev.RoomLine):
+        if e.private_to is None:
+            return f"* {e.sender} {e.text}" if e.action else f"{e.sender}: {e.text}"
+        where = f"({private_tag(e, me)})"
+        return f"* {e.sender} {where} {e.text}" if e.action else f"{e.sender} {where}: {e.text}"
+    if isinstance(e, ev.MemberList) and not e.answers_who:
+        return None
+    text = notice(e, addresses=True)
+    if text is None or isinstance(e, ev.Listening):
+        return text
+    return f"* {text}"
+
+
+# --- the windows' status lines and titles ------------------------------------------------
+
+
+def ago(seconds: float) -> str:
+    if seconds < 5:
+        return _("now")
+    if seconds < 60:
+        return _("{n} s ago").format(n=int(seconds))
+    return _("{n} min ago").format(n=int(seconds // 60))
+
+
+def server_status(where: str, members_online: int, relayed: int) -> str:
+    return _("Listening on {where}  ·  {members} online  ·  {relayed} lines relayed").format(
+        where=where, members=n_("{n} member", "{n} members", members_online).format(n=members_online),
+        relayed=relayed)

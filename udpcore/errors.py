@@ -1,0 +1,155 @@
+"""Every error the chat raises, in one place.
+
+Two families, as h11 has: :class:`ProtocolError` is a peer breaking the protocol
+(the engines catch it, drop the datagram and count it; a person never sees it),
+and :class:`ChatError` is something a person must be told about. A ChatError
+carries data, not a sentence: ``chatfront.wording.explain`` words it in the
+reader's language. ``str()`` is only a short English fallback for logs.
+Anything else escaping the core is a bug.
+"""
+from __future__ import annotations
+
+from enum import Enum
+
+
+class ProtocolError(Exception):
+    """A datagram (or message) from the network that breaks the protocol."""
+
+
+class VersionError(ProtocolError):
+    """The magic matched but the version is one we do not speak."""
+
+    def __init__(self, version: int) -> None:
+        super().__init__(f"unsupported protocol version {version}")
+        self.version = version
+
+
+class ChatError(Exception):
+    """A failure a person must be told about (see chatfront.wording.explain).
+
+    Two errors of one class with the same fields are equal, as the events that
+    carry them are."""
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.__dict__ == self.__dict__
+
+    def __hash__(self) -> int:
+        return hash((type(self), tuple(sorted(self.__dict__.items(), key=lambda kv: kv[0]))))
+
+
+class NameProblem(Enum):
+    """Why a name cannot be used."""
+
+    BLANK = "blank"
+    TOO_LONG = "too-long"
+    BAD_CHARACTER = "bad-character"     # spaces, line breaks, control characters
+    RESERVED = "reserved"               # "server", "guest-…"
+
+
+class InvalidName(ChatError):
+    def __init__(self, name: str, problem: NameProblem) -> None:
+        super().__init__(f"invalid name {name!r}: {problem.value}")
+        self.name, self.problem = name, problem
+
+
+class NameTaken(ChatError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"name taken: {name!r}")
+        self.name = name
+
+
+class NoSuchMember(ChatError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"no member called {name!r}")
+        self.name = name
+
+
+class LineTooLong(ChatError):
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(f"line of {size} bytes; the limit is {limit}")
+        self.size, self.limit = size, limit
+
+
+class NotInRoom(ChatError):
+    """A line or command after leaving, or after the room closed."""
+
+    def __init__(self) -> None:
+        super().__init__("not in the room")
+
+
+class BacklogFull(ChatError):
+    """Too much is waiting to be sent to one peer; the message was not queued.
+
+    The server drops a member whose backlog fills (it cannot take the room's
+    pace); the client refuses the line and says so, never silently."""
+
+    def __init__(self) -> None:
+        super().__init__("send backlog full")
+
+
+class VersionMismatch(ChatError):
+    """The server speaks another protocol version."""
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(f"protocol version mismatch {detail}".strip())
+        self.detail = detail
+
+
+class RoomFull(ChatError):
+    def __init__(self) -> None:
+        super().__init__("room full")
+
+
+class RefusedByServer(ChatError):
+    """A refusal this client does not know the code of; the server's own sentence."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class AddressProblem(Enum):
+    EMPTY = "empty"
+    UNCLOSED_BRACKET = "unclosed-bracket"
+    AFTER_BRACKET = "after-bracket"
+    NO_HOST = "no-host"
+    BAD_PORT = "bad-port"
+
+
+class AddressError(ChatError):
+    """A server address the user typed that cannot be parsed."""
+
+    def __init__(self, text: str, problem: AddressProblem) -> None:
+        super().__init__(f"bad address {text!r}: {problem.value}")
+        self.text, self.problem = text, problem
+
+
+# --- raised by the I/O layer (udpnet), defined here so every program can catch them ---
+
+
+class UnknownHost(ChatError):
+    def __init__(self, host: str) -> None:
+        super().__init__(f"cannot resolve {host!r}")
+        self.host = host
+
+
+class PortBusyError(ChatError):
+    """The port is taken (or, with ``forbidden``, this user may not use it)."""
+
+    def __init__(self, port: int, forbidden: bool = False) -> None:
+        super().__init__(f"port {port} {'forbidden' if forbidden else 'busy'}")
+        self.port, self.forbidden = port, forbidden
+
+
+class NotLocalAddress(ChatError):
+    def __init__(self, host: str) -> None:
+        super().__init__(f"{host!r} is not an address of this machine")
+        self.host = host
+
+
+class SocketError(ChatError):
+    """The system refused a socket operation; ``detail`` is its own message."""
+
+    def __init__(self, detail: str, port: int | None = None) -> None:
+        super().__init__(f"socket error: {detail}")
+        self.detail, self.port = detail, port

@@ -1,0 +1,69 @@
+"""The server's side of joining: who gets a CHALLENGE, who is let in, who is refused.
+
+A pure decision: :meth:`Gate.judge` looks at a HELLO and the roster and says
+what to do; the engine does it. No state is kept for an address until it has
+echoed a fresh token (stateless, like QUIC Retry and DTLS cookies), and before
+that nothing is sent that is larger than ``AMPLIFICATION`` times what it sent.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from .names import name_key, name_problem
+from .roster import Addr, Member, Roster
+from .tokens import TokenMinter
+from .wire import HELLO_FIRST_RETRY, HELLO_MIN_SIZE, Hello, RefuseCode
+
+AMPLIFICATION = 3        # RFC 9000 8.1: at most 3x the bytes received before validation
+
+
+class Step(Enum):
+    DROP = "drop"                # too short to answer within the amplification budget
+    CHALLENGE = "challenge"      # no valid token yet: send one (stateless)
+    RESUME = "resume"            # a known session comes back (maybe from a new address)
+    REWELCOME = "rewelcome"      # our WELCOME was lost: send it again
+    REFUSE = "refuse"            # the name is invalid or taken
+    ADMIT = "admit"              # a new member
+
+
+@dataclass(frozen=True)
+class Verdict:
+    step: Step
+    member: Member | None = None         # RESUME, REWELCOME: who; ADMIT, REFUSE: who to replace first
+    refuse: RefuseCode | None = None
+    rtt: float | None = None             # ADMIT: the CHALLENGE -> HELLO round trip, when unambiguous
+
+
+class Gate:
+    def __init__(self, key: bytes) -> None:
+        self.tokens = TokenMinter(key)
+
+    def judge(self, h: Hello, addr: Addr, now: float, size: int, roster: Roster) -> Verdict:
+        if size < HELLO_MIN_SIZE:        # clients pad HELLO (as QUIC pads Initial): answers stay smaller
+            return Verdict(Step.DROP)
+        if not self.tokens.check(h.token, addr, now):
+            return Verdict(Step.CHALLENGE)
+        # The address is validated from here on.
+        if h.resume:
+            mem = roster.session(h.resume)
+            if mem is not None and name_key(mem.name) == name_key(h.name):
+                return Verdict(Step.RESUME, mem)
+        existing = roster.at(addr)
+        if existing is not None and existing.peer is not None and existing.nonce == h.nonce:
+            return Verdict(Step.REWELCOME, existing)
+        # Anyone else at this address is a previous program (or a guest) on the same port.
+        if name_problem(h.name) is not None:
+            return Verdict(Step.REFUSE, existing, RefuseCode.NAME_INVALID)
+        holder = roster.named(h.name)
+        if holder is not None and holder is not existing:
+            return Verdict(Step.REFUSE, existing, RefuseCode.NAME_TAKEN)
+        rtt = self.tokens.age(h.token, now)
+        # The client answers a CHALLENGE at once and never retries sooner than
+        # HELLO_FIRST_RETRY, so a shorter age is one clean round trip.
+        return Verdict(Step.ADMIT, existing, rtt=rtt if rtt < HELLO_FIRST_RETRY else None)
+
+
+def within_budget(reply_size: int, received: int) -> bool:
+    """May an unvalidated address be sent ``reply_size`` bytes for ``received``?"""
+    return reply_size <= AMPLIFICATION * received

@@ -1,0 +1,129 @@
+"""The room's fan-out: what the server sends to whom, in one order for all.
+
+Every public line gets the room's next sequence number and goes to every member
+(guests in plain text); private lines go to their two parties; joins, leaves and
+renames are announced. A member whose backlog overflows cannot keep the room's
+pace and is dropped (``too-slow``), so one slow member never slows the others.
+The engine (:mod:`udpcore.server`) decides *when*; this module, *to whom*.
+"""
+from __future__ import annotations
+
+from collections import Counter, deque
+
+from . import appmsg as m
+from . import events as ev
+from . import guests
+from .appmsg import LeaveReason
+from .errors import BacklogFull
+from .roster import Addr, Member, Roster
+from .timers import MemberTimers
+
+MEMBERS_LIST_BYTES = 100_000   # a member list longer than this is cut (it fits MAX_REASSEMBLY)
+
+
+class Room:
+    def __init__(self, roster: Roster, timers: MemberTimers, counters: Counter[str]) -> None:
+        self.roster = roster
+        self.timers = timers
+        self.counters = counters
+        self.out: list[tuple[bytes, Addr]] = []      # datagrams to send now
+        self.dirty: set[Member] = set()              # members whose channel may have output
+        self.events: deque[ev.Event] = deque()
+        self.seq = 0                                 # the room's last sequence number
+        self.relayed = 0
+
+    def members_msg(self) -> m.Members:
+        names, size = [], 0
+        for name in self.roster.names():
+            size += len(name.encode()) + 2
+            if size > MEMBERS_LIST_BYTES:
+                break
+            names.append(name)
+        return m.Members(tuple(names))
+
+    def relay(self, sender: str, text: str, action: bool, now: float, origin: Member | None = None,
+               msg_id: int = 0) -> None:
+        self.seq += 1
+        seq = self.seq
+        flags = m.LINE_ACTION if action else 0
+        shared = m.encode_line(seq, sender, text, flags)
+        plain = None                              # for guests, built only if there are any
+        dirty, out, arm = self.dirty, self.out, self.timers.arm
+        for mem in self.roster:
+            peer = mem.peer
+            if mem is origin:
+                if peer is not None:              # a guest saw what it typed; save its credit
+                    self.send(mem, m.encode_line(seq, sender, text, flags | m.LINE_OWN, msg_id))
+            elif peer is None:
+                if plain is None:
+                    plain = guests.line_out(sender, text, action)
+                self.plain(mem, plain)
+            else:                 # the relay's fan-out: straight out when nothing waits before it
+                try:
+                    d = peer.send_now(shared, now)
+                except BacklogFull:
+                    self.too_slow(mem)
+                    continue
+                if d is None:
+                    dirty.add(mem)
+                else:
+                    out.append((d, mem.addr))
+                    arm(mem, now + peer.channel.rtt.rto)     # the new fragment's deadline
+        self.relayed += 1
+        self.events.append(ev.RoomLine(seq, sender, text, action))
+
+    def private(self, sender: str, origin: Member | None, msg_id: int, target: Member,
+                 text: str, action: bool) -> None:
+        if not text.strip():
+            return
+        flags = m.LINE_PRIVATE | (m.LINE_ACTION if action else 0)
+        if target.peer is None:
+            self.plain(target, guests.private_out(sender, text))
+        elif target is not origin:
+            self.send(target, m.Line(0, sender, text, flags, 0, target.name))
+        if origin is not None:
+            self.send(origin, m.Line(0, sender, text, flags | m.LINE_OWN, msg_id, target.name))
+        self.events.append(ev.RoomLine(0, sender, text, action, private_to=target.name))
+
+    def announce(self, msg: m.AppMessage) -> None:
+        """Tell every member (guests in plain text) about a join, leave or rename."""
+        data = m.encode_msg(msg)
+        plain = guests.notice_out(msg)
+        for mem in self.roster:
+            if mem.peer is None:
+                self.plain(mem, plain)
+            else:
+                self.send(mem, data)
+
+    def send(self, mem: Member, msg: m.AppMessage | bytes) -> None:
+        assert mem.peer is not None
+        try:
+            mem.peer.send(msg)
+        except BacklogFull:
+            self.too_slow(mem)
+            return
+        self.dirty.add(mem)
+
+    def too_slow(self, mem: Member) -> None:
+        """Its backlog is full: it cannot take the room's pace, so it is dropped."""
+        self.counters["too_slow"] += 1
+        self.remove(mem, LeaveReason.TOO_SLOW)
+
+    def remove(self, mem: Member, reason: LeaveReason) -> None:
+        if not self.roster.remove(mem):
+            return
+        self.dirty.discard(mem)
+        self.announce(m.Left(mem.name, reason))
+        self.events.append(ev.MemberLeft(mem.name, reason))
+
+    def plain(self, mem: Member, text: str) -> None:
+        """A line to a guest, within its credit (what it sent us, times AMPLIFICATION)."""
+        if not text:
+            return
+        size = len(text.encode()) + 1
+        if size > mem.credit:
+            self.counters["guest_credit_exhausted"] += 1
+            return
+        mem.credit -= size
+        for d in guests.datagrams_out(text):
+            self.out.append((d, mem.addr))

@@ -1,0 +1,16 @@
+"""udpnet: the only I/O. A UDP socket and one background thread per engine,
+events handed to the program on a ``queue.Queue`` (``events``).
+
+The windows poll that queue with Tk's ``after()``; the terminal programs block
+on it. Nothing here touches a widget or words a sentence.
+"""
+from __future__ import annotations
+
+from .client import SEND_AHEAD, ClientTransport, start_client
+from .interfaces import local_addresses
+from .loop import EventQueue, SocketLoop
+from .server import ServerTransport, start_server
+from .sockets import resolve
+
+__all__ = ["start_server", "start_client", "ServerTransport", "ClientTransport", "EventQueue", "SocketLoop",
+           "local_addresses", "resolve", "SEND_AHEAD"]

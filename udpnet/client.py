@@ -1,0 +1,87 @@
+"""A client in a room: the client engine on its socket thread."""
+from __future__ import annotations
+
+import threading
+import time
+
+from udpcore import DEFAULT_PORT, ClientEngine, check_name
+
+from .loop import SocketLoop
+from .sockets import client_socket, resolve
+
+SEND_AHEAD = 1000        # lines a sender may have unacknowledged before wait_for_room() blocks
+
+
+class ClientTransport:
+    """See docs/architecture.md. Every method is safe from any thread."""
+
+    def __init__(self, engine: ClientEngine, sock) -> None:
+        self._engine = engine
+        self.server_label = engine.server_label
+        self._room = threading.Condition()
+        self._posted = 0                   # lines posted to the thread, not yet taken by the engine
+        self._backlog = 0                  # the engine's backlog after the last turn
+        self._loop = SocketLoop(engine, sock, "chat-client", after_turn=self._turned)
+        self.events = self._loop.events
+        self.local_address: tuple[str, int] = sock.getsockname()[:2]   # our own end
+        self._loop.call(engine.connect)
+
+    @property
+    def name(self) -> str:
+        return self._engine.name
+
+    def say(self, text: str, *, action: bool = False) -> None:
+        self._post(lambda now: self._engine.say(text, action=action))
+
+    def private(self, to: str, text: str, *, action: bool = False) -> None:
+        self._post(lambda now: self._engine.private(to, text, action=action))
+
+    def nick(self, name: str) -> None:
+        self._loop.call(lambda now: self._engine.nick(name))
+
+    def who(self) -> None:
+        self._loop.call(lambda now: self._engine.who())
+
+    def wait_for_room(self, timeout: float | None = None) -> bool:
+        """Block while SEND_AHEAD lines wait to be acknowledged (back-pressure for a
+        sender that types faster than the server takes, such as a pipe). False when
+        the wait timed out; True at once when the client has stopped."""
+        with self._room:
+            return self._room.wait_for(
+                lambda: self._posted + self._backlog < SEND_AHEAD or not self._loop.alive, timeout)
+
+    def close(self, timeout: float = 5.0, wait: bool = True) -> None:
+        """Leave once what was typed is delivered, waiting at most ``timeout``.
+        With ``wait=False`` return at once; a Closed event follows on ``events``."""
+        if self._loop.alive:
+            self._loop.call(lambda now: (self._engine.leave(now), self._loop.stop_by(now + timeout)))
+            if wait:
+                self._loop.join(timeout + 1.0)
+
+    def _post(self, fn) -> None:
+        with self._room:
+            self._posted += 1
+
+        def run(now: float) -> None:
+            with self._room:
+                self._posted -= 1
+            fn(now)
+        self._loop.call(run)
+
+    def _turned(self) -> None:
+        """On the socket thread after each turn: publish the backlog, wake a waiting sender."""
+        backlog = self._engine.backlog
+        with self._room:
+            self._backlog = backlog
+            self._room.notify_all()
+
+
+def start_client(server: str, name: str, *, default_port: int = DEFAULT_PORT) -> ClientTransport:
+    """Join ``server`` (as typed: host, host:port, [v6]:port) as ``name``.
+    Raises InvalidName, AddressError, UnknownHost or SocketError; the rest
+    arrives as events (Connected, or JoinRefused / Unreachable)."""
+    check_name(name)
+    addr, family, label = resolve(server, default_port)
+    sock = client_socket(family)
+    engine = ClientEngine(name, addr, time.monotonic(), server_label=label)
+    return ClientTransport(engine, sock)

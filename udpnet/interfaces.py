@@ -1,0 +1,57 @@
+"""This machine's addresses that other hosts on the LAN can use."""
+from __future__ import annotations
+
+import socket
+
+
+def local_addresses() -> list[str]:
+    """This machine's addresses other hosts can use (no loopback, no link-local).
+
+    Three ways, merged: the source address of the default route (connecting a
+    UDP socket sends nothing; 192.0.2.1 and 2001:db8::1 are documentation
+    addresses, never contacted), every interface's address where the system
+    lists them (Linux), and what the host name resolves to (Windows, macOS).
+    """
+    found: list[str] = []
+    for family, probe in ((socket.AF_INET, "192.0.2.1"), (socket.AF_INET6, "2001:db8::1")):
+        try:
+            with socket.socket(family, socket.SOCK_DGRAM) as s:
+                s.connect((probe, 9))
+                found.append(s.getsockname()[0])
+        except OSError:
+            pass
+    found += _linux_interface_addresses()
+    try:
+        for info in socket.getaddrinfo(socket.gethostname(), None, type=socket.SOCK_DGRAM):
+            found.append(str(info[4][0]))
+    except (OSError, UnicodeError):
+        pass
+    out: list[str] = []
+    for a in found:
+        a = a.split("%")[0]
+        if a in out or a.startswith(("127.", "fe80:", "169.254.")) or a in ("::1", "::", "0.0.0.0"):
+            continue
+        out.append(a)
+    return out
+
+
+def _linux_interface_addresses() -> list[str]:
+    out: list[str] = []
+    try:
+        import fcntl
+        import struct
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            for _, name in socket.if_nameindex():
+                try:
+                    req = struct.pack("256s", name.encode()[:15])
+                    res = fcntl.ioctl(s.fileno(), 0x8915, req)      # SIOCGIFADDR
+                    out.append(socket.inet_ntoa(res[20:24]))
+                except OSError:
+                    pass
+        with open("/proc/net/if_inet6") as f:
+            for line in f:
+                raw = bytes.fromhex(line.split()[0])
+                out.append(socket.inet_ntop(socket.AF_INET6, raw))
+    except (ImportError, OSError, AttributeError, ValueError):
+        pass
+    return out

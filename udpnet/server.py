@@ -1,0 +1,52 @@
+"""A running chat server: the server engine on its socket thread."""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from udpcore import DEFAULT_PORT, Event, ServerEngine, events as ev, format_addr
+
+from .loop import SocketLoop
+from .sockets import bind_server_socket
+
+
+class ServerTransport:
+    """See docs/architecture.md. Every method is safe from any thread."""
+
+    def __init__(self, engine: ServerEngine, sock, *, stats: bool = True,
+                 keep: Callable[[Event], bool] | None = None) -> None:
+        self.address: tuple[str, int] = sock.getsockname()[:2]
+        self._engine = engine
+        self._loop = SocketLoop(engine, sock, "chat-server", snapshot=engine.snapshot if stats else None, keep=keep)
+        self.events = self._loop.events
+        self.events.put(ev.Listening(self.address[0], self.address[1]))
+
+    @property
+    def label(self) -> str:
+        return format_addr(self.address)
+
+    def say(self, text: str) -> None:
+        """The server's own line to the room."""
+        self._loop.call(lambda now: self._engine.say(text, now))
+
+    def say_to(self, name: str, text: str) -> None:
+        """The server's own private line to one member (NoSuchMember comes as a CommandError)."""
+        self._loop.call(lambda now: self._engine.say_to(name, text, now))
+
+    def close(self, timeout: float = 2.0, wait: bool = True) -> None:
+        """Tell every client the room is closing, then stop the thread. With
+        ``wait=False`` return at once; a Closed event follows on ``events``."""
+        if self._loop.alive:
+            self._loop.call(lambda now: (self._engine.close(now), self._loop.stop_by(now + timeout)))
+            if wait:
+                self._loop.join(timeout + 1.0)
+
+
+def start_server(host: str | None = None, port: int = DEFAULT_PORT, *, allow_guests: bool = True,
+                 announce_joins: bool = True, stats: bool = True,
+                 keep: Callable[[Event], bool] | None = None) -> ServerTransport:
+    """Listen on ``host`` (None: every address) and ``port`` (0: any free one).
+    Raises PortBusyError, NotLocalAddress or SocketError."""
+    sock = bind_server_socket(host, port)
+    engine = ServerEngine(time.monotonic(), allow_guests=allow_guests, announce_joins=announce_joins)
+    return ServerTransport(engine, sock, stats=stats, keep=keep)

@@ -1,0 +1,92 @@
+"""Opening the UDP sockets: the server's listening socket, the client's, and
+turning what the user typed into a socket address. Errors become ChatErrors."""
+from __future__ import annotations
+
+import errno
+import socket
+
+from udpcore import (DEFAULT_PORT, NotLocalAddress, PortBusyError, SocketError, UnknownHost,
+                     format_addr, parse_server)
+
+RECV_BUFFER = 1 << 20       # ask the kernel for room for bursts
+
+
+def _quiet_connreset(sock: socket.socket) -> None:
+    """Windows reports an ICMP port-unreachable from an earlier sendto as
+    WinError 10054 on the next recvfrom; switch that off where the ioctl exists."""
+    ioctl = getattr(sock, "ioctl", None)
+    code = getattr(socket, "SIO_UDP_CONNRESET", None)
+    if ioctl is not None and code is not None:
+        try:
+            ioctl(code, False)
+        except OSError:
+            pass
+
+
+def tune(sock: socket.socket) -> None:
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECV_BUFFER)
+    except OSError:
+        pass
+    sock.setblocking(False)
+    _quiet_connreset(sock)
+
+
+def bind_server_socket(host: str | None, port: int) -> socket.socket:
+    """A UDP socket listening on ``host`` (None: every IPv6 and IPv4 address)."""
+    if host is None:
+        if socket.has_dualstack_ipv6():
+            family, addr = socket.AF_INET6, ("::", port)
+        else:
+            family, addr = socket.AF_INET, ("0.0.0.0", port)
+    else:
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM, flags=socket.AI_PASSIVE)
+        except (socket.gaierror, UnicodeError):
+            raise NotLocalAddress(host) from None
+        family, addr = infos[0][0], infos[0][4][:2]
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    try:
+        if hasattr(socket, "SO_EXCLUSIVEADDRUSE"):       # Windows: nobody may share our port
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)
+        if family == socket.AF_INET6 and addr[0] == "::":
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        sock.bind(addr)
+    except OSError as exc:
+        sock.close()
+        if exc.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1)) or \
+                getattr(exc, "winerror", None) in (10048, 10013):
+            raise PortBusyError(port) from None
+        if exc.errno == errno.EACCES:
+            raise PortBusyError(port, forbidden=True) from None
+        if exc.errno == errno.EADDRNOTAVAIL:
+            raise NotLocalAddress(host or "") from None
+        raise SocketError(exc.strerror or str(exc), port) from None
+    tune(sock)
+    return sock
+
+
+def resolve(server: str, default_port: int = DEFAULT_PORT) -> tuple[tuple, int, str]:
+    """(socket address, family, label) for what the user typed.
+    Raises AddressError or UnknownHost."""
+    host, port = parse_server(server, default_port)
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
+    except (socket.gaierror, UnicodeError):
+        raise UnknownHost(host) from None
+    family, addr = infos[0][0], infos[0][4][:2]
+    return addr, family, format_addr((host, port)) if ":" not in host else format_addr(addr)
+
+
+def client_socket(family: int) -> socket.socket:
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    try:
+        sock.bind(("::", 0) if family == socket.AF_INET6 else ("0.0.0.0", 0))
+    except OSError as exc:
+        sock.close()
+        raise SocketError(exc.strerror or str(exc)) from None
+    tune(sock)
+    return sock
+
+
+

@@ -254,3 +254,47 @@ def test_help_is_printed_by_every_program(procs):
         p = procs(script, "--help", stdin=b"")
         code, lines, _ = p.finish()
         assert code == 0 and any("--headless" in ln for ln in lines)
+
+
+def _free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_pipe_faster_than_a_late_server_waits_and_loses_nothing(procs):
+    """3,000 piped lines while the server is not up yet: more than the client
+    will hold unsent (udpnet.SEND_AHEAD, udpcore's MAX_QUEUED). The pipe waits
+    for room instead of having lines refused; all arrive, and the exit is 0."""
+    port = _free_udp_port()
+    payload = "".join(f"early {i}\n" for i in range(3000)).encode()
+    script = client(procs, port, "script", stdin=payload)
+    time.sleep(1.5)                                  # the client is connecting, the pipe is full
+    srv = procs("gui_server.py", "--headless", "--host", "127.0.0.1", "--port", str(port))
+    srv.expect(r"listening on")
+    code, lines, err = script.finish(timeout=50)
+    assert code == 0 and err == "", err
+    assert [ln for ln in lines if ln.startswith("script: ")] == [f"script: early {i}" for i in range(3000)]
+    srv.expect(r"^script: early 2999$", timeout=20)
+
+
+def test_the_headless_server_runs_its_own_commands(procs, server):
+    """The operator's line is parsed once: /who and /help are answered locally,
+    /msg goes to one member, /me is refused with a sentence, a plain line is said."""
+    a = client(procs, server.port, "alice")
+    a.expect("Connected")
+    server.expect(r"^\* alice joined from 127\.0\.0\.1:\d+$")
+    server.send("/who")
+    server.expect(r"^\* 1 in the room: alice$")
+    server.send("/help")
+    server.expect(r"/msg NAME TEXT")
+    server.send("/me dances")
+    server.expect(r"^\* The server speaks as 'server'")
+    server.send("/msg nobody hi")
+    server.expect(r"^\* No member is called nobody\.$")
+    server.send("/msg alice psst")
+    a.expect(r"^server \(private\): psst$")
+    server.send("/who is there")               # /who with words is still /who, never sent as a line
+    server.send("to everyone")
+    a.expect(r"^server: to everyone$")
+    assert not any("/who" in ln for ln in a.lines)

@@ -47,6 +47,11 @@ def _stdin_lines(handle, done: threading.Event) -> threading.Thread:
     return t
 
 
+def _fail(program: str, sentence: str) -> None:
+    """One sentence on stderr, after the program's name (a name, never translated)."""
+    print(f"{program}: {sentence}", file=sys.stderr)
+
+
 def _on_signals(stop: threading.Event) -> None:
     def handler(signum, frame) -> None:
         stop.set()
@@ -73,7 +78,7 @@ def run_server(args: argparse.Namespace, **start_options) -> int:
     try:
         srv = start_server(args.host, args.port, allow_guests=not args.no_guests, stats=False, **start_options)
     except ChatError as exc:
-        print(f"ChatServer: {explain(exc)}", file=sys.stderr)
+        _fail("ChatServer", explain(exc))
         return 2
     stop = threading.Event()
     _on_signals(stop)
@@ -142,7 +147,7 @@ def run_client(args: argparse.Namespace) -> int:
     try:
         cli = start_client(args.server, args.name)
     except ChatError as exc:
-        print(f"ChatClient: {explain(exc)}", file=sys.stderr)
+        _fail("ChatClient", explain(exc))
         return 1
     stop = threading.Event()
     _on_signals(stop)
@@ -182,7 +187,7 @@ def run_client(args: argparse.Namespace) -> int:
         if sentence is None and isinstance(e, ev.CommandError) and isinstance(e.error, BacklogFull):
             sentence = explain(e.error)    # a line was not sent: the run did not do what it was asked
         if sentence is not None:
-            print(f"ChatClient: {sentence}", file=sys.stderr)
+            _fail("ChatClient", sentence)
             status = 1
             continue
         text = describe(e, cli.name)

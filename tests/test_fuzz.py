@@ -13,6 +13,7 @@
 """
 from __future__ import annotations
 
+import os
 import random
 from collections import Counter
 
@@ -34,6 +35,12 @@ _QUIET = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_ba
           HealthCheck.filter_too_much]
 FUZZ = settings(max_examples=1000, deadline=None, suppress_health_check=_QUIET)
 ENGINE = settings(max_examples=150, deadline=None, suppress_health_check=_QUIET)
+if "MUTANT_UNDER_TEST" in os.environ:
+    # Under mutmut (docs/mutation.md) every test runs once per mutant it covers: a few
+    # fixed examples each, the same for every mutant, and no example database to replay.
+    # The normal suite keeps the figures above.
+    FUZZ = settings(FUZZ, max_examples=40, derandomize=True, database=None)
+    ENGINE = settings(ENGINE, max_examples=8, derandomize=True, database=None)
 
 
 # --- strategies -------------------------------------------------------------------------------

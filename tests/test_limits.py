@@ -1,0 +1,453 @@
+"""Every limit of the protocol tried exactly at its value and one past it, and
+invalid input asserted to be refused (not merely "a value or ProtocolError").
+
+Pure and fast: codecs, names, tokens, the handshake's decision; no engines.
+"""
+from __future__ import annotations
+
+import pytest
+
+from udpcore import appmsg as m
+from udpcore import wire as w
+from udpcore.errors import InvalidName, NameProblem, ProtocolError, VersionError
+from udpcore.handshake import AMPLIFICATION, Gate, Step, within_budget
+from udpcore.names import check_name, clean_text, name_key, name_problem
+from udpcore.reliable import MAX_REASSEMBLY, ReliableChannel
+from udpcore.roster import Member, Roster
+from udpcore.peer import Peer
+from udpcore.tokens import TOKEN_LIFETIME, TokenMinter
+
+pytestmark = pytest.mark.timeout(10)
+
+NONCE = bytes(range(1, 9))
+SID = b"S" * 8
+V1 = w.MAGIC + bytes([w.VERSION])
+
+
+def refused(data: bytes, decoder=w.decode) -> bool:
+    try:
+        decoder(data)
+    except ProtocolError:
+        return True
+    return False
+
+
+# --- datagrams -------------------------------------------------------------------------
+
+
+def test_a_datagram_of_exactly_1200_bytes_is_taken_and_1201_refused():
+    full = w.encode(w.Data(SID, 1, 2, 3, 0, 4, 5, b"x" * w.MAX_FRAGMENT))
+    assert len(full) == w.MAX_DATAGRAM == 1200
+    assert w.decode(full).payload == b"x" * w.MAX_FRAGMENT
+    assert refused(full + b"x")
+    # the slow path too: a BYE padded to 1201 bytes is refused for its size
+    bye = w.encode(w.Bye(SID, "x" * 500))
+    assert refused(bye + b"\0" * (1201 - len(bye)))
+
+
+def test_a_fragment_of_max_fragment_bytes_is_encoded_and_one_more_is_our_bug():
+    assert len(w.encode_data(SID, 0, 0, 0, 0, 0, 0, b"x" * w.MAX_FRAGMENT)) == 1200
+    with pytest.raises(ValueError):
+        w.encode_data(SID, 0, 0, 0, 0, 0, 0, b"x" * (w.MAX_FRAGMENT + 1))
+
+
+def test_data_and_ack_sizes_are_exact():
+    data = w.encode(w.Data(SID, 1, 2, 3, 0, 4, 5, b""))
+    assert len(data) == 5 + 29 and w.decode(data) == w.Data(SID, 1, 2, 3, 0, 4, 5, b"")
+    assert refused(data[:-1])
+    ack = w.encode(w.Ack(SID, 1, 2, 3))
+    assert len(ack) == 25 and w.decode(ack) == w.Ack(SID, 1, 2, 3)
+    assert refused(ack[:-1]) and refused(ack + b"\0")
+
+
+@pytest.mark.parametrize("code", [0, 10, 99, 255])
+def test_unknown_packet_types_are_refused(code):
+    assert refused(V1 + bytes([code]) + SID)
+
+
+@pytest.mark.parametrize("version", [0, 2, 255])
+def test_another_version_is_a_version_error_carrying_it(version):
+    with pytest.raises(VersionError) as info:
+        w.decode(w.MAGIC + bytes([version, w.PacketType.PING]) + SID)
+    assert info.value.version == version
+
+
+@pytest.mark.parametrize("magic", [b"\xffUD", b"\xfeUC", b"\xffVC", b"UC\xff"])
+def test_a_wrong_magic_is_refused(magic):
+    assert refused(magic + bytes([w.VERSION, w.PacketType.PING]) + SID)
+    assert refused(magic + bytes([w.VERSION, w.PacketType.DATA]) + bytes(29))
+
+
+def test_is_protocol_looks_at_the_first_byte_only():
+    assert w.is_protocol(b"\xff") and w.is_protocol(b"\xffjunk")
+    assert not w.is_protocol(b"") and not w.is_protocol(b"U") and not w.is_protocol(b"\xfe\xff")
+
+
+def hello_bytes(name=b"\x00\x05alice", token=b"", resume=b"") -> bytes:
+    raw = V1 + bytes([w.PacketType.HELLO]) + NONCE + bytes([len(resume)]) + resume + bytes([len(token)]) + token + name
+    return raw + bytes(max(0, 200 - len(raw)))
+
+
+def test_hello_token_of_64_bytes_is_taken_and_65_refused():
+    assert w.decode(hello_bytes(token=b"t" * 64)).token == b"t" * 64
+    assert refused(hello_bytes(token=b"t" * 65))
+    with pytest.raises(ValueError):         # and we never encode what we would refuse... for names
+        w.encode(w.Hello(NONCE, "x" * 97))
+
+
+@pytest.mark.parametrize("n", [1, 7, 9, 16])
+def test_hello_resume_must_be_a_whole_session_id_or_nothing(n):
+    assert refused(hello_bytes(resume=b"r" * n))
+
+
+def test_hello_resume_of_eight_bytes_or_none_is_taken():
+    assert w.decode(hello_bytes(resume=b"r" * 8)).resume == b"r" * 8
+    assert w.decode(hello_bytes()).resume == b""
+    assert w.decode(hello_bytes()).name == "alice"
+
+
+def test_hello_padding_must_be_zero_but_may_be_absent():
+    good = hello_bytes()
+    assert refused(good[:-1] + b"\x01")
+    assert refused(good[:100] + b"\x80" + good[101:])
+    assert w.decode(good[:5 + 8 + 1 + 1 + 7]) == w.Hello(NONCE, "alice")    # short: decodes (the server drops it)
+
+
+def test_name_fields_take_96_bytes_and_refuse_97():
+    at = "\U0001F600" * 24                          # 24 characters of 4 bytes: 96 bytes
+    assert w.decode(w.encode(w.Hello(NONCE, at))).name == at
+    assert w.decode(w.encode(w.Welcome(NONCE, SID, at))).name == at
+    raw = V1 + bytes([w.PacketType.WELCOME]) + NONCE + SID + b"\x00" + (97).to_bytes(2, "big") + b"x" * 97
+    assert refused(raw)
+    assert refused(hello_bytes(name=(97).to_bytes(2, "big") + b"x" * 97))
+
+
+def test_reasons_take_512_bytes_and_refuse_513():
+    assert w.decode(w.encode(w.Bye(SID, "r" * 512))).reason == "r" * 512
+    assert w.decode(w.encode(w.Refuse(NONCE, w.RefuseCode.FULL, "r" * 512))).reason == "r" * 512
+    with pytest.raises(ValueError):
+        w.encode(w.Bye(SID, "r" * 513))
+    with pytest.raises(ValueError):
+        w.encode(w.Refuse(NONCE, w.RefuseCode.FULL, "r" * 513))
+    assert refused(V1 + bytes([w.PacketType.BYE]) + SID + (513).to_bytes(2, "big") + b"r" * 513)
+    assert refused(V1 + bytes([w.PacketType.REFUSE]) + NONCE + b"\x04" + (513).to_bytes(2, "big") + b"r" * 513)
+
+
+@pytest.mark.parametrize("code", [0, 5, 255])
+def test_unknown_refuse_codes_are_refused(code):
+    assert refused(V1 + bytes([w.PacketType.REFUSE]) + NONCE + bytes([code]) + b"\x00\x00")
+
+
+@pytest.mark.parametrize("ptype,body", [
+    (w.PacketType.CHALLENGE, NONCE + b"\x03ab"),           # token shorter than its length
+    (w.PacketType.CHALLENGE, NONCE[:7]),
+    (w.PacketType.WELCOME, NONCE + SID),                    # no resumed byte, no name
+    (w.PacketType.PING, SID[:7]),
+    (w.PacketType.PING, SID + b"\0"),                       # trailing byte
+    (w.PacketType.RESET, SID + b"\0"),
+    (w.PacketType.RESET, SID[:7]),
+    (w.PacketType.BYE, SID + b"\x00\x03ab"),
+    (w.PacketType.BYE, SID + b"\x00\x02\xc3\x28"),          # bad UTF-8
+    (w.PacketType.CHALLENGE, NONCE + b"\x01ab"),            # trailing byte
+    (w.PacketType.DATA, SID + bytes(20)),                   # too short for its header
+    (w.PacketType.ACK, SID + bytes(11)),
+])
+def test_malformed_bodies_are_refused(ptype, body):
+    assert refused(V1 + bytes([ptype]) + body)
+
+
+def test_text16_reads_exactly_its_length():
+    r = w.Reader(b"\x00\x02hi!")
+    assert r.text() == "hi" and r.pos == 4
+    with pytest.raises(ProtocolError):
+        r.end()
+    assert r.rest() == b"!" and r.pos == 5
+    r.end()
+    assert w.Reader(b"\x01\x02").u16() == 258 and w.Reader(b"\x01\x02\x03\x04").u32() == 0x01020304
+    assert w.Reader(b"\x02ab").blob8() == b"ab"
+    with pytest.raises(ProtocolError):
+        w.Reader(b"\x03ab").blob8()
+
+
+def test_pack_text_at_and_past_its_limit():
+    assert w.pack_text("x" * 8192) == b"\x20\x00" + b"x" * 8192
+    with pytest.raises(ValueError):
+        w.pack_text("x" * 8193)
+    assert w.pack_text("é", 2) == b"\x00\x02\xc3\xa9"
+    with pytest.raises(ValueError):
+        w.pack_text("é", 1)                        # the limit counts bytes, not characters
+
+
+def test_stamps_are_microseconds_modulo_2_to_the_32():
+    assert w.stamp(1.0) == 1_000_000 and w.stamp(0.0000015) == 1
+    assert w.stamp(4294.967296) == 0 and w.stamp(4294.967297) == 1
+    assert w.stamp_age(w.stamp(10.0), 10.25) == 0.25
+    assert w.stamp_age(w.stamp(10.0), 10.0) == 0.0
+
+
+# --- chat messages ---------------------------------------------------------------------
+
+
+def test_say_of_8192_bytes_is_taken_and_8193_refused():
+    at = m.encode_msg(m.Say(1, "x" * 8192))
+    assert m.decode_msg(at) == m.Say(1, "x" * 8192)
+    past = b"\x01\x00" + b"\0\0\0\1" + (8193).to_bytes(2, "big") + b"x" * 8193
+    assert refused(past, m.decode_msg)
+    with pytest.raises(ValueError):
+        m.encode_msg(m.Say(1, "x" * 8193))
+
+
+def test_say_fast_path_refuses_a_length_that_does_not_match():
+    raw = m.encode_msg(m.Say(7, "hi", True))
+    assert m.decode_msg(raw) == m.Say(7, "hi", True)
+    assert m.decode_msg(b"\x01\x00\0\0\0\7\0\0") == m.Say(7, "")      # exactly eight bytes
+    assert refused(raw + b"!", m.decode_msg)
+    assert refused(raw[:-1], m.decode_msg)
+    assert refused(b"\x01\x00\0\0\0\7\0", m.decode_msg)                # seven bytes: truncated
+    assert refused(b"\x01\x00\0\0\0\1\0\2\xc3\x28", m.decode_msg)      # bad UTF-8
+
+
+@pytest.mark.parametrize("msg,limit_field", [
+    (m.Private(1, "bob", "x" * 8192), None), (m.Line(1, "a", "x" * 8192), None)])
+def test_private_and_line_texts_take_8192_bytes(msg, limit_field):
+    assert m.decode_msg(m.encode_msg(msg)) == msg
+
+
+def test_private_and_line_texts_refuse_8193_bytes():
+    private = b"\x02\x00" + b"\0\0\0\1" + b"\x00\x03bob" + (8193).to_bytes(2, "big") + b"x" * 8193
+    line = b"\x14\x00" + bytes(8) + b"\x00\x01a\x00\x00" + (8193).to_bytes(2, "big") + b"x" * 8193
+    assert refused(private, m.decode_msg) and refused(line, m.decode_msg)
+
+
+def test_joined_address_takes_128_bytes_and_leave_reasons_are_a_closed_set():
+    assert m.decode_msg(m.encode_msg(m.Joined("a", "x" * 128))).address == "x" * 128
+    with pytest.raises(ValueError):
+        m.encode_msg(m.Joined("a", "x" * 129))
+    assert refused(b"\x15\x00\x00\x01a" + (129).to_bytes(2, "big") + b"x" * 129, m.decode_msg)
+    assert refused(b"\x16\x00\x01a\x00\x04gone", m.decode_msg)
+    assert refused(b"\x16\x00\x01a" + (65).to_bytes(2, "big") + b"x" * 65, m.decode_msg)
+
+
+@pytest.mark.parametrize("code", [0, 4, 255])
+def test_unknown_error_codes_are_refused(code):
+    assert refused(bytes([m.MsgType.ERROR, code]) + b"\x00\x00", m.decode_msg)
+
+
+@pytest.mark.parametrize("t", [0, 7, 19, 28, 255])
+def test_unknown_message_types_are_refused(t):
+    assert refused(bytes([t]) + bytes(8), m.decode_msg)
+    assert refused(b"", m.decode_msg)
+
+
+@pytest.mark.parametrize("raw", [b"\x04\x00", b"\x05\x00", b"\x06\0\0\0\1\0", b"\x1b\0\0\0", b"\x03\x00\x01ab",
+                                 b"\x18\x00\x02\x00\x01a", b"\x1a\x00\x01ab", b"\x17\x00\x01a"])
+def test_trailing_or_missing_bytes_in_a_message_are_refused(raw):
+    assert refused(raw, m.decode_msg)
+
+
+def test_members_lists_count_their_names():
+    assert m.decode_msg(b"\x18\x00\x00") == m.Members(())
+    assert m.decode_msg(b"\x18\x00\x01\x00\x01a") == m.Members(("a",))
+    many = tuple(f"n{i}" for i in range(300))
+    assert m.decode_msg(m.encode_msg(m.Members(many))) == m.Members(many)
+
+
+def test_the_largest_message_is_8400_bytes():
+    assert m.MAX_MESSAGE_BYTES == 2 + 8 + 6 + 2 * 96 + 8192 == 8400
+
+
+def test_a_message_of_exactly_max_reassembly_is_taken_and_one_byte_more_refused():
+    a, b = ReliableChannel(), ReliableChannel()
+    a.send(b"x" * MAX_REASSEMBLY)
+    got = []
+    while True:
+        frames = a.poll(0.0)
+        if not frames:
+            break
+        for f in frames:
+            got += b.on_data(*f)
+        a.on_ack(*b.ack_fields(0.0), 0.0)
+    assert got == [b"x" * MAX_REASSEMBLY] and MAX_REASSEMBLY == 131072
+    a, b = ReliableChannel(), ReliableChannel()
+    a.send(b"x" * (MAX_REASSEMBLY + 1))
+    with pytest.raises(ProtocolError):
+        while True:
+            frames = a.poll(0.0)
+            assert frames, "the whole message went through"
+            for f in frames:
+                b.on_data(*f)
+            a.on_ack(*b.ack_fields(0.0), 0.0)
+    # after the refusal the receiver starts afresh: the next message is whole
+    b2 = ReliableChannel()
+    b2.on_data(0, w.FLAG_MORE, b"x" * MAX_REASSEMBLY)
+    with pytest.raises(ProtocolError):
+        b2.on_data(1, 0, b"y")
+    assert b2.on_data(2, 0, b"next") == [b"next"]
+
+
+# --- names ------------------------------------------------------------------------------
+
+
+def test_a_name_of_24_characters_is_taken_and_25_refused():
+    assert name_problem("x" * 24) is None
+    assert name_problem("\U0001F600" * 24) is None
+    assert name_problem("x" * 25) is NameProblem.TOO_LONG
+    assert name_problem("\U0001F600" * 25) is NameProblem.TOO_LONG
+
+
+@pytest.mark.parametrize("name,problem", [
+    ("", NameProblem.BLANK), (" ", NameProblem.BLANK), ("\t\n", NameProblem.BLANK),
+    ("a b", NameProblem.BAD_CHARACTER), ("a\tb", NameProblem.BAD_CHARACTER),
+    ("a\x1b[31m", NameProblem.BAD_CHARACTER),          # ESC: a terminal escape
+    ("bell\x07", NameProblem.BAD_CHARACTER),           # BEL
+    ("nul\x00", NameProblem.BAD_CHARACTER), ("del\x7f", NameProblem.BAD_CHARACTER),
+    ("c1\x85", NameProblem.BAD_CHARACTER),             # NEL, a C1 control
+    ("a\u2028b", NameProblem.BAD_CHARACTER),           # line separator (Zl)
+    ("a\u2029b", NameProblem.BAD_CHARACTER),           # paragraph separator (Zp)
+    ("a\u00a0b", NameProblem.BAD_CHARACTER),           # no-break space
+    ("a\u3000b", NameProblem.BAD_CHARACTER),           # ideographic space
+    (" alice", NameProblem.BAD_CHARACTER), ("alice ", NameProblem.BAD_CHARACTER),
+    ("server", NameProblem.RESERVED), ("SERVER", NameProblem.RESERVED), ("ｓｅｒｖｅｒ", NameProblem.RESERVED),
+    ("guest-1", NameProblem.RESERVED), ("Guest-x", NameProblem.RESERVED), ("guest-", NameProblem.RESERVED),
+])
+def test_invalid_names_are_refused_for_their_reason(name, problem):
+    assert name_problem(name) is problem
+    with pytest.raises(InvalidName) as info:
+        check_name(name)
+    assert info.value.problem is problem and info.value.name == name
+
+
+@pytest.mark.parametrize("name", ["alice", "x", "servers", "server1", "guest", "guests-x", "guest_1", "a-b",
+                                  "Zoë", "李", "😀"])
+def test_names_that_merely_resemble_reserved_ones_are_fine(name):
+    assert name_problem(name) is None
+    check_name(name)
+
+
+def test_name_keys_fold_case_and_width():
+    assert name_key("ALICE") == name_key("ａｌｉｃｅ") == "alice"
+    assert name_key("Straße") == name_key("STRASSE")
+    assert name_key("bob") != name_key("alice")
+
+
+def test_clean_text_turns_controls_into_spaces_and_keeps_tabs():
+    assert clean_text("plain") == "plain"
+    assert clean_text("a\nb\rc\x1bd\x07e") == "a b c d e"
+    assert clean_text("a\tb\n") == "a\tb "
+    assert clean_text("a\u2028b") == "a b"
+
+
+# --- tokens ------------------------------------------------------------------------------
+
+
+ADDR = ("192.0.2.1", 40000)
+
+
+def test_a_token_is_good_for_exactly_30_seconds():
+    t = TokenMinter(b"k" * 32)
+    tok = t.mint(ADDR, 1000.0)
+    assert TOKEN_LIFETIME == 30.0
+    assert t.check(tok, ADDR, 1000.0)
+    assert t.check(tok, ADDR, 1030.0)
+    assert not t.check(tok, ADDR, 1030.002)
+    assert t.age(tok, 1000.25) == 0.25
+
+
+def test_a_token_is_bound_to_host_port_key_and_its_own_bytes():
+    t = TokenMinter(b"k" * 32)
+    tok = t.mint(ADDR, 1000.0)
+    assert len(tok) == 20 and tok[:4] == (1_000_000).to_bytes(4, "big")
+    assert not t.check(tok, ("192.0.2.2", 40000), 1000.0)
+    assert not t.check(tok, ("192.0.2.1", 40001), 1000.0)
+    assert not t.check(tok, ("192.0.2.14", 0), 1000.0)       # "1|40000" must not read as "14|0"
+    assert not TokenMinter(b"j" * 32).check(tok, ADDR, 1000.0)
+    assert not t.check(tok[:-1], ADDR, 1000.0) and not t.check(tok + b"\0", ADDR, 1000.0)
+    assert not t.check(tok[:-1] + bytes([tok[-1] ^ 1]), ADDR, 1000.0)
+    assert not t.check(tok[:4] + bytes(16), ADDR, 1000.0)
+    older = (999_000).to_bytes(4, "big") + tok[4:]                 # its time changed: its MAC no longer fits
+    assert not t.check(older, ADDR, 1000.0)
+    assert t.mint(ADDR, 1000.0) == tok and t.mint(ADDR, 1000.001) != tok
+
+
+def test_token_time_wraps_with_the_millisecond_clock():
+    t = TokenMinter(b"k" * 32)
+    wrap = 2 ** 32 / 1000
+    tok = t.mint(ADDR, wrap - 1.0)
+    assert t.check(tok, ADDR, wrap + 1.0) and t.age(tok, wrap + 1.0) == pytest.approx(2.0)
+
+
+# --- the handshake's decision ----------------------------------------------------------------
+
+
+def judge(h: w.Hello, now: float, size: int = 200, roster: Roster | None = None, gate: Gate | None = None,
+          addr=ADDR):
+    return (gate or Gate(b"k" * 32)).judge(h, addr, now, size, roster or Roster())
+
+
+def test_a_hello_of_199_bytes_is_dropped_and_200_challenged():
+    h = w.Hello(NONCE, "alice")
+    assert judge(h, 1.0, size=199).step is Step.DROP
+    assert judge(h, 1.0, size=200).step is Step.CHALLENGE
+
+
+def test_amplification_allows_three_times_and_not_a_byte_more():
+    assert AMPLIFICATION == 3
+    assert within_budget(600, 200) and within_budget(0, 0)
+    assert not within_budget(601, 200) and not within_budget(1, 0)
+
+
+def test_a_fresh_token_admits_and_times_the_round_trip_only_under_250_ms():
+    gate = Gate(b"k" * 32)
+    tok = gate.tokens.mint(ADDR, 10.0)
+    v = judge(w.Hello(NONCE, "alice", tok), 10.1, gate=gate)
+    assert v.step is Step.ADMIT and v.member is None and v.rtt == pytest.approx(0.1)
+    assert judge(w.Hello(NONCE, "alice", tok), 10.249, gate=gate).rtt == pytest.approx(0.249)
+    assert judge(w.Hello(NONCE, "alice", tok), 10.25, gate=gate).rtt is None
+    assert judge(w.Hello(NONCE, "alice", tok), 40.0, gate=gate).step is Step.ADMIT
+    assert judge(w.Hello(NONCE, "alice", tok), 40.002, gate=gate).step is Step.CHALLENGE
+    assert judge(w.Hello(NONCE, "alice", tok), 10.1, gate=gate, addr=("192.0.2.1", 40001)).step is Step.CHALLENGE
+
+
+def member(name, addr, sid=SID, nonce=NONCE, now=0.0):
+    return Member(name, addr, Peer(sid, now), now, nonce=nonce)
+
+
+def test_the_gate_refuses_invalid_and_taken_names_and_resumes_by_session_and_name():
+    gate = Gate(b"k" * 32)
+    tok = gate.tokens.mint(ADDR, 10.0)
+    roster = Roster()
+    bob = member("Bob", ("192.0.2.9", 1), sid=b"B" * 8, nonce=b"n" * 8)
+    roster.add(bob)
+
+    def j(h):
+        return judge(h, 10.0, roster=roster, gate=gate)
+
+    v = j(w.Hello(NONCE, "a b", tok))
+    assert (v.step, v.refuse) == (Step.REFUSE, w.RefuseCode.NAME_INVALID)
+    v = j(w.Hello(NONCE, "BOB", tok))
+    assert (v.step, v.refuse, v.member) == (Step.REFUSE, w.RefuseCode.NAME_TAKEN, None)
+    v = j(w.Hello(NONCE, "bob", tok, resume=b"B" * 8))
+    assert (v.step, v.member) == (Step.RESUME, bob)
+    v = j(w.Hello(NONCE, "carol", tok, resume=b"B" * 8))       # someone else's session: no resume
+    assert v.step is Step.ADMIT
+    v = j(w.Hello(NONCE, "bob", tok, resume=b"X" * 8))          # unknown session, taken name
+    assert (v.step, v.refuse) == (Step.REFUSE, w.RefuseCode.NAME_TAKEN)
+
+
+def test_the_gate_rewelcomes_the_same_nonce_and_replaces_a_new_program_at_the_address():
+    gate = Gate(b"k" * 32)
+    tok = gate.tokens.mint(ADDR, 10.0)
+    roster = Roster()
+    old = member("alice", ADDR, nonce=NONCE)
+    roster.add(old)
+    v = judge(w.Hello(NONCE, "alice", tok), 10.0, roster=roster, gate=gate)
+    assert (v.step, v.member) == (Step.REWELCOME, old)
+    v = judge(w.Hello(b"m" * 8, "alice", tok), 10.0, roster=roster, gate=gate)     # a new program, same name
+    assert (v.step, v.member) == (Step.ADMIT, old)
+    v = judge(w.Hello(b"m" * 8, "a b", tok), 10.0, roster=roster, gate=gate)
+    assert (v.step, v.member, v.refuse) == (Step.REFUSE, old, w.RefuseCode.NAME_INVALID)
+    guest = Member("guest-x", ("192.0.2.7", 7), None, 0.0, nonce=b"")
+    roster.add(guest)
+    v = judge(w.Hello(b"", "dave", gate.tokens.mint(("192.0.2.7", 7), 10.0)), 10.0, roster=roster, gate=gate,
+              addr=("192.0.2.7", 7))
+    assert (v.step, v.member) == (Step.ADMIT, guest)             # a guest's empty nonce is no rewelcome

@@ -149,7 +149,7 @@ def test_a_server_that_answered_is_not_called_unreachable_at_ten_seconds():
     room.drop = lambda d, src, dst: src == SERVER and not (isinstance(wire.decode(d), wire.Challenge)
                                                            and room.now >= 1000 + 8.0)
     room.advance(9.9)                      # only a CHALLENGE after 8 s gets through
-    assert c.state is State.CONNECTING and c._token
+    assert c.state is State.CONNECTING and c._join.token
     room.drop = lambda d, src, dst: src == SERVER and room.now < 1000 + 12.0   # then 2 s more of loss
     room.advance(4.0)
     assert c.state is State.JOINED

@@ -19,10 +19,11 @@ from .appmsg import ErrorCode
 from .client_state import GONE, HANDSHAKING, IN_SESSION, TRANSITIONS, BadTransition, State
 from .errors import (BacklogFull, ChatError, InvalidName, LineTooLong, NameProblem, NameTaken, NoSuchMember,
                      NotInRoom, ProtocolError, RefusedByServer, RoomFull, VersionMismatch)
+from .joining import Joiner
 from .names import check_name, clean_text, name_problem
 from .peer import SERVER_TIMEOUT, Peer
-from .wire import (HELLO_FIRST_RETRY, MAX_MESSAGE_TEXT, Ack, Bye, Challenge, Data, Hello, Ping, Refuse,
-                   RefuseCode, Reset, Welcome, decode, encode)
+from .wire import (MAX_MESSAGE_TEXT, Ack, Bye, Challenge, Data, Ping, Refuse, RefuseCode, Reset, Welcome, decode,
+                   encode)
 
 __all__ = ["ClientEngine", "State", "BadTransition", "CONNECT_TIMEOUT", "LEAVE_TIMEOUT"]
 
@@ -30,8 +31,6 @@ log = logging.getLogger("udpcore.client")
 Addr = tuple[str, int]
 _SESSION_PACKETS = (Data, Ack, Ping, Bye, Reset)   # the packets that carry a session id
 CONNECT_TIMEOUT = 10.0
-HELLO_MAX_RETRY = 2.0
-RECONNECT_MAX_RETRY = 5.0
 LEAVE_TIMEOUT = 10.0
 MAX_QUEUED = 1000          # messages held while not yet joined
 
@@ -43,15 +42,8 @@ class ClientEngine:
         self.server = server
         self.server_label = server_label or f"{server[0]}:{server[1]}"
         self.state = State.IDLE
-        self._randbytes = randbytes
         self._peer: Peer | None = None
-        self._nonce = b""
-        self._token = b""
-        self._hellos: list[float] = []            # when each HELLO with the current token went
-        self._handshake_rtts: list[float] = []    # round trips the handshake timed unambiguously
-        self._resume = b""
-        self._hello_at: float | None = None
-        self._hello_retry = HELLO_FIRST_RETRY
+        self._join = Joiner(randbytes)
         self._deadline: float | None = None      # connect or leave deadline
         self._queued: list[bytes] = []            # typed before we had a session
         self._leave_requested = False             # leave() before the join completed
@@ -84,7 +76,7 @@ class ClientEngine:
     # --- the four doors ------------------------------------------------------------
 
     def connect(self, now: float) -> None:
-        self._start_hello(now, resume=b"")
+        self._join.start(now)
         self._deadline = now + CONNECT_TIMEOUT
         self._set_state(State.CONNECTING)
 
@@ -98,7 +90,7 @@ class ClientEngine:
             self.ignored += 1
             return
         if isinstance(p, (Challenge, Welcome, Refuse)):
-            if p.nonce != self._nonce or self.state not in HANDSHAKING:
+            if p.nonce != self._join.nonce or self.state not in HANDSHAKING:
                 self.ignored += 1
             elif isinstance(p, Challenge):
                 self._challenge(p, now)
@@ -109,8 +101,8 @@ class ClientEngine:
                 self._set_state(State.CLOSED)
             return
         peer = self._peer
-        if peer is None and self._token and isinstance(p, Data):
-            self._hello_at = now                  # we were welcomed but the WELCOME was lost: ask again
+        if peer is None and isinstance(p, Data):
+            self._join.ask_again(now)
         if (peer is None or not isinstance(p, _SESSION_PACKETS)
                 or p.session != peer.session):           # a server never sends us a HELLO
             self.ignored += 1
@@ -132,12 +124,9 @@ class ClientEngine:
 
     def datagrams_to_send(self, now: float) -> list[tuple[bytes, Addr]]:
         out, self._out = self._out, []
-        if self._hello_at is not None and now >= self._hello_at:
-            out.append((encode(Hello(self._nonce, self.name, self._token, self._resume)), self.server))
-            self._hellos.append(now)              # its answer times the path if it went once
-            cap = RECONNECT_MAX_RETRY if self.state is State.RECONNECTING else HELLO_MAX_RETRY
-            self._hello_at = now + self._hello_retry
-            self._hello_retry = min(cap, self._hello_retry * 2)
+        hello = self._join.hello(self.name, now, reconnecting=self.state is State.RECONNECTING)
+        if hello is not None:
+            out.append((hello, self.server))
         peer = self._peer
         if peer is not None and self.state in IN_SESSION:
             out.extend((d, self.server) for d in peer.datagrams(now))
@@ -148,7 +137,7 @@ class ClientEngine:
     def get_timer(self) -> float | None:
         if self.closed:
             return None
-        times = [t for t in (self._hello_at, self._deadline) if t is not None]
+        times = [t for t in (self._join.due, self._deadline) if t is not None]
         peer = self._peer
         if peer is not None and self.state in IN_SESSION:
             t = peer.channel.get_timer()
@@ -173,7 +162,7 @@ class ClientEngine:
                 self._set_state(State.CLOSED)
                 return
             self._set_state(State.RECONNECTING)
-            self._start_hello(now, resume=peer.session)
+            self._join.start(now, resume=peer.session)
             self._events.append(ev.ConnectionLost())
         elif peer.needs_keepalive(now):
             peer.last_sent = now
@@ -243,29 +232,15 @@ class ClientEngine:
             return
         self._peer.send(data)
 
-    def _start_hello(self, now: float, resume: bytes) -> None:
-        self._nonce = self._randbytes(8)
-        self._token = b""
-        self._hellos = []
-        self._handshake_rtts = []
-        self._resume = resume
-        self._hello_at = now
-        self._hello_retry = HELLO_FIRST_RETRY if not resume else 0.5
-
     def _challenge(self, p: Challenge, now: float) -> None:
-        if not self._token and self.state is State.CONNECTING and self._deadline is not None:
+        if not self._join.token and self.state is State.CONNECTING and self._deadline is not None:
             # The server answers, so it is reachable: on a lossy network give
             # the rest of the handshake its own time (once, so it stays bounded).
             self._deadline = max(self._deadline, now + CONNECT_TIMEOUT)
-        if p.token != self._token:
-            if len(self._hellos) == 1 and not self._token:   # HELLO -> CHALLENGE, sent once
-                self._handshake_rtts.append(now - self._hellos[0])
-            self._hellos = []
-        self._token = p.token
-        self._hello_at = now              # answer at once
+        self._join.challenged(p, now)
 
     def _welcome(self, p: Welcome, now: float) -> None:
-        self._hello_at = None
+        rtts = self._join.welcomed(now)
         old = self._peer
         first = old is None
         if p.resumed and old is not None and old.session == p.session:
@@ -273,9 +248,7 @@ class ClientEngine:
             old.channel.handle_timer(float("inf"))   # resend what is outstanding now
         else:
             peer = Peer(p.session, now)
-            if len(self._hellos) == 1 and self._token:           # HELLO with token -> WELCOME
-                self._handshake_rtts.append(now - self._hellos[0])
-            for rtt in self._handshake_rtts:     # so a first line lost recovers in ms, not in 1 s
+            for rtt in rtts:                     # so a first line lost recovers in ms, not in 1 s
                 peer.channel.rtt.sample(rtt)
             if old is not None:
                 for raw in old.channel.take_unsent_messages():
@@ -312,7 +285,7 @@ class ClientEngine:
         if self.state is State.JOINED:
             self._events.append(ev.ConnectionLost())
         self._set_state(State.RECONNECTING)
-        self._start_hello(now, resume=b"")
+        self._join.start(now)
 
     def _refusal(self, p: Refuse) -> ChatError:
         if p.code is RefuseCode.NAME_TAKEN:

@@ -1,49 +1,27 @@
 """Fixtures shared by the window tests: a private Xvfb display and a Tk root."""
 from __future__ import annotations
 
-import os
 import queue
-import shutil
-import subprocess
 import time
-from pathlib import Path
 
 import pytest
 
-
-def _free_display() -> int:
-    for n in range(90, 200):
-        if not Path(f"/tmp/.X11-unix/X{n}").exists() and not Path(f"/tmp/.X{n}-lock").exists():
-            return n
-    raise RuntimeError("no free X display number")
+from tests.xvfb import Xvfb, XvfbError
 
 
 @pytest.fixture(scope="session")
 def xvfb_display():
-    """Start Xvfb for the session (the machine has no screen) and point DISPLAY at it."""
-    if shutil.which("Xvfb") is None:
-        pytest.fail("Xvfb is not installed (apt-get install xvfb); .ci/run installs it")
-    n = _free_display()
-    proc = subprocess.Popen(["Xvfb", f":{n}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while not Path(f"/tmp/.X11-unix/X{n}").exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("Xvfb did not start")
-        time.sleep(0.05)
-    old = os.environ.get("DISPLAY")
-    os.environ["DISPLAY"] = f":{n}"
-    yield f":{n}"
-    proc.terminate()
+    """Start Xvfb for the session (the machine has no screen) and point DISPLAY at it.
+
+    Xvfb picks its own display number (tests/xvfb.py), so parallel sessions never collide."""
     try:
-        proc.wait(5)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    if old is None:
-        os.environ.pop("DISPLAY", None)
-    else:
-        os.environ["DISPLAY"] = old
+        x = Xvfb()
+    except XvfbError as exc:
+        pytest.fail(str(exc))
+    try:
+        yield x.display
+    finally:
+        x.close()
 
 
 @pytest.fixture

@@ -147,18 +147,11 @@ def port_is_free(port: int) -> bool:
 
 
 def main() -> None:
-    n = next(n for n in range(97, 200) if not Path(f"/tmp/.X11-unix/X{n}").exists())
-    display = f":{n}"
-    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.environ["DISPLAY"] = display
-    time.sleep(1)
-    try:
+    from tests.xvfb import Xvfb
+    with Xvfb():                    # its own display, chosen by Xvfb: DISPLAY for the scenes below
         for mode in ("light", "dark"):
             for which in ("server", "client", "connect", "unreachable", "busy"):
                 subprocess.run([sys.executable, __file__, "--scene", mode, which], check=True, timeout=120)
-    finally:
-        xvfb.terminate()
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from collections import Counter, deque
 from . import appmsg as m
 from . import events as ev
 from . import guests
+from .addresses import format_addr
 from .appmsg import LeaveReason
 from .errors import BacklogFull
 from .roster import Addr, Member, Roster
@@ -22,8 +23,10 @@ MEMBERS_LIST_BYTES = 100_000   # a member list longer than this is cut (it fits 
 
 
 class Room:
-    def __init__(self, roster: Roster, timers: MemberTimers, counters: Counter[str]) -> None:
+    def __init__(self, roster: Roster, timers: MemberTimers, counters: Counter[str], *,
+                 announce_joins: bool = True) -> None:
         self.roster = roster
+        self.announce_joins = announce_joins         # off: joins are not told to the room (huge rooms)
         self.timers = timers
         self.counters = counters
         self.out: list[tuple[bytes, Addr]] = []      # datagrams to send now
@@ -31,6 +34,22 @@ class Room:
         self.events: deque[ev.Event] = deque()
         self.seq = 0                                 # the room's last sequence number
         self.relayed = 0
+
+    def join(self, mem: Member) -> None:
+        """A new member or guest: told to the room (before it is in it), then in."""
+        address = format_addr(mem.addr)
+        if self.announce_joins:
+            self.announce(m.Joined(mem.name, address, guest=mem.guest))
+        self.roster.add(mem)
+        self.events.append(ev.MemberJoined(mem.name, address, guest=mem.guest))
+
+    def guest_said(self, mem: Member, lines: list[str], now: float) -> None:
+        """A guest's datagram of lines: each relayed, until one of the quit words."""
+        for line in lines:
+            if guests.is_quit(line):
+                self.remove(mem, LeaveReason.LEFT)
+                return
+            self.relay(mem.name, line, False, now, origin=mem)
 
     def members_msg(self) -> m.Members:
         names, size = [], 0

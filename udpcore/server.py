@@ -44,11 +44,10 @@ class ServerEngine:
         self._randbytes = randbytes
         self._gate = Gate(randbytes(32))
         self.allow_guests = allow_guests
-        self.announce_joins = announce_joins     # off: joins are not told to the room (huge rooms)
         self._roster = Roster()
         self._timers = MemberTimers()
         self.counters: Counter[str] = Counter()
-        self._room = Room(self._roster, self._timers, self.counters)
+        self._room = Room(self._roster, self._timers, self.counters, announce_joins=announce_joins)
         self._next_sweep = now + SWEEP_INTERVAL
         self.closing_deadline: float | None = None
         self.closed = False
@@ -243,12 +242,9 @@ class ServerEngine:
         if rtt is not None:
             peer.channel.rtt.sample(rtt)
         mem = Member(h.name, addr, peer, now, nonce=h.nonce)
-        if self.announce_joins:
-            self._room.announce(m.Joined(h.name, format_addr(addr)))
-        self._roster.add(mem)
+        self._room.join(mem)
         self._room.out.append((encode(Welcome(h.nonce, sid, h.name)), addr))
         self._room.send(mem, self._room.members_msg())
-        self._room.events.append(ev.MemberJoined(h.name, format_addr(addr)))
 
     def _rebind(self, mem: Member, addr: Addr, nonce: bytes, now: float) -> None:
         """A member came back (new address or after a blip) with its session id."""
@@ -361,16 +357,8 @@ class ServerEngine:
         if mem is None:
             if not lines:
                 return
-            name = f"{GUEST_PREFIX}{format_addr(addr)}"
-            mem = Member(name, addr, None, now)
-            if self.announce_joins:
-                self._room.announce(m.Joined(name, format_addr(addr), guest=True))
-            self._roster.add(mem)
-            self._room.events.append(ev.MemberJoined(name, format_addr(addr), guest=True))
+            mem = Member(f"{GUEST_PREFIX}{format_addr(addr)}", addr, None, now)
+            self._room.join(mem)
         mem.heard(now)
         mem.credit += AMPLIFICATION * len(data)
-        for line in lines:
-            if guests.is_quit(line):
-                self._room.remove(mem, LeaveReason.LEFT)
-                return
-            self._room.relay(mem.name, line, False, now, origin=mem)
+        self._room.guest_said(mem, lines, now)

@@ -451,3 +451,28 @@ def test_the_gate_rewelcomes_the_same_nonce_and_replaces_a_new_program_at_the_ad
     v = judge(w.Hello(b"", "dave", gate.tokens.mint(("192.0.2.7", 7), 10.0)), 10.0, roster=roster, gate=gate,
               addr=("192.0.2.7", 7))
     assert (v.step, v.member) == (Step.ADMIT, guest)             # a guest's empty nonce is no rewelcome
+
+
+@pytest.mark.parametrize("name", [
+    "alice\u200b",          # zero-width space: looks exactly like "alice"
+    "al\u200cice", "al\u200dice", "\u2060alice", "\ufeffalice",     # ZWNJ, ZWJ, word joiner, BOM
+    "\u202eecila",          # right-to-left override: shows as "alice" and reorders the line after it
+    "a\u202ab", "a\u202bb", "a\u202cb", "a\u202db", "a\u2066b", "a\u2067b", "a\u2068b", "a\u2069b",
+    "a\u200eb", "a\u200fb", "a\u061cb",                              # LRM, RLM, ALM
+    "ali\u00adce",          # soft hyphen: invisible
+])
+def test_invisible_and_bidi_format_characters_are_refused_in_names(name):
+    assert name_problem(name) is NameProblem.BAD_CHARACTER
+
+
+def test_the_server_refuses_a_zero_width_lookalike_of_a_member():
+    from tests.enginepair import Room, drain
+    from udpcore import events as ev
+    room = Room()
+    room.add("alice")
+    room.settle()
+    c = room.add("alice\u200b")
+    room.settle()
+    (e,) = drain(c)
+    assert isinstance(e, ev.JoinRefused) and e.error.problem is NameProblem.BAD_CHARACTER
+    assert room.server.member_names == ["alice"]

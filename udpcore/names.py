@@ -28,7 +28,9 @@ def name_problem(name: str) -> NameProblem | None:
         return NameProblem.TOO_LONG
     for ch in name:
         cat = unicodedata.category(ch)
-        if cat in ("Cc", "Zl", "Zp") or ch.isspace():
+        # Cf: invisible format characters -- zero-width (U+200B) would make "alice\u200b" a
+        # second "alice" to the eye, and a bidi override (U+202E) would reorder the line it heads.
+        if cat in ("Cc", "Cf", "Zl", "Zp") or ch.isspace():
             return NameProblem.BAD_CHARACTER
     key = name_key(name)
     if key in RESERVED or key.startswith(GUEST_PREFIX):

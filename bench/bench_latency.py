@@ -13,8 +13,9 @@ count:
 
 - **p50/p99/max**: the sender's ``sendto`` -> arrival at the receiver's socket:
   two hops and the server, the same span as the echo loop's round trip.
-- **from submit**: from the sender's ``submit()`` (adds the sending engine).
-- **to the event**: from ``submit()`` to the receiver's ``RoomLine`` (adds both
+- **from submit**: from the sender handing the line to its engine (``say()``;
+  adds the sending engine).
+- **to the event**: from ``say()`` to the receiver's ``RoomLine`` (adds both
   engines; idle rows only, where this process has nothing else to do).
 
 The baseline is a datagram of the same size to the bare ``recvfrom``/``sendto``
@@ -55,8 +56,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from udpcore import events as ev  # noqa: E402
 
-from bench.common import (EchoProcess, EnginePump, Profile, Result, ServerProcess, join_all,  # noqa: E402
-                          main_for, ms, percentile, recv_stamped, stamp_sockets, summarise, udp_socket)
+from bench.engine_pump import EnginePump, join_all  # noqa: E402
+from bench.loopback import recv_stamped, stamp_sockets, udp_socket  # noqa: E402
+from bench.measure import percentile  # noqa: E402
+from bench.processes import EchoProcess, ServerProcess  # noqa: E402
+from bench.profiling import Profile, summarise  # noqa: E402
+from bench.results import Result, main_for, ms  # noqa: E402
 
 GOAL_P50_FACTOR = 3.0
 GOAL_P99_LOAD = 0.005
@@ -136,7 +141,7 @@ class LineClock:
         seq = self.said
         self.said += 1
         t = time.time_ns()
-        mem.engine.submit(f"{t} {seq} line from {mem.name}", now)
+        mem.engine.say(f"{t} {seq} line from {mem.name}")
         mem.tx_stamp = 0
         pump.flush(mem, now)
         self.sent_at[seq] = mem.tx_stamp or t

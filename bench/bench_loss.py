@@ -27,8 +27,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from udpcore import events as ev  # noqa: E402
 
-from bench.common import (PY, EnginePump, Result, ServerProcess, join_all, main_for, median, ms,  # noqa: E402
-                          spawn, stop_process)
+from bench.engine_pump import EnginePump, join_all  # noqa: E402
+from bench.measure import median  # noqa: E402
+from bench.processes import PY, ROOT, ServerProcess, spawn, stop_process  # noqa: E402
+from bench.results import Result, main_for, ms  # noqa: E402
 
 LOSSY = dict(p_drop=0.20, p_dup=0.05, p_reorder=0.10, max_delay=0.02, hold_max=4)   # as tests/test_impaired_delivery.py
 CLEAN = dict(p_drop=0.0, p_dup=0.0, p_reorder=0.0, max_delay=0.02, hold_max=4)
@@ -48,7 +50,6 @@ print(json.dumps(counts), flush=True)
 
 class ProxyProcess:
     def __init__(self, upstream_port: int, seed: int, impair: dict) -> None:
-        from bench.common import ROOT
         self.p = spawn([PY, "-c", PROXY_CODE, str(ROOT), str(upstream_port), str(seed), json.dumps(impair)],
                        stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         line = self.p.stdout.readline()
@@ -87,7 +88,7 @@ def one_run(n_lines: int, seed: int, impair: dict, timeout: float = 60.0) -> dic
                 t0 = time.monotonic()
                 now = t0
                 for i in range(n_lines):
-                    sender.engine.submit(str(i), now)
+                    sender.engine.say(str(i))
                 pump.flush(sender, now)
                 progress = []                         # (seconds, lines the receiver has)
                 done = False

@@ -5,7 +5,7 @@ relaying room lines among N members, against a bare recvfrom/sendto echo loop.
 
 The server is the real headless program (``gui_server.py --headless``) in its
 own process. One load-generator process drives N lean members (real handshake,
-then SAY lines and cumulative ACKs; see ``bench.common.LeanMember``) so that the
+then SAY lines and cumulative ACKs; see ``bench.lean_member.LeanMember``) so that the
 generator costs less per datagram than the server it loads: every member says
 lines in turn, and at most ``--in-flight`` lines are on their way (sent, not yet
 received by every member) at any moment, so the server always has work and
@@ -26,8 +26,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import (CpuMeter, EchoProcess, LeanMember, Profile, Result, ServerProcess,  # noqa: E402
-                          join_lean, main_for, median, rate, settle_lean, summarise, udp_errors, udp_socket)
+from bench.lean_member import LeanMember, join_lean, settle_lean  # noqa: E402
+from bench.loopback import udp_socket  # noqa: E402
+from bench.measure import CpuMeter, median, udp_errors  # noqa: E402
+from bench.processes import EchoProcess, ServerProcess  # noqa: E402
+from bench.profiling import Profile, summarise  # noqa: E402
+from bench.results import Result, main_for, rate  # noqa: E402
 
 TEXT = "the quick brown fox jumps over the lazy dog, line {}"
 GOAL_N = 10

@@ -25,8 +25,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import (CpuMeter, EnginePump, Profile, Result, ServerProcess, join_all,  # noqa: E402
-                          main_for, raise_fd_limit, summarise)
+from bench.engine_pump import EnginePump, join_all  # noqa: E402
+from bench.loopback import raise_fd_limit  # noqa: E402
+from bench.measure import CpuMeter  # noqa: E402
+from bench.processes import ServerProcess  # noqa: E402
+from bench.profiling import Profile, summarise  # noqa: E402
+from bench.results import Result, main_for  # noqa: E402
 
 GOAL_RSS = 150e6
 GOAL_CPU = 0.05

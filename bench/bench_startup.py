@@ -39,7 +39,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import PY, ROOT, Result, ServerProcess, Xvfb, main_for, spawn, stop_process  # noqa: E402
+from bench.processes import PY, ROOT, ServerProcess, spawn, stop_process  # noqa: E402
+from bench.results import Result, main_for  # noqa: E402
+from tests.xvfb import Xvfb  # noqa: E402
 
 TK_BASELINE = "import tkinter as tk; r = tk.Tk(); r.title('Tk baseline'); r.mainloop()"
 
@@ -134,7 +136,7 @@ PACKAGED_END = "<!-- packaged start-up: end -->"
 
 
 def packaged_block(header: tuple, rows: list[tuple], runs: int, note: str) -> str:
-    from bench.common import machine, table
+    from bench.results import machine, table
     return "\n".join([PACKAGED_START, "",
                       f"Packaged start-up, measured {time.strftime('%Y-%m-%d %H:%M')} with "
                       f"`.venv/bin/python bench/bench_startup.py` ({note}; median (min-max) of {runs} starts "

@@ -11,8 +11,10 @@ process). Another member — the real headless client, ``gui_client.py
 --headless`` in its own process — types ``--lines`` lines as fast as it can
 (stdin from a file); the window receives them through the server.
 
-Measured in the window's process:
-- when each burst line reaches the window's event queue (the transport thread),
+Measured in the window's process, through public faces only (the window's
+``start`` and ``handle``, a ``ClientEngine`` subclass; nothing patched):
+- when each burst line reaches the window's event queue: the socket thread
+  takes it from the engine (``next_event``) in the turn that queues it,
 - when the last one has been inserted and Tk has redrawn (``update_idletasks``),
 - every gap between two runs of a 5 ms ``after`` heartbeat (how long the main
   loop could not react: the goal is under 100 ms), and the poller's own
@@ -35,12 +37,47 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from udpcore import events as ev  # noqa: E402
+from udpcore import DEFAULT_PORT, ClientEngine, events as ev  # noqa: E402
+from udpnet import ClientTransport, resolve  # noqa: E402
 
-from bench.common import PY, Result, ServerProcess, Xvfb, main_for, ms, percentile, spawn, stop_process  # noqa: E402
+from bench.loopback import udp_socket  # noqa: E402
+from bench.measure import percentile  # noqa: E402
+from bench.processes import PY, ServerProcess, spawn, stop_process  # noqa: E402
+from bench.results import Result, main_for, ms  # noqa: E402
+from tests.xvfb import Xvfb  # noqa: E402
 
 GOAL_GAP = 0.100
 TEXT = "burst line {:05d}: the quick brown fox jumps over the lazy dog"
+
+
+def is_burst(e) -> bool:
+    return isinstance(e, ev.RoomLine) and e.text.startswith("burst line ")
+
+
+class StampingEngine(ClientEngine):
+    """The real client engine; notes when the socket thread takes each burst line
+    from it: in the same turn, that line is put on the window's event queue."""
+
+    def __init__(self, *args, arrivals: list[float], **kw) -> None:
+        super().__init__(*args, **kw)
+        self.arrivals = arrivals
+
+    def next_event(self):
+        e = super().next_event()
+        if e is not None and is_burst(e):
+            self.arrivals.append(time.perf_counter())
+        return e
+
+
+def stamping_start(arrivals: list[float]):
+    """A ``start`` for ClientApp: ``udpnet.start_client`` built from its public
+    pieces (the real ClientTransport, a socket on 127.0.0.1 with udpnet's 1 MiB
+    receive buffer) around a StampingEngine."""
+    def start(server: str, name: str) -> ClientTransport:
+        addr, _family, label = resolve(server, DEFAULT_PORT)
+        engine = StampingEngine(name, addr, time.monotonic(), server_label=label, arrivals=arrivals)
+        return ClientTransport(engine, udp_socket(1 << 20))
+    return start
 
 
 def run_loop(root, until, timeout: float) -> bool:
@@ -94,39 +131,33 @@ def run(opts: argparse.Namespace) -> Result:
         os.environ["LANCHAT_CONFIG_DIR"] = tmp
         from chatui.app import make_root
         from chatui.client_window import ClientApp
-        root, palette = make_root("ChatClient", "light")
-        root.geometry("760x520")
-        app = ClientApp(root, palette, f"127.0.0.1:{srv.address[1]}", "viewer")
-        if not run_loop(root, lambda: app.view is not None, 15):
-            raise RuntimeError("the window did not connect")
-        run_loop(root, lambda: False, 0.5)               # settle: member list, first draw
 
         arrivals: list[float] = []
-        q = app.transport.events
-        original_put_many = q.put_many
-
-        def put_many(events: list) -> None:                # each turn's events, in one hand-over
-            t = time.perf_counter()
-            arrivals.extend(t for e in events if isinstance(e, ev.RoomLine) and e.text.startswith("burst line "))
-            return original_put_many(events)
-        q.put_many = put_many                              # the transport thread looks it up each turn
-
         shown = [0]
         done_at: list[float] = []
         busy = [0.0]
         batches = [0]
-        original_handle = app.poller.handle
 
-        def handle(events: list) -> None:
-            t = time.perf_counter()
-            original_handle(events)
-            busy[0] += time.perf_counter() - t
-            batches[0] += 1
-            shown[0] += sum(1 for e in events if isinstance(e, ev.RoomLine) and e.text.startswith("burst line "))
-            if shown[0] >= n and not done_at:
-                root.update_idletasks()                    # drawn, not just inserted
-                done_at.append(time.perf_counter())
-        app.poller.handle = handle
+        class TimedClientApp(ClientApp):
+            """The real window; its batch handler (what the poller calls) timed."""
+
+            def handle(self, events: list) -> None:
+                t = time.perf_counter()
+                super().handle(events)
+                busy[0] += time.perf_counter() - t
+                batches[0] += 1
+                shown[0] += sum(1 for e in events if is_burst(e))
+                if shown[0] >= n and not done_at:
+                    root.update_idletasks()                # drawn, not just inserted
+                    done_at.append(time.perf_counter())
+
+        root, palette = make_root("ChatClient", "light")
+        root.geometry("760x520")
+        app = TimedClientApp(root, palette, f"127.0.0.1:{srv.address[1]}", "viewer", start=stamping_start(arrivals))
+        if not run_loop(root, lambda: app.view is not None, 15):
+            raise RuntimeError("the window did not connect")
+        run_loop(root, lambda: False, 0.5)               # settle: member list, first draw
+        busy[0], batches[0] = 0.0, 0                      # the burst's batches only
 
         gaps: list[float] = []
         last = [time.perf_counter()]

@@ -22,7 +22,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import PY, ROOT, Result, load_average, machine  # noqa: E402
+from bench.processes import PY, ROOT  # noqa: E402
+from bench.results import Result, load_average, machine  # noqa: E402
 
 BENCHES = [("relay", "bench_relay.py"), ("latency", "bench_latency.py"), ("scale", "bench_scale.py"),
            ("loss", "bench_loss.py"), ("window", "bench_window.py"), ("startup", "bench_startup.py")]

@@ -1,0 +1,160 @@
+"""Processes the benches start and measure from outside.
+
+- :func:`spawn`: a child that dies with the bench (``PR_SET_PDEATHSIG``: the
+  kernel kills it if the bench dies), run from the project folder
+- :func:`stop_process`: terminate, then kill after a grace period
+- :class:`ServerProcess`: the real headless server (``gui_server.py
+  --headless``, or ``bench/server_runner.py`` with bench options)
+- :class:`EchoProcess`: the baseline, a bare ``recvfrom``/``sendto`` loop
+
+Both listen on 127.0.0.1 only and are stopped in ``close()``; their CPU and RSS
+come from :mod:`bench.measure`.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.loopback import LOOPBACK, Addr
+from bench.measure import CpuMeter, memory
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+
+
+def die_with_parent() -> None:
+    """preexec_fn: the kernel sends SIGKILL to the child when the bench dies."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)           # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def spawn(cmd: list[str], **kw) -> subprocess.Popen:
+    kw.setdefault("cwd", ROOT)
+    kw.setdefault("stdin", subprocess.DEVNULL)
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    env.update(kw.pop("env", {}) or {})
+    return subprocess.Popen(cmd, preexec_fn=die_with_parent, env=env, **kw)
+
+
+def stop_process(p: subprocess.Popen, grace: float = 2.0) -> None:
+    if p.poll() is None:
+        p.terminate()
+        try:
+            p.wait(grace)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(5)
+
+
+
+
+class ServerProcess:
+    """The chat server in its own process, listening on 127.0.0.1 (a free port).
+
+    ``runner=False`` runs exactly what a user runs, ``gui_server.py --headless``;
+    ``runner=True`` runs ``bench/server_runner.py`` (the same headless server with
+    bench options such as ``--quiet-joins``). What it prints goes to a file (it
+    prints every room line, as the real program does), read for its address.
+    """
+
+    def __init__(self, extra: list[str] | None = None, runner: bool = False, close_grace: float = 2.0) -> None:
+        self.close_grace = close_grace
+        script = "bench/server_runner.py" if runner else "gui_server.py"
+        self._out = tempfile.NamedTemporaryFile(prefix="bench-server-", suffix=".log", delete=False)
+        self.log_path = Path(self._out.name)
+        self.p = spawn([PY, script, "--headless", "--host", LOOPBACK, "--port", "0", *(extra or [])],
+                       stdout=self._out, stderr=subprocess.STDOUT)
+        self.address: Addr = (LOOPBACK, self._wait_listening())
+
+    def _wait_listening(self, timeout: float = 15.0) -> int:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.log_path.read_text(errors="replace")
+            found = re.search(r"listening on 127\.0\.0\.1:(\d+)", text)
+            if found:
+                return int(found.group(1))
+            if self.p.poll() is not None:
+                break
+            time.sleep(0.01)
+        self.close()
+        raise RuntimeError(f"the server did not start: {self.log_path.read_text(errors='replace')[-2000:]}")
+
+    @property
+    def pid(self) -> int:
+        return self.p.pid
+
+    def cpu_meter(self) -> CpuMeter:
+        return CpuMeter(self.pid)
+
+    def memory(self) -> dict[str, int]:
+        return memory(self.pid)
+
+    def alive(self) -> bool:
+        return self.p.poll() is None
+
+    def close(self) -> None:
+        stop_process(self.p, self.close_grace)
+        self._out.close()
+        try:
+            self.log_path.unlink()
+        except OSError:
+            pass
+
+    def __enter__(self) -> "ServerProcess":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+ECHO_CODE = r"""
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)   # as udpnet asks for its sockets
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1], flush=True)
+recvfrom, sendto = s.recvfrom, s.sendto
+while True:
+    data, addr = recvfrom(65535)
+    sendto(data, addr)
+"""
+
+
+class EchoProcess:
+    """The baseline: a bare CPython ``recvfrom``/``sendto`` echo loop in its own
+    process (blocking socket, nothing else) — the most a Python UDP server does here."""
+
+    def __init__(self) -> None:
+        self.p = spawn([PY, "-c", ECHO_CODE], stdout=subprocess.PIPE)
+        line = self.p.stdout.readline()
+        if not line.strip():
+            raise RuntimeError("the echo process did not start")
+        self.address: Addr = (LOOPBACK, int(line))
+
+    @property
+    def pid(self) -> int:
+        return self.p.pid
+
+    def cpu_meter(self) -> CpuMeter:
+        return CpuMeter(self.pid)
+
+    def close(self) -> None:
+        stop_process(self.p, 0.5)
+        if self.p.stdout:
+            self.p.stdout.close()
+
+    def __enter__(self) -> "EchoProcess":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

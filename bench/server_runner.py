@@ -4,8 +4,8 @@
 
 It runs ``chatfront.headless.run_server`` itself — the same code a user runs —
 with the options below, each a documented stand-in used only where a bench says
-so. Each goes through a public option of the transport or the engine; nothing
-private is patched:
+so. Each goes through a public option of the transport or the engine, the
+interpreter or the process's own stdout; nothing in the program is patched:
 
 --quiet-joins      joins are not announced to the members already in the room
                    (the engine's ``announce_joins=False``). Announcing every join
@@ -13,7 +13,9 @@ private is patched:
                    million for 5,000), which no machine does in a bench's two
                    minutes; the scale bench measures the room *after* it filled,
                    and reports the cost of real announcements separately.
---no-print         room lines are not printed (what-if: the cost of the terminal output)
+--no-print         room lines are worded but not written: stdout passes on only the
+                   "listening on" line the bench reads the port from (what-if:
+                   the cost of the terminal output)
 --no-gc            the cyclic garbage collector is off (what-if: its pauses)
 --switch-interval S  sys.setswitchinterval(S) (what-if: GIL hand-over between the threads)
 --no-room-events   room lines are not put on the transport's event queue at all
@@ -24,6 +26,7 @@ Nothing else differs. Only benchmarks use this file.
 """
 from __future__ import annotations
 
+import io
 import sys
 from pathlib import Path
 
@@ -32,6 +35,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from chatfront import headless  # noqa: E402
 from chatfront.options import server_parser  # noqa: E402
 from udpcore import events  # noqa: E402
+
+
+class OnlyListening(io.TextIOBase):
+    """stdout for ``--no-print``: writes the "listening on" line, drops every other."""
+
+    def __init__(self, out) -> None:
+        self.out = out
+
+    def write(self, s: str) -> int:
+        if "listening on" in s:
+            self.out.write("".join(x + "\n" for x in s.splitlines() if "listening on" in x))
+            self.out.flush()
+        return len(s)
 
 
 def main() -> int:
@@ -51,8 +67,7 @@ def main() -> int:
         import gc
         gc.disable()
     if args.no_print:
-        describe = headless.describe
-        headless.describe = lambda e, me="": describe(e, me) if isinstance(e, events.Listening) else None
+        sys.stdout = OnlyListening(sys.stdout)
     return headless.run_server(args, **options)
 
 

@@ -1,0 +1,566 @@
+"""The server engine's own decisions, tested directly: its timer, its counters, the
+operator's lines, closing, snapshots, renames, resumes from a new address, guests
+and the room's fan-out. Fake clock, no sockets; milliseconds each."""
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from udpcore import appmsg as m
+from udpcore import events as ev
+from udpcore import wire
+from udpcore.appmsg import LeaveReason
+from udpcore.errors import LineTooLong, NoSuchMember
+from udpcore.server import CLOSE_LINGER, SWEEP_INTERVAL, ServerEngine
+from tests.enginepair import SERVER, Room, drain
+from tests.typing_ import typed
+
+pytestmark = pytest.mark.timeout(10)
+
+GUEST = ("127.0.0.1", 50000)
+
+
+def joined(*names: str, **kw) -> tuple[Room, list]:
+    room = Room(**kw)
+    clients = [room.add(n) for n in names]
+    room.settle()
+    for c in clients:
+        drain(c)
+    drain(room.server)
+    return room, clients
+
+
+def member(room: Room, name: str):
+    return room.server._roster.named(name)
+
+
+def packets_to(room: Room, addr) -> list:
+    return [wire.decode(d) for d, dst in room.server.datagrams_to_send(room.now) if dst == addr]
+
+
+def messages_in(datagrams: list) -> list:
+    """The chat messages inside DATA (single fragments), in order."""
+    return [m.decode_msg(p.payload) for p in datagrams if isinstance(p, wire.Data)]
+
+
+# --- the timer ---------------------------------------------------------------------------
+
+
+def test_an_idle_server_wakes_once_a_second_to_sweep():
+    s = ServerEngine(1000.0)
+    assert SWEEP_INTERVAL == 1.0 and CLOSE_LINGER == 1.0
+    assert s.get_timer() == 1001.0
+    s.handle_timer(1000.5)                       # early: nothing to do, the sweep stays where it was
+    assert s.get_timer() == 1001.0
+    s.handle_timer(1001.0)
+    assert s.get_timer() == 1002.0
+    s.handle_timer(1003.5)                       # late: the next sweep is a second after this one
+    assert s.get_timer() == 1004.5
+
+
+def test_the_timer_is_a_members_retransmission_deadline_when_that_is_sooner():
+    room, (a,) = joined("alice")
+    s = room.server
+    room.now = s.get_timer() - 0.5               # just after a sweep
+    s.handle_timer(room.now + 0.5)
+    sweep = s.get_timer()
+    room.drop = lambda *x: True                  # alice hears nothing, acknowledges nothing
+    s.say("hello", room.now)
+    s.datagrams_to_send(room.now)
+    mem = member(room, "alice")
+    deadline = mem.peer.channel.get_timer()
+    assert deadline is not None and deadline < sweep
+    assert s.get_timer() == deadline == mem.timer_at
+    s.handle_timer(deadline)                     # the line goes again
+    again = [wire.decode(d) for d, _ in s.datagrams_to_send(deadline)]
+    assert [type(p) for p in again] == [wire.Data]
+    assert s.get_timer() == min(sweep, mem.peer.channel.get_timer())
+
+
+def test_a_member_gone_before_its_timer_fires_is_not_served_and_does_not_rearm():
+    room, (a, b) = joined("alice", "bob")
+    s = room.server
+    room.drop = lambda *x: True
+    s.say("hello", room.now)
+    s.datagrams_to_send(room.now)
+    alice, bob = member(room, "alice"), member(room, "bob")
+    s._room.remove(alice, LeaveReason.LEFT)        # alice goes; her timer entry stays in the heap
+    s.datagrams_to_send(room.now)
+    t = max(alice.timer_at, bob.timer_at)
+    s.handle_timer(t)
+    out = s.datagrams_to_send(t)
+    assert {dst for _, dst in out} == {room.addr_of(b)}
+    later = s.get_timer()
+    assert later == pytest.approx(min(bob.peer.channel.get_timer(), s._next_sweep))
+    assert alice.peer.channel.get_timer() is not None      # she had data out, but nobody times it
+
+
+def test_a_closing_server_wakes_at_its_deadline_and_a_closed_one_never():
+    room, (a,) = joined("alice")
+    s = room.server
+    room.drop = lambda *x: True                  # nobody acknowledges the CLOSING
+    s.close(room.now)
+    assert s.closing_deadline == room.now + 1.0
+    s.datagrams_to_send(room.now)
+    assert s.get_timer() <= room.now + 1.0
+    assert not s.closed
+    s.datagrams_to_send(room.now + 0.999)
+    assert not s.closed
+    out = s.datagrams_to_send(room.now + 1.0)
+    assert s.closed and s.get_timer() is None
+    assert wire.Bye(a._peer.session, "") in [wire.decode(d) for d, _ in out]
+    s.receive_datagram(b"hello", GUEST, room.now + 2)     # closed: nothing more is taken
+    assert s.member_names == ["alice"] and s.datagrams_to_send(room.now + 2) == []
+
+
+def test_close_is_acknowledged_then_finished_and_happens_once():
+    room, (a, b) = joined("alice", "bob")
+    s = room.server
+    s.receive_datagram(b"hello, I am a guest", GUEST, room.now)
+    room.settle()
+    room.raw_to.clear()
+    s.close(room.now, "maintenance")
+    deadline = s.closing_deadline
+    s.close(room.now + 0.5)                       # a second close changes nothing
+    assert s.closing_deadline == deadline
+    room.settle()
+    assert s.closed
+    for c in (a, b):
+        assert ev.ServerClosed("maintenance") in drain(c)
+    assert b"".join(room.raw_to[GUEST]).decode() == "* maintenance\n"
+    s.say("too late", room.now)                   # nothing is said once closing
+    s.receive_datagram(wire.encode(wire.Hello(b"n" * 8, "carol")), ("127.0.0.1", 41000), room.now)
+    assert s.datagrams_to_send(room.now) == []
+
+
+# --- counters ---------------------------------------------------------------------------------
+
+
+def test_every_drop_is_counted_once_per_datagram():
+    room, (a,) = joined("alice")
+    s = room.server
+    stranger = ("127.0.0.1", 45000)
+    for _ in range(2):
+        s.receive_datagram(wire.encode(wire.Ping(b"x" * 8)), stranger, room.now)     # unknown session
+        s.receive_datagram(wire.encode(wire.Ping(a._peer.session)), stranger, room.now)   # wrong address
+        s.receive_datagram(wire.MAGIC + b"\x01\x63" + bytes(8), stranger, room.now)  # malformed
+        s.receive_datagram(wire.MAGIC + b"\x02\x07" + bytes(300), stranger, room.now)   # version
+        s.receive_datagram(wire.encode(wire.Hello(b"n" * 8, "x"))[:150], stranger, room.now)   # short hello
+        s.receive_datagram(wire.encode(wire.Reset(b"x" * 8)), stranger, room.now)     # unexpected
+    assert s.counters["unknown_session"] == 2 and s.counters["wrong_address"] == 2
+    assert s.counters["malformed"] == 2 and s.counters["version"] == 2
+    assert s.counters["short_hello"] == 2 and s.counters["unexpected"] == 2
+    out = s.datagrams_to_send(room.now)
+    assert [type(wire.decode(d)) for d, _ in out].count(wire.Reset) == 2          # unknown sessions are told
+    assert [type(wire.decode(d)) for d, _ in out].count(wire.Refuse) == 2
+
+
+def test_an_ack_or_ping_from_another_address_is_ignored():
+    room, (a,) = joined("alice")
+    s = room.server
+    mem = member(room, "alice")
+    room.drop = lambda *x: True
+    s.say("one", room.now)
+    s.datagrams_to_send(room.now)
+    heard = mem.last_heard
+    later = room.now + 3
+    ack = wire.encode(wire.Ack(a._peer.session, 0xFFFF, 0, 0))
+    for data in (ack, wire.encode(wire.Ping(a._peer.session))):
+        s.receive_datagram(data, ("127.0.0.1", 45000), later)
+    assert not mem.peer.channel.idle and mem.last_heard == heard
+    assert s.datagrams_to_send(later) == []
+    assert s.counters["wrong_address"] == 2
+    s.receive_datagram(wire.encode(wire.Ping(a._peer.session)), room.addr_of(a), later)
+    assert mem.last_heard == later
+    (d, dst), = s.datagrams_to_send(later)
+    assert isinstance(wire.decode(d), wire.Ack) and dst == room.addr_of(a)
+
+
+def test_an_ack_from_the_member_acknowledges_and_lets_the_backlog_go():
+    room, (a,) = joined("alice")
+    s = room.server
+    mem = member(room, "alice")
+    mem.peer.channel.window = 1
+    room.drop = lambda *x: True
+    s.say("one", room.now)
+    s.say("two", room.now)
+    (first,) = [wire.decode(d) for d, _ in s.datagrams_to_send(room.now)]
+    s.receive_datagram(wire.encode(wire.Ack(a._peer.session, first.seq + 1, 0, first.ts)),
+                       room.addr_of(a), room.now + 0.01)
+    assert mem.last_heard == room.now + 0.01
+    (second,) = [wire.decode(d) for d, _ in s.datagrams_to_send(room.now + 0.01)]
+    assert second.seq == first.seq + 1 and m.decode_msg(second.payload).text == "two"
+
+
+def test_a_malformed_fragment_stream_drops_the_member():
+    room, (a, b) = joined("alice", "bob")
+    s = room.server
+    huge = [wire.Data(a._peer.session, seq, 0, 0, wire.FLAG_MORE, 0, 0, b"x" * wire.MAX_FRAGMENT)
+            for seq in range(a._peer.channel._next_seq, a._peer.channel._next_seq + 113)]
+    for p in huge:
+        s.receive_datagram(wire.encode(p), room.addr_of(a), room.now)
+    assert s.member_names == ["bob"] and s.counters["malformed"] == 1
+    assert ev.MemberLeft("alice", LeaveReason.LEFT) in drain(s)
+
+
+def test_a_member_that_says_bye_leaves():
+    room, (a, b) = joined("alice", "bob")
+    room.server.receive_datagram(wire.encode(wire.Bye(a._peer.session, "")), room.addr_of(a), room.now)
+    assert room.server.member_names == ["bob"]
+    room.settle()
+    assert ev.MemberLeft("alice", LeaveReason.LEFT) in drain(b)
+
+
+def test_a_leave_is_acknowledged_at_once_and_a_later_data_gets_reset():
+    room, (a,) = joined("alice")
+    s = room.server
+    a._peer.send(m.Leave(), capped=False)
+    (d, _), = a.datagrams_to_send(room.now)
+    s.receive_datagram(d, room.addr_of(a), room.now)
+    out = [wire.decode(x) for x, _ in s.datagrams_to_send(room.now)]
+    assert isinstance(out[0], wire.Ack) and out[0].ack == wire.decode(d).seq + 1
+    assert s.member_names == []
+    s.receive_datagram(d, room.addr_of(a), room.now)           # the LEAVE again
+    assert [wire.decode(x) for x, _ in s.datagrams_to_send(room.now)] == [wire.Reset(a._peer.session)]
+
+
+def test_a_server_to_client_message_from_a_member_is_counted_unexpected():
+    room, (a,) = joined("alice")
+    a._peer.send(m.Synced(3))
+    a._peer.send(m.Sync(4))
+    for d, _ in a.datagrams_to_send(room.now):
+        room.server.receive_datagram(d, room.addr_of(a), room.now)
+    assert room.server.counters["unexpected"] == 1
+    assert m.Synced(4) in messages_in(packets_to(room, room.addr_of(a)))
+
+
+# --- the operator ------------------------------------------------------------------------------
+
+
+def test_the_operator_speaks_to_the_room_within_the_limits():
+    room, (a,) = joined("alice")
+    s = room.server
+    s.say("x" * 8192, room.now)
+    with pytest.raises(LineTooLong) as info:
+        s.say("x" * 8193, room.now)
+    assert (info.value.size, info.value.limit) == (8193, 8192)
+    s.say("   ", room.now)                         # blank: nothing
+    s.say("a\nb", room.now)                         # one line
+    room.settle()
+    got = [(e.seq, e.sender, e.text) for e in drain(a) if isinstance(e, ev.RoomLine)]
+    assert got == [(1, "server", "x" * 8192), (2, "server", "a b")]
+    assert s.relayed == 2
+
+
+def test_the_operator_answers_one_member_privately():
+    room, (a, b) = joined("alice", "bob")
+    s = room.server
+    s.say_to("ALICE", "psst\x07", room.now)
+    with pytest.raises(NoSuchMember) as info:
+        s.say_to("carol", "hi", room.now)
+    assert info.value.name == "carol"
+    with pytest.raises(LineTooLong):
+        s.say_to("alice", "x" * 8193, room.now)
+    s.say_to("carol", "  ", room.now)               # blank: not even looked up
+    room.settle()
+    assert [e for e in drain(a) if isinstance(e, ev.RoomLine)] == [
+        ev.RoomLine(0, "server", "psst ", False, "alice")]
+    assert [e for e in drain(b) if isinstance(e, ev.RoomLine)] == []
+    assert [e for e in drain(s) if isinstance(e, ev.RoomLine)] == [
+        ev.RoomLine(0, "server", "psst ", False, private_to="alice")]
+
+
+def test_the_operator_answers_a_guest_in_plain_text():
+    room, _ = joined("alice")
+    s = room.server
+    s.receive_datagram(b"hello everyone", GUEST, room.now)
+    room.settle()
+    room.raw_to.clear()
+    s.say_to("guest-127.0.0.1:50000", "welcome", room.now)
+    room.settle()
+    assert b"".join(room.raw_to[GUEST]) == b"[private] server: welcome\n"
+
+
+def test_a_snapshot_lists_members_and_counts():
+    room, (a,) = joined("alice")
+    s = room.server
+    s.receive_datagram(b"hi", GUEST, room.now + 1)
+    s.receive_datagram(b"\xff", GUEST, room.now + 1)                 # malformed
+    snap = s.snapshot(room.now + 3)
+    assert snap.members == (ev.MemberInfo("alice", "127.0.0.1:40000", pytest.approx(3.0), False),
+                            ev.MemberInfo("guest-127.0.0.1:50000", "127.0.0.1:50000", pytest.approx(2.0), True))
+    assert snap.relayed == 1 and snap.dropped == 1 and snap.counters == {"malformed": 1}
+    assert s.snapshot(room.now - 5).members[0].idle == 0.0           # never negative
+
+
+# --- names -----------------------------------------------------------------------------------
+
+
+def test_renames_are_checked_announced_and_may_change_case():
+    room, (a, b) = joined("alice", "bob")
+    s = room.server
+    for bad in ("a b", "server", "x" * 25):
+        a._peer.send(m.Nick(bad))
+    a._peer.send(m.Nick("BOB"))
+    a._peer.send(m.Nick("Alice"))                   # her own name, another case: fine
+    room.settle()
+    errors = [e.error for e in drain(a) if isinstance(e, ev.CommandError)]
+    assert [type(x).__name__ for x in errors] == ["InvalidName"] * 3 + ["NameTaken"]
+    assert [x.name for x in errors] == ["a b", "server", "x" * 25, "BOB"]
+    assert sorted(s.member_names) == ["Alice", "bob"]
+    assert ev.MemberRenamed("alice", "Alice") in drain(b)
+    assert ev.MemberRenamed("alice", "Alice") in drain(s)
+    assert member(room, "ALICE").name == "Alice"
+
+
+# --- coming back --------------------------------------------------------------------------------
+
+
+def test_a_member_resuming_from_a_new_address_moves_there_and_gets_its_lines_at_once():
+    room, (a, b) = joined("alice", "bob")
+    s = room.server
+    old = room.addr_of(a)
+    new = ("127.0.0.1", 41999)
+    room.drop = lambda d, src, dst: old in (src, dst)
+    typed(b, "while away")
+    room.settle()
+    mem = member(room, "alice")
+    assert not mem.peer.channel.idle
+    nonce = b"r" * 8
+    tok = s._gate.tokens.mint(new, room.now)
+    s.receive_datagram(wire.encode(wire.Hello(nonce, "alice", tok, resume=a._peer.session)), new, room.now)
+    out = s.datagrams_to_send(room.now)
+    assert all(dst == new for _, dst in out)
+    got = [wire.decode(d) for d, _ in out]
+    assert got[0] == wire.Welcome(nonce, a._peer.session, "alice", resumed=True)
+    assert any(isinstance(p, wire.Data) for p in got[1:])            # resent now, not at the timer
+    assert mem.addr == new and s._roster.at(old) is None and s._roster.at(new) is mem
+    assert mem.nonce == nonce and mem.peer.last_heard == room.now and mem.peer.last_sent == room.now
+    assert s.member_names == ["alice", "bob"]
+    assert not [e for e in drain(s) if isinstance(e, (ev.MemberLeft, ev.MemberJoined))]
+
+
+def test_a_resume_to_an_address_a_guest_holds_replaces_the_guest():
+    room, (a, b) = joined("alice", "bob")
+    s = room.server
+    s.receive_datagram(b"hi", GUEST, room.now)
+    tok = s._gate.tokens.mint(GUEST, room.now)
+    s.receive_datagram(wire.encode(wire.Hello(b"r" * 8, "alice", tok, resume=a._peer.session)), GUEST, room.now)
+    assert s.member_names == ["alice", "bob"] and member(room, "alice").addr == GUEST
+    assert ev.MemberLeft("guest-127.0.0.1:50000", LeaveReason.LEFT) in drain(s)
+
+
+def test_a_lost_welcome_is_repeated_with_the_same_session():
+    room = Room()
+    c = room.add("alice")
+    room.drop = lambda d, src, dst: src == SERVER and isinstance(wire.decode(d), wire.Welcome)
+    room.settle()
+    (hello, _), = [x for x in c.datagrams_to_send(room.now + 1) if isinstance(wire.decode(x[0]), wire.Hello)]
+    room.server.receive_datagram(hello, room.addr_of(c), room.now + 1)
+    out = [wire.decode(d) for d, _ in room.server.datagrams_to_send(room.now + 1)]
+    mem = member(room, "alice")
+    assert out == [wire.Welcome(wire.decode(hello).nonce, mem.peer.session, "alice")]
+    assert room.server.member_names == ["alice"]
+
+
+def test_a_new_program_at_a_members_address_replaces_it():
+    room, (a, b) = joined("alice", "bob")
+    s = room.server
+    addr = room.addr_of(a)
+    tok = s._gate.tokens.mint(addr, room.now)
+    s.receive_datagram(wire.encode(wire.Hello(b"z" * 8, "carol", tok)), addr, room.now)
+    assert s.member_names == ["bob", "carol"]
+    s.receive_datagram(wire.encode(wire.Hello(b"y" * 8, "a b", tok)), addr, room.now)   # refused, and carol goes
+    assert s.member_names == ["bob"]
+    evs = drain(s)
+    assert ev.MemberLeft("alice", LeaveReason.LEFT) in evs and ev.MemberLeft("carol", LeaveReason.LEFT) in evs
+
+
+def test_joins_are_not_announced_when_turned_off_but_still_reported_to_the_operator():
+    room, (a,) = joined("alice", announce_joins=False)
+    room.add("bob")
+    room.settle()
+    room.server.receive_datagram(b"hi", GUEST, room.now)
+    room.settle()
+    assert not [e for e in drain(a) if isinstance(e, ev.MemberJoined)]
+    assert [e.name for e in drain(room.server) if isinstance(e, ev.MemberJoined)] == ["bob", "guest-127.0.0.1:50000"]
+
+
+def test_session_ids_never_collide():
+    ids = iter([b"A" * 8, b"A" * 8, b"A" * 8, b"B" * 8])
+    rng = random.Random(3)
+    s = ServerEngine(0.0, randbytes=lambda n: next(ids) if n == 8 else rng.randbytes(n))
+    for i, name in enumerate(("alice", "bob")):
+        addr = ("127.0.0.1", 42000 + i)
+        tok = s._gate.tokens.mint(addr, 0.0)
+        s.receive_datagram(wire.encode(wire.Hello(b"n" * 8, name, tok)), addr, 0.0)
+    assert sorted(x.peer.session for x in s._roster.sessions()) == [b"A" * 8, b"B" * 8]
+
+
+# --- guests ----------------------------------------------------------------------------------
+
+
+def test_guest_credit_is_three_times_what_it_sent_and_exhaustion_is_counted():
+    room, (a,) = joined("alice")
+    s = room.server
+    s.receive_datagram(b"abcd", GUEST, room.now)            # 4 bytes: 12 of credit
+    guest = s._roster.at(GUEST)
+    assert guest.credit == 12
+    s.say("0123456789", room.now)                           # "server: 0123456789\n" is 19: over
+    assert s.counters["guest_credit_exhausted"] == 1 and guest.credit == 12
+    s.say("0123", room.now)                                 # "server: 0123\n" is 13: still over
+    assert s.counters["guest_credit_exhausted"] == 2
+    s.say("012", room.now)                                  # 12: exactly the credit
+    assert guest.credit == 0 and s.counters["guest_credit_exhausted"] == 2
+    room.settle()
+    assert room.raw_to[GUEST] == [b"server: 012\n"]
+
+
+def test_a_guest_that_types_exit_leaves_and_its_lines_before_go_out():
+    room, (a,) = joined("alice")
+    s = room.server
+    s.receive_datagram(b"one\n\nEXIT\nnever", GUEST, room.now)
+    room.settle()
+    evs = drain(a)
+    assert [e.text for e in evs if isinstance(e, ev.RoomLine)] == ["one"]
+    assert ev.MemberLeft("guest-127.0.0.1:50000", LeaveReason.LEFT) in evs
+    assert s.member_names == ["alice"]
+
+
+def test_blank_plain_text_from_a_stranger_makes_no_guest():
+    room, _ = joined("alice")
+    room.server.receive_datagram(b"\n  \n", GUEST, room.now)
+    assert room.server.member_names == ["alice"] and room.server.counters == {}
+
+
+def test_plain_text_from_a_members_address_is_malformed_not_a_guest():
+    room, (a,) = joined("alice")
+    room.server.receive_datagram(b"hello", room.addr_of(a), room.now)
+    assert room.server.member_names == ["alice"] and room.server.counters["malformed"] == 1
+
+
+def test_guests_are_refused_while_closing():
+    room, _ = joined("alice")
+    room.drop = lambda *x: True
+    room.server.close(room.now)
+    room.server.receive_datagram(b"hi", GUEST, room.now)
+    assert room.server.counters["guest_refused"] == 1 and room.server.member_names == ["alice"]
+
+
+def test_a_guest_expires_after_exactly_five_silent_minutes():
+    s = ServerEngine(0.0)
+    s.receive_datagram(b"hi", GUEST, 0.0)
+    s.handle_timer(300.0)
+    assert s.member_names == ["guest-127.0.0.1:50000"]
+    s._next_sweep = 300.5
+    s.handle_timer(300.5)
+    assert s.member_names == []
+    assert ev.MemberLeft("guest-127.0.0.1:50000", LeaveReason.EXPIRED) in drain(s)
+
+
+def test_a_guest_that_keeps_talking_stays():
+    s = ServerEngine(0.0)
+    s.receive_datagram(b"hi", GUEST, 0.0)
+    s.receive_datagram(b"still here", GUEST, 200.0)
+    s.handle_timer(450.0)
+    assert s.member_names == ["guest-127.0.0.1:50000"]
+
+
+def test_a_member_vanishes_after_exactly_twenty_silent_seconds_and_gets_keepalives_before():
+    room, (a,) = joined("alice")
+    s = room.server
+    t0 = member(room, "alice").last_heard
+    mem = member(room, "alice")
+    mem.peer.last_sent = t0
+    s.handle_timer(t0 + 4.9)
+    assert s.datagrams_to_send(t0 + 4.9) == []
+    s._next_sweep = t0 + 5.0
+    s.handle_timer(t0 + 5.0)
+    assert [wire.decode(d) for d, _ in s.datagrams_to_send(t0 + 5.0)] == [wire.Ping(a._peer.session)]
+    assert mem.peer.last_sent == t0 + 5.0
+    s._next_sweep = t0 + 20.0 - 0.001
+    s.handle_timer(t0 + 20.0 - 0.001)
+    assert s.member_names == ["alice"]
+    s._next_sweep = t0 + 20.0
+    s.handle_timer(t0 + 20.0)
+    assert s.member_names == []
+    assert ev.MemberLeft("alice", LeaveReason.VANISHED) in drain(s)
+
+
+# --- the room's fan-out --------------------------------------------------------------------------
+
+
+def test_private_lines_carry_their_flags_to_both_parties():
+    room, (a, b, c) = joined("alice", "bob", "carol")
+    b.private("alice", "waves", action=True)
+    room.settle()
+    got_a = [e for e in drain(a) if isinstance(e, ev.RoomLine)]
+    got_b = [e for e in drain(b) if isinstance(e, ev.RoomLine)]
+    assert got_a == [ev.RoomLine(0, "bob", "waves", True, "alice")]
+    assert got_b == [ev.RoomLine(0, "bob", "waves", True, "alice", own=True, msg_id=1)]
+    assert not [e for e in drain(c) if isinstance(e, ev.RoomLine)]
+    assert [e for e in drain(room.server) if isinstance(e, ev.RoomLine)] == [
+        ev.RoomLine(0, "bob", "waves", True, private_to="alice")]
+
+
+def test_a_private_line_to_oneself_is_echoed_once_and_a_blank_one_not_at_all():
+    room, (a,) = joined("alice")
+    a.private("alice", "note to self")
+    a.private("alice", "   ")
+    room.settle()
+    got = [e for e in drain(a) if isinstance(e, ev.RoomLine)]
+    assert got == [ev.RoomLine(0, "alice", "note to self", False, "alice", own=True, msg_id=1)]
+
+
+def test_a_private_line_to_a_guest_is_plain_text_and_control_characters_are_cleaned():
+    room, (a,) = joined("alice")
+    room.server.receive_datagram(b"hi there, a guest with some credit", GUEST, room.now)
+    room.settle()
+    room.raw_to.clear()
+    a.private("guest-127.0.0.1:50000", "psst")
+    a._peer.send(m.Private(99, "guest-127.0.0.1:50000", "a\x1bb"))    # past the client's own cleaning
+    room.settle()
+    assert b"".join(room.raw_to[GUEST]) == b"[private] alice: psst\n[private] alice: a b\n"
+
+
+def test_a_private_line_to_nobody_is_an_error_naming_them():
+    room, (a,) = joined("alice")
+    a.private("nobody", "hi")
+    room.settle()
+    assert [e.error.name for e in drain(a) if isinstance(e, ev.CommandError)] == ["nobody"]
+
+
+def test_room_lines_and_actions_from_a_guest_reach_members_with_room_order():
+    room, (a, b) = joined("alice", "bob")
+    room.server.receive_datagram(b"first", GUEST, room.now)
+    typed(a, "/me second")
+    room.settle()
+    got = [(e.seq, e.sender, e.text, e.action, e.own) for e in drain(b) if isinstance(e, ev.RoomLine)]
+    assert got == [(1, "guest-127.0.0.1:50000", "first", False, False), (2, "alice", "second", True, False)]
+    room.settle()
+    assert b"* alice second\n" in room.raw_to[GUEST]
+    assert b"guest-127.0.0.1:50000: first\n" not in room.raw_to.get(GUEST, [])     # no echo to a guest
+
+
+def test_a_who_answers_with_the_member_list_in_join_order():
+    room, (a, b) = joined("alice", "bob")
+    room.server.receive_datagram(b"hi", GUEST, room.now)
+    a.who()
+    room.settle()
+    assert ev.MemberList(("alice", "bob", "guest-127.0.0.1:50000"), answers_who=True) in drain(a)
+
+
+def test_the_member_list_is_cut_at_100000_bytes():
+    from udpcore.room import MEMBERS_LIST_BYTES
+    room, _ = joined("alice")
+    r = room.server._room
+    assert MEMBERS_LIST_BYTES == 100_000
+    names = [f"{i:022d}" for i in range(4200)]             # 24 bytes each with its length
+    from udpcore.roster import Member
+    for i, n in enumerate(names):
+        room.server._roster.add(Member(n, ("10.0.0.1", i), None, 0.0))
+    listed = r.members_msg().names
+    size = sum(len(x.encode()) + 2 for x in listed)
+    assert size <= 100_000 and size + 24 > 100_000
+    assert listed[0] == "alice" and listed[1:] == tuple(names[:len(listed) - 1])

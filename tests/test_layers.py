@@ -64,9 +64,10 @@ def test_the_checker_sees_a_forbidden_import(tmp_path, monkeypatch):
 
 
 def test_programs_use_the_public_faces_only():
-    """Windows, terminal programs and entry scripts import udpcore and udpnet by
-    their package names (their __all__), never a module inside them."""
+    """Windows, terminal programs, entry scripts and benchmarks import udpcore and
+    udpnet by their package names (their __all__), never a module inside them."""
     users = [*sorted((ROOT / "chatui").rglob("*.py")), *sorted((ROOT / "chatfront").rglob("*.py")),
+             *sorted((ROOT / "bench").glob("*.py")), *sorted((ROOT / "docs").rglob("*.py")),
              ROOT / "gui_server.py", ROOT / "gui_client.py"]
     bad = []
     for path in users:

@@ -1,0 +1,434 @@
+"""The client engine against a hand-driven fake server (a Peer and encoded packets):
+its timer, its queue, its answers to every server message, refusals and errors,
+leaving in every state. Fake clock, no sockets."""
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from udpcore import appmsg as m
+from udpcore import events as ev
+from udpcore import wire
+from udpcore.client import CONNECT_TIMEOUT, LEAVE_TIMEOUT, MAX_QUEUED, ClientEngine
+from udpcore.client_state import State
+from udpcore.errors import (BacklogFull, InvalidName, LineTooLong, NameProblem, NameTaken, NoSuchMember,
+                            NotInRoom, RoomFull, VersionMismatch)
+from udpcore.peer import KEEPALIVE, SERVER_TIMEOUT, Peer
+from tests.enginepair import SERVER, drain
+
+pytestmark = pytest.mark.timeout(10)
+
+SID = b"s" * 8
+
+
+class FakeServer:
+    """One client and the server's side of its session, moved by hand."""
+
+    def __init__(self, name: str = "alice", now: float = 100.0) -> None:
+        self.now = now
+        self.c = ClientEngine(name, SERVER, now, randbytes=random.Random(5).randbytes)
+        self.peer = Peer(SID, now)
+
+    def out(self) -> list:
+        return [wire.decode(d) for d, dst in self.c.datagrams_to_send(self.now) if dst == SERVER]
+
+    def to_client(self, p) -> None:
+        self.c.receive_datagram(wire.encode(p), SERVER, self.now)
+
+    def join(self, name: str | None = None, resumed: bool = False) -> None:
+        self.c.connect(self.now)
+        hello = self.out()[0]
+        self.to_client(wire.Welcome(hello.nonce, SID, name or self.c.name, resumed))
+
+    def say(self, *msgs) -> None:
+        """The server sends these messages over the session."""
+        for x in msgs:
+            self.peer.send(x)
+        for d in self.peer.datagrams(self.now):
+            self.c.receive_datagram(d, SERVER, self.now)
+
+    def hear(self) -> list:
+        """What the client sent over the session, as messages (and acknowledged)."""
+        got = []
+        for p in self.out():
+            if isinstance(p, (wire.Data, wire.Ack, wire.Ping)):
+                got += self.peer.receive(p, self.now)
+        return got
+
+
+def joined(name: str = "alice") -> FakeServer:
+    f = FakeServer(name)
+    f.join()
+    f.say(m.Members((name,)))
+    f.hear()
+    drain(f.c)
+    return f
+
+
+# --- the timer -----------------------------------------------------------------------------
+
+
+def test_an_idle_client_has_no_timer_and_a_connecting_one_says_hello_at_once():
+    c = ClientEngine("alice", SERVER, 0.0)
+    assert c.get_timer() is None
+    c.connect(5.0)
+    assert c.get_timer() == 5.0
+    assert [type(wire.decode(d)) for d, _ in c.datagrams_to_send(5.0)] == [wire.Hello]
+    assert c.get_timer() == 5.25                   # the first retry
+
+
+def test_hello_retries_back_off_from_250_ms_to_2_s():
+    c = ClientEngine("alice", SERVER, 0.0)
+    c.connect(0.0)
+    sent_at = []
+    t = 0.0
+    while t < CONNECT_TIMEOUT:
+        if c.datagrams_to_send(t):
+            sent_at.append(round(t, 6))
+        t = c.get_timer()
+        c.handle_timer(t)
+    assert sent_at == [0.0, 0.25, 0.75, 1.75, 3.75, 5.75, 7.75, 9.75]
+    assert t == CONNECT_TIMEOUT and c.closed
+
+
+def test_a_joined_client_wakes_for_keepalive_silence_and_retransmission():
+    f = joined()
+    c = f.c
+    assert c.get_timer() == f.now + KEEPALIVE
+    c._peer.last_heard = f.now - 12.0
+    assert c.get_timer() == f.now - 12.0 + SERVER_TIMEOUT
+    c._peer.last_heard = f.now
+    c.say("hello")
+    c.datagrams_to_send(f.now)                    # not acknowledged
+    assert c.get_timer() == c._peer.channel.get_timer() < f.now + KEEPALIVE
+
+
+def test_a_reconnecting_client_times_only_its_hellos():
+    f = joined()
+    c = f.c
+    c.say("unacknowledged")
+    c.datagrams_to_send(f.now)
+    f.to_client(wire.Reset(SID))
+    assert c.state is State.RECONNECTING and c._peer is not None
+    assert c.get_timer() == f.now                 # the HELLO, not the old session's timers
+    c.datagrams_to_send(f.now)
+    assert c.get_timer() == f.now + 0.25 and c._deadline is None
+
+
+def test_the_keepalive_goes_at_exactly_five_seconds_and_loss_at_fifteen():
+    f = joined()
+    c = f.c
+    t0 = f.now
+    c.handle_timer(t0 + KEEPALIVE - 0.001)
+    assert c.datagrams_to_send(t0 + KEEPALIVE - 0.001) == []
+    c.handle_timer(t0 + KEEPALIVE)
+    assert [wire.decode(d) for d, _ in c.datagrams_to_send(t0 + KEEPALIVE)] == [wire.Ping(SID)]
+    c.handle_timer(t0 + SERVER_TIMEOUT - 0.001)
+    assert c.state is State.JOINED
+    c.handle_timer(t0 + SERVER_TIMEOUT)
+    assert c.state is State.RECONNECTING and drain(c) == [ev.ConnectionLost()]
+    assert wire.decode(c.datagrams_to_send(t0 + SERVER_TIMEOUT)[-1][0]).resume == SID
+
+
+def test_a_lost_server_while_leaving_closes_instead_of_reconnecting():
+    f = joined()
+    c = f.c
+    c.handle_timer(f.now + 14.0)                  # a keepalive went, nothing came back
+    c.leave(f.now + 14.0)
+    assert c.state is State.DRAINING
+    c.handle_timer(f.now + 15.0)
+    assert c.state is State.CLOSED and drain(c) == []
+
+
+# --- lines -------------------------------------------------------------------------------------
+
+
+def test_lines_are_pending_with_their_id_text_action_and_recipient():
+    f = joined()
+    c = f.c
+    assert c.say("hi") == 1
+    assert c.say("waves", action=True) == 2
+    assert c.private("bob", "psst") == 3
+    assert c.private("bob", "nods", action=True) == 4
+    assert drain(c) == [ev.LinePending(1, "hi", False, None), ev.LinePending(2, "waves", True, None),
+                        ev.LinePending(3, "psst", False, "bob"), ev.LinePending(4, "nods", True, "bob")]
+    assert f.hear() == [m.Say(1, "hi"), m.Say(2, "waves", True), m.Private(3, "bob", "psst"),
+                        m.Private(4, "bob", "nods", True)]
+
+
+def test_message_ids_wrap_from_the_largest_to_one_never_zero():
+    f = joined()
+    f.c._next_msg_id = 0xFFFFFFFF
+    assert f.c.say("a") == 0xFFFFFFFF
+    assert f.c.say("b") == 1
+
+
+def test_a_line_of_8192_bytes_goes_and_8193_is_refused_after_cleaning():
+    f = joined()
+    f.c.say("x" * 8192)
+    with pytest.raises(LineTooLong) as info:
+        f.c.say("é" * 4097)
+    assert (info.value.size, info.value.limit) == (8194, 8192)
+    f.c.say("a\nb")
+    assert [x.text for x in f.hear()] == ["x" * 8192, "a b"]
+
+
+def test_a_thousand_lines_wait_for_the_join_and_the_next_is_refused():
+    c = ClientEngine("alice", SERVER, 0.0)
+    c.connect(0.0)
+    for i in range(MAX_QUEUED):
+        c.say(str(i))
+    with pytest.raises(BacklogFull):
+        c.say("one too many")
+    assert c.backlog == MAX_QUEUED == 1000
+
+
+def test_nothing_is_taken_after_leaving():
+    f = joined()
+    f.c.leave(f.now)
+    for call in (lambda: f.c.say("x"), lambda: f.c.private("b", "x"), lambda: f.c.nick("zed"), f.c.who):
+        with pytest.raises(NotInRoom):
+            call()
+    g = FakeServer()
+    g.c.connect(g.now)
+    g.c.leave(g.now)                             # asked to leave while still connecting
+    with pytest.raises(NotInRoom):
+        g.c.say("x")
+
+
+def test_nick_checks_the_name_before_asking():
+    f = joined()
+    with pytest.raises(InvalidName) as info:
+        f.c.nick("a b")
+    assert info.value.problem is NameProblem.BAD_CHARACTER
+    f.c.nick("zed")
+    assert f.hear() == [m.Nick("zed")]
+
+
+# --- what the server says -------------------------------------------------------------------------
+
+
+def test_room_lines_become_events_with_their_flags():
+    f = joined()
+    f.say(m.Line(1, "bob", "hi"),
+          m.Line(2, "bob", "waves", m.LINE_ACTION),
+          m.Line(0, "bob", "psst", m.LINE_PRIVATE, 0, "alice"),
+          m.Line(3, "alice", "mine", m.LINE_OWN, 7),
+          m.Line(0, "alice", "nods", m.LINE_OWN | m.LINE_PRIVATE | m.LINE_ACTION, 8, "bob"))
+    assert drain(f.c) == [
+        ev.RoomLine(1, "bob", "hi", False, None, False, None),
+        ev.RoomLine(2, "bob", "waves", True, None, False, None),
+        ev.RoomLine(0, "bob", "psst", False, "alice", False, None),
+        ev.RoomLine(3, "alice", "mine", False, None, True, 7),
+        ev.RoomLine(0, "alice", "nods", True, "bob", True, 8)]
+
+
+def test_joins_leaves_and_renames_become_events_and_our_own_rename_renames_us():
+    f = joined()
+    f.say(m.Joined("bob", "10.0.0.2:5", False), m.Joined("guest-x", "10.0.0.3:6", True),
+          m.Left("bob", m.LeaveReason.VANISHED), m.Renamed("carol", "dave"), m.Renamed("alice", "Alicia"))
+    assert drain(f.c) == [ev.MemberJoined("bob", "10.0.0.2:5", False), ev.MemberJoined("guest-x", "10.0.0.3:6", True),
+                          ev.MemberLeft("bob", m.LeaveReason.VANISHED), ev.MemberRenamed("carol", "dave", False),
+                          ev.MemberRenamed("alice", "Alicia", True)]
+    assert f.c.name == "Alicia"
+
+
+def test_the_join_list_is_not_an_answer_and_each_who_gets_one():
+    f = FakeServer()
+    f.join()
+    f.c.who()                                   # typed before the join's list came
+    f.c.who()
+    f.say(m.Members(("alice",)), m.Members(("alice", "bob")), m.Members(("alice", "bob", "c")),
+          m.Members(("x",)))
+    assert drain(f.c)[1:] == [ev.MemberList(("alice",), False), ev.MemberList(("alice", "bob"), True),
+                              ev.MemberList(("alice", "bob", "c"), True), ev.MemberList(("x",), False)]
+
+
+def test_an_unasked_member_list_after_one_who_is_not_an_answer():
+    f = joined()
+    f.c.who()
+    f.say(m.Members(("a",)), m.Members(("b",)))
+    assert drain(f.c) == [ev.MemberList(("a",), True), ev.MemberList(("b",), False)]
+
+
+@pytest.mark.parametrize("msg,error", [
+    (m.Error(m.ErrorCode.NO_SUCH_MEMBER, "eve"), NoSuchMember("eve")),
+    (m.Error(m.ErrorCode.NAME_TAKEN, "bob"), NameTaken("bob")),
+    (m.Error(m.ErrorCode.NAME_INVALID, "a b"), InvalidName("a b", NameProblem.BAD_CHARACTER)),
+    (m.Error(m.ErrorCode.NAME_INVALID, "x" * 25), InvalidName("x" * 25, NameProblem.TOO_LONG)),
+    (m.Error(m.ErrorCode.NAME_INVALID, "fine"), InvalidName("fine", NameProblem.BAD_CHARACTER)),
+])
+def test_errors_from_the_server_become_typed_command_errors(msg, error):
+    f = joined()
+    f.say(msg)
+    assert drain(f.c) == [ev.CommandError(error)]
+
+
+def test_a_message_only_a_server_would_receive_is_ignored():
+    f = joined()
+    before = f.c.ignored
+    f.say(m.Say(1, "hi"), m.Who())
+    assert drain(f.c) == [] and f.c.ignored == before + 2
+
+
+def test_closing_is_told_once_and_acknowledged_then_the_client_stops():
+    f = joined()
+    f.say(m.Closing("bye all"), m.Closing("again"))
+    assert drain(f.c) == [ev.ServerClosed("bye all")]
+    assert f.c.state is State.SERVER_CLOSING
+    out = f.out()
+    assert out and all(isinstance(p, wire.Ack) for p in out)
+    assert f.c.closed
+
+
+def test_a_bye_while_closing_is_not_told_twice():
+    f = joined()
+    f.peer.send(m.Closing("bye"))
+    for d in f.peer.datagrams(f.now):
+        f.c.receive_datagram(d, SERVER, f.now)
+    f.to_client(wire.Bye(SID, "bye"))
+    assert drain(f.c) == [ev.ServerClosed("bye")] and f.c.closed
+
+
+# --- refusals ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code,reason,error", [
+    (wire.RefuseCode.NAME_TAKEN, "", NameTaken("alice")),
+    (wire.RefuseCode.NAME_INVALID, "", InvalidName("alice", NameProblem.BAD_CHARACTER)),
+    (wire.RefuseCode.VERSION, "2", VersionMismatch("2")),
+    (wire.RefuseCode.FULL, "", RoomFull()),
+])
+def test_each_refusal_is_its_own_typed_error(code, reason, error):
+    f = FakeServer()
+    f.c.connect(f.now)
+    hello = f.out()[0]
+    f.to_client(wire.Refuse(hello.nonce, code, reason))
+    assert drain(f.c) == [ev.JoinRefused(error)] and f.c.closed
+
+
+def test_an_invalid_name_refusal_says_what_is_wrong_with_it():
+    f = FakeServer("x" * 25)
+    f.c.connect(f.now)
+    f.to_client(wire.Refuse(f.out()[0].nonce, wire.RefuseCode.NAME_INVALID, ""))
+    assert drain(f.c) == [ev.JoinRefused(InvalidName("x" * 25, NameProblem.TOO_LONG))]
+
+
+def test_answers_with_another_nonce_or_from_another_address_are_ignored():
+    f = FakeServer()
+    f.c.connect(f.now)
+    hello = f.out()[0]
+    f.to_client(wire.Refuse(b"x" * 8, wire.RefuseCode.FULL, ""))
+    f.to_client(wire.Welcome(b"x" * 8, SID, "alice"))
+    f.c.receive_datagram(wire.encode(wire.Welcome(hello.nonce, SID, "alice")), ("127.0.0.1", 9), f.now)
+    f.c.receive_datagram(b"\xff junk", SERVER, f.now)
+    assert f.c.state is State.CONNECTING and f.c.ignored == 4 and drain(f.c) == []
+    f.to_client(wire.Welcome(hello.nonce, SID, "alice"))
+    assert f.c.state is State.JOINED
+    f.to_client(wire.Welcome(hello.nonce, SID, "alice"))        # a repeated WELCOME once joined
+    assert f.c.ignored == 5
+
+
+# --- joining and coming back ----------------------------------------------------------------------
+
+
+def test_a_challenge_is_answered_at_once_with_its_token():
+    f = FakeServer()
+    f.c.connect(f.now)
+    hello = f.out()[0]
+    assert hello.token == b"" and hello.resume == b""
+    f.now += 0.01
+    f.to_client(wire.Challenge(hello.nonce, b"T" * 20))
+    again = f.out()
+    assert again == [wire.Hello(hello.nonce, "alice", b"T" * 20)]
+
+
+def test_a_challenge_late_in_the_connect_time_extends_it_once():
+    f = FakeServer()
+    f.c.connect(f.now)
+    hello = f.out()[0]
+    f.now += 9.0
+    f.to_client(wire.Challenge(hello.nonce, b"T" * 20))
+    assert f.c._deadline == f.now + CONNECT_TIMEOUT
+    f.now += 5.0
+    f.to_client(wire.Challenge(hello.nonce, b"U" * 20))          # a second one does not extend it again
+    assert f.c._deadline == f.now - 5.0 + CONNECT_TIMEOUT
+
+
+def test_the_welcome_names_us_and_a_welcome_marked_resumed_on_a_first_join_is_a_join():
+    f = FakeServer("alice")
+    f.join(name="Alice", resumed=True)
+    assert f.c.state is State.JOINED and f.c.name == "Alice"
+    assert drain(f.c) == [ev.Connected("Alice", "127.0.0.1:5002")]
+
+
+def test_data_before_the_welcome_asks_for_the_welcome_again():
+    f = FakeServer()
+    f.c.connect(f.now)
+    hello = f.out()[0]
+    f.to_client(wire.Challenge(hello.nonce, b"T" * 20))
+    f.out()                                        # the HELLO with the token; its WELCOME is lost
+    f.now += 0.01
+    f.to_client(wire.Data(SID, 0, 0, 0, 0, 0, 0, m.encode_msg(m.Members(("alice",)))))
+    assert [type(p) for p in f.out()] == [wire.Hello]
+
+
+def test_a_resume_keeps_the_session_and_resends_what_was_outstanding_at_once():
+    f = joined()
+    c = f.c
+    c.say("during the blip")
+    f.out()                                        # lost
+    c.handle_timer(f.now + SERVER_TIMEOUT)
+    f.now += SERVER_TIMEOUT
+    assert c.state is State.RECONNECTING
+    hello = f.out()[0]
+    assert hello.resume == SID
+    f.now += 0.1
+    f.to_client(wire.Welcome(hello.nonce, SID, "alice", resumed=True))
+    assert drain(c)[1:] == [ev.ConnectionLost(), ev.Reconnected(resumed=True)]
+    assert c._peer.last_heard == f.now and c._peer.last_sent == f.now
+    assert [x.text for x in f.hear()] == ["during the blip"]
+
+
+def test_a_rejoin_on_a_new_session_resends_the_unacknowledged_lines_and_lists_members_afresh():
+    f = joined()
+    c = f.c
+    c.say("lost one")
+    f.out()
+    f.to_client(wire.Reset(SID))
+    assert drain(c)[-1] == ev.ConnectionLost()
+    c.say("typed while away")
+    hello = f.out()[0]
+    assert hello.resume == b""
+    f.peer = Peer(b"t" * 8, f.now)
+    f.to_client(wire.Welcome(hello.nonce, b"t" * 8, "alice"))
+    assert [x.text for x in f.hear()] == ["lost one", "typed while away"]
+    f.say(m.Members(("alice",)))
+    assert ev.MemberList(("alice",), answers_who=False) in drain(c)
+
+
+def test_leave_while_connecting_waits_for_the_join_then_leaves():
+    f = FakeServer()
+    f.c.connect(f.now)
+    f.c.leave(f.now)
+    f.c.leave(f.now + 5.0)                          # a second leave changes nothing
+    assert f.c.state is State.CONNECTING and f.c._deadline == f.now + LEAVE_TIMEOUT
+    hello = f.out()[0]
+    f.to_client(wire.Welcome(hello.nonce, SID, "alice"))
+    assert f.c.state is State.DRAINING
+    assert f.hear() == [m.Sync(1)]
+    f.say(m.Synced(1))
+    assert f.c.state is State.LEAVING
+    assert f.hear() == [m.Leave()]
+    assert not f.c.closed
+    f.say()                                         # the server's ACK of the LEAVE
+    f.out()
+    assert f.c.closed
+
+
+def test_leave_after_the_room_closed_does_nothing():
+    f = joined()
+    f.say(m.Closing(""))
+    f.c.leave(f.now)
+    assert f.c._deadline is None and not f.c._leave_requested

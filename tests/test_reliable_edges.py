@@ -521,3 +521,32 @@ def test_a_peer_takes_acks_from_data_and_bare_acks():
     assert p.channel.backlog == 1
     p.receive(Ack(SID, 2, 0, stamp(0.0)), 0.2)
     assert p.channel.idle
+
+
+def test_a_peer_queue_is_capped_unless_told_otherwise():
+    p = Peer(SID, 0.0, ReliableChannel(max_backlog=1))
+    p.send(Who())
+    p.send(Who())
+    with pytest.raises(BacklogFull):
+        p.send(Who())
+    p.send(Who(), capped=False)
+    assert p.channel.backlog == 3 and p.malformed == 0
+
+
+def test_a_peer_takes_the_sack_from_data_and_acks():
+    p = Peer(SID, 0.0)
+    for _ in range(4):
+        p.send(Who())
+    p.datagrams(0.0)
+    p.receive(Data(SID, 0, 0, 0b10, 0, 0, stamp(0.0), encode_msg(Who())), 0.1)
+    assert [f.seq for f in p.channel._inflight.values() if f.sacked] == [2]
+    p.receive(Ack(SID, 0, 0b100, stamp(0.0)), 0.1)
+    assert [f.seq for f in p.channel._inflight.values() if f.sacked] == [2, 3]
+
+
+def test_data_carries_the_ack_so_no_bare_ack_follows():
+    p = Peer(SID, 0.0)
+    p.receive(Data(SID, 0, 0, 0, 0, 0, 0, encode_msg(Who())), 1.0)
+    p.send(Who())
+    assert len(p.datagrams(1.0)) == 1
+    assert p.datagrams(1.0) == [] and not p.channel.ack_needed

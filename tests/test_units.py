@@ -171,3 +171,20 @@ def test_event_queue_moves_batches_in_order_and_wakes_a_waiting_reader():
     q.put(4)
     q.put_many([])
     assert q.get_all() == [2, 3, 4] and q.get_all() == [] and q.empty()
+
+
+@pytest.mark.parametrize("bad,problem,text", [
+    ("  ", "EMPTY", ""), ("[::1", "UNCLOSED_BRACKET", "[::1"), ("[::1]x", "AFTER_BRACKET", "[::1]x"),
+    (":5", "NO_HOST", ":5"), ("[]:5", "NO_HOST", "[]:5"), ("h:65536", "BAD_PORT", "65536"),
+    ("[::1]:5]", "BAD_PORT", "5]"), ("h:-1", "BAD_PORT", "-1"), ("h:x1", "BAD_PORT", "x1"),
+])
+def test_address_errors_carry_what_was_wrong(bad, problem, text):
+    with pytest.raises(AddressError) as info:
+        parse_server(bad)
+    assert info.value.problem.name == problem and info.value.text == text
+
+
+def test_an_empty_port_after_a_colon_means_the_default_port():
+    assert parse_server(" h: ") == ("h", 5002) and parse_server("[::1]:") == ("::1", 5002)
+    assert parse_server("h", default_port=7) == ("h", 7)
+    assert format_addr(("10.0.0.1", 5)) == "10.0.0.1:5" and format_addr(("::ffff:1:2", 5)) == "[::ffff:1:2]:5"

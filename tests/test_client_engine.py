@@ -432,3 +432,79 @@ def test_leave_after_the_room_closed_does_nothing():
     f.say(m.Closing(""))
     f.c.leave(f.now)
     assert f.c._deadline is None and not f.c._leave_requested
+
+
+def test_who_before_the_join_is_sent_after_it_and_a_new_session_forgets_it():
+    f = FakeServer()
+    f.c.connect(f.now)
+    f.c.who()                                      # queued with the lines
+    hello = f.out()[0]
+    f.to_client(wire.Welcome(hello.nonce, SID, "alice"))
+    assert f.hear() == [m.Who()]
+    f.say(m.Members(("alice",)), m.Members(("alice",)))
+    assert [e for e in drain(f.c) if isinstance(e, ev.MemberList)] == [
+        ev.MemberList(("alice",), False), ev.MemberList(("alice",), False)]
+
+
+def test_leaving_never_fails_for_a_full_backlog():
+    f = joined()
+    f.c._peer.channel.max_backlog = 3
+    with pytest.raises(BacklogFull):
+        for i in range(10):
+            f.c.say(str(i))
+    f.c.leave(f.now)                               # SYNC goes in anyway
+    assert f.c.state is State.DRAINING
+    f.c._server_message(m.Synced(1))               # and so does LEAVE
+    assert f.c.state is State.LEAVING
+
+
+def test_while_reconnecting_at_most_a_thousand_lines_wait():
+    f = joined()
+    f.to_client(wire.Reset(SID))
+    assert f.c.state is State.RECONNECTING
+    for i in range(MAX_QUEUED):
+        f.c.say(str(i))
+    with pytest.raises(BacklogFull):
+        f.c.say("one too many")
+
+
+def test_a_reconnecting_client_is_not_woken_by_the_old_sessions_timers():
+    f = joined()
+    c = f.c
+    c.say("unacknowledged")
+    c.datagrams_to_send(f.now)                     # its retransmission is due at now + 1 s
+    f.now += 0.9
+    f.to_client(wire.Reset(SID))
+    c.datagrams_to_send(f.now)                     # the HELLO
+    assert c.get_timer() == pytest.approx(f.now + 0.25)
+
+
+def test_data_on_the_old_session_while_reconnecting_is_not_shown():
+    f = joined()
+    f.to_client(wire.Reset(SID))
+    drain(f.c)
+    f.say(m.Line(1, "bob", "late"))
+    assert drain(f.c) == []
+
+
+def test_a_malformed_stream_from_the_server_is_ignored_once_per_datagram():
+    f = joined()
+    before = f.c.ignored
+    seq = f.peer.channel._next_seq
+    for i in range(113):                           # 113 full fragments of one message: over 128 KiB
+        f.to_client(wire.Data(SID, seq + i, 0, 0, wire.FLAG_MORE, 0, 0, b"x" * wire.MAX_FRAGMENT))
+    assert f.c.ignored == before + 1 and f.c.state is State.JOINED
+
+
+def test_a_resume_hello_backs_off_from_half_a_second_to_five():
+    f = joined()
+    c = f.c
+    c.handle_timer(f.now + SERVER_TIMEOUT)
+    t = f.now + SERVER_TIMEOUT
+    sent_at = []
+    while len(sent_at) < 7:
+        if any(isinstance(wire.decode(d), wire.Hello) for d, _ in c.datagrams_to_send(t)):
+            sent_at.append(round(t - (f.now + SERVER_TIMEOUT), 6))
+        t = c.get_timer()
+        c.handle_timer(t)
+    assert sent_at == [0.0, 0.5, 1.5, 3.5, 7.5, 12.5, 17.5]

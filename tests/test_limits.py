@@ -476,3 +476,51 @@ def test_the_server_refuses_a_zero_width_lookalike_of_a_member():
     (e,) = drain(c)
     assert isinstance(e, ev.JoinRefused) and e.error.problem is NameProblem.BAD_CHARACTER
     assert room.server.member_names == ["alice"]
+
+
+def test_names_are_encoded_to_96_bytes_and_refused_past_them_in_every_message():
+    at, past = "é" * 48, "é" * 48 + "x"                  # 96 and 97 bytes
+    for make in (lambda n: m.Nick(n), lambda n: m.Renamed(n, "b"), lambda n: m.Renamed("a", n),
+                 lambda n: m.Members(("a", n)), lambda n: m.Private(1, n, "t"), lambda n: m.Line(1, n, "t"),
+                 lambda n: m.Line(1, "a", "t", to=n), lambda n: m.Joined(n), lambda n: m.Left(n),
+                 lambda n: m.Error(m.ErrorCode.NAME_TAKEN, n)):
+        assert m.decode_msg(m.encode_msg(make(at))) == make(at)
+        with pytest.raises(ValueError):
+            m.encode_msg(make(past))
+    with pytest.raises(ValueError):
+        w.encode(w.Welcome(NONCE, SID, past))
+    with pytest.raises(ValueError):
+        w.encode(w.Hello(NONCE, past))
+
+
+def test_closing_reasons_take_512_bytes_and_refuse_513():
+    assert m.decode_msg(m.encode_msg(m.Closing("r" * 512))) == m.Closing("r" * 512)
+    with pytest.raises(ValueError):
+        m.encode_msg(m.Closing("r" * 513))
+    assert refused(b"\x1a" + (513).to_bytes(2, "big") + b"r" * 513, m.decode_msg)
+
+
+def test_a_hello_already_200_bytes_long_gets_no_padding():
+    h = w.Hello(NONCE, "a", token=b"t" * 190)              # 5+8+1+1+190+2+1 = 208 bytes
+    assert len(w.encode(h)) == 208
+    h = w.Hello(NONCE, "a", token=b"t" * 182)              # exactly 200 without padding
+    assert len(w.encode(h)) == 200 and w.encode(h)[-1:] == b"a"
+
+
+def test_the_gate_refuses_a_taken_name_and_names_the_program_it_replaces():
+    gate = Gate(b"k" * 32)
+    tok = gate.tokens.mint(ADDR, 10.0)
+    roster = Roster()
+    old = member("old", ADDR, sid=b"O" * 8, nonce=b"o" * 8)
+    roster.add(old)
+    roster.add(member("bob", ("192.0.2.9", 1), sid=b"B" * 8))
+    v = judge(w.Hello(NONCE, "bob", tok), 10.0, roster=roster, gate=gate)
+    assert (v.step, v.refuse, v.member) == (Step.REFUSE, w.RefuseCode.NAME_TAKEN, old)
+
+
+def test_a_refused_oversized_message_leaves_room_for_a_full_one_after_it():
+    b = ReliableChannel()
+    b.on_data(0, w.FLAG_MORE, b"x" * MAX_REASSEMBLY)
+    with pytest.raises(ProtocolError):
+        b.on_data(1, 0, b"y")
+    assert b.on_data(2, 0, b"z" * MAX_REASSEMBLY) == [b"z" * MAX_REASSEMBLY]

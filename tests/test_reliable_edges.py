@@ -550,3 +550,55 @@ def test_data_carries_the_ack_so_no_bare_ack_follows():
     p.send(Who())
     assert len(p.datagrams(1.0)) == 1
     assert p.datagrams(1.0) == [] and not p.channel.ack_needed
+
+
+def test_the_default_backlog_cap_is_50000_fragments():
+    assert ReliableChannel().max_backlog == 50_000 and ReliableChannel().window == rel.WINDOW
+
+
+def test_a_message_of_exactly_max_fragment_bytes_goes_at_once():
+    a = ReliableChannel()
+    assert a.send_now(b"x" * MAX_FRAGMENT, 0.0) == (0, 0, b"x" * MAX_FRAGMENT)
+
+
+def test_a_retransmission_waiting_to_go_is_output():
+    a = ReliableChannel()
+    sent(a, 4)
+    assert not a.has_output()
+    a.on_ack(0, 0b111, stamp(0.0), 0.01)           # fast retransmit of 0: the server's ACK path must send it
+    assert a.has_output()
+    a.poll(0.01)
+    assert not a.has_output()
+    a.handle_timer(5.0)
+    assert a.has_output()
+
+
+def test_each_hole_with_three_sacked_beyond_it_is_fast_retransmitted():
+    a = ReliableChannel()
+    sent(a, 8)
+    a.on_ack(0, 0b1110111, stamp(0.0), 0.01)       # 0 and 4 missing; 1-3 and 5-7 SACKed
+    assert [f[0] for f in a.poll(0.01)] == [0, 4]
+    b = ReliableChannel()
+    sent(b, 8)
+    b.on_ack(0, 0b1100111, stamp(0.0), 0.01)       # 0, 4 and 5 missing; only 6-7 beyond 4 and 5
+    assert [f[0] for f in b.poll(0.01)] == [0]
+
+
+def test_every_duplicate_is_counted():
+    b = ReliableChannel()
+    b.on_data(0, 0, b"a")
+    b.on_data(0, 0, b"a")
+    b.on_data(0, 0, b"a")
+    assert b.duplicates == 2
+
+
+def test_a_peer_counts_every_malformed_message():
+    p = Peer(SID, 0.0)
+    p.receive(Data(SID, 0, 0, 0, 0, 0, 0, b"\x63"), 1.0)
+    p.receive(Data(SID, 1, 0, 0, 0, 0, 0, b"\x64"), 1.0)
+    assert p.malformed == 2
+
+
+def test_rtt_starts_empty():
+    e = rtt.RttEstimator()
+    assert e.srtt is None and e.rttvar == 0.0 and e.rto == e._base == 1.0

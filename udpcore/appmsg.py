@@ -207,9 +207,8 @@ def decode_msg(data: bytes) -> AppMessage:
         raise ProtocolError("unknown message type") from None
     m: AppMessage
     if t is MsgType.SAY:
-        action = bool(r.u8())
-        m = Say(r.u32(), r.text(), action)
-    elif t is MsgType.PRIVATE:
+        raise ProtocolError("truncated")       # a SAY of 8 bytes or more took the fast path
+    if t is MsgType.PRIVATE:
         action = bool(r.u8())
         m = Private(r.u32(), r.text(NAME_LIMIT), r.text(), action)
     elif t is MsgType.NICK:

@@ -89,7 +89,7 @@ class ReliableChannel:
         if len(message) <= MAX_FRAGMENT:          # nearly every chat line
             self._backlog.append((0, message))
             return
-        chunks = [message[i:i + MAX_FRAGMENT] for i in range(0, len(message), MAX_FRAGMENT)] or [b""]
+        chunks = [message[i:i + MAX_FRAGMENT] for i in range(0, len(message), MAX_FRAGMENT)]
         last = len(chunks) - 1
         for i, chunk in enumerate(chunks):
             self._backlog.append((0 if i == last else FLAG_MORE, chunk))

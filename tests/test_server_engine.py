@@ -670,9 +670,6 @@ def test_members_too_slow_for_an_announcement_are_dropped_too():
         == ["alice", "bob"]
 
 
-@pytest.mark.xfail(strict=True, reason="known bug (reported): Room.announce/relay iterate a copy of the roster, "
-                   "so a member dropped while the fan-out runs (alice's Left announcement drops bob) is sent "
-                   "to again and Room.too_slow counts it a second time")
 def test_each_member_dropped_as_too_slow_is_counted_once():
     assert two_too_slow_for_an_announcement().counters["too_slow"] == 2
 

@@ -108,7 +108,10 @@ class Room:
         """Tell every member (guests in plain text) about a join, leave or rename."""
         data = m.encode_msg(msg)
         plain = guests.notice_out(msg)
+        present = self.roster.present
         for mem in self.roster:
+            if not present(mem):
+                continue                  # dropped meanwhile: a Left announced inside this loop
             if mem.peer is None:
                 self.plain(mem, plain)
             else:
@@ -124,16 +127,19 @@ class Room:
         self.dirty.add(mem)
 
     def too_slow(self, mem: Member) -> None:
-        """Its backlog is full: it cannot take the room's pace, so it is dropped."""
-        self.counters["too_slow"] += 1
-        self.remove(mem, LeaveReason.TOO_SLOW)
+        """Its backlog is full: it cannot take the room's pace, so it is dropped
+        (counted once, however many sends found it full before the drop took)."""
+        if self.remove(mem, LeaveReason.TOO_SLOW):
+            self.counters["too_slow"] += 1
 
-    def remove(self, mem: Member, reason: LeaveReason) -> None:
+    def remove(self, mem: Member, reason: LeaveReason) -> bool:
+        """Take ``mem`` out and tell the room; False when it was already out."""
         if not self.roster.remove(mem):
-            return
+            return False
         self.dirty.discard(mem)
         self.announce(m.Left(mem.name, reason))
         self.events.append(ev.MemberLeft(mem.name, reason))
+        return True
 
     def plain(self, mem: Member, text: str) -> None:
         """A line to a guest, within its credit (what it sent us, times AMPLIFICATION)."""

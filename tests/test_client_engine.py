@@ -508,3 +508,36 @@ def test_a_resume_hello_backs_off_from_half_a_second_to_five():
         t = c.get_timer()
         c.handle_timer(t)
     assert sent_at == [0.0, 0.5, 1.5, 3.5, 7.5, 12.5, 17.5]
+
+
+def test_an_idle_client_sends_nothing_whatever_arrives():
+    c = ClientEngine("alice", SERVER, 0.0)
+    c.receive_datagram(wire.encode(wire.Data(SID, 0, 0, 0, 0, 0, 0, b"\x04")), SERVER, 0.0)
+    assert c.datagrams_to_send(0.0) == [] and c.get_timer() is None and c.ignored == 1
+
+
+def test_packets_of_another_session_are_each_ignored():
+    f = joined()
+    before = f.c.ignored
+    for _ in range(2):
+        f.to_client(wire.Ping(b"o" * 8))
+    assert f.c.ignored == before + 2
+
+
+def test_a_reset_stops_the_old_session_sending_even_its_acks():
+    f = joined()
+    f.say(m.Line(1, "bob", "hi"))                 # an ACK is now owed on the old session...
+    f.to_client(wire.Reset(SID))                  # ...but the server forgot it
+    assert [type(p) for p in f.out()] == [wire.Hello]
+
+
+def test_a_huge_unsent_backlog_moves_to_a_new_session_without_being_refused():
+    f = joined()
+    ch = f.c._peer.channel
+    for _ in range(ch.max_backlog + 2):
+        ch.send(b"\x04", capped=False)            # more than a session may queue
+    f.to_client(wire.Reset(SID))
+    f.c.who()                                     # and one more typed while away
+    hello = f.out()[0]
+    f.to_client(wire.Welcome(hello.nonce, b"t" * 8, "alice"))
+    assert f.c.state is State.JOINED and f.c.backlog == ch.max_backlog + 3

@@ -16,24 +16,28 @@ def test_errors_compare_and_hash_by_class_and_fields():
     assert hash(e.PortBusyError(5, True)) != hash(e.PortBusyError(5, False))
     assert hash(e.InvalidName("a", e.NameProblem.BLANK)) != hash(e.NoSuchMember("a"))
     assert e.NotInRoom() == e.NotInRoom() and e.NotInRoom() != e.BacklogFull()
+    assert hash(e.NameTaken("bob")) != hash(e.NoSuchMember("bob"))     # the class is part of the hash
 
 
-@pytest.mark.parametrize("err,fields", [
-    (e.InvalidName("a b", e.NameProblem.BAD_CHARACTER), {"name": "a b", "problem": e.NameProblem.BAD_CHARACTER}),
-    (e.NameTaken("bob"), {"name": "bob"}),
-    (e.NoSuchMember("eve"), {"name": "eve"}),
-    (e.LineTooLong(9000, 8192), {"size": 9000, "limit": 8192}),
-    (e.VersionMismatch("2"), {"detail": "2"}),
-    (e.RefusedByServer("no"), {"reason": "no"}),
-    (e.AddressError("x:y", e.AddressProblem.BAD_PORT), {"text": "x:y", "problem": e.AddressProblem.BAD_PORT}),
-    (e.UnknownHost("nowhere"), {"host": "nowhere"}),
-    (e.PortBusyError(5002, True), {"port": 5002, "forbidden": True}),
-    (e.PortBusyError(5002), {"port": 5002, "forbidden": False}),
-    (e.NotLocalAddress("1.2.3.4"), {"host": "1.2.3.4"}),
-    (e.SocketError("boom", 7), {"detail": "boom", "port": 7}),
-    (e.SocketError("boom"), {"detail": "boom", "port": None}),
+# Built inside the test (not at collection), so mutation testing sees which test builds which error.
+@pytest.mark.parametrize("make,fields", [
+    (lambda: e.InvalidName("a b", e.NameProblem.BAD_CHARACTER), {"name": "a b", "problem": e.NameProblem.BAD_CHARACTER}),
+    (lambda: e.NameTaken("bob"), {"name": "bob"}),
+    (lambda: e.NoSuchMember("eve"), {"name": "eve"}),
+    (lambda: e.LineTooLong(9000, 8192), {"size": 9000, "limit": 8192}),
+    (lambda: e.VersionMismatch("2"), {"detail": "2"}),
+    (lambda: e.VersionMismatch(), {"detail": ""}),
+    (lambda: e.RefusedByServer("no"), {"reason": "no"}),
+    (lambda: e.AddressError("x:y", e.AddressProblem.BAD_PORT), {"text": "x:y", "problem": e.AddressProblem.BAD_PORT}),
+    (lambda: e.UnknownHost("nowhere"), {"host": "nowhere"}),
+    (lambda: e.PortBusyError(5002, True), {"port": 5002, "forbidden": True}),
+    (lambda: e.PortBusyError(5002), {"port": 5002, "forbidden": False}),
+    (lambda: e.NotLocalAddress("1.2.3.4"), {"host": "1.2.3.4"}),
+    (lambda: e.SocketError("boom", 7), {"detail": "boom", "port": 7}),
+    (lambda: e.SocketError("boom"), {"detail": "boom", "port": None}),
 ])
-def test_each_error_carries_its_fields(err, fields):
+def test_each_error_carries_its_fields(make, fields):
+    err = make()
     assert err.__dict__ == fields
     assert isinstance(err, e.ChatError) and not isinstance(err, e.ProtocolError)
 

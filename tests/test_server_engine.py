@@ -705,3 +705,50 @@ def test_the_handshake_round_trip_seeds_the_members_rtt():
     tok = s._gate.tokens.mint(addr, 10.0)
     s.receive_datagram(wire.encode(wire.Hello(b"n" * 8, "alice", tok)), addr, 10.02)
     assert s._roster.named("alice").peer.channel.rtt.srtt == pytest.approx(0.02)
+
+
+def test_the_operator_and_guests_see_exact_join_and_line_events():
+    room, (a,) = joined("alice")
+    s = room.server
+    s.receive_datagram(b"hi", GUEST, room.now)
+    typed(a, "/me waves")
+    room.settle()
+    assert drain(s) == [ev.MemberJoined("guest-127.0.0.1:50000", "127.0.0.1:50000", guest=True),
+                        ev.RoomLine(1, "guest-127.0.0.1:50000", "hi", False),
+                        ev.RoomLine(2, "alice", "waves", True)]
+    room.add("bob")
+    room.settle()
+    assert ev.MemberJoined("bob", "127.0.0.1:40001", guest=False) in drain(s)
+
+
+def test_guest_credit_adds_up_over_datagrams():
+    s = ServerEngine(0.0)
+    s.receive_datagram(b"abcd", GUEST, 0.0)
+    s.receive_datagram(b"ef", GUEST, 0.0)
+    assert s._roster.at(GUEST).credit == 3 * 6
+
+
+def test_two_members_dropped_as_too_slow_at_different_times_count_two():
+    room, (a, b, c) = joined("alice", "bob", "carol")
+    s = room.server
+    for name in ("alice", "bob"):
+        member(room, name).peer.channel.max_backlog = 0
+    room.drop = lambda d, src, dst: dst in (room.addr_of(a), room.addr_of(b))
+    for i in range(40):
+        s.say(f"line {i}", room.now)
+        room.settle()
+    assert s.member_names == ["carol"] and s.counters["too_slow"] == 2
+
+
+def test_a_relayed_line_carries_no_message_id_but_its_echo_does():
+    room, (a, b) = joined("alice", "bob")
+    room.sent_by_server.clear()
+    a.say("hello")
+    room.settle()
+    got = {}
+    for d, dst in room.sent_by_server:
+        p = wire.decode(d)
+        if isinstance(p, wire.Data) and p.payload[:1] == bytes([m.MsgType.LINE]):
+            got[dst] = m.decode_msg(p.payload)
+    assert got[room.addr_of(b)] == m.Line(1, "alice", "hello", 0, 0, "")
+    assert got[room.addr_of(a)] == m.Line(1, "alice", "hello", m.LINE_OWN, 1, "")

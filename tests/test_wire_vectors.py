@@ -133,3 +133,7 @@ def test_the_relays_shortcuts_build_the_vectors_bytes():
     line = dict((n, (x, hx(v))) for n, x, v in MESSAGES)["LINE"]
     x, raw = line
     assert m.encode_line(x.seq, x.sender, x.text, x.flags, x.msg_id, x.to) == raw
+
+
+def test_encode_line_defaults_to_no_flags_no_message_id_and_nobody():
+    assert m.encode_line(3, "a", "x") == hx("14 00 00000003 00000000 0001 61 0000 0001 78")

@@ -30,7 +30,8 @@ def name_problem(name: str) -> NameProblem | None:
         cat = unicodedata.category(ch)
         # Cf: invisible format characters -- zero-width (U+200B) would make "alice\u200b" a
         # second "alice" to the eye, and a bidi override (U+202E) would reorder the line it heads.
-        if cat in ("Cc", "Cf", "Zl", "Zp") or ch.isspace():
+        # (line and paragraph separators, Zl and Zp, are isspace() too)
+        if cat in ("Cc", "Cf") or ch.isspace():
             return NameProblem.BAD_CHARACTER
     key = name_key(name)
     if key in RESERVED or key.startswith(GUEST_PREFIX):

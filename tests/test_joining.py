@@ -115,3 +115,11 @@ def test_asking_again_needs_a_token():
     x.hello("a", 0.1, False)
     x.ask_again(0.2)
     assert x.due == 0.2
+
+
+def test_a_joiner_not_started_has_nothing_to_send_and_has_timed_nothing():
+    x = joiner()
+    assert (x.nonce, x.token, x.resume, x.due, x.rtts) == (b"", b"", b"", None, [])
+    assert x.welcomed(1.0) == [] and x.due is None
+    x.challenged(wire.Challenge(b"", b"T"), 2.0)        # even an answer out of turn goes by the rules
+    assert x.rtts == [] and wire.decode(x.hello("a", 2.0, False)).token == b"T" and x.due == 2.25

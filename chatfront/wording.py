@@ -27,7 +27,7 @@ def _name_problem(name: str, problem: NameProblem) -> str:
         return _("A name can have at most {limit} characters.").format(limit=MAX_NAME_CHARS)
     if problem is NameProblem.RESERVED:
         return _("The name '{name}' is reserved.").format(name=name)
-    return _("A name cannot contain spaces or control characters.")
+    return _("A name cannot contain spaces, control characters or invisible characters.")
 
 
 def _address(err: AddressError) -> str:

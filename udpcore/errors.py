@@ -42,7 +42,7 @@ class NameProblem(Enum):
 
     BLANK = "blank"
     TOO_LONG = "too-long"
-    BAD_CHARACTER = "bad-character"     # spaces, line breaks, control characters
+    BAD_CHARACTER = "bad-character"     # spaces, line breaks, control and invisible format characters
     RESERVED = "reserved"               # "server", "guest-…"
 
 

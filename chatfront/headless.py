@@ -112,7 +112,8 @@ def run_server(args: argparse.Namespace, **start_options) -> int:
         batch += srv.events.get_all()
         lines = []
         for e in batch:
-            _track(names, e)
+            if type(e) is not ev.RoomLine:        # the commonest event needs no tracking
+                _track(names, e)
             if (text := describe(e)):
                 lines.append(text)
             if isinstance(e, ev.Listening) and args.host is None:

@@ -68,7 +68,7 @@ class Room:
         shared = m.encode_line(seq, sender, text, flags)
         plain = None                              # for guests, built only if there are any
         dirty, out, arm = self.dirty, self.out, self.timers.arm
-        for mem in self.roster:
+        for mem in list(self.roster.by_addr.values()):       # the hot loop: no Roster.__iter__ call
             peer = mem.peer
             if mem is origin:
                 if peer is not None:              # a guest saw what it typed; save its credit

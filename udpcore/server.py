@@ -48,6 +48,11 @@ class ServerEngine:
         self._timers = MemberTimers()
         self.counters: Counter[str] = Counter()
         self._room = Room(self._roster, self._timers, self.counters, announce_joins=announce_joins)
+        # The hot paths' own names for the roster's indexes and the room's dirty set
+        # (the same objects, never replaced): one attribute lookup less per datagram.
+        self._by_sid = self._roster.by_sid
+        self._by_addr = self._roster.by_addr
+        self._dirty = self._room.dirty
         self._next_sweep = now + SWEEP_INTERVAL
         self.closing_deadline: float | None = None
         self.closed = False
@@ -58,21 +63,21 @@ class ServerEngine:
         if self.closed:
             return
         if data[:5] == _ACK_PREFIX and len(data) == _ACK_SIZE:      # the commonest datagram
-            mem = self._roster.by_sid.get(data[5:13])
+            mem = self._by_sid.get(data[5:13])
             if mem is not None and mem.addr == addr and mem.peer is not None:
                 peer = mem.peer
                 peer.last_heard = now
                 ch = peer.channel
                 ch.on_ack(*_unpack_ack(data, 13), now)
                 if ch.has_output():
-                    self._room.dirty.add(mem)
+                    self._dirty.add(mem)
                 return
         elif len(data) == _PING_SIZE and data[:5] == _PING_PREFIX:
-            mem = self._roster.by_sid.get(data[5:])
+            mem = self._by_sid.get(data[5:])
             if mem is not None and mem.addr == addr and mem.peer is not None:
                 mem.peer.last_heard = now
                 mem.peer.channel.ack_needed = True          # answered with an ACK: proof of life
-                self._room.dirty.add(mem)
+                self._dirty.add(mem)
                 return
         if not is_protocol(data):
             self._guest_datagram(data, addr, now)
@@ -96,10 +101,11 @@ class ServerEngine:
     def datagrams_to_send(self, now: float) -> list[tuple[bytes, Addr]]:
         room = self._room
         out, room.out = room.out, []
-        present = self._roster.present
-        for mem in room.dirty:
+        by_addr = self._by_addr
+        dirty = self._dirty
+        for mem in dirty:
             peer = mem.peer
-            if peer is None or not present(mem):
+            if peer is None or by_addr.get(mem.addr) is not mem:      # gone: Roster.present, inlined
                 continue
             addr = mem.addr
             for d in peer.datagrams(now):
@@ -110,7 +116,7 @@ class ServerEngine:
                 t = peer.channel.get_timer()
                 if t is not None:
                     self._timers.arm(mem, t)
-        room.dirty.clear()
+        dirty.clear()
         if self.closing_deadline is not None and not self.closed:
             if now >= self.closing_deadline or all(
                     x.peer.channel.idle for x in self._roster.sessions()):   # type: ignore[union-attr]
@@ -263,7 +269,7 @@ class ServerEngine:
     # --- members' traffic -------------------------------------------------------------
 
     def _session_packet(self, p: Data | Ack | Ping | Bye, addr: Addr, now: float, size: int) -> None:
-        mem = self._roster.session(p.session)
+        mem = self._by_sid.get(p.session)
         if mem is None:
             self.counters["unknown_session"] += 1
             self._reply(encode(Reset(p.session)), addr, size)
@@ -271,22 +277,23 @@ class ServerEngine:
         if mem.addr != addr:                      # a session claimed from elsewhere
             self.counters["wrong_address"] += 1
             return
-        mem.heard(now)
+        peer = mem.peer
+        assert peer is not None                   # every session is a member's
+        peer.last_heard = now
         if isinstance(p, Bye):
             self._room.remove(mem, LeaveReason.LEFT)
             return
-        peer = mem.peer
-        assert peer is not None
         try:
             msgs = peer.receive(p, now)
         except ProtocolError:
             self.counters["malformed"] += 1
             self._room.remove(mem, LeaveReason.LEFT)
             return
-        self._room.dirty.add(mem)
+        self._dirty.add(mem)
+        by_addr = self._by_addr
         for msg in msgs:
             self._member_message(mem, msg, now)
-            if not self._roster.present(mem):
+            if by_addr.get(addr) is not mem:
                 break                             # it left (or was dropped) meanwhile
 
     def _member_message(self, mem: Member, msg: m.AppMessage, now: float) -> None:

@@ -123,7 +123,8 @@ class SocketLoop:
                         self._wake_r.recv(4096)
                     except OSError:
                         pass
-                self._run_calls(now)
+                if self._calls:
+                    self._run_calls(now)
                 if sock in readable:
                     self._receive(now)
                 timer = eng.get_timer()

@@ -8,10 +8,12 @@ English text is used as it is. The windows issue adds the Portuguese one.
 from __future__ import annotations
 
 import gettext
-from pathlib import Path
+import os
 
 DOMAIN = "lanchat"
-LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+# os.path, not pathlib: this module is on the headless server's start-up path,
+# and pathlib (with urllib.parse and ipaddress behind it) costs it ~6 ms.
+LOCALE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "locale")
 
 _translation: gettext.NullTranslations = gettext.translation(DOMAIN, LOCALE_DIR, fallback=True)
 

@@ -7,8 +7,8 @@ that nothing is sent that is larger than ``AMPLIFICATION`` times what it sent.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
 
 from .names import name_key, name_problem
 from .roster import Addr, Member, Roster
@@ -27,8 +27,7 @@ class Step(Enum):
     ADMIT = "admit"              # a new member
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     step: Step
     member: Member | None = None         # RESUME, REWELCOME: who; ADMIT, REFUSE: who to replace first
     refuse: RefuseCode | None = None

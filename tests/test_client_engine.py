@@ -226,9 +226,9 @@ def test_room_lines_become_events_with_their_flags():
 
 def test_joins_leaves_and_renames_become_events_and_our_own_rename_renames_us():
     f = joined()
-    f.say(m.Joined("bob", "10.0.0.2:5", False), m.Joined("guest-x", "10.0.0.3:6", True),
+    f.say(m.Joined("bob", "127.0.10.2:5", False), m.Joined("guest-x", "127.0.10.3:6", True),
           m.Left("bob", m.LeaveReason.VANISHED), m.Renamed("carol", "dave"), m.Renamed("alice", "Alicia"))
-    assert drain(f.c) == [ev.MemberJoined("bob", "10.0.0.2:5", False), ev.MemberJoined("guest-x", "10.0.0.3:6", True),
+    assert drain(f.c) == [ev.MemberJoined("bob", "127.0.10.2:5", False), ev.MemberJoined("guest-x", "127.0.10.3:6", True),
                           ev.MemberLeft("bob", m.LeaveReason.VANISHED), ev.MemberRenamed("carol", "dave", False),
                           ev.MemberRenamed("alice", "Alicia", True)]
     assert f.c.name == "Alicia"

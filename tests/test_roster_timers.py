@@ -9,7 +9,7 @@ from udpcore.timers import MemberTimers
 
 pytestmark = pytest.mark.timeout(10)
 
-A1, A2, A3 = ("10.0.0.1", 1), ("10.0.0.2", 2), ("10.0.0.3", 3)
+A1, A2, A3 = ("127.0.10.1", 1), ("127.0.10.2", 2), ("127.0.10.3", 3)
 
 
 def mem(name, addr, sid=None, now=0.0):
@@ -97,7 +97,7 @@ def test_schedule_replaces_the_deadline_even_when_later():
 
 def test_members_due_at_the_same_instant_come_out_in_the_order_they_were_armed():
     t = MemberTimers()
-    ms = [mem(str(i), ("10.0.0.9", i), bytes([i]) * 8) for i in range(5)]
+    ms = [mem(str(i), ("127.0.10.9", i), bytes([i]) * 8) for i in range(5)]
     for x in ms:
         t.arm(x, 1.0)
     assert list(t.due(1.0)) == ms

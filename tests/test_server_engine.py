@@ -567,7 +567,7 @@ def test_the_member_list_is_cut_at_100000_bytes():
     names = [f"{i:022d}" for i in range(4200)]             # 24 bytes each with its length
     from udpcore.roster import Member
     for i, n in enumerate(names):
-        room.server._roster.add(Member(n, ("10.0.0.1", i), None, 0.0))
+        room.server._roster.add(Member(n, ("127.0.10.1", i), None, 0.0))
     listed = r.members_msg().names
     size = sum(len(x.encode()) + 2 for x in listed)
     assert size <= 100_000 and size + 24 > 100_000
@@ -692,10 +692,10 @@ def test_a_member_list_of_exactly_100000_bytes_is_whole_and_one_byte_more_is_cut
     room, _ = joined("alice")                      # "alice": 7 bytes with its length
     r = room.server._roster
     for i in range(3845):                          # 26 bytes each
-        r.add(Member(f"{i:024d}", ("10.0.0.1", i), None, 0.0))
-    r.add(Member("x" * 21, ("10.0.0.2", 1), None, 0.0))      # 23: exactly 100,000 in all
+        r.add(Member(f"{i:024d}", ("127.0.10.1", i), None, 0.0))
+    r.add(Member("x" * 21, ("127.0.10.2", 1), None, 0.0))      # 23: exactly 100,000 in all
     assert len(room.server._room.members_msg().names) == 3847
-    r.add(Member("y", ("10.0.0.2", 2), None, 0.0))
+    r.add(Member("y", ("127.0.10.2", 2), None, 0.0))
     assert len(room.server._room.members_msg().names) == 3847
 
 

@@ -187,4 +187,4 @@ def test_address_errors_carry_what_was_wrong(bad, problem, text):
 def test_an_empty_port_after_a_colon_means_the_default_port():
     assert parse_server(" h: ") == ("h", 5002) and parse_server("[::1]:") == ("::1", 5002)
     assert parse_server("h", default_port=7) == ("h", 7)
-    assert format_addr(("10.0.0.1", 5)) == "10.0.0.1:5" and format_addr(("::ffff:1:2", 5)) == "[::ffff:1:2]:5"
+    assert format_addr(("127.0.10.1", 5)) == "127.0.10.1:5" and format_addr(("::ffff:1:2", 5)) == "[::ffff:1:2]:5"

@@ -105,7 +105,7 @@ class Room:
         self.events.append(ev.RoomLine(0, sender, text, action, private_to=target.name))
 
     def announce(self, msg: m.AppMessage) -> None:
-        """Tell every member (guests in plain text) about a join, leave or rename."""
+        """Tell every member (guests in plain text) about a join, leave, rename or closing."""
         data = m.encode_msg(msg)
         plain = guests.notice_out(msg)
         present = self.roster.present

@@ -135,12 +135,12 @@ class ServerEngine:
         return t
 
     def handle_timer(self, now: float) -> None:
-        sessions = self._roster.by_sid
+        sessions = self._by_sid
         for mem in self._timers.due(now):
             if mem.peer is None or sessions.get(mem.peer.session) is not mem:
                 continue                  # it left meanwhile
             if mem.peer.channel.handle_timer(now):
-                self._room.dirty.add(mem)
+                self._dirty.add(mem)
             t = mem.peer.channel.get_timer()
             if t is not None:
                 self._timers.schedule(mem, t)
@@ -191,12 +191,7 @@ class ServerEngine:
         if self.closing_deadline is not None:
             return
         self.closing_deadline = now + CLOSE_LINGER
-        msg = m.Closing(reason)
-        for mem in self._roster:
-            if mem.peer is None:
-                self._room.plain(mem, guests.notice_out(msg))
-            else:
-                self._room.send(mem, msg)
+        self._room.announce(m.Closing(reason))
 
     def snapshot(self, now: float) -> ev.Stats:
         members = tuple(ev.MemberInfo(x.name, format_addr(x.addr), max(0.0, now - x.last_heard), x.guest)
@@ -264,7 +259,7 @@ class ServerEngine:
         mem.peer.last_heard = mem.peer.last_sent = now
         self._room.out.append((encode(Welcome(nonce, mem.peer.session, mem.name, resumed=True)), addr))
         mem.peer.channel.handle_timer(float("inf"))      # resend what is outstanding now
-        self._room.dirty.add(mem)
+        self._dirty.add(mem)
 
     # --- members' traffic -------------------------------------------------------------
 

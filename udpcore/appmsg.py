@@ -30,6 +30,10 @@ class MsgType(IntEnum):
     ERROR = 25
     CLOSING = 26
     SYNCED = 27
+    LINE_REFUSED = 28  # a SAY or PRIVATE not relayed (over the rate, or muted), to its sender
+    REMOVED = 29       # to a member the operator kicked or banned, just before it is taken out
+    CROWD = 30         # many joined or left at once: counted, not named (a join storm stays quiet)
+    LIMITS = 31        # the room's line rate, sent once after WELCOME so clients pace themselves
 
 
 class LeaveReason(Enum):
@@ -39,6 +43,8 @@ class LeaveReason(Enum):
     VANISHED = "vanished"        # nothing heard for MEMBER_TIMEOUT
     EXPIRED = "expired"          # a guest silent for GUEST_TIMEOUT
     TOO_SLOW = "too-slow"        # its backlog overflowed: it could not keep up
+    KICKED = "kicked"            # the operator removed it
+    BANNED = "banned"            # the operator removed and banned it
 
 
 class ErrorCode(IntEnum):
@@ -47,6 +53,7 @@ class ErrorCode(IntEnum):
     NO_SUCH_MEMBER = 1
     NAME_TAKEN = 2
     NAME_INVALID = 3
+    RATE_LIMITED = 4    # a NICK or WHO over the member's rate (lines get LINE_REFUSED)
 
 
 LINE_ACTION = 0x01
@@ -140,7 +147,41 @@ class Closing:
     reason: str = ""
 
 
-AppMessage = Say | Private | Nick | Who | Leave | Sync | Synced | Line | Joined | Left | Renamed | Members | Error | Closing
+class RefusalCode(IntEnum):
+    """Why LINE_REFUSED did not relay a line."""
+
+    RATE_LIMITED = 1    # over the member's line rate; ``wait`` seconds until one more may go
+    MUTED = 2           # the operator muted the sender; ``wait`` seconds of the mute are left
+
+
+@dataclass(frozen=True)
+class LineRefused:
+    msg_id: int
+    code: RefusalCode
+    wait: int           # seconds (rounded up), at most 65535
+
+
+@dataclass(frozen=True)
+class Removed:
+    reason: str = ""    # the operator's words, if any
+    banned: bool = False
+
+
+@dataclass(frozen=True)
+class Crowd:
+    joined: int         # joined since the last notice, beyond those named one by one
+    left: int
+
+
+@dataclass(frozen=True)
+class Limits:
+    lines_per_minute: int   # the member's sustained line rate...
+    burst: int              # ...and how many lines may go at once on top of it
+
+
+AppMessage = (Say | Private | Nick | Who | Leave | Sync | Synced | Line | Joined | Left | Renamed | Members | Error
+              | Closing | LineRefused | Removed | Crowd | Limits)
+_U16 = 0xFFFF
 
 
 def _name(s: str) -> bytes:
@@ -188,6 +229,14 @@ def encode_msg(m: AppMessage) -> bytes:
             return bytes([MsgType.ERROR, m.code]) + _name(m.detail)
         case Closing():
             return bytes([MsgType.CLOSING]) + pack_text(m.reason, 512)
+        case LineRefused():
+            return struct.pack("!BIBH", MsgType.LINE_REFUSED, m.msg_id, m.code, min(m.wait, _U16))
+        case Removed():
+            return bytes([MsgType.REMOVED, m.banned]) + pack_text(m.reason, 512)
+        case Crowd():
+            return struct.pack("!BII", MsgType.CROWD, m.joined, m.left)
+        case Limits():
+            return struct.pack("!BHH", MsgType.LIMITS, min(m.lines_per_minute, _U16), min(m.burst, _U16))
     raise TypeError(f"not a message: {m!r}")
 
 
@@ -245,8 +294,22 @@ def decode_msg(data: bytes) -> AppMessage:
         except ValueError:
             raise ProtocolError("unknown error code") from None
         m = Error(code, r.text(NAME_LIMIT))
-    else:
+    elif t is MsgType.CLOSING:
         m = Closing(r.text(512))
+    elif t is MsgType.LINE_REFUSED:
+        msg_id = r.u32()
+        try:
+            refusal = RefusalCode(r.u8())
+        except ValueError:
+            raise ProtocolError("unknown refusal code") from None
+        m = LineRefused(msg_id, refusal, r.u16())
+    elif t is MsgType.REMOVED:
+        banned = bool(r.u8())
+        m = Removed(r.text(512), banned)
+    elif t is MsgType.CROWD:
+        m = Crowd(r.u32(), r.u32())
+    else:
+        m = Limits(r.u16(), r.u16())
     r.end()
     return m
 

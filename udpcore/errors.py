@@ -100,6 +100,44 @@ class RoomFull(ChatError):
         super().__init__("room full")
 
 
+class HostFull(ChatError):
+    """The server already holds as many members from this IP address as it allows."""
+
+    def __init__(self) -> None:
+        super().__init__("too many members from this address")
+
+
+class Banned(ChatError):
+    """The operator banned this name or address; joining is refused."""
+
+    def __init__(self) -> None:
+        super().__init__("banned from this room")
+
+
+class RateLimited(ChatError):
+    """A line or command over the member's rate; ``wait``: seconds until one may go."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__(f"too fast: wait {wait:g} s")
+        self.wait = wait
+
+
+class Muted(ChatError):
+    """The operator muted us; ``wait``: seconds of the mute left."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__(f"muted for {wait:g} s more")
+        self.wait = wait
+
+
+class NotBanned(ChatError):
+    """``unban`` of a name no ban holds."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"no ban for {name!r}")
+        self.name = name
+
+
 class RefusedByServer(ChatError):
     """A refusal this client does not know the code of; the server's own sentence."""
 

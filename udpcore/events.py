@@ -135,6 +135,32 @@ class CommandError(Event):
 
 
 @dataclass(frozen=True)
+class LineRefused(Event):
+    """The server did not relay a line we typed (the :class:`LinePending` with
+    this ``msg_id``): ``error`` is a RateLimited or a Muted."""
+
+    msg_id: int
+    error: ChatError
+
+
+@dataclass(frozen=True)
+class Removed(Event):
+    """The operator took us out of the room (``banned``: for good); no line
+    can be sent any more. ``reason`` is the operator's words, if any."""
+
+    reason: str = ""
+    banned: bool = False
+
+
+@dataclass(frozen=True)
+class Crowd(Event):
+    """Many joined or left at once: counted, not named (on both sides)."""
+
+    joined: int
+    left: int
+
+
+@dataclass(frozen=True)
 class Closed(Event):
     """The transport stopped; no event follows this one."""
 
@@ -149,11 +175,36 @@ class Listening(Event):
 
 
 @dataclass(frozen=True)
+class PrivatePassed(Event):
+    """A member's private line to another member went through the server; the
+    operator is told who wrote to whom, never the text."""
+
+    sender: str
+    to: str
+
+
+@dataclass(frozen=True)
+class Ban:
+    """One ban: a name (compared as names are), and the IP address it had, if known."""
+
+    name: str
+    address: str = ""
+
+
+@dataclass(frozen=True)
+class BansChanged(Event):
+    """The operator banned or unbanned: the whole list, to be kept across restarts."""
+
+    bans: tuple[Ban, ...]
+
+
+@dataclass(frozen=True)
 class MemberInfo:
     name: str
     address: str
     idle: float  # seconds since last heard from
     guest: bool = False
+    muted: float = 0.0   # seconds of a mute left (0: may speak)
 
 
 @dataclass(frozen=True)

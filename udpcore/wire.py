@@ -61,7 +61,9 @@ class RefuseCode(IntEnum):
     NAME_TAKEN = 1
     NAME_INVALID = 2
     VERSION = 3
-    FULL = 4
+    FULL = 4             # the room holds --max-members already
+    BANNED = 5           # the operator banned this name or address
+    HOST_FULL = 6        # too many members from this IP address (--max-per-address)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,39 @@
+"""Every cap and rate the server enforces, with the defaults and why.
+
+A classroom will try to knock the room over for fun; whatever a datagram, a
+name or a line can make the server hold or relay is bounded here. Each field
+is a server option (``--help`` lists them).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Limits:
+    # Members
+    max_members: int = 500          # members and guests together; a LAN room rarely passes 150
+    max_per_address: int = 32       # members from one IP: a class behind one NAT still fits
+    line_rate: float = 5.0          # lines a second a member may keep up (typing is ~1)...
+    line_burst: int = 20            # ...with this many at once (a pasted paragraph)
+    # Guests: plain-text programs (nc -u, the course-work client); no handshake, so
+    # their source address may be forged: they get much less.
+    max_guests: int = 16
+    guest_line_chars: int = 500     # longer guest lines are cut to this many characters
+    guest_rate: float = 1.0         # lines a second per guest address...
+    guest_burst: int = 3            # ...with this many at once
+    guests_rate: float = 5.0        # guest lines a second for the whole room, all guests together
+    # Notices
+    named_joins: int = 5            # joins and leaves named one by one each second; beyond,
+                                    # the room is told a count ("12 people joined")
+
+    def __post_init__(self) -> None:
+        for name in ("max_members", "max_per_address", "line_burst", "max_guests", "guest_line_chars",
+                     "guest_burst"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1")
+        for name in ("line_rate", "guest_rate", "guests_rate"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be more than 0")
+        if self.named_joins < 0:
+            raise ValueError("named_joins must not be negative")

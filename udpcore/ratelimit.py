@@ -1,0 +1,37 @@
+"""A token bucket: the one rate limiter for members, guests and the room's guest traffic.
+
+Pure: the caller passes ``now``. A bucket holds at most ``burst`` tokens and
+gains ``rate`` a second; each line takes one.
+"""
+from __future__ import annotations
+
+
+class TokenBucket:
+    __slots__ = ("rate", "burst", "tokens", "stamp")
+
+    def __init__(self, rate: float, burst: float, now: float) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.tokens = burst        # a newcomer may say its first lines at once
+        self.stamp = now
+
+    def _refill(self, now: float) -> None:
+        if now > self.stamp:
+            self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+            self.stamp = now
+
+    def take(self, now: float) -> float:
+        """Take one token: 0.0 when there was one, else the seconds until there will be
+        (nothing is taken then)."""
+        self._refill(now)
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return 0.0
+        if self.rate <= 0:
+            return float("inf")
+        return (1.0 - self.tokens) / self.rate
+
+    def full(self, now: float) -> bool:
+        """As if never used: a bucket in this state may be forgotten."""
+        self._refill(now)
+        return self.tokens >= self.burst

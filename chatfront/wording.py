@@ -228,3 +228,253 @@ def server_status(where: str, members_online: int, relayed: int) -> str:
     return _("Listening on {where}  ·  {members} online  ·  {relayed} lines relayed").format(
         where=where, members=n_("{n} member", "{n} members", members_online).format(n=members_online),
         relayed=relayed)
+
+
+# --- the operator --------------------------------------------------------------------------
+# The person running the server: moderation, bans, the private target, closing a room.
+
+
+def moderation_help() -> str:
+    return _("""  /kick NAME [REASON]   remove a member (they are told the reason)
+  /mute NAME MINUTES    the member's lines are refused for that long (0 unmutes)
+  /ban NAME [REASON]    remove a member and keep them out, by name and address
+  /unban NAME           lift a ban
+  /bans                 list the bans""")
+
+
+def operator_usage(word: str) -> str:
+    usage = {"/kick": "/kick NAME [REASON]", "/mute": "/mute NAME MINUTES", "/ban": "/ban NAME [REASON]",
+             "/unban": "/unban NAME"}.get(word, word)
+    return _("Usage: {usage}").format(usage=usage)
+
+
+def not_banned(name: str) -> str:
+    return _("No ban holds the name {name}.").format(name=name)
+
+
+def operator_explain(err: ChatError) -> str:
+    """:func:`explain`, and the errors only the operator meets."""
+    if type(err).__name__ == "NotBanned":
+        return not_banned(getattr(err, "name", ""))
+    return explain(err)
+
+
+def muted_for(name: str, minutes: int) -> str:
+    if minutes % 60 == 0:
+        hours = minutes // 60
+        return n_("{name} is muted for {n} hour.", "{name} is muted for {n} hours.", hours).format(
+            name=name, n=hours)
+    return n_("{name} is muted for {n} minute.", "{name} is muted for {n} minutes.", minutes).format(
+        name=name, n=minutes)
+
+
+def unmuted(name: str) -> str:
+    return _("{name} may speak again.").format(name=name)
+
+
+def mute_left(seconds: float) -> str:
+    """The member list's Muted column: how much of a mute is left."""
+    if seconds <= 0:
+        return ""
+    if seconds < 60:
+        return _("{n} s").format(n=int(seconds + 0.999))
+    return _("{n} min").format(n=int(seconds / 60 + 0.999))
+
+
+def bans_list(bans: tuple[ev.Ban, ...] | list[ev.Ban]) -> str:
+    if not bans:
+        return _("No one is banned.")
+    return n_("{n} ban: {names}", "{n} bans: {names}", len(bans)).format(
+        n=len(bans), names=", ".join(f"{b.name} ({b.address})" if b.address else b.name for b in bans))
+
+
+def bans_changed(old: tuple[ev.Ban, ...], new: tuple[ev.Ban, ...]) -> list[str]:
+    """What the operator is told when the list of bans changes: each ban made or lifted."""
+    from udpcore import name_key
+    before = {name_key(b.name): b for b in old}
+    after = {name_key(b.name): b for b in new}
+    said = []
+    for key, b in after.items():
+        if key not in before:
+            said.append(_("{name} is banned, and so is the address {address}.").format(name=b.name, address=b.address)
+                        if b.address else _("{name} is banned.").format(name=b.name))
+    for key, b in before.items():
+        if key not in after:
+            said.append(_("The ban on {name} is lifted.").format(name=b.name))
+    return said
+
+
+def bans_loaded(n: int, path: str) -> str:
+    return n_("{n} ban kept from before ({path})", "{n} bans kept from before ({path})", n).format(n=n, path=path)
+
+
+def bans_kept_aside(path: str, kept: str) -> str:
+    return _("The bans file {path} could not be read; it was kept as {kept} and the room starts "
+             "with no bans.").format(path=path, kept=kept)
+
+
+def bans_left_alone(path: str, detail: str) -> str:
+    return _("The bans file {path} could not be read ({detail}); the room starts with no bans "
+             "and will not write over it.").format(path=path, detail=detail)
+
+
+def bans_not_saved(path: str, detail: str) -> str:
+    if not detail:
+        return _("The bans were not saved in {path}; they hold until the room closes.").format(path=path)
+    return _("The bans could not be saved in {path} ({detail}); they hold until the room "
+             "closes.").format(path=path, detail=detail)
+
+
+def exit_again(n: int) -> str:
+    """The headless server's answer to ``exit`` while members are in."""
+    return n_("{n} member is in the room. Type exit again to close it.",
+              "{n} members are in the room. Type exit again to close it.", n).format(n=n)
+
+
+def close_room_title() -> str:
+    return _("Close the room?")
+
+
+def close_room_question(n: int) -> str:
+    return n_("Close the room? {n} person is in it.", "Close the room? {n} people are in it.", n).format(n=n)
+
+
+def close_room_button() -> str:
+    return _("Close the room")
+
+
+def bad_option(option: str, value: str, wanted: str) -> str:
+    """A server option with a value it cannot take: one sentence, said before anything starts."""
+    return _("{option} takes {wanted}, not '{value}'.").format(option=option, wanted=wanted, value=value)
+
+
+def whole_number_from(minimum: int) -> str:
+    return _("a whole number of {minimum} or more").format(minimum=minimum)
+
+
+def number_above_zero() -> str:
+    return _("a number above 0")
+
+
+# The server window.
+
+def to_everyone() -> str:
+    return _("To: everyone")
+
+
+def to_member(name: str) -> str:
+    return _("To: {name}").format(name=name)
+
+
+def to_member_gone(name: str) -> str:
+    return _("To: {name} (not in the room)").format(name=name)
+
+
+def target_hint(last_private: str | None, private: bool = False) -> str:
+    if private:
+        return _("Esc or \u2715 writes to everyone again")
+    if last_private:
+        return _("Ctrl+R answers {name} privately").format(name=last_private)
+    return _("right-click a member to write privately, kick, mute or ban")
+
+
+def target_gone(name: str) -> str:
+    return _("{name} is no longer in the room; your line was not sent.").format(name=name)
+
+
+def target_renamed(old: str, new: str) -> str:
+    return _("{old} is now known as {new}; your line was not sent.").format(old=old, new=new)
+
+
+def private_to_you() -> str:
+    return _("privately to you")
+
+
+def private_passed(n: int) -> str:
+    """The status line's count of members' private lines to each other (never their text)."""
+    return n_("{n} private line between members", "{n} private lines between members", n).format(n=n)
+
+
+def menu_write_privately() -> str:
+    return _("Write privately")
+
+
+def menu_kick() -> str:
+    return _("Kick…")
+
+
+def menu_mute() -> str:
+    return _("Mute")
+
+
+def menu_minutes(minutes: int) -> str:
+    if minutes % 60 == 0:
+        return n_("{n} hour", "{n} hours", minutes // 60).format(n=minutes // 60)
+    return n_("{n} minute", "{n} minutes", minutes).format(n=minutes)
+
+
+def menu_unmute() -> str:
+    return _("Unmute")
+
+
+def menu_ban() -> str:
+    return _("Ban…")
+
+
+def menu_bans() -> str:
+    return _("Bans…")
+
+
+def muted_column() -> str:
+    return _("Muted")
+
+
+def kick_title(name: str) -> str:
+    return _("Kick {name}").format(name=name)
+
+
+def kick_prompt(name: str) -> str:
+    return _("Why? {name} is told this (you may leave it empty).").format(name=name)
+
+
+def kick_button() -> str:
+    return _("Kick")
+
+
+def ban_title(name: str) -> str:
+    return _("Ban {name}?").format(name=name)
+
+
+def ban_question(name: str, address: str) -> str:
+    if address:
+        return _("{name} is removed and kept out, and so is everyone joining from {address} (behind one "
+                 "router, that can be a whole class), until you lift the ban.").format(name=name, address=address)
+    return _("{name} is removed and cannot come back by that name until you lift the ban.").format(name=name)
+
+
+def ban_button() -> str:
+    return _("Ban")
+
+
+def cancel_button() -> str:
+    return _("Cancel")
+
+
+def bans_title() -> str:
+    return _("Bans")
+
+
+def name_heading() -> str:
+    return _("Name")
+
+
+def address_heading() -> str:
+    return _("Address")
+
+
+def unban_button() -> str:
+    return _("Unban")
+
+
+def close_button() -> str:
+    return _("Close")

@@ -9,9 +9,10 @@ import argparse
 import os
 import sys
 
-from udpcore import DEFAULT_PORT, __version__
+from udpcore import DEFAULT_PORT, Limits, __version__
 
 from .i18n import _
+from .wording import bad_option, number_above_zero, whole_number_from
 
 
 def attach_console() -> None:
@@ -34,8 +35,63 @@ def attach_console() -> None:
     sys.stdin = open(os.devnull)
 
 
+class _Parser(argparse.ArgumentParser):
+    """A mistake in the options is one sentence after the program's name, status 2:
+    no usage block, never a traceback."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: {message}\n")
+
+
+def _whole(option: str, minimum: int):
+    """argparse type: a whole number of at least ``minimum``, else one sentence naming ``option``."""
+    def convert(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentError(None, bad_option(option, text, whole_number_from(minimum)))
+        return value
+    return convert
+
+
+def _positive(option: str):
+    """argparse type: a number above 0 (rates: lines a second)."""
+    def convert(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = 0.0
+        if not 0 < value < float("inf"):          # also refuses nan
+            raise argparse.ArgumentError(None, bad_option(option, text, number_above_zero()))
+        return value
+    return convert
+
+
+# Every field of udpcore.Limits is an option: (field, minimum for a count or None for a rate, help).
+def _limit_options() -> tuple[tuple[str, int | None, str], ...]:
+    return (
+        ("max_members", 1, _("members and guests the room holds at most")),
+        ("max_per_address", 1, _("members from one IP address at most (a class behind one router shares one)")),
+        ("line_rate", None, _("lines a second a member may keep up")),
+        ("line_burst", 1, _("lines a member may send at once on top of that rate")),
+        ("max_guests", 1, _("plain-text guests (nc -u) at most")),
+        ("guest_line_chars", 1, _("longer guest lines are cut to this many characters")),
+        ("guest_rate", None, _("lines a second one guest address may keep up")),
+        ("guest_burst", 1, _("lines a guest may send at once on top of that rate")),
+        ("guests_rate", None, _("guest lines a second for the whole room, all guests together")),
+        ("named_joins", 0, _("joins and leaves named one by one each second; beyond, the room is told a count")),
+    )
+
+
+def limits_from(args: argparse.Namespace) -> Limits:
+    """The Limits record the parsed server options ask for."""
+    return Limits(**{field: getattr(args, field) for field, _m, _h in _limit_options()})
+
+
 def server_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="ChatServer",
         description=_("LAN chat server over UDP. Opens a window unless --headless is given."),
     )
@@ -48,7 +104,18 @@ def server_parser() -> argparse.ArgumentParser:
                    help=_("UDP port to listen on (default {port}; 0 picks a free one)").format(port=DEFAULT_PORT))
     p.add_argument("--no-guests", action="store_true",
                    help=_("ignore plain-text datagrams instead of treating them as guest lines"))
+    p.add_argument("--data-dir", metavar="DIR", default=None,
+                   help=_("folder for what the server keeps across restarts, such as the bans "
+                          "(default: the user's data folder for LanChat)"))
     _theme(p)
+    limits = p.add_argument_group(_("limits"), _("what one room accepts; the defaults suit a class or a LAN party"))
+    defaults = Limits()
+    for field, minimum, text in _limit_options():
+        option = "--" + field.replace("_", "-")
+        default = getattr(defaults, field)
+        limits.add_argument(option, metavar="N", default=default,
+                            type=_positive(option) if minimum is None else _whole(option, minimum),
+                            help=_("{what} (default {default})").format(what=text, default=f"{default:g}"))
     return p
 
 

@@ -92,6 +92,8 @@ def run_server_window(args: argparse.Namespace) -> int:
     root, palette = make_root("ChatServer", getattr(args, "theme", "auto"))
     root.geometry("900x560")
     root.minsize(560, 360)
-    app = ServerApp(root, palette, args.host, args.port, allow_guests=not args.no_guests)
+    from chatfront.options import limits_from
+    app = ServerApp(root, palette, args.host, args.port, allow_guests=not args.no_guests,
+                    limits=limits_from(args), data_dir=args.data_dir)
     root.mainloop()
     return app.exit_code

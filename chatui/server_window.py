@@ -1,23 +1,33 @@
-"""The server window: the room as the server sees it, and the server's own voice."""
+"""The server window: the room as the server sees it, the server's own voice,
+and the operator's tools (kick, mute, ban, the bans kept across restarts)."""
 from __future__ import annotations
 
 import tkinter as tk
 from tkinter import ttk
 from typing import Callable
 
-from chatfront.commands import Help, Msg, Quit, Say, Who, parse
+from chatfront.bans import BanFile
+from chatfront.commands import Help, Msg, Quit, Say, Usage, Who, parse
+from chatfront.datadir import data_dir as default_data_dir
 from chatfront.i18n import _
+from chatfront.moderation import Bans, Mute, parse_moderation, perform_moderation
 from chatfront.wording import ago, explain, members, mistake, notice, server_help, server_speaks_as_server, \
     server_status
-from udpcore import ChatError, PortBusyError, events as ev, format_addr
+from chatfront.wording import (ban_button, ban_question, ban_title, bans_changed, bans_loaded,
+                               close_room_button, close_room_question, close_room_title, kick_button, kick_prompt,
+                               kick_title, moderation_help, mute_left, muted_column, muted_for, operator_explain,
+                               operator_usage, private_passed, private_to_you, target_gone, target_hint,
+                               target_renamed, unmuted)
+from udpcore import SERVER_NAME, ChatError, PortBusyError, events as ev, format_addr, name_key
 from udpnet import ServerTransport, local_addresses, start_server
 
+from . import moderation
 from .chat_view import ChatView
 from .history import Entry
 from .leaving import LeavingWindow
 from .poller import QueuePoller
+from .target import TargetChip
 from .theme import Palette
-
 
 
 def title() -> str:
@@ -25,43 +35,83 @@ def title() -> str:
 
 
 def columns() -> tuple[tuple[str, str, int], ...]:
-    return (("address", _("Address"), 150), ("heard", _("Last heard"), 90))
+    return (("address", _("Address"), 150), ("heard", _("Last heard"), 90), ("muted", muted_column(), 70))
+
+
+def host_of(address: str) -> str:
+    """'127.0.0.1' of '127.0.0.1:5555', '::1' of '[::1]:5555': what a ban holds."""
+    host = address.rsplit(":", 1)[0] if address.count(":") == 1 or address.startswith("[") else address
+    return host.strip("[]")
 
 
 class ServerApp(LeavingWindow):
-    """Owns the server window and the server transport. ``send``, ``exit`` and
-    ``handle`` are plain methods so tests drive them directly."""
+    """Owns the server window and the server transport. ``send``, ``exit``,
+    ``handle`` and the moderation actions are plain methods so tests drive them directly.
+
+    The private target (``to``) is a value of its own, not the list's
+    selection: it stays when its member leaves or renames, and a line to a
+    member no longer in the room is refused with a sentence, never sent to
+    everyone instead."""
 
     def __init__(self, root: tk.Tk, palette: Palette, host: str | None = None, port: int = 5002,
                  allow_guests: bool = True,
-                 start: Callable[..., ServerTransport] = start_server) -> None:
+                 start: Callable[..., ServerTransport] = start_server, *,
+                 limits=None, data_dir: str | None = None) -> None:
         self.root = root
-        self.host, self.allow_guests, self.start = host, allow_guests, start
+        self.host, self.allow_guests, self.start, self.limits = host, allow_guests, start, limits
         self.transport: ServerTransport | None = None
         self.poller: QueuePoller | None = None
         self.leaving = False
         self.exit_code = 0
         self.relayed = 0
-        self.member_count = 0
         self.where = ""
+        self.passed = 0                       # members' private lines to each other: counted, never shown
+        self.present: dict[str, str] = {}     # name key -> name: who is in the room now
+        self.member_rows: dict[str, ev.MemberInfo] = {}
+        self.to: str | None = None            # the private target, or None: everyone
+        self.gone: str | None = None          # why the target cannot be written to (a sentence), or None
+        self.last_private: str | None = None  # the last member who wrote to the operator privately
+        self.bans_window: moderation.BansWindow | None = None
+        self.store = BanFile(default_data_dir(data_dir))
+        self.bans, problem = self.store.load()
         root.title(title())
         root.protocol("WM_DELETE_WINDOW", self.exit)
-        self.view = ChatView(root, palette, on_send=self.send, on_exit=self.exit, on_pick=self.pick,
-                             member_columns=columns(), members_width=390)
+        self.view = ChatView(root, palette, on_send=self.send, on_exit=self.exit, on_pick=self.write_privately,
+                             member_columns=columns(), members_width=460)
         self.view.pack(fill="both", expand=True)
-        self.target = ttk.Label(self.view, anchor="w", foreground=palette.muted)
-        self.target.grid(row=3, column=0, sticky="ew")
-        self.view.members.tree.bind("<<TreeviewSelect>>", lambda e: self._show_target(), add="+")
-        self.view.entry.entry.bind("<Escape>", lambda e: self.clear_target())
+        # The chip sits right above the line being typed: entry and status move down one row.
+        self.view.entry.grid_configure(row=2, pady=(4, 0))
+        self.view.status.grid_configure(row=3)
+        self.chip = TargetChip(self.view, palette, on_clear=self.clear_target)
+        self.chip.grid(row=1, column=0, sticky="ew", pady=(8, 0))
+        tree = self.view.members.tree
+        tree.bind("<<TreeviewSelect>>", lambda e: self._selected(), add="+")
+        for sequence in ("<Button-3>", "<Shift-F10>", "<KeyPress-Menu>", "<KeyPress-App>"):
+            try:
+                tree.bind(sequence, self._open_menu, add="+")
+            except tk.TclError:              # a key this system's Tk does not know
+                pass
+        if root.tk.call("tk", "windowingsystem") == "aqua":
+            tree.bind("<Button-2>", self._open_menu, add="+")
+        entry = self.view.entry.entry
+        entry.bind("<Escape>", lambda e: self.clear_target())
+        entry.bind("<Control-r>", lambda e: (self.answer_last(), "break")[1])
         self._show_target()
+        if problem:
+            self.view.history.append([Entry("error", problem)])
+        if self.bans:
+            self.view.history.append([Entry("notice", bans_loaded(len(self.bans), self.store.path))])
         self.listen(port)
 
     # --- listening --------------------------------------------------------------------
 
     def listen(self, port: int) -> bool:
         """Listen on ``port``; a busy port (or a bad --host) is a dialog, not a traceback."""
+        options = {"allow_guests": self.allow_guests, "bans": self.bans}
+        if self.limits is not None:
+            options["limits"] = self.limits
         try:
-            self.transport = self.start(self.host, port, allow_guests=self.allow_guests)
+            self.transport = self.start(self.host, port, **options)
         except ChatError as exc:
             PortDialog(self.root, explain(exc), port, self.listen, self._give_up,
                        can_retry=isinstance(exc, PortBusyError))
@@ -88,48 +138,138 @@ class ServerApp(LeavingWindow):
         self.exit_code = 2
         self.close_window()
 
-    # --- what the person running the server does ------------------------------------------
+    # --- what the person running the server types -------------------------------------------
 
     def send(self, text: str) -> None:
-        """A line to the room (or the selected member), or one of the server's commands."""
+        """A line to the room (or the private target), or one of the server's commands."""
         if self.transport is None:
             return
-        cmd = parse(text)
+        mod = parse_moderation(text)
+        cmd = parse(text) if mod is None else None
         note: Entry | None = None
-        if isinstance(cmd, Quit):
+        if isinstance(mod, Usage):
+            note = Entry("error", operator_usage(mod.command))
+        elif isinstance(mod, Bans):
+            self.show_bans()
+        elif isinstance(mod, Mute):
+            self.mute_member(mod.name, mod.minutes)
+        elif mod is not None:
+            perform_moderation(mod, self.transport)
+        elif isinstance(cmd, Quit):
             self.exit()
         elif isinstance(cmd, Msg):
             self.transport.say_to(cmd.to, cmd.text)
         elif isinstance(cmd, Say) and not cmd.action:
-            to = self.view.members.selected()
-            if to is None:
+            if self.to is None:
                 self.transport.say(cmd.text)
+            elif self.gone is not None:
+                note = Entry("error", self.gone)          # never re-addressed: refused, and kept to edit
+                self.view.entry.prefill(text)
             else:
-                self.transport.say_to(to, cmd.text)
+                self.transport.say_to(self.to, cmd.text)
         elif isinstance(cmd, Who):
             note = Entry("notice", members(self.view.members.names()))
         elif isinstance(cmd, Help):
-            note = Entry("notice", server_help())
+            note = Entry("notice", server_help() + "\n" + moderation_help())
         elif cmd is not None:
             note = Entry("error", mistake(cmd) or server_speaks_as_server())
         if note is not None:
             self.view.history.append([note])
 
-    def pick(self, name: str) -> None:
-        self.view.members.tree.selection_set(name)
+    # --- the private target ----------------------------------------------------------------
+
+    def write_privately(self, name: str) -> None:
+        """Make ``name`` the target of the next lines (double-click, the menu, Ctrl+R)."""
+        self.to = self.present.get(name_key(name), name)
+        self.gone = None if name_key(name) in self.present else target_gone(name)
+        tree = self.view.members.tree
+        if tree.exists(self.to) and tuple(tree.selection()) != (self.to,):
+            tree.selection_set(self.to)
+        self._show_target()
         self.view.entry.entry.focus_set()
 
+    pick = write_privately
+
+    def answer_last(self) -> None:
+        if self.last_private:
+            self.write_privately(self.last_private)
+
     def clear_target(self) -> None:
+        self.to = self.gone = None
         self.view.members.tree.selection_set(())
         self._show_target()
 
+    def _selected(self) -> None:
+        """A member chosen in the list becomes the target; a selection that merely
+        disappears (the member left) changes nothing."""
+        name = self.view.members.selected()
+        if name is not None and name != self.to:
+            self.write_privately(name)
+
     def _show_target(self) -> None:
-        to = self.view.members.selected()
-        self.target.configure(text=_("Your lines go privately to {name} — Esc to answer everyone").format(name=to)
-                              if to else _("Your lines go to everyone — select a member to answer privately"))
+        self.chip.show(self.to, gone=self.gone is not None)
+        self.chip.set_hint(target_hint(self.last_private, private=self.to is not None))
+
+    # --- moderation ------------------------------------------------------------------------
+
+    def _open_menu(self, event: tk.Event) -> str:
+        tree = self.view.members.tree
+        if event.type == tk.EventType.ButtonPress:
+            name = tree.identify_row(event.y) or None
+            x, y = event.x_root, event.y_root
+        else:                                             # the keyboard: the focused (or selected) row
+            name = tree.focus() or self.view.members.selected()
+            box = tree.bbox(name) if name else ""
+            x = tree.winfo_rootx() + (box[0] + 20 if box else 20)
+            y = tree.winfo_rooty() + (box[1] + box[3] if box else 20)
+        self.member_menu(name).popup(x, y)
+        return "break"
+
+    def member_menu(self, name: str | None) -> moderation.MemberMenu:
+        """The context menu for ``name`` (None: the list's background: only Bans…)."""
+        info = self.member_rows.get(name_key(name)) if name else None
+        return moderation.MemberMenu(self.root, name, write=self.write_privately, kick=self.kick_member,
+                                     mute=self.mute_member, ban=self.ban_member, bans=self.show_bans,
+                                     muted=bool(info and info.muted > 0))
+
+    def kick_member(self, name: str) -> None:
+        reason = moderation.ask(self.root, kick_title(name), kick_prompt(name), kick_button())
+        if reason is not None and self.transport is not None:
+            self.transport.kick(name, reason)
+
+    def mute_member(self, name: str, minutes: int) -> None:
+        if self.transport is None:
+            return
+        if name_key(name) in self.present:
+            self.view.history.append([Entry("notice", muted_for(name, minutes) if minutes > 0 else unmuted(name))])
+        self.transport.mute(name, minutes)
+
+    def ban_member(self, name: str) -> None:
+        info = self.member_rows.get(name_key(name))
+        question = ban_question(name, host_of(info.address) if info and not info.guest else "")
+        if moderation.confirm(self.root, ban_title(name), question, ban_button()) and self.transport is not None:
+            self.transport.ban(name)
+
+    def unban(self, name: str) -> None:
+        if self.transport is not None:
+            self.transport.unban(name)
+
+    def show_bans(self) -> None:
+        if self.bans_window is not None and self.bans_window.winfo_exists():
+            self.bans_window.refresh(self.bans)
+            self.bans_window.lift()
+            return
+        self.bans_window = moderation.BansWindow(self.root, self.bans, self.unban)
+
+    # --- closing -----------------------------------------------------------------------------
 
     def exit(self) -> None:
-        """Tell every client the room is closing, then close the window."""
+        """Tell every client the room is closing, then close the window; with
+        people in the room, only once the operator has said so."""
+        n = len(self.present)
+        if n and not self.leaving and self.transport is not None and not moderation.confirm(
+                self.root, close_room_title(), close_room_question(n), close_room_button()):
+            return
         self.leave(_("Closing the room…"), timeout=1.5)
 
     # --- events ----------------------------------------------------------------------------
@@ -138,30 +278,77 @@ class ServerApp(LeavingWindow):
         entries: list[Entry] = []
         for e in events:
             if isinstance(e, ev.RoomLine):
-                entries.append(Entry("line", e.text, e.sender, e.action,
-                                     _("to {name}").format(name=e.private_to) if e.private_to else ""))
-            elif isinstance(e, (ev.MemberJoined, ev.MemberLeft, ev.MemberRenamed, ev.CommandError)):
-                entries.append(Entry("error" if isinstance(e, ev.CommandError) else "notice",
-                                     notice(e, addresses=True) or ""))
-            elif isinstance(e, ev.Stats):
-                self.relayed = e.relayed
-                self.member_count = len(e.members)
-                self.view.members.set_members(
-                    (m.name, (m.address + (_(" (guest)") if m.guest else ""), ago(m.idle))) for m in e.members)
-                self._show_target()
+                if e.private_to is not None and name_key(e.private_to) == name_key(SERVER_NAME):
+                    tag = private_to_you()
+                    self.last_private = e.sender
+                    self._show_target()
+                else:
+                    tag = _("to {name}").format(name=e.private_to) if e.private_to else ""
+                entries.append(Entry("line", e.text, e.sender, e.action, tag))
+            elif isinstance(e, ev.PrivatePassed):
+                self.passed += 1
                 self._status()
+            elif isinstance(e, ev.CommandError):
+                entries.append(Entry("error", operator_explain(e.error)))
+            elif isinstance(e, ev.BansChanged):
+                entries += [Entry("notice", s) for s in bans_changed(self.bans, e.bans)]
+                self.bans = e.bans
+                if (problem := self.store.save(e.bans)) is not None:
+                    entries.append(Entry("error", problem))
+                if self.bans_window is not None and self.bans_window.winfo_exists():
+                    self.bans_window.refresh(e.bans)
+            elif isinstance(e, ev.Stats):
+                self._stats(e)
             elif isinstance(e, ev.Closed):
                 self.transport = None
                 if self.leaving:
                     self.close_window()
                     return
+            else:
+                self._track(e)
+                if (text := notice(e, addresses=True)):
+                    entries.append(Entry("notice", text))
         if entries:
             self.view.history.append(entries)
+
+    def _track(self, e: ev.Event) -> None:
+        """Who is in the room, between two Stats, and whether the target still is."""
+        if isinstance(e, ev.MemberJoined):
+            self.present[name_key(e.name)] = e.name
+        elif isinstance(e, ev.MemberLeft):
+            self.present.pop(name_key(e.name), None)
+            if self._is_target(e.name):
+                self.gone = target_gone(self.to or e.name)
+                self._show_target()
+        elif isinstance(e, ev.MemberRenamed):
+            self.present.pop(name_key(e.old), None)
+            self.present[name_key(e.new)] = e.new
+            if self._is_target(e.old):
+                self.gone = target_renamed(self.to or e.old, e.new)
+                self._show_target()
+
+    def _is_target(self, name: str) -> bool:
+        return self.to is not None and self.gone is None and name_key(name) == name_key(self.to)
+
+    def _stats(self, e: ev.Stats) -> None:
+        self.relayed = e.relayed
+        self.member_rows = {name_key(m.name): m for m in e.members}
+        self.present = {k: m.name for k, m in self.member_rows.items()}
+        if self.to is not None and self.gone is None and name_key(self.to) not in self.present:
+            self.gone = target_gone(self.to)      # left unnamed (in a crowd, say): still refused
+        self.view.members.set_members(
+            (m.name, (m.address + (_(" (guest)") if m.guest else ""), ago(m.idle), mute_left(m.muted)))
+            for m in e.members)
+        self._show_target()
+        self._status()
 
     def _status(self) -> None:
         if self.transport is None or self.leaving:
             return
-        self.view.status.set(server_status(self.where, self.member_count, self.relayed))
+        text = server_status(self.where, len(self.present), self.relayed)
+        if self.passed:
+            text += "  ·  " + private_passed(self.passed)
+        self.view.status.set(text)
 
 
 class PortDialog(tk.Toplevel):

@@ -24,6 +24,12 @@ def xvfb_display():
         x.close()
 
 
+@pytest.fixture(autouse=True)
+def _private_data_dir(tmp_path, monkeypatch):
+    """No test (nor a program a test starts) reads or writes the user's own bans."""
+    monkeypatch.setenv("LANCHAT_DATA_DIR", str(tmp_path / "lanchat-data"))
+
+
 @pytest.fixture
 def config_dir(tmp_path, monkeypatch):
     d = tmp_path / "config"

@@ -13,13 +13,19 @@ import signal
 import sys
 import threading
 
-from udpcore import BacklogFull, ChatError, events as ev
+from udpcore import BacklogFull, ChatError, events as ev, name_key
 from udpnet import local_addresses, start_client, start_server
 
-from .commands import Help, Msg, Quit, Say, Who, parse, perform
+from .bans import BanFile
+from .commands import Help, Msg, Quit, Say, Usage, Who, parse, perform
+from .datadir import data_dir
+from .i18n import _
+from .moderation import Bans, Mute, parse_moderation, perform_moderation
+from .options import limits_from
 from .wording import describe, explain, failure, members, mistake, server_help, client_help, \
     server_speaks_as_server
-from .i18n import _
+from .wording import bans_changed, bans_list, bans_loaded, exit_again, moderation_help, muted_for, \
+    operator_explain, operator_usage, unmuted
 
 BUSY_PAUSE = 0.02      # seconds the headless server waits between batches when events pour in
 
@@ -63,7 +69,7 @@ def _on_signals(stop: threading.Event) -> None:
 
 
 def _track(names: list[str], e: ev.Event) -> None:
-    """Keep the operator's member list (for /who) from the room's events."""
+    """Keep the operator's member list (for /who, /mute and exit) from the room's events."""
     if isinstance(e, ev.MemberJoined):
         names.append(e.name)
     elif isinstance(e, ev.MemberLeft) and e.name in names:
@@ -72,11 +78,24 @@ def _track(names: list[str], e: ev.Event) -> None:
         names[:] = [e.new if n == e.old else n for n in names]
 
 
+def _load_bans(args: argparse.Namespace) -> tuple[BanFile, tuple[ev.Ban, ...], list[str]]:
+    """The bans kept from the last run, and the notices to print about them."""
+    store = BanFile(data_dir(getattr(args, "data_dir", None)))
+    bans, problem = store.load()
+    notes = [problem] if problem else []
+    if bans:
+        notes.append(bans_loaded(len(bans), store.path))
+    return store, bans, notes
+
+
 def run_server(args: argparse.Namespace, **start_options) -> int:
     """``start_options`` go to udpnet.start_server (benchmarks' what-ifs)."""
     _setup_stdio()
+    store, bans, first = _load_bans(args)
+    start_options.setdefault("limits", limits_from(args))
     try:
-        srv = start_server(args.host, args.port, allow_guests=not args.no_guests, stats=False, **start_options)
+        srv = start_server(args.host, args.port, allow_guests=not args.no_guests, stats=False, bans=bans,
+                           **start_options)
     except ChatError as exc:
         _fail("ChatServer", explain(exc))
         return 2
@@ -84,25 +103,45 @@ def run_server(args: argparse.Namespace, **start_options) -> int:
     _on_signals(stop)
     names: list[str] = []
     notes: queue.SimpleQueue[str] = queue.SimpleQueue()
+    for sentence in first:
+        notes.put("* " + sentence)
+    exit_asked = False              # ``exit`` with members in asks once; the next ``exit`` closes
+    bans_now: tuple[ev.Ban, ...] = bans
 
     def typed(line: str) -> bool:
-        cmd = parse(line)
+        nonlocal exit_asked
+        mod = parse_moderation(line)
+        cmd = parse(line) if mod is None else None
         if isinstance(cmd, Quit):
+            if names and not exit_asked:
+                exit_asked = True
+                notes.put("* " + exit_again(len(names)))
+                return True
             stop.set()
             return False
-        if isinstance(cmd, Msg):
+        if mod is not None or cmd is not None:
+            exit_asked = False
+        if isinstance(mod, Usage):
+            notes.put("* " + operator_usage(mod.command))
+        elif isinstance(mod, Bans):
+            notes.put("* " + bans_list(bans_now))
+        elif mod is not None:
+            if isinstance(mod, Mute) and name_key(mod.name) in {name_key(n) for n in names}:
+                notes.put("* " + (muted_for(mod.name, mod.minutes) if mod.minutes > 0 else unmuted(mod.name)))
+            perform_moderation(mod, srv)
+        elif isinstance(cmd, Msg):
             srv.say_to(cmd.to, cmd.text)
         elif isinstance(cmd, Say) and not cmd.action:
             srv.say(cmd.text)
         elif isinstance(cmd, Who):
             notes.put("* " + members(list(names)))
         elif isinstance(cmd, Help):
-            notes.put(server_help())
+            notes.put(server_help() + "\n" + moderation_help())
         elif cmd is not None:
             notes.put("* " + (mistake(cmd) or server_speaks_as_server()))
         return True
 
-    eof = threading.Event()            # end of input only stops reading
+    eof = threading.Event()            # end of input only stops reading: a room started by a script stays up
     _stdin_lines(typed, eof)
     while not stop.is_set():
         try:
@@ -114,6 +153,15 @@ def run_server(args: argparse.Namespace, **start_options) -> int:
         for e in batch:
             if type(e) is not ev.RoomLine:        # the commonest event needs no tracking
                 _track(names, e)
+                if isinstance(e, ev.BansChanged):
+                    lines += ["* " + s for s in bans_changed(bans_now, e.bans)]
+                    bans_now = e.bans
+                    if (problem := store.save(e.bans)) is not None:
+                        lines.append("* " + problem)
+                    continue
+                if isinstance(e, ev.CommandError):
+                    lines.append("* " + operator_explain(e.error))
+                    continue
             if (text := describe(e)):
                 lines.append(text)
             if isinstance(e, ev.Listening) and args.host is None:

@@ -73,13 +73,13 @@ def test_answers_everyone_or_the_selected_member(tk_root, server_app, clients):
     tree = server_app.view.members.tree
     pump(tk_root, lambda: tree.exists("bob"), what="bob listed")
     tree.selection_set("bob")
-    pump(tk_root, lambda: "privately to bob" in server_app.target.cget("text"), what="target shown")
+    pump(tk_root, lambda: server_app.chip.text() == "To: bob \u2715", what="target shown")
     entry.var.set("just bob")
     entry.send_button.invoke()
     e = wait_for(bob, lambda e: isinstance(e, ev.RoomLine) and e.text == "just bob")
     assert e.private_to == "bob" and e.sender == "server"
     entry.entry.event_generate("<Escape>")
-    assert "to everyone" in server_app.target.cget("text")
+    assert server_app.chip.text() == "To: everyone"
     entry.var.set("to all again")
     entry.send()
     wait_for(alice, lambda e: isinstance(e, ev.RoomLine) and e.text == "to all again")
@@ -87,12 +87,17 @@ def test_answers_everyone_or_the_selected_member(tk_root, server_app, clients):
     pump(tk_root, lambda: "server: (to bob) just bob" in server_app.view.history.content(), what="shown")
 
 
-def test_exit_tells_every_client_and_closes(tk_root, server_app, clients):
+def test_exit_tells_every_client_and_closes(tk_root, server_app, clients, monkeypatch):
+    from chatui import moderation
+    asked: list[str] = []
+    monkeypatch.setattr(moderation, "confirm", lambda master, title, message, ok: asked.append(message) or True)
     alice = clients("alice")
+    pump(tk_root, lambda: server_app.present, what="alice in")
     server_app.view.entry.exit_button.invoke()
     pump(tk_root, lambda: not tk_root.winfo_exists() if _alive(tk_root) else True, what="closed")
     e = wait_for(alice, lambda e: isinstance(e, ev.ServerClosed))
     assert e == ev.ServerClosed("")          # the operator gave no words: the client says the usual sentence
+    assert asked == ["Close the room? 1 person is in it."]
 
 
 def test_busy_port_offers_another(tk_root):
@@ -219,7 +224,8 @@ def test_real_programs_typed_into_with_xdotool(xvfb_display, config_dir):
         _type(client_win, "exit")
         watcher.expect(r"^\* carol left$", timeout=15)
         assert procs[1].wait(timeout=10) == 0
-        _type(server_win, "exit")                     # the room closes, the clients are told
+        _type(server_win, "exit")                     # with the watcher in, the window asks first
+        _type(_window("^Close the room\\?$"), "")      # Enter: Close the room
         assert procs[0].wait(timeout=10) == 0
         status, _, err = watcher.finish(timeout=15)
         assert "The server closed the room." in err and status == 1

@@ -142,7 +142,9 @@ def test_two_clients_talk_and_the_server_answers(procs, server):
     code, _, err = alice.finish()
     assert code == 0, err
     bob.expect(r"^\* alice left$")
-    server.send("exit")
+    server.send("exit")                    # bob is still in: the server asks once...
+    server.expect(r"^\* 1 member is in the room\. Type exit again to close it\.$")
+    server.send("exit")                    # ...and closes on the second
     bob.p.wait(timeout=10)                 # bob ends by himself: the room closed
     code, lines, err = bob.finish()
     assert code == 1 and "The server closed the room." in err

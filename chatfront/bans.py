@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 
 from udpcore import events as ev
@@ -70,6 +69,7 @@ class BanFile:
         if not self.writable:
             return bans_not_saved(self.path, "")
         data = {"version": VERSION, "bans": [{"name": b.name, "address": b.address} for b in bans]}
+        import tempfile          # here, not at the top: the headless server's start-up does not pay for it
         tmp = None
         try:
             os.makedirs(self.folder, exist_ok=True)

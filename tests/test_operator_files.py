@@ -66,6 +66,8 @@ def test_the_data_folder_follows_the_option_then_the_environment_then_the_system
     monkeypatch.delenv("LANCHAT_DATA_DIR")
     from platformdirs import user_data_dir
     assert data_dir(None) == user_data_dir("LanChat", appauthor=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    assert data_dir(None) == user_data_dir("LanChat", appauthor=False) == str(tmp_path / "xdg" / "LanChat")
 
 
 def test_moderation_commands_parse_once():

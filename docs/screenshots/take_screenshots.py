@@ -105,6 +105,9 @@ def scene(mode: str, which: str) -> None:
         shoot(root, f"unreachable-{mode}.png")
         silent.close()
         return
+    if which == "operator":            # the To: chip and the member list's menu, under a window manager
+        operator_scene(root, palette, port, mode)
+        return
     if which == "server":
         root.geometry("900x520+0+0")
         server = ServerApp(root, palette, None, port)          # every address, as by default
@@ -135,6 +138,41 @@ def scene(mode: str, which: str) -> None:
     transport.close()
 
 
+def operator_scene(root, palette, port: int, mode: str) -> None:
+    """A private target chosen, a member muted, a private line to the operator,
+    and the context menu open on another member. The menu is a window of its
+    own, so the screen is captured (cropped to the window), not the frame."""
+    from chatui.server_window import ServerApp
+    from udpnet import start_client
+    os.environ["LANCHAT_DATA_DIR"] = "/tmp/lanchat-screens/data"
+    root.geometry("900x520+0+0")
+    server = ServerApp(root, palette, None, port)
+    port = server.transport.address[1]
+    people = {n: start_client(f"localhost:{port}", n) for n in ("alice", "bob", "chen", "maria")}
+    pump([root], 1.5)
+    people["alice"].submit("morning all! slides are at https://example.org/lan-party")
+    people["bob"].submit("/msg alice see you at lunch?")
+    people["maria"].submit("/msg server could you unmute chen after the quiz?")
+    server.mute_member("chen", 15)
+    pump([root], 1.5)
+    server.write_privately("maria")
+    server.view.entry.var.set("sure, in ten minutes")
+    pump([root], 0.5)
+    tree = server.view.members.tree
+    x, y, w, h = tree.bbox("bob")
+    menu = server.member_menu("bob")
+    menu.post(tree.winfo_rootx() + x + 40, tree.winfo_rooty() + y + h)
+    pump([root], 0.5)
+    left, top = root.winfo_rootx(), root.winfo_rooty()
+    subprocess.run(["import", "-window", "root", "-crop",
+                    f"{root.winfo_width()}x{root.winfo_height()}+{left}+{top}", str(HERE / f"operator-{mode}.png")],
+                   check=True)
+    menu.unpost()
+    for c in people.values():
+        c.close(timeout=1)
+    server.transport.close()
+
+
 def port_is_free(port: int) -> bool:
     import socket
     with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
@@ -150,7 +188,7 @@ def main() -> None:
     from tests.xvfb import Xvfb
     with Xvfb():                    # its own display, chosen by Xvfb: DISPLAY for the scenes below
         for mode in ("light", "dark"):
-            for which in ("server", "client", "connect", "unreachable", "busy"):
+            for which in ("server", "client", "connect", "unreachable", "busy", "operator"):
                 subprocess.run([sys.executable, __file__, "--scene", mode, which], check=True, timeout=120)
 
 

@@ -332,7 +332,7 @@ def exit_again(n: int) -> str:
 
 
 def close_room_title() -> str:
-    return _("Close the room?")
+    return _("Closing the room")
 
 
 def close_room_question(n: int) -> str:

@@ -70,8 +70,7 @@ def explain(err: ChatError) -> str:
         case InvalidName(name=n, problem=p):
             return _name_problem(n, p)
         case NameTaken(name=n):
-            return _("The name {name} is taken in this room, or looks too much like one that is; "
-                     "choose another.").format(name=_shown(n))
+            return _("The name {name} is already taken in this room; choose another.").format(name=_shown(n))
         case NoSuchMember(name=n):
             return _("No member is called {name}.").format(name=_shown(n))
         case LineTooLong(size=s, limit=limit):

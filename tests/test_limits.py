@@ -327,7 +327,7 @@ def test_names_that_merely_resemble_reserved_ones_are_fine(name):
 
 
 def test_name_keys_fold_case_and_width():
-    assert name_key("ALICE") == name_key("ａｌｉｃｅ") == "alice"
+    assert name_key("ALICE") == name_key("ａｌｉｃｅ") == name_key("alice")
     assert name_key("Straße") == name_key("STRASSE")
     assert name_key("bob") != name_key("alice")
 

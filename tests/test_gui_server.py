@@ -51,8 +51,8 @@ def test_listens_at_once_and_shows_members_with_address_and_last_heard(tk_root, 
     alice = clients("alice")
     tree = server_app.view.members.tree
     pump(tk_root, lambda: tree.exists("alice"), what="alice listed")
-    name, address, heard = tree.item("alice", "values")
-    assert name == "alice" and heard == "now"
+    name, address, heard, muted = tree.item("alice", "values")
+    assert name == "alice" and heard == "now" and muted == ""
     assert address == f"127.0.0.1:{alice.local_address[1]}"
     pump(tk_root, lambda: "1 member online" in server_app.view.status.get(), what="1 member")
     typed(alice, "hello server")

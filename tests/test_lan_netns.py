@@ -89,6 +89,8 @@ def test_clients_on_another_host_reach_the_dual_stack_server(lan):
         v6.expect(r"^four: across the LAN$")
         v6.send("and back over IPv6")
         v4.expect(r"^six: and back over IPv6$")
+        srv.send("exit")                    # two members in: the server asks once, the second exit closes
+        srv.expect(r"^\* 2 members are in the room\. Type exit again to close it\.$")
         srv.send("exit")
         for c in (v4, v6):
             c.p.wait(timeout=10)

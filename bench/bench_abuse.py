@@ -62,6 +62,7 @@ import json
 import math
 import os
 import select
+import shutil
 import signal
 import socket
 import struct
@@ -702,9 +703,7 @@ def one_run(root: Path, opts: argparse.Namespace, durations: dict[str, float]) -
         if room is not None:
             room.close()
         srv.close()
-        for f in tmp.iterdir():
-            f.unlink()
-        tmp.rmdir()
+        shutil.rmtree(tmp, ignore_errors=True)
     out["rec"] = rec
     out["cpu"] = {i: cpu_s[i] / rec.seconds(i) for i in (1, 2, 3, 4)}
     out["drops"] = {i: (drops_srv[i], drops_mem[i]) for i in (1, 2, 3, 4)}
@@ -895,4 +894,8 @@ def add_args(ap: argparse.ArgumentParser) -> None:
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "--child":
         sys.exit(child_main(sys.argv[2], sys.argv[3]))
+    def _quit(signum, _frame):                  # SIGTERM/SIGHUP clean up as Ctrl-C does
+        raise SystemExit(128 + signum)
+    signal.signal(signal.SIGTERM, _quit)
+    signal.signal(signal.SIGHUP, _quit)
     main_for("Abuse", run, add_args, __doc__)

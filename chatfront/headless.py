@@ -77,8 +77,8 @@ def run_server(args: argparse.Namespace, **start_options) -> int:
     """``start_options`` go to udpnet.start_server (benchmarks' what-ifs)."""
     _setup_stdio()
     try:
-        srv = start_server(args.host, args.port, allow_guests=not args.no_guests, stats=False,
-                           limits=limits_from(args), **start_options)
+        start_options.setdefault("limits", limits_from(args))
+        srv = start_server(args.host, args.port, allow_guests=not args.no_guests, stats=False, **start_options)
     except ChatError as exc:
         _fail("ChatServer", explain(exc))
         return 2

@@ -49,6 +49,10 @@ def server_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-guests", action="store_true",
                    help=_("ignore plain-text datagrams instead of treating them as guest lines"))
     d = Limits()
+    p.add_argument("--max-members", type=int, default=d.max_members, metavar="N",
+                   help=_("members in the room at most (default {n})").format(n=d.max_members))
+    p.add_argument("--max-per-address", type=int, default=d.max_per_address, metavar="N",
+                   help=_("members from one IP address at most (default {n})").format(n=d.max_per_address))
     p.add_argument("--line-rate", type=float, default=d.line_rate, metavar="N",
                    help=_("lines a second a member may keep up (default {n})").format(n=d.line_rate))
     p.add_argument("--line-burst", type=int, default=d.line_burst, metavar="N",
@@ -59,7 +63,8 @@ def server_parser() -> argparse.ArgumentParser:
 
 def limits_from(args: argparse.Namespace) -> Limits:
     """The server's caps and rates from its options. Raises ValueError for a bad value."""
-    return Limits(line_rate=args.line_rate, line_burst=args.line_burst)
+    return Limits(max_members=args.max_members, max_per_address=args.max_per_address,
+                  line_rate=args.line_rate, line_burst=args.line_burst)
 
 
 def client_parser() -> argparse.ArgumentParser:

@@ -58,6 +58,12 @@ def stop_process(p: subprocess.Popen, grace: float = 2.0) -> None:
 
 
 
+# The caps and rates a bench of the relay lifts (bench_abuse.py measures them):
+# its members come from one address and send as fast as the server takes lines.
+NO_POLICY = ["--max-members", "1000000", "--max-per-address", "1000000",
+             "--line-rate", "1000000", "--line-burst", "1000000"]
+
+
 class ServerProcess:
     """The chat server in its own process, listening on 127.0.0.1 (a free port).
 
@@ -67,9 +73,12 @@ class ServerProcess:
     prints every room line, as the real program does), read for its address.
     """
 
-    def __init__(self, extra: list[str] | None = None, runner: bool = False, close_grace: float = 2.0) -> None:
+    def __init__(self, extra: list[str] | None = None, runner: bool = False, close_grace: float = 2.0,
+                 policy: bool = False) -> None:
         self.close_grace = close_grace
         script = "bench/server_runner.py" if runner else "gui_server.py"
+        if not policy:            # a bench of the relay, not of the room's caps and rates
+            extra = [*NO_POLICY, *(extra or [])]
         self._out = tempfile.NamedTemporaryFile(prefix="bench-server-", suffix=".log", delete=False)
         self.log_path = Path(self._out.name)
         self.p = spawn([PY, script, "--headless", "--host", LOOPBACK, "--port", "0", *(extra or [])],

@@ -26,7 +26,8 @@ from bench.processes import PY, ROOT  # noqa: E402
 from bench.results import Result, load_average, machine  # noqa: E402
 
 BENCHES = [("relay", "bench_relay.py"), ("latency", "bench_latency.py"), ("scale", "bench_scale.py"),
-           ("loss", "bench_loss.py"), ("window", "bench_window.py"), ("startup", "bench_startup.py")]
+           ("abuse", "bench_abuse.py"), ("loss", "bench_loss.py"), ("window", "bench_window.py"),
+           ("startup", "bench_startup.py")]
 README_START = "<!-- bench:start -->"
 README_END = "<!-- bench:end -->"
 

@@ -11,24 +11,16 @@ from __future__ import annotations
 from udpcore import (GUEST_TIMEOUT, MEMBER_TIMEOUT, AddressError, AddressProblem, BacklogFull, ChatError,
                      InvalidName, LeaveReason, LineTooLong, NameProblem, NameTaken, NoSuchMember, NotInRoom,
                      NotLocalAddress, PortBusyError, RefusedByServer, RoomFull, SocketError, UnknownHost,
-                     VersionMismatch, MAX_NAME_CHARS, events as ev, format_addr)
+                     VersionMismatch, MAX_NAME_CHARS, clean_text, events as ev, format_addr)
 
 from .commands import Command, Unknown, Usage
 from .i18n import _, n_
 
 # What came from the network (names, lines, reasons, addresses) is shown through
-# _shown: a malicious peer or server cannot send the terminal an escape sequence,
-# break a line, or reorder what is printed around its text with bidi controls.
-# The same rule as udpcore.names.clean_text, which the core applies to what it sends;
-# here it guards what is shown, whatever a peer sent.
-_CONTROLS = {cp: " " for cp in [*range(0x20), 0x7F, *range(0x80, 0xA0), 0x2028, 0x2029]}
-_CONTROLS.update(dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x2070)]))
-
-
-def _shown(text: str) -> str:
-    """``text`` with control characters as spaces and bidi embeddings, overrides and
-    isolates removed (see udpcore.names.clean_text)."""
-    return text if text.isprintable() else text.translate(_CONTROLS)
+# _shown, the core's clean_text: a malicious peer or server cannot send the terminal
+# an escape sequence, break a line, or reorder what is printed around its text with
+# bidi controls. The server cleans what it relays; this guards what is shown.
+_shown = clean_text
 
 
 # --- errors ----------------------------------------------------------------------------

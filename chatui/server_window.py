@@ -304,7 +304,7 @@ class ServerApp(LeavingWindow):
                 if self.leaving:
                     self.close_window()
                     return
-            else:
+            elif not isinstance(e, ev.Listening):           # said once already, with every address
                 self._track(e)
                 if (text := notice(e, addresses=True)):
                     entries.append(Entry("notice", text))

@@ -59,6 +59,7 @@ def test_listens_at_once_and_shows_members_with_address_and_last_heard(tk_root, 
     pump(tk_root, lambda: "alice: hello server" in server_app.view.history.content(), what="line")
     pump(tk_root, lambda: "1 lines relayed" in server_app.view.status.get(), what="relayed count")
     assert "alice joined from 127.0.0.1:" in server_app.view.history.content()
+    assert "listening on" not in server_app.view.history.content()      # said once, as "Listening on …"
 
 
 def test_answers_everyone_or_the_selected_member(tk_root, server_app, clients):

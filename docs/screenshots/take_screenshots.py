@@ -15,6 +15,12 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))
 
 
+def submit(client, line: str) -> None:
+    """A line typed at a client: parsed and performed as the programs do."""
+    from chatfront.commands import parse, perform
+    perform(parse(line), client)
+
+
 def pump(roots, seconds: float) -> None:
     end = time.monotonic() + seconds
     while time.monotonic() < end:
@@ -31,20 +37,20 @@ def shoot(root, name: str) -> None:
 def conversation(say_alice, others, server_say, roots, join) -> None:
     """The same small conversation for every screenshot."""
     bob, = others
-    bob.submit("morning all! slides are at https://example.org/lan-party 🎉")
+    submit(bob, "morning all! slides are at https://example.org/lan-party 🎉")
     pump(roots, 0.3)
     chen = join("chen")
     others.append(chen)
     pump(roots, 0.3)
     say_alice("Thanks Bob — I'll grab them now.")
     pump(roots, 0.3)
-    chen.submit("/me brings coffee ☕")
+    submit(chen, "/me brings coffee ☕")
     pump(roots, 0.3)
     server_say("Welcome to the LAN party room. Pizza arrives at 19:00.")
     pump(roots, 0.3)
-    bob.submit("/msg alice can you bring the spare HDMI cable?")
+    submit(bob, "/msg alice can you bring the spare HDMI cable?")
     pump(roots, 0.3)
-    chen.submit("Long lines wrap neatly inside the pane, so a paragraph pasted from somewhere "
+    submit(chen, "Long lines wrap neatly inside the pane, so a paragraph pasted from somewhere "
                 "else stays readable without scrolling sideways.")
     pump(roots, 0.3)
     say_alice("/msg bob sure, it's in my bag")
@@ -116,7 +122,8 @@ def scene(mode: str, which: str) -> None:
         others = [start_client(f"localhost:{port}", "bob")]
         pump([root], 0.5)
         alice = start_client(f"localhost:{port}", "alice")
-        say = alice.submit
+        def say(text: str) -> None:
+            submit(alice, text)
     else:
         root.geometry("760x500+0+0")
         app = ClientApp(root, palette, f"localhost:{port}", "alice")
@@ -150,9 +157,9 @@ def operator_scene(root, palette, port: int, mode: str) -> None:
     port = server.transport.address[1]
     people = {n: start_client(f"localhost:{port}", n) for n in ("alice", "bob", "chen", "maria")}
     pump([root], 1.5)
-    people["alice"].submit("morning all! slides are at https://example.org/lan-party")
-    people["bob"].submit("/msg alice see you at lunch?")
-    people["maria"].submit("/msg server could you unmute chen after the quiz?")
+    submit(people["alice"], "morning all! slides are at https://example.org/lan-party")
+    submit(people["bob"], "/msg alice see you at lunch?")
+    submit(people["maria"], "/msg server could you unmute chen after the quiz?")
     server.mute_member("chen", 15)
     pump([root], 1.5)
     server.write_privately("maria")

@@ -68,14 +68,30 @@ def _on_signals(stop: threading.Event) -> None:
             pass
 
 
-def _track(names: list[str], e: ev.Event) -> None:
-    """Keep the operator's member list (for /who, /mute and exit) from the room's events."""
-    if isinstance(e, ev.MemberJoined):
-        names.append(e.name)
-    elif isinstance(e, ev.MemberLeft) and e.name in names:
-        names.remove(e.name)
-    elif isinstance(e, ev.MemberRenamed):
-        names[:] = [e.new if n == e.old else n for n in names]
+class _Room:
+    """Who is in the room, as the headless server's events tell it (it asks for no Stats):
+    the names told one by one, and how many more a crowd brought (joins beyond
+    --named-joins a second are counted, not named). For /who, /mute and exit."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.unnamed = 0
+
+    def __len__(self) -> int:
+        return len(self.names) + self.unnamed
+
+    def track(self, e: ev.Event) -> None:
+        if isinstance(e, ev.MemberJoined):
+            self.names.append(e.name)
+        elif isinstance(e, ev.MemberLeft):
+            if e.name in self.names:
+                self.names.remove(e.name)
+            else:
+                self.unnamed = max(0, self.unnamed - 1)
+        elif isinstance(e, ev.MemberRenamed):
+            self.names[:] = [e.new if n == e.old else n for n in self.names]
+        elif isinstance(e, ev.Crowd):
+            self.unnamed = max(0, self.unnamed + e.joined - e.left)
 
 
 def _load_bans(args: argparse.Namespace) -> tuple[BanFile, tuple[ev.Ban, ...], list[str]]:
@@ -101,7 +117,7 @@ def run_server(args: argparse.Namespace, **start_options) -> int:
         return 2
     stop = threading.Event()
     _on_signals(stop)
-    names: list[str] = []
+    room = _Room()
     notes: queue.SimpleQueue[str] = queue.SimpleQueue()
     for sentence in first:
         notes.put("* " + sentence)
@@ -113,9 +129,9 @@ def run_server(args: argparse.Namespace, **start_options) -> int:
         mod = parse_moderation(line)
         cmd = parse(line) if mod is None else None
         if isinstance(cmd, Quit):
-            if names and not exit_asked:
+            if len(room) and not exit_asked:
                 exit_asked = True
-                notes.put("* " + exit_again(len(names)))
+                notes.put("* " + exit_again(len(room)))
                 return True
             stop.set()
             return False
@@ -126,7 +142,7 @@ def run_server(args: argparse.Namespace, **start_options) -> int:
         elif isinstance(mod, Bans):
             notes.put("* " + bans_list(bans_now))
         elif mod is not None:
-            if isinstance(mod, Mute) and name_key(mod.name) in {name_key(n) for n in names}:
+            if isinstance(mod, Mute) and name_key(mod.name) in {name_key(n) for n in room.names}:
                 notes.put("* " + (muted_for(mod.name, mod.minutes) if mod.minutes > 0 else unmuted(mod.name)))
             perform_moderation(mod, srv)
         elif isinstance(cmd, Msg):
@@ -134,7 +150,7 @@ def run_server(args: argparse.Namespace, **start_options) -> int:
         elif isinstance(cmd, Say) and not cmd.action:
             srv.say(cmd.text)
         elif isinstance(cmd, Who):
-            notes.put("* " + members(list(names)))
+            notes.put("* " + members(list(room.names)))
         elif isinstance(cmd, Help):
             notes.put(server_help() + "\n" + moderation_help())
         elif cmd is not None:
@@ -152,7 +168,7 @@ def run_server(args: argparse.Namespace, **start_options) -> int:
         lines = []
         for e in batch:
             if type(e) is not ev.RoomLine:        # the commonest event needs no tracking
-                _track(names, e)
+                room.track(e)
                 if isinstance(e, ev.BansChanged):
                     lines += ["* " + s for s in bans_changed(bans_now, e.bans)]
                     bans_now = e.bans

@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the procs fixture is imported, then named by the tests that use it)
 """The operator at the headless server's terminal, end to end with real
 headless clients: /kick, /mute, /ban, /unban and /bans, bans that outlive a
 restart in --data-dir, a corrupt bans file, and ``exit`` with people in the room."""
@@ -154,3 +155,16 @@ def test_exit_in_an_empty_room_closes_at_once(procs, tmp_path):
     srv.send("exit")
     code, lines, _ = srv.finish()
     assert code == 0 and lines[-1] == "* the room is closed"
+
+
+def test_the_room_count_includes_members_a_crowd_brought_unnamed():
+    """Joins beyond --named-joins a second come as a count: exit must still ask."""
+    from chatfront.headless import _Room
+    from udpcore import events as ev
+    room = _Room()
+    for e in (ev.MemberJoined("alice", "127.0.0.1:1"), ev.Crowd(12, 0), ev.MemberLeft("zed"),
+              ev.MemberRenamed("alice", "ally"), ev.Crowd(0, 3)):
+        room.track(e)
+    assert room.names == ["ally"] and len(room) == 1 + 12 - 1 - 3
+    room.track(ev.Crowd(0, 50))
+    assert len(room) == 1

@@ -15,9 +15,10 @@ from .appmsg import LeaveReason
 from .client import CONNECT_TIMEOUT, LEAVE_TIMEOUT, ClientEngine
 from .client_state import State as ClientState
 from .engine import Engine
-from .errors import (AddressError, AddressProblem, BacklogFull, ChatError, InvalidName, LineTooLong, NameProblem,
-                     NameTaken, NoSuchMember, NotInRoom, NotLocalAddress, PortBusyError, ProtocolError,
-                     RefusedByServer, RoomFull, SocketError, UnknownHost, VersionMismatch)
+from .errors import (AddressError, AddressProblem, BacklogFull, Banned, ChatError, HostFull, InvalidName, LineTooLong,
+                     Muted, NameProblem, NameTaken, NoSuchMember, NotBanned, NotInRoom, NotLocalAddress,
+                     PortBusyError, ProtocolError, RateLimited, RefusedByServer, RoomFull, SocketError, UnknownHost,
+                     VersionMismatch)
 from .events import Event
 from .guests import GUEST_TIMEOUT
 from .names import SERVER_NAME, check_name, name_key, name_problem
@@ -35,4 +36,5 @@ __all__ = [
     "ChatError", "AddressError", "AddressProblem", "BacklogFull", "InvalidName", "LineTooLong",
     "NameProblem", "NameTaken", "NoSuchMember", "NotInRoom", "NotLocalAddress", "PortBusyError",
     "ProtocolError", "RefusedByServer", "RoomFull", "SocketError", "UnknownHost", "VersionMismatch",
+    "Banned", "HostFull", "Muted", "NotBanned", "RateLimited",
 ]

@@ -1,6 +1,7 @@
 """A client in a room: the client engine on its socket thread."""
 from __future__ import annotations
 
+import queue
 import threading
 import time
 
@@ -42,6 +43,13 @@ class ClientTransport:
     def who(self) -> None:
         self._loop.call(lambda now: self._engine.who())
 
+    @property
+    def not_taken(self) -> int:
+        """Lines posted that the engine never took (the client stopped first): once
+        the Closed event has come, what was typed and never even became pending."""
+        with self._room:
+            return self._posted
+
     def wait_for_room(self, timeout: float | None = None) -> bool:
         """Block while SEND_AHEAD lines wait to be acknowledged (back-pressure for a
         sender that types faster than the server takes, such as a pipe). False when
@@ -51,12 +59,25 @@ class ClientTransport:
                 lambda: self._posted + self._backlog < SEND_AHEAD or not self._loop.alive, timeout)
 
     def close(self, timeout: float = 5.0, wait: bool = True) -> None:
-        """Leave once what was typed is delivered, waiting at most ``timeout``.
-        With ``wait=False`` return at once; a Closed event follows on ``events``."""
+        """Leave once what was typed is delivered, waiting at most ``timeout`` beyond
+        the time the lines still waiting for the room's pace need to go out (a pipe
+        that filled the queue is not cut short). With ``wait=False`` return at once;
+        a Closed event follows on ``events``."""
         if self._loop.alive:
-            self._loop.call(lambda now: (self._engine.leave(now), self._loop.stop_by(now + timeout)))
+            pace: queue.SimpleQueue[float] = queue.SimpleQueue()
+
+            def leave(now: float) -> None:
+                delay = self._engine.pacing_delay(now)
+                self._engine.leave(now)
+                self._loop.stop_by(now + timeout + delay)
+                pace.put(delay)
+            self._loop.call(leave)
             if wait:
-                self._loop.join(timeout + 1.0)
+                try:
+                    delay = pace.get(timeout=timeout + 1.0)
+                except queue.Empty:
+                    delay = 0.0
+                self._loop.join(timeout + 1.0 + delay)
 
     def _post(self, fn) -> None:
         with self._room:

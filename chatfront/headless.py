@@ -20,6 +20,7 @@ from .commands import Help, Msg, Quit, Say, Who, parse, perform
 from .wording import describe, explain, failure, members, mistake, more_not_sent, server_help, client_help, \
     server_speaks_as_server, undelivered
 from .i18n import _
+from .options import limits_from
 
 BUSY_PAUSE = 0.02      # seconds the headless server waits between batches when events pour in
 
@@ -76,7 +77,8 @@ def run_server(args: argparse.Namespace, **start_options) -> int:
     """``start_options`` go to udpnet.start_server (benchmarks' what-ifs)."""
     _setup_stdio()
     try:
-        srv = start_server(args.host, args.port, allow_guests=not args.no_guests, stats=False, **start_options)
+        srv = start_server(args.host, args.port, allow_guests=not args.no_guests, stats=False,
+                           limits=limits_from(args), **start_options)
     except ChatError as exc:
         _fail("ChatServer", explain(exc))
         return 2

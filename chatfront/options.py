@@ -9,7 +9,7 @@ import argparse
 import os
 import sys
 
-from udpcore import DEFAULT_PORT, __version__
+from udpcore import DEFAULT_PORT, Limits, __version__
 
 from .i18n import _
 
@@ -48,8 +48,18 @@ def server_parser() -> argparse.ArgumentParser:
                    help=_("UDP port to listen on (default {port}; 0 picks a free one)").format(port=DEFAULT_PORT))
     p.add_argument("--no-guests", action="store_true",
                    help=_("ignore plain-text datagrams instead of treating them as guest lines"))
+    d = Limits()
+    p.add_argument("--line-rate", type=float, default=d.line_rate, metavar="N",
+                   help=_("lines a second a member may keep up (default {n})").format(n=d.line_rate))
+    p.add_argument("--line-burst", type=int, default=d.line_burst, metavar="N",
+                   help=_("lines a member may send at once on top of that (default {n})").format(n=d.line_burst))
     _theme(p)
     return p
+
+
+def limits_from(args: argparse.Namespace) -> Limits:
+    """The server's caps and rates from its options. Raises ValueError for a bad value."""
+    return Limits(line_rate=args.line_rate, line_burst=args.line_burst)
 
 
 def client_parser() -> argparse.ArgumentParser:

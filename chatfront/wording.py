@@ -19,17 +19,38 @@ from udpcore import (GUEST_TIMEOUT, MEMBER_TIMEOUT, AddressError, AddressProblem
 from .commands import Command, Unknown, Usage
 from .i18n import _, n_
 
+# What came from the network (names, lines, reasons, addresses) is shown through
+# _shown: a malicious peer or server cannot send the terminal an escape sequence,
+# break a line, or reorder what is printed around its text with bidi controls.
+# The same rule as udpcore.names.clean_text, which the core applies to what it sends;
+# here it guards what is shown, whatever a peer sent.
+_CONTROLS = {cp: " " for cp in [*range(0x20), 0x7F, *range(0x80, 0xA0), 0x2028, 0x2029]}
+_CONTROLS.update(dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x2070)]))
+
+
+def _shown(text: str) -> str:
+    """``text`` with control characters as spaces and bidi embeddings, overrides and
+    isolates removed (see udpcore.names.clean_text)."""
+    return text if text.isprintable() else text.translate(_CONTROLS)
+
 
 # --- errors ----------------------------------------------------------------------------
 
 
 def _name_problem(name: str, problem: NameProblem) -> str:
+    name = _shown(name)
     if problem is NameProblem.BLANK:
         return _("A name cannot be blank.")
     if problem is NameProblem.TOO_LONG:
         return _("A name can have at most {limit} characters.").format(limit=MAX_NAME_CHARS)
     if problem is NameProblem.RESERVED:
         return _("The name '{name}' is reserved.").format(name=name)
+    if problem is NameProblem.LOOKS_RESERVED:
+        return _("The name '{name}' looks like 'server' or a guest's name (guest-…), "
+                 "which are reserved.").format(name=name)
+    if problem is NameProblem.MARKS:
+        return _("A name cannot start with an accent or other combining mark, "
+                 "nor pile many of them on one letter.")
     return _("A name cannot contain spaces, control characters or invisible characters.")
 
 
@@ -52,9 +73,9 @@ def explain(err: ChatError) -> str:
         case InvalidName(name=n, problem=p):
             return _name_problem(n, p)
         case NameTaken(name=n):
-            return _("The name {name} is already taken in this room; choose another.").format(name=n)
+            return _("The name {name} is already taken in this room; choose another.").format(name=_shown(n))
         case NoSuchMember(name=n):
-            return _("No member is called {name}.").format(name=n)
+            return _("No member is called {name}.").format(name=_shown(n))
         case LineTooLong(size=s, limit=limit):
             return _("That line is {size} bytes; the limit is {limit} bytes. It was not sent.").format(
                 size=s, limit=limit)
@@ -81,7 +102,7 @@ def explain(err: ChatError) -> str:
         case NotBanned(name=n):
             return _("No ban holds the name {name}.").format(name=n)
         case RefusedByServer(reason=r):
-            return r
+            return _shown(r)
         case AddressError():
             return _address(err)
         case UnknownHost(host=h):
@@ -156,11 +177,11 @@ def undelivered(n: int) -> str:
 def unreachable(e: ev.Unreachable) -> str:
     return _("No answer from {server} within {seconds} seconds: is the server running? "
              "A firewall may be blocking UDP port {port}.").format(
-        server=e.server, seconds=f"{e.waited:.0f}", port=e.port)
+        server=_shown(e.server), seconds=f"{e.waited:.0f}", port=e.port)
 
 
 def server_closed(e: ev.ServerClosed) -> str:
-    return e.reason or _("The server closed the room.")
+    return _shown(e.reason) or _("The server closed the room.")
 
 
 def failure(e: ev.Event) -> str | None:
@@ -229,7 +250,7 @@ def left_why(reason: LeaveReason) -> str:
 
 def members(names: tuple[str, ...] | list[str]) -> str:
     return n_("{n} in the room: {names}", "{n} in the room: {names}", len(names)).format(
-        n=len(names), names=", ".join(names) or _("nobody yet"))
+        n=len(names), names=", ".join(map(_shown, names)) or _("nobody yet"))
 
 
 def notice(e: ev.Event, *, addresses: bool = False) -> str | None:
@@ -237,21 +258,22 @@ def notice(e: ev.Event, *, addresses: bool = False) -> str | None:
     ``addresses``: say where members joined from (the terminal, the server's window)."""
     match e:
         case ev.MemberJoined(name=n, address=a, guest=g):
+            n, a = _shown(n), _shown(a)
             if addresses and a and not (g and n.endswith(a)):
                 text = _("{name} joined from {address}").format(name=n, address=a)
             else:
                 text = _("{name} joined").format(name=n)
             return text + (_(" (guest)") if g else "")
         case ev.MemberLeft(name=n, reason=r):
-            return f"{n} {left_why(r)}"
+            return f"{_shown(n)} {left_why(r)}"
         case ev.MemberRenamed(new=n, you=True):
-            return _("You are now known as {name}").format(name=n)
+            return _("You are now known as {name}").format(name=_shown(n))
         case ev.MemberRenamed(old=o, new=n):
-            return _("{old} is now known as {new}").format(old=o, new=n)
+            return _("{old} is now known as {new}").format(old=_shown(o), new=_shown(n))
         case ev.MemberList(names=names, answers_who=True):
             return members(names)
         case ev.Connected(name=n, server=s):
-            return _("Connected to {server} as {name}").format(server=s, name=n)
+            return _("Connected to {server} as {name}").format(server=_shown(s), name=_shown(n))
         case ev.ConnectionLost():
             return _("Lost contact with the server; reconnecting…")
         case ev.Reconnected(resumed=True):
@@ -278,16 +300,17 @@ def private_tag(e: ev.RoomLine | ev.LinePending, me: str) -> str:
     sender = me if isinstance(e, ev.LinePending) else e.sender
     if not e.private_to:
         return ""
-    return _("to {name}").format(name=e.private_to) if sender == me or not me else _("private")
+    return _("to {name}").format(name=_shown(e.private_to)) if sender == me or not me else _("private")
 
 
 def describe(e: ev.Event, me: str = "") -> str | None:
     """The terminal's line for ``e``, or None for events that print nothing."""
     if isinstance(e, ev.RoomLine):
+        sender, text = _shown(e.sender), _shown(e.text)
         if e.private_to is None:
-            return f"* {e.sender} {e.text}" if e.action else f"{e.sender}: {e.text}"
+            return f"* {sender} {text}" if e.action else f"{sender}: {text}"
         where = f"({private_tag(e, me)})"
-        return f"* {e.sender} {where} {e.text}" if e.action else f"{e.sender} {where}: {e.text}"
+        return f"* {sender} {where} {text}" if e.action else f"{sender} {where}: {text}"
     if isinstance(e, ev.MemberList) and not e.answers_who:
         return None
     text = notice(e, addresses=True)

@@ -11,6 +11,7 @@ from typing import Callable
 
 from udpcore import events as ev
 from udpcore.client import ClientEngine
+from udpcore.limits import Limits
 from udpcore.server import ServerEngine
 
 SERVER = ("127.0.0.1", 5002)
@@ -21,6 +22,10 @@ def drain(engine) -> list[ev.Event]:
     while (e := engine.next_event()) is not None:
         out.append(e)
     return out
+
+
+# For tests about delivery rather than rates: no member's rate gets in the way.
+UNLIMITED = Limits(line_rate=1e9, line_burst=10**9)
 
 
 class Room:

@@ -8,14 +8,14 @@ from udpcore import InvalidName, LeaveReason, LineTooLong, NameTaken, NoSuchMemb
 from chatfront.wording import explain, unreachable as explain_unreachable
 from udpcore.client import State
 from udpcore.handshake import AMPLIFICATION
-from tests.enginepair import SERVER, Room, drain
+from tests.enginepair import SERVER, UNLIMITED, Room, drain
 from tests.typing_ import typed
 
 pytestmark = pytest.mark.timeout(30)
 
 
-def joined_room(*names: str) -> tuple[Room, list]:
-    room = Room()
+def joined_room(*names: str, **server_kw) -> tuple[Room, list]:
+    room = Room(**server_kw)
     clients = [room.add(n) for n in names]
     room.settle()
     for c in clients:
@@ -38,10 +38,10 @@ def test_join_reports_connected_and_member_list():
     room.settle()
     evs = drain(a)
     assert evs[0] == ev.Connected("alice", "127.0.0.1:5002")
-    assert ev.MemberList(("alice",)) in evs
+    assert ev.MemberList(("server", "alice")) in evs
     b = room.add("bob")
     room.settle()
-    assert ev.MemberList(("alice", "bob")) in drain(b)
+    assert ev.MemberList(("server", "alice", "bob")) in drain(b)
     assert [e for e in drain(a) if isinstance(e, ev.MemberJoined)] == [
         ev.MemberJoined("bob", "127.0.0.1:40001")]
     assert [e.name for e in drain(room.server) if isinstance(e, ev.MemberJoined)] == ["alice", "bob"]
@@ -223,7 +223,7 @@ def test_rename_is_announced_and_taken_names_are_refused():
     typed(b, "hi")
     typed(b, "/who")
     room.settle()
-    assert ev.MemberList(("bob", "ally"), answers_who=True) in drain(b)
+    assert ev.MemberList(("server", "bob", "ally"), answers_who=True) in drain(b)
 
 
 def test_server_speaks_to_everyone_or_privately():
@@ -269,7 +269,7 @@ def test_nobody_can_speak_from_another_address_with_a_members_session():
 
 
 def test_leaving_is_announced_and_delivers_everything_first():
-    room, (a, b) = joined_room("alice", "bob")
+    room, (a, b) = joined_room("alice", "bob", limits=UNLIMITED)
     for i in range(100):
         typed(a, f"line {i}")
     a.leave(room.now)
@@ -450,7 +450,7 @@ def test_invalid_utf8_is_dropped_and_counted():
 
 
 def test_a_member_too_slow_to_take_the_room_is_dropped_not_buffered_forever():
-    room, (a, b) = joined_room("alice", "bob")
+    room, (a, b) = joined_room("alice", "bob", limits=UNLIMITED)
     bob = room.addr_of(b)
     member = next(m for m in room.server._roster.by_addr.values() if m.name == "bob")
     member.peer.channel.max_backlog = 40            # 50,000 in real life; small to keep the test fast

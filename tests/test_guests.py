@@ -11,14 +11,23 @@ from udpcore.wire import MAX_DATAGRAM
 pytestmark = pytest.mark.timeout(10)
 
 
-def test_lines_in_drops_blank_and_over_long_lines_and_cleans_the_rest():
-    assert g.lines_in(b"one\r\n\n  two \x1b[1m\n\n") == ["one", "two  [1m"]
-    assert g.lines_in(b"x" * 8192) == ["x" * 8192]
-    assert g.lines_in(b"x" * 8193) == []
-    assert g.lines_in(b"x" * 8193 + b"\nshort") == ["short"]
-    assert g.lines_in("h\u00e9".encode()) == ["h\u00e9"]
-    assert g.lines_in(b"\xc3\x28") is None
-    assert g.lines_in(b"") == []
+def test_a_guest_datagram_is_its_first_line_cleaned_and_cut():
+    assert g.line_in(b"one\r\n\n  two \x1b[1m\n\n", 500) == "one"
+    assert g.line_in(b"  two \x1b[1m\nthree", 500) == "two  [1m"
+    assert g.line_in(b"a\n" * 32_000, 500) == "a"             # 64 KB of lines: one line
+    assert g.line_in(b"x" * 500, 500) == "x" * 500
+    assert g.line_in(b"x" * 501, 500) == "x" * 500            # cut, not dropped
+    assert g.line_in(b"x" * 65_000, 500) == "x" * 500
+    assert g.line_in("h\u00e9".encode(), 500) == "h\u00e9"
+    assert g.line_in("\u00e9".encode() * 600, 500) == "\u00e9" * 500
+    assert g.line_in("\u00e9".encode() * 1100 + b"\xff", 500) == "\u00e9" * 500   # past what is decoded
+    assert g.line_in(("\u00e9" + "\u20ac" * 700).encode(), 500) == "\u00e9" + "\u20ac" * 499   # cut mid-character
+    assert g.line_in("\u20ac".encode() * 503 + b"\x82", 500) is None      # a bad byte within what is read
+    assert g.line_in(b"\xc3\x28", 500) is None
+    assert g.line_in(b"ok\n\xc3\x28", 500) == "ok"            # what follows the first line is never read
+    assert g.line_in(b"", 500) == "" and g.line_in(b"\n\nlater", 500) == ""
+    assert g.line_in(b"\rx", 500) == ""                       # \r ends a line too
+    assert g.line_in(b"abc", 1) == "a"
 
 
 @pytest.mark.parametrize("line,quits", [("exit", True), ("EXIT", True), ("/quit", True), ("/QUIT", True),

@@ -109,9 +109,13 @@ def procs():
         p.kill()
 
 
+FAST = ("--line-rate", "100000", "--line-burst", "100000")
+
+
 @pytest.fixture
 def server(procs):
-    srv = procs("gui_server.py", "--headless", "--host", "127.0.0.1", "--port", "0")
+    # These tests are about delivery: a rate that pipes of thousands of lines never reach.
+    srv = procs("gui_server.py", "--headless", "--host", "127.0.0.1", "--port", "0", *FAST)
     port = int(srv.expect(r"listening on 127\.0\.0\.1:(\d+)").group(1))
     srv.port = port
     return srv
@@ -270,7 +274,7 @@ def test_a_pipe_faster_than_a_late_server_waits_and_loses_nothing(procs):
     payload = "".join(f"early {i}\n" for i in range(3000)).encode()
     script = client(procs, port, "script", stdin=payload)
     time.sleep(1.5)                                  # the client is connecting, the pipe is full
-    srv = procs("gui_server.py", "--headless", "--host", "127.0.0.1", "--port", str(port))
+    srv = procs("gui_server.py", "--headless", "--host", "127.0.0.1", "--port", str(port), *FAST)
     srv.expect(r"listening on")
     code, lines, err = script.finish(timeout=50)
     assert code == 0 and err == "", err

@@ -19,6 +19,7 @@ import pytest
 
 from udpcore import LeaveReason, events as ev
 from udpnet import start_client, start_server
+from tests.enginepair import UNLIMITED
 from tests.eventlog import Log, wait_until
 from tests.typing_ import typed
 from tests.impairment import ImpairmentProxy
@@ -68,7 +69,7 @@ class Room:
     """A server, an impairment proxy in front of it, and clients; all closed at the end."""
 
     def __init__(self, seed: int, **impair) -> None:
-        self.server = start_server(host="127.0.0.1", port=0, stats=False)
+        self.server = start_server(host="127.0.0.1", port=0, stats=False, limits=UNLIMITED)
         self.server_log = Log(self.server.events)
         self.proxies: list[ImpairmentProxy] = []
         self.clients = []

@@ -23,6 +23,7 @@ import pytest
 from udpcore import events as ev
 from udpcore import wire
 from udpnet import start_client, start_server
+from tests.enginepair import UNLIMITED
 from tests.eventlog import Log, wait_until
 from tests.typing_ import typed
 
@@ -176,7 +177,7 @@ class Blaster(threading.Thread):
 
 @pytest.fixture
 def room():
-    srv = start_server(host="127.0.0.1", port=0, stats=True)
+    srv = start_server(host="127.0.0.1", port=0, stats=True, limits=UNLIMITED)   # the storm, not the rate
     clients = []
     try:
         port = srv.address[1]

@@ -12,7 +12,8 @@ from udpcore import events as ev
 from udpcore import wire
 from udpcore.appmsg import LeaveReason
 from udpcore.errors import LineTooLong, NoSuchMember
-from udpcore.server import CLOSE_LINGER, SWEEP_INTERVAL, ServerEngine
+from udpcore.operator import CLOSE_LINGER
+from udpcore.server import SWEEP_INTERVAL, ServerEngine
 from tests.enginepair import SERVER, Room, drain
 from tests.typing_ import typed
 
@@ -376,9 +377,12 @@ def test_a_new_program_at_a_members_address_replaces_it():
     room, (a, b) = joined("alice", "bob")
     s = room.server
     addr = room.addr_of(a)
+    room.now += 0.01                       # a token admits once: each program gets its own
     tok = s._gate.tokens.mint(addr, room.now)
     s.receive_datagram(wire.encode(wire.Hello(b"z" * 8, "carol", tok)), addr, room.now)
     assert s.member_names == ["bob", "carol"]
+    room.now += 0.01
+    tok = s._gate.tokens.mint(addr, room.now)
     s.receive_datagram(wire.encode(wire.Hello(b"y" * 8, "a b", tok)), addr, room.now)   # refused, and carol goes
     assert s.member_names == ["bob"]
     evs = drain(s)
@@ -425,10 +429,11 @@ def test_guest_credit_is_three_times_what_it_sent_and_exhaustion_is_counted():
     assert room.raw_to[GUEST] == [b"server: 012\n"]
 
 
-def test_a_guest_that_types_exit_leaves_and_its_lines_before_go_out():
+def test_a_guest_says_the_first_line_of_a_datagram_and_leaves_with_exit():
     room, (a,) = joined("alice")
     s = room.server
-    s.receive_datagram(b"one\n\nEXIT\nnever", GUEST, room.now)
+    s.receive_datagram(b"one\nEXIT\nnever", GUEST, room.now)      # one line per datagram: the rest is dropped
+    s.receive_datagram(b"EXIT", GUEST, room.now)
     room.settle()
     evs = drain(a)
     assert [e.text for e in evs if isinstance(e, ev.RoomLine)] == ["one"]
@@ -475,7 +480,7 @@ def test_a_guest_that_keeps_talking_stays():
     assert s.member_names == ["guest-127.0.0.1:50000"]
 
 
-def test_a_member_vanishes_after_exactly_twenty_silent_seconds_and_gets_keepalives_before():
+def test_a_member_vanishes_after_nineteen_silent_seconds_so_the_sweep_never_passes_twenty():
     room, (a,) = joined("alice")
     s = room.server
     t0 = member(room, "alice").last_heard
@@ -487,11 +492,11 @@ def test_a_member_vanishes_after_exactly_twenty_silent_seconds_and_gets_keepaliv
     s.handle_timer(t0 + 5.0)
     assert [wire.decode(d) for d, _ in s.datagrams_to_send(t0 + 5.0)] == [wire.Ping(a._peer.session)]
     assert mem.peer.last_sent == t0 + 5.0
-    s._next_sweep = t0 + 20.0 - 0.001
-    s.handle_timer(t0 + 20.0 - 0.001)
+    s._next_sweep = t0 + 19.0 - 0.001
+    s.handle_timer(t0 + 19.0 - 0.001)
     assert s.member_names == ["alice"]
-    s._next_sweep = t0 + 20.0
-    s.handle_timer(t0 + 20.0)
+    s._next_sweep = t0 + 19.0
+    s.handle_timer(t0 + 19.0)
     assert s.member_names == []
     assert ev.MemberLeft("alice", LeaveReason.VANISHED) in drain(s)
 
@@ -508,8 +513,8 @@ def test_private_lines_carry_their_flags_to_both_parties():
     assert got_a == [ev.RoomLine(0, "bob", "waves", True, "alice")]
     assert got_b == [ev.RoomLine(0, "bob", "waves", True, "alice", own=True, msg_id=1)]
     assert not [e for e in drain(c) if isinstance(e, ev.RoomLine)]
-    assert [e for e in drain(room.server) if isinstance(e, ev.RoomLine)] == [
-        ev.RoomLine(0, "bob", "waves", True, private_to="alice")]
+    server_saw = drain(room.server)          # who wrote to whom, never the text
+    assert [e for e in server_saw if isinstance(e, (ev.RoomLine, ev.PrivatePassed))] == [ev.PrivatePassed("bob", "alice")]
 
 
 def test_a_private_line_to_oneself_is_echoed_once_and_a_blank_one_not_at_all():
@@ -556,7 +561,7 @@ def test_a_who_answers_with_the_member_list_in_join_order():
     room.server.receive_datagram(b"hi", GUEST, room.now)
     a.who()
     room.settle()
-    assert ev.MemberList(("alice", "bob", "guest-127.0.0.1:50000"), answers_who=True) in drain(a)
+    assert ev.MemberList(("server", "alice", "bob", "guest-127.0.0.1:50000"), answers_who=True) in drain(a)
 
 
 def test_the_member_list_is_cut_at_100000_bytes():
@@ -571,7 +576,7 @@ def test_the_member_list_is_cut_at_100000_bytes():
     listed = r.members_msg().names
     size = sum(len(x.encode()) + 2 for x in listed)
     assert size <= 100_000 and size + 24 > 100_000
-    assert listed[0] == "alice" and listed[1:] == tuple(names[:len(listed) - 1])
+    assert listed[:2] == ("server", "alice") and listed[2:] == tuple(names[:len(listed) - 2])
 
 
 def test_a_newer_version_is_refused_to_its_sender_with_our_version():

@@ -15,12 +15,13 @@ from .appmsg import LeaveReason
 from .client import CONNECT_TIMEOUT, LEAVE_TIMEOUT, ClientEngine
 from .client_state import State as ClientState
 from .engine import Engine
-from .errors import (AddressError, AddressProblem, BacklogFull, Banned, ChatError, HostFull, InvalidName, LineTooLong,
-                     Muted, NameProblem, NameTaken, NoSuchMember, NotBanned, NotInRoom, NotLocalAddress,
-                     PortBusyError, ProtocolError, RateLimited, RefusedByServer, RoomFull, SocketError, UnknownHost,
-                     VersionMismatch)
+from .errors import (AddressError, AddressProblem, BacklogFull, Banned, ChatError, HostFull, InvalidName,
+                     LineTooLong, Muted, NameProblem, NameTaken, NoSuchMember, NotBanned, NotInRoom,
+                     NotLocalAddress, PortBusyError, ProtocolError, RateLimited, RefusedByServer, RoomFull,
+                     SocketError, UnknownHost, VersionMismatch)
 from .events import Event
 from .guests import GUEST_TIMEOUT
+from .limits import Limits
 from .names import SERVER_NAME, check_name, name_key, name_problem
 from .peer import MEMBER_TIMEOUT, SERVER_TIMEOUT
 from .server import ServerEngine
@@ -29,7 +30,7 @@ from .wire import DEFAULT_PORT, MAX_MESSAGE_TEXT, MAX_NAME_CHARS, VERSION as PRO
 __version__ = "1.0.0"
 
 __all__ = [
-    "__version__", "events", "Event", "Engine", "ServerEngine", "ClientEngine", "ClientState",
+    "__version__", "events", "Event", "Engine", "ServerEngine", "ClientEngine", "ClientState", "Limits",
     "LeaveReason", "format_addr", "parse_server", "check_name", "name_key", "name_problem",
     "DEFAULT_PORT", "PROTOCOL_VERSION", "MAX_MESSAGE_TEXT", "MAX_NAME_CHARS", "SERVER_NAME",
     "CONNECT_TIMEOUT", "LEAVE_TIMEOUT", "MEMBER_TIMEOUT", "SERVER_TIMEOUT", "GUEST_TIMEOUT",

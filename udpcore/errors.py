@@ -44,6 +44,8 @@ class NameProblem(Enum):
     TOO_LONG = "too-long"
     BAD_CHARACTER = "bad-character"     # spaces, line breaks, control and invisible format characters
     RESERVED = "reserved"               # "server", "guest-…"
+    LOOKS_RESERVED = "looks-reserved"   # looks like "server" or "guest-…" (Cyrillic "ѕerver")
+    MARKS = "marks"                     # a combining mark first, or too many stacked on one letter
 
 
 class InvalidName(ChatError):

@@ -8,23 +8,33 @@ so it stays in English and never goes through the translation function.
 """
 from __future__ import annotations
 
+import codecs
+
 from . import appmsg as m
 from .names import clean_text
-from .wire import MAX_DATAGRAM, MAX_MESSAGE_TEXT
+from .wire import MAX_DATAGRAM
 
 GUEST_TIMEOUT = 300.0            # a guest silent this long is forgotten
 QUIT_WORDS = ("exit", "/quit")   # a guest leaves by sending one of these alone on a line
+_utf8 = codecs.getincrementaldecoder("utf-8")
 
 
-def lines_in(data: bytes) -> list[str] | None:
-    """The chat lines a guest datagram holds (blank and over-long lines dropped),
-    or None when it is not UTF-8."""
+def line_in(data: bytes, max_chars: int) -> str | None:
+    """The one chat line a guest datagram carries: its first line, cleaned and cut
+    to ``max_chars`` characters ('' when blank), or None when it is not UTF-8.
+
+    One line per datagram: a 64 KB datagram of ``a\n`` x 32,000 is one line, not
+    32,000 on every screen. Only the bytes that can matter are decoded."""
+    head = data.split(b"\n", 1)[0]
+    cut = len(head) > 4 * max_chars + 4          # 4 bytes per character at most
+    if cut:
+        head = head[:4 * max_chars + 4]
     try:
-        text = data.decode("utf-8")
+        text = _utf8().decode(head, final=not cut)   # a character cut in two at the end is no error
     except UnicodeDecodeError:
         return None
-    lines = [clean_text(x).strip() for x in text.splitlines()]
-    return [x for x in lines if x and len(x.encode()) <= MAX_MESSAGE_TEXT]
+    lines = text.splitlines()
+    return clean_text(lines[0]).strip()[:max_chars] if lines else ""
 
 
 def is_quit(line: str) -> bool:
@@ -33,6 +43,11 @@ def is_quit(line: str) -> bool:
 
 def line_out(sender: str, text: str, action: bool) -> str:
     return f"* {sender} {text}" if action else f"{sender}: {text}"
+
+
+def removed_out(reason: str, banned: bool) -> str:
+    what = "banned you from the room" if banned else "removed you from the room"
+    return f"* The operator {what}" + (f": {reason}" if reason else ".")
 
 
 def private_out(sender: str, text: str) -> str:

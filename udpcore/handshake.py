@@ -4,15 +4,20 @@ A pure decision: :meth:`Gate.judge` looks at a HELLO and the roster and says
 what to do; the engine does it. No state is kept for an address until it has
 echoed a fresh token (stateless, like QUIC Retry and DTLS cookies), and before
 that nothing is sent that is larger than ``AMPLIFICATION`` times what it sent.
+A token admits once: a HELLO replayed within the token's life cannot bring back
+a member who left (it gets a fresh CHALLENGE, which goes to the address the
+token was made for). The room's caps and the operator's bans are checked here.
 """
 from __future__ import annotations
 
 from enum import Enum
 from typing import NamedTuple
 
+from .limits import Limits
+from .moderation import Moderation
 from .names import name_key, name_problem
 from .roster import Addr, Member, Roster
-from .tokens import TokenMinter
+from .tokens import TOKEN_LIFETIME, TokenMinter
 from .wire import HELLO_FIRST_RETRY, HELLO_MIN_SIZE, Hello, RefuseCode
 
 AMPLIFICATION = 3        # RFC 9000 8.1: at most 3x the bytes received before validation
@@ -23,7 +28,7 @@ class Step(Enum):
     CHALLENGE = "challenge"      # no valid token yet: send one (stateless)
     RESUME = "resume"            # a known session comes back (maybe from a new address)
     REWELCOME = "rewelcome"      # our WELCOME was lost: send it again
-    REFUSE = "refuse"            # the name is invalid or taken
+    REFUSE = "refuse"            # the name is invalid or taken, banned, or the room is full
     ADMIT = "admit"              # a new member
 
 
@@ -35,8 +40,20 @@ class Verdict(NamedTuple):
 
 
 class Gate:
-    def __init__(self, key: bytes) -> None:
+    def __init__(self, key: bytes, limits: Limits, moderation: Moderation) -> None:
         self.tokens = TokenMinter(key)
+        self.limits = limits
+        self.moderation = moderation
+        self._spent: dict[bytes, float] = {}        # tokens that admitted someone -> when they expire
+
+    def spend(self, token: bytes, now: float) -> None:
+        """``token`` admitted (or resumed) a member: it admits no one again."""
+        self._spent[token] = now + TOKEN_LIFETIME
+
+    def forget_spent(self, now: float) -> None:
+        """Drop the tokens too old to be accepted anyway."""
+        for token in [t for t, until in self._spent.items() if now > until]:
+            del self._spent[token]
 
     def judge(self, h: Hello, addr: Addr, now: float, size: int, roster: Roster) -> Verdict:
         if size < HELLO_MIN_SIZE:        # clients pad HELLO (as QUIC pads Initial): answers stay smaller
@@ -44,19 +61,28 @@ class Gate:
         if not self.tokens.check(h.token, addr, now):
             return Verdict(Step.CHALLENGE)
         # The address is validated from here on.
+        existing = roster.at(addr)
+        if existing is not None and existing.peer is not None and existing.nonce == h.nonce:
+            return Verdict(Step.REWELCOME, existing)
+        if h.token in self._spent:       # a replay, or a client that lost its WELCOME and left since
+            return Verdict(Step.CHALLENGE)
         if h.resume:
             mem = roster.session(h.resume)
             if mem is not None and name_key(mem.name) == name_key(h.name):
                 return Verdict(Step.RESUME, mem)
-        existing = roster.at(addr)
-        if existing is not None and existing.peer is not None and existing.nonce == h.nonce:
-            return Verdict(Step.REWELCOME, existing)
         # Anyone else at this address is a previous program (or a guest) on the same port.
         if name_problem(h.name) is not None:
             return Verdict(Step.REFUSE, existing, RefuseCode.NAME_INVALID)
+        if self.moderation.banned(h.name, addr[0]):
+            return Verdict(Step.REFUSE, existing, RefuseCode.BANNED)
         holder = roster.named(h.name)
         if holder is not None and holder is not existing:
             return Verdict(Step.REFUSE, existing, RefuseCode.NAME_TAKEN)
+        replaced = existing is not None and existing.peer is not None     # its place is freed first
+        if len(roster.by_sid) - replaced >= self.limits.max_members:
+            return Verdict(Step.REFUSE, existing, RefuseCode.FULL)
+        if roster.per_host[addr[0]] - replaced >= self.limits.max_per_address:
+            return Verdict(Step.REFUSE, existing, RefuseCode.HOST_FULL)
         rtt = self.tokens.age(h.token, now)
         # The client answers a CHALLENGE at once and never retries sooner than
         # HELLO_FIRST_RETRY, so a shorter age is one clean round trip.

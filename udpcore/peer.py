@@ -22,7 +22,7 @@ SERVER_TIMEOUT = 15.0  # the client calls the server lost sooner, so a resume fi
 
 
 class Peer:
-    __slots__ = ("session", "channel", "last_heard", "last_sent", "malformed", "_data_prefix")
+    __slots__ = ("session", "channel", "last_heard", "last_sent", "malformed", "holding_since", "_data_prefix")
 
     def __init__(self, session: bytes, now: float, channel: ReliableChannel | None = None) -> None:
         self.session = session
@@ -30,6 +30,7 @@ class Peer:
         self.last_heard = now
         self.last_sent = now
         self.malformed = 0
+        self.holding_since: float | None = None      # since when an incomplete message waits
         self._data_prefix = data_prefix(session)     # what every DATA to this peer starts with
 
     def send(self, msg: AppMessage | bytes, *, capped: bool = True) -> None:
@@ -58,6 +59,10 @@ class Peer:
                     out.append(decode_msg(raw))
                 except ProtocolError:
                     self.malformed += 1
+            if not ch.holding:
+                self.holding_since = None
+            elif self.holding_since is None:
+                self.holding_since = now
             return out
         if isinstance(p, Ack):
             ch.on_ack(p.ack, p.sack, p.echo, now)
@@ -96,6 +101,11 @@ class Peer:
             return True
         oldest = self.channel.oldest_unacked()
         return oldest is not None and now >= oldest + timeout
+
+    def stalled(self, now: float, timeout: float) -> bool:
+        """An incomplete message (or a hole) has waited ``timeout`` seconds: a sender
+        that never finishes what it started only pins memory."""
+        return self.holding_since is not None and now >= self.holding_since + timeout
 
     def keepalive_at(self) -> float:
         return self.last_sent + KEEPALIVE

@@ -53,10 +53,15 @@ Frame = tuple[int, int, bytes]   # (seq, flags, payload): a plain tuple, the rel
 class ReliableChannel:
     """Both directions of reliable delivery with one peer."""
 
-    def __init__(self, window: int = WINDOW, max_backlog: int = 50_000) -> None:
+    def __init__(self, window: int = WINDOW, max_backlog: int = 50_000, *,
+                 receive_window: int = RECEIVE_WINDOW, max_message: int = MAX_REASSEMBLY) -> None:
         self.rtt = RttEstimator()
         self.window = window
         self.max_backlog = max_backlog
+        # What a peer can make us hold: receive_window fragments out of order plus
+        # max_message bytes of one message. The server keeps both small per member.
+        self.receive_window = receive_window
+        self.max_message = max_message
         # send side
         self._next_seq = 0
         self._backlog: deque[tuple[int, bytes]] = deque()   # (flags, payload) not yet sent
@@ -262,7 +267,7 @@ class ReliableChannel:
         """Accept one fragment; return the messages now complete, in order."""
         self.ack_needed = True
         offset = (seq - self._expected) & 0xFFFFFFFF
-        if offset >= RECEIVE_WINDOW:
+        if offset >= self.receive_window:
             self.duplicates += 1          # old (already delivered) or absurdly far ahead
             return []
         if offset > 0:
@@ -283,7 +288,7 @@ class ReliableChannel:
     def _accept(self, flags: int, payload: bytes, out: list[bytes]) -> None:
         self._expected = (self._expected + 1) & 0xFFFFFFFF
         self._parts_len += len(payload)
-        if self._parts_len > MAX_REASSEMBLY:
+        if self._parts_len > self.max_message:
             self._parts.clear()
             self._parts_len = 0
             raise ProtocolError("message too large")
@@ -292,6 +297,11 @@ class ReliableChannel:
             out.append(b"".join(self._parts) if len(self._parts) > 1 else payload)
             self._parts.clear()
             self._parts_len = 0
+
+    @property
+    def holding(self) -> bool:
+        """Part of a message, or fragments beyond a hole, are waiting for the rest."""
+        return bool(self._parts or self._ooo)
 
     def ack_fields(self, now: float) -> tuple[int, int, int]:
         """(cumulative ack, SACK bitmap, echo) describing what we have received."""

@@ -2,8 +2,10 @@
 
 Every public line gets the room's next sequence number and goes to every member
 (guests in plain text); private lines go to their two parties; joins, leaves and
-renames are announced. A member whose backlog overflows cannot keep the room's
-pace and is dropped (``too-slow``), so one slow member never slows the others.
+renames are announced -- by name up to ``named_joins`` a second, beyond that as
+one count (CROWD), so a storm of joins cannot drown the room in notices. A
+member whose backlog overflows cannot keep the room's pace and is dropped
+(``too-slow``), so one slow member never slows the others.
 The engine (:mod:`udpcore.server`) decides *when*; this module, *to whom*.
 """
 from __future__ import annotations
@@ -16,6 +18,7 @@ from . import guests
 from .addresses import format_addr
 from .appmsg import LeaveReason
 from .errors import BacklogFull
+from .names import SERVER_NAME
 from .roster import Addr, Member, Roster
 from .timers import MemberTimers
 
@@ -24,9 +27,12 @@ MEMBERS_LIST_BYTES = 100_000   # a member list longer than this is cut (it fits 
 
 class Room:
     def __init__(self, roster: Roster, timers: MemberTimers, counters: Counter[str], *,
-                 announce_joins: bool = True) -> None:
+                 announce_joins: bool = True, named_joins: int = 5) -> None:
         self.roster = roster
         self.announce_joins = announce_joins         # off: joins are not told to the room (huge rooms)
+        self.named_joins = named_joins               # joins and leaves told by name each second
+        self._named = 0                              # ...told so far this second
+        self._crowd = [0, 0]                         # joined, left beyond them, not told yet
         self.timers = timers
         self.counters = counters
         self.out: list[tuple[bytes, Addr]] = []      # datagrams to send now
@@ -39,20 +45,41 @@ class Room:
         """A new member or guest: told to the room (before it is in it), then in."""
         address = format_addr(mem.addr)
         if self.announce_joins:
-            self.announce(m.Joined(mem.name, address, guest=mem.guest))
+            if self._by_name():
+                self.announce(m.Joined(mem.name, address, guest=mem.guest))
+                self.events.append(ev.MemberJoined(mem.name, address, guest=mem.guest))
+            else:
+                self._crowd[0] += 1
+        else:
+            self.events.append(ev.MemberJoined(mem.name, address, guest=mem.guest))
         self.roster.add(mem)
-        self.events.append(ev.MemberJoined(mem.name, address, guest=mem.guest))
 
-    def guest_said(self, mem: Member, lines: list[str], now: float) -> None:
-        """A guest's datagram of lines: each relayed, until one of the quit words."""
-        for line in lines:
-            if guests.is_quit(line):
-                self.remove(mem, LeaveReason.LEFT)
-                return
+    def _by_name(self) -> bool:
+        """May one more join or leave be told by name this second?"""
+        if self._named < self.named_joins:
+            self._named += 1
+            return True
+        return False
+
+    def tick(self) -> None:
+        """Once a second: tell the room the joins and leaves it was not told by name."""
+        joined, left = self._crowd
+        if joined or left:
+            self._crowd = [0, 0]
+            self.announce(m.Crowd(joined, left))
+            self.events.append(ev.Crowd(joined, left))
+        self._named = 0
+
+    def guest_said(self, mem: Member, line: str, now: float) -> None:
+        """A guest's line: relayed, or its leaving when it is one of the quit words."""
+        if guests.is_quit(line):
+            self.remove(mem, LeaveReason.LEFT)
+        elif line:
             self.relay(mem.name, line, False, now, origin=mem)
 
     def members_msg(self) -> m.Members:
-        names, size = [], 0
+        """Everyone's name, the operator's first: members can write to it privately."""
+        names, size = [SERVER_NAME], len(SERVER_NAME) + 2
         for name in self.roster.names():
             size += len(name.encode()) + 2
             if size > MEMBERS_LIST_BYTES:
@@ -100,9 +127,19 @@ class Room:
             self.plain(target, guests.private_out(sender, text))
         elif target is not origin:
             self.send(target, m.Line(0, sender, text, flags, 0, target.name))
-        if origin is not None:
+        if origin is None:            # the operator's own line: its window shows it
+            self.events.append(ev.RoomLine(0, sender, text, action, private_to=target.name))
+        else:                         # between members: the operator learns who, never what
             self.send(origin, m.Line(0, sender, text, flags | m.LINE_OWN, msg_id, target.name))
-        self.events.append(ev.RoomLine(0, sender, text, action, private_to=target.name))
+            self.events.append(ev.PrivatePassed(sender, target.name))
+
+    def to_operator(self, origin: Member, msg_id: int, text: str, action: bool) -> None:
+        """A member's private line to the person running the server."""
+        if not text.strip():
+            return
+        flags = m.LINE_PRIVATE | m.LINE_OWN | (m.LINE_ACTION if action else 0)
+        self.send(origin, m.Line(0, origin.name, text, flags, msg_id, SERVER_NAME))
+        self.events.append(ev.RoomLine(0, origin.name, text, action, private_to=SERVER_NAME))
 
     def announce(self, msg: m.AppMessage) -> None:
         """Tell every member (guests in plain text) about a join, leave, rename or closing."""
@@ -137,8 +174,12 @@ class Room:
         if not self.roster.remove(mem):
             return False
         self.dirty.discard(mem)
-        self.announce(m.Left(mem.name, reason))
-        self.events.append(ev.MemberLeft(mem.name, reason))
+        # The operator's removals are always told by name: the room sees what was done.
+        if reason in (LeaveReason.KICKED, LeaveReason.BANNED) or not self.announce_joins or self._by_name():
+            self.announce(m.Left(mem.name, reason))
+            self.events.append(ev.MemberLeft(mem.name, reason))
+        else:
+            self._crowd[1] += 1
         return True
 
     def plain(self, mem: Member, text: str) -> None:

@@ -5,10 +5,12 @@ half-renamed or half-moved.
 """
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 
 from .names import name_key
 from .peer import Peer
+from .ratelimit import TokenBucket
 
 Addr = tuple[str, int]
 
@@ -18,15 +20,17 @@ class Member:
     session), or a guest (plain text, no peer). A member's ``last_heard`` is its
     peer's, so the two can never drift apart."""
 
-    __slots__ = ("name", "addr", "peer", "nonce", "credit", "timer_at", "_heard")
+    __slots__ = ("name", "addr", "peer", "nonce", "credit", "timer_at", "bucket", "_heard")
 
-    def __init__(self, name: str, addr: Addr, peer: Peer | None, now: float, nonce: bytes = b"") -> None:
+    def __init__(self, name: str, addr: Addr, peer: Peer | None, now: float, nonce: bytes = b"",
+                 bucket: TokenBucket | None = None) -> None:
         self.name = name
         self.addr = addr
         self.peer = peer
         self.nonce = nonce            # of the HELLO that made (or resumed) this session
         self.credit = 0               # guests: bytes we may still send (anti-amplification)
         self.timer_at: float | None = None
+        self.bucket = bucket          # its line rate (None: unlimited, the operator's tests)
         self._heard = now
 
     @property
@@ -49,6 +53,8 @@ class Roster:
         self.by_sid: dict[bytes, Member] = {}
         self.by_key: dict[str, Member] = {}
         self.by_addr: dict[Addr, Member] = {}
+        self.per_host: Counter[str] = Counter()    # members (not guests) by IP address
+        self.guests = 0
 
     def __len__(self) -> int:
         return len(self.by_addr)
@@ -81,6 +87,9 @@ class Roster:
         self.by_key[name_key(mem.name)] = mem
         if mem.peer is not None:
             self.by_sid[mem.peer.session] = mem
+            self.per_host[mem.addr[0]] += 1
+        else:
+            self.guests += 1
 
     def remove(self, mem: Member) -> bool:
         """Take ``mem`` out; False when it was already gone."""
@@ -90,7 +99,17 @@ class Roster:
         self.by_key.pop(name_key(mem.name), None)
         if mem.peer is not None:
             self.by_sid.pop(mem.peer.session, None)
+            self._uncount(mem.addr[0])
+        else:
+            self.guests -= 1
         return True
+
+    def _uncount(self, host: str) -> None:
+        n = self.per_host[host] - 1
+        if n:
+            self.per_host[host] = n
+        else:
+            del self.per_host[host]         # a storm of hosts leaves no trace
 
     def rename(self, mem: Member, new: str) -> None:
         del self.by_key[name_key(mem.name)]
@@ -100,5 +119,8 @@ class Roster:
     def move(self, mem: Member, addr: Addr) -> None:
         """``mem`` now speaks from ``addr`` (whoever was there must be removed first)."""
         self.by_addr.pop(mem.addr, None)
+        if mem.peer is not None:
+            self._uncount(mem.addr[0])
+            self.per_host[addr[0]] += 1
         mem.addr = addr
         self.by_addr[addr] = mem

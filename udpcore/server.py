@@ -2,29 +2,40 @@
 
 It admits members through :mod:`udpcore.handshake`, keeps them in a
 :class:`Roster`, orders the room with one sequence number, relays every line,
-and treats plain UTF-8 datagrams as lines from guests (:mod:`udpcore.guests`).
+and treats plain UTF-8 datagrams as lines from guests (:mod:`udpcore.guest_door`).
+Every cap and rate it enforces is in :class:`~udpcore.limits.Limits`; what the
+operator decided about people (kick, mute, ban) in :mod:`udpcore.moderation`.
 """
 from __future__ import annotations
 
+import math
 import secrets
 import struct
 from collections import Counter
+from collections.abc import Iterable
 from typing import Callable
 
 from . import appmsg as m
 from . import events as ev
 from . import guests
-from .addresses import format_addr
 from .appmsg import ErrorCode, LeaveReason
-from .errors import LineTooLong, NoSuchMember, ProtocolError, VersionError
-from .handshake import AMPLIFICATION, Gate, Step, within_budget
-from .names import GUEST_PREFIX, SERVER_NAME, clean_text, name_problem
+from .errors import ProtocolError, VersionError
+from .guest_door import GuestDoor
+from .handshake import Gate, Step, within_budget
+from .limits import Limits
+from .moderation import Moderation
+from .names import SERVER_NAME, clean_text, name_key, name_problem
+from .operator import OperatorActions
+from .parting import Parting
 from .peer import MEMBER_TIMEOUT, Peer
+from .ratelimit import TokenBucket
+from .reliable import ReliableChannel
 from .room import Room
 from .roster import Addr, Member, Roster
 from .timers import MemberTimers
-from .wire import (MAGIC, MAX_MESSAGE_TEXT, NONCE_LEN, VERSION, Ack, Bye, Challenge, Data, Hello, PacketType,
+from .wire import (MAGIC, NONCE_LEN, VERSION, Ack, Bye, Challenge, Data, Hello, PacketType,
                    Ping, Refuse, RefuseCode, Reset, Welcome, decode, encode, is_protocol)
+from .appmsg import MAX_MESSAGE_BYTES
 
 _ACK_PREFIX = MAGIC + bytes([VERSION, PacketType.ACK])
 _ACK_SIZE = len(_ACK_PREFIX) + 20
@@ -32,22 +43,32 @@ _PING_PREFIX = MAGIC + bytes([VERSION, PacketType.PING])
 _PING_SIZE = len(_PING_PREFIX) + 8         # a keepalive: the commonest datagram of a quiet room
 _unpack_ack = struct.Struct("!III").unpack_from    # ack, sack, echo
 SWEEP_INTERVAL = 1.0     # keepalives and timeouts are checked this often
-CLOSE_LINGER = 1.0       # how long close() waits for clients to acknowledge it
+# A member is forgotten MEMBER_TIMEOUT after it was last heard at the latest: the
+# sweep, every SWEEP_INTERVAL, takes whoever passed MEMBER_TIMEOUT - SWEEP_INTERVAL.
+GHOST_AFTER = MEMBER_TIMEOUT - SWEEP_INTERVAL
+STALL_TIMEOUT = 15.0     # an incomplete message from a member waits no longer
+RECEIVE_WINDOW = 64      # fragments a member may send beyond a hole (twice the send window)
 
 
-class ServerEngine:
+class ServerEngine(OperatorActions):
     """The server's four doors (as aioquic's), plus what its operator does:
     :meth:`say`, :meth:`say_to`, :meth:`close`, :meth:`snapshot`."""
 
     def __init__(self, now: float, *, allow_guests: bool = True, announce_joins: bool = True,
+                 limits: Limits = Limits(), bans: Iterable[ev.Ban] = (),
                  randbytes: Callable[[int], bytes] = secrets.token_bytes) -> None:
         self._randbytes = randbytes
-        self._gate = Gate(randbytes(32))
+        self.limits = limits
+        self._mod = Moderation(bans)
+        self._gate = Gate(randbytes(32), limits, self._mod)
         self.allow_guests = allow_guests
         self._roster = Roster()
         self._timers = MemberTimers()
         self.counters: Counter[str] = Counter()
-        self._room = Room(self._roster, self._timers, self.counters, announce_joins=announce_joins)
+        self._room = Room(self._roster, self._timers, self.counters, announce_joins=announce_joins,
+                          named_joins=limits.named_joins)
+        self._guests = GuestDoor(limits, now, self._roster, self._room, self._mod, self.counters)
+        self._parting = Parting()
         # The hot paths' own names for the roster's indexes and the room's dirty set
         # (the same objects, never replaced): one attribute lookup less per datagram.
         self._by_sid = self._roster.by_sid
@@ -121,6 +142,8 @@ class ServerEngine:
             if now >= self.closing_deadline or all(
                     x.peer.channel.idle for x in self._roster.sessions()):   # type: ignore[union-attr]
                 self._finish_close(out)
+        if len(self._parting):
+            self._parting.flush(now, out)
         return out
 
     def get_timer(self) -> float | None:
@@ -132,6 +155,10 @@ class ServerEngine:
             t = nxt
         if self.closing_deadline is not None and self.closing_deadline < t:
             t = self.closing_deadline
+        if len(self._parting):
+            p = self._parting.next_at()
+            if p is not None and p < t:
+                t = p
         return t
 
     def handle_timer(self, now: float) -> None:
@@ -147,6 +174,8 @@ class ServerEngine:
         if now >= self._next_sweep:
             self._next_sweep = now + SWEEP_INTERVAL
             self._sweep(now)
+            self._room.tick()
+            self._gate.forget_spent(now)
 
     def next_event(self) -> ev.Event | None:
         events = self._room.events
@@ -156,51 +185,6 @@ class ServerEngine:
     def relayed(self) -> int:
         """Public lines relayed so far."""
         return self._room.relayed
-
-    # --- what the person running the server does ----------------------------------
-
-    def say(self, text: str, now: float) -> None:
-        """The server's own line to the room. Raises LineTooLong."""
-        text = self._operator_text(text)
-        if text:
-            self._room.relay(SERVER_NAME, text, False, now)
-
-    def say_to(self, name: str, text: str, now: float) -> None:
-        """The server's own private line to one member. Raises NoSuchMember, LineTooLong."""
-        text = self._operator_text(text)
-        if not text:
-            return
-        target = self._roster.named(name)
-        if target is None:
-            raise NoSuchMember(name)
-        self._room.private(SERVER_NAME, None, 0, target, text, False)
-
-    def _operator_text(self, text: str) -> str:
-        text = clean_text(text)
-        if not text.strip() or self.closing_deadline is not None:
-            return ""
-        size = len(text.encode())
-        if size > MAX_MESSAGE_TEXT:
-            raise LineTooLong(size, MAX_MESSAGE_TEXT)
-        return text
-
-    def close(self, now: float, reason: str = "") -> None:
-        """Tell every member the room is closing (``reason``: the operator's own
-        words, if any); ``closed`` turns true once they acknowledged it or
-        CLOSE_LINGER passed."""
-        if self.closing_deadline is not None:
-            return
-        self.closing_deadline = now + CLOSE_LINGER
-        self._room.announce(m.Closing(reason))
-
-    def snapshot(self, now: float) -> ev.Stats:
-        members = tuple(ev.MemberInfo(x.name, format_addr(x.addr), max(0.0, now - x.last_heard), x.guest)
-                        for x in self._roster.by_key.values())
-        return ev.Stats(members, self._room.relayed, sum(self.counters.values()), dict(self.counters))
-
-    @property
-    def member_names(self) -> list[str]:
-        return self._roster.names()
 
     # --- joining -------------------------------------------------------------------
 
@@ -221,11 +205,13 @@ class ServerEngine:
             self._reply(encode(Challenge(h.nonce, self._gate.tokens.mint(addr, now))), addr, size)
         elif v.step is Step.RESUME:
             assert v.member is not None
+            self._gate.spend(h.token, now)
             self._rebind(v.member, addr, h.nonce, now)
         elif v.step is Step.REWELCOME:
             mem = v.member
             assert mem is not None and mem.peer is not None
-            self._room.out.append((encode(Welcome(h.nonce, mem.peer.session, mem.name)), addr))
+            resumed = h.resume == mem.peer.session
+            self._room.out.append((encode(Welcome(h.nonce, mem.peer.session, mem.name, resumed)), addr))
         else:
             if v.member is not None:
                 self._room.remove(v.member, LeaveReason.LEFT)
@@ -233,18 +219,23 @@ class ServerEngine:
                 assert v.refuse is not None
                 self._room.out.append((encode(Refuse(h.nonce, v.refuse, h.name)), addr))
             else:
+                self._gate.spend(h.token, now)
                 self._admit(h, addr, now, v.rtt)
 
     def _admit(self, h: Hello, addr: Addr, now: float, rtt: float | None) -> None:
         sid = self._randbytes(8)
         while self._roster.session(sid) is not None:
             sid = self._randbytes(8)
-        peer = Peer(sid, now)
+        # What a member can make us hold is small: a message of its own is at most
+        # MAX_MESSAGE_BYTES, and a sender keeps at most WINDOW fragments in flight.
+        peer = Peer(sid, now, ReliableChannel(receive_window=RECEIVE_WINDOW, max_message=MAX_MESSAGE_BYTES))
         if rtt is not None:
             peer.channel.rtt.sample(rtt)
-        mem = Member(h.name, addr, peer, now, nonce=h.nonce)
+        lim = self.limits
+        mem = Member(h.name, addr, peer, now, nonce=h.nonce, bucket=TokenBucket(lim.line_rate, lim.line_burst, now))
         self._room.join(mem)
         self._room.out.append((encode(Welcome(h.nonce, sid, h.name)), addr))
+        self._room.send(mem, self._limits_msg)
         self._room.send(mem, self._room.members_msg())
 
     def _rebind(self, mem: Member, addr: Addr, nonce: bytes, now: float) -> None:
@@ -259,13 +250,20 @@ class ServerEngine:
         mem.peer.last_heard = mem.peer.last_sent = now
         self._room.out.append((encode(Welcome(nonce, mem.peer.session, mem.name, resumed=True)), addr))
         mem.peer.channel.handle_timer(float("inf"))      # resend what is outstanding now
+        self._room.send(mem, self._limits_msg)
         self._dirty.add(mem)
+
+    @property
+    def _limits_msg(self) -> m.Limits:
+        return m.Limits(round(self.limits.line_rate * 60), self.limits.line_burst)
 
     # --- members' traffic -------------------------------------------------------------
 
     def _session_packet(self, p: Data | Ack | Ping | Bye, addr: Addr, now: float, size: int) -> None:
         mem = self._by_sid.get(p.session)
         if mem is None:
+            if not isinstance(p, Bye) and len(self._parting) and self._parting.packet(p, addr, now):
+                return
             self.counters["unknown_session"] += 1
             self._reply(encode(Reset(p.session)), addr, size)
             return
@@ -292,13 +290,17 @@ class ServerEngine:
                 break                             # it left (or was dropped) meanwhile
 
     def _member_message(self, mem: Member, msg: m.AppMessage, now: float) -> None:
+        if isinstance(msg, (m.Say, m.Private, m.Nick, m.Who)) and self._refused(mem, msg, now):
+            return
         if isinstance(msg, m.Say):
             text = clean_text(msg.text)
             if text.strip():
                 self._room.relay(mem.name, text, msg.action, now, origin=mem, msg_id=msg.msg_id)
         elif isinstance(msg, m.Private):
             target = self._roster.named(msg.to)
-            if target is None:
+            if name_key(msg.to) == name_key(SERVER_NAME):
+                self._room.to_operator(mem, msg.msg_id, clean_text(msg.text), msg.action)
+            elif target is None:
                 self._room.send(mem, m.Error(ErrorCode.NO_SUCH_MEMBER, msg.to))
             else:
                 self._room.private(mem.name, mem, msg.msg_id, target, clean_text(msg.text), msg.action)
@@ -315,6 +317,25 @@ class ServerEngine:
         else:
             self.counters["unexpected"] += 1
 
+    def _refused(self, mem: Member, msg: m.Say | m.Private | m.Nick | m.Who, now: float) -> bool:
+        """Over the member's rate, or muted: refused to it with a reason, never relayed."""
+        if isinstance(msg, (m.Say, m.Private)):
+            to_operator = isinstance(msg, m.Private) and name_key(msg.to) == name_key(SERVER_NAME)
+            muted = 0.0 if to_operator else self._mod.muted_for(mem.name, now)   # a muted member may plead
+            if muted:
+                self.counters["muted"] += 1
+                self._room.send(mem, m.LineRefused(msg.msg_id, m.RefusalCode.MUTED, math.ceil(muted)))
+                return True
+        wait = mem.bucket.take(now) if mem.bucket is not None else 0.0
+        if not wait:
+            return False
+        self.counters["rate_limited"] += 1
+        if isinstance(msg, (m.Say, m.Private)):
+            self._room.send(mem, m.LineRefused(msg.msg_id, m.RefusalCode.RATE_LIMITED, math.ceil(wait)))
+        else:
+            self._room.send(mem, m.Error(ErrorCode.RATE_LIMITED, ""))
+        return True
+
     def _nick(self, mem: Member, new: str) -> None:
         if name_problem(new) is not None:
             self._room.send(mem, m.Error(ErrorCode.NAME_INVALID, new))
@@ -325,6 +346,7 @@ class ServerEngine:
             return
         old = mem.name
         self._roster.rename(mem, new)
+        self._mod.renamed(old, new)
         self._room.announce(m.Renamed(old, new))
         self._room.events.append(ev.MemberRenamed(old, new))
 
@@ -334,7 +356,10 @@ class ServerEngine:
             if peer is None:
                 if now - mem.last_heard > guests.GUEST_TIMEOUT:
                     self._room.remove(mem, LeaveReason.EXPIRED)
-            elif peer.lost(now, MEMBER_TIMEOUT):
+            elif peer.lost(now, GHOST_AFTER):
+                self._room.remove(mem, LeaveReason.VANISHED)
+            elif peer.stalled(now, STALL_TIMEOUT):
+                self.counters["stalled"] += 1
                 self._room.remove(mem, LeaveReason.VANISHED)
             elif peer.needs_keepalive(now):
                 peer.last_sent = now
@@ -343,6 +368,7 @@ class ServerEngine:
     def _finish_close(self, out: list[tuple[bytes, Addr]]) -> None:
         for mem in self._roster.sessions():
             out.append((encode(Bye(mem.peer.session, "")), mem.addr))  # type: ignore[union-attr]
+        self._parting.bye_all(out)
         self.closed = True
 
     # --- guests (plain UTF-8 text) ------------------------------------------------------
@@ -351,16 +377,4 @@ class ServerEngine:
         if not self.allow_guests or self.closing_deadline is not None:
             self.counters["guest_refused"] += 1
             return
-        lines = guests.lines_in(data)
-        mem = self._roster.at(addr)
-        if lines is None or (mem is not None and mem.peer is not None):
-            self.counters["malformed"] += 1       # not UTF-8, or a member speaking plain text
-            return
-        if mem is None:
-            if not lines:
-                return
-            mem = Member(f"{GUEST_PREFIX}{format_addr(addr)}", addr, None, now)
-            self._room.join(mem)
-        mem.heard(now)
-        mem.credit += AMPLIFICATION * len(data)
-        self._room.guest_said(mem, lines, now)
+        self._guests.datagram(data, addr, now)

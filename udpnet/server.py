@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from typing import Callable
 
-from udpcore import DEFAULT_PORT, Event, ServerEngine, events as ev, format_addr
+from udpcore import DEFAULT_PORT, Event, Limits, ServerEngine, events as ev, format_addr
 
 from .loop import SocketLoop
 from .sockets import bind_server_socket
@@ -33,6 +34,23 @@ class ServerTransport:
         """The server's own private line to one member (NoSuchMember comes as a CommandError)."""
         self._loop.call(lambda now: self._engine.say_to(name, text, now))
 
+    def kick(self, name: str, reason: str = "") -> None:
+        """Take a member out, telling it ``reason`` (NoSuchMember comes as a CommandError)."""
+        self._loop.call(lambda now: self._engine.kick(name, now, reason))
+
+    def mute(self, name: str, minutes: float) -> None:
+        """Refuse a member's lines for ``minutes``; 0 lifts the mute."""
+        self._loop.call(lambda now: self._engine.mute(name, minutes, now))
+
+    def ban(self, name: str, reason: str = "") -> None:
+        """Ban a name and its member's address, and take the member out; a
+        BansChanged event follows (the program keeps the list)."""
+        self._loop.call(lambda now: self._engine.ban(name, now, reason))
+
+    def unban(self, name: str) -> None:
+        """Lift a ban (NotBanned comes as a CommandError); a BansChanged event follows."""
+        self._loop.call(lambda now: self._engine.unban(name))
+
     def close(self, timeout: float = 2.0, wait: bool = True) -> None:
         """Tell every client the room is closing, then stop the thread. With
         ``wait=False`` return at once; a Closed event follows on ``events``."""
@@ -43,10 +61,12 @@ class ServerTransport:
 
 
 def start_server(host: str | None = None, port: int = DEFAULT_PORT, *, allow_guests: bool = True,
-                 announce_joins: bool = True, stats: bool = True,
-                 keep: Callable[[Event], bool] | None = None) -> ServerTransport:
-    """Listen on ``host`` (None: every address) and ``port`` (0: any free one).
+                 announce_joins: bool = True, stats: bool = True, limits: Limits | None = None,
+                 bans: Iterable[ev.Ban] = (), keep: Callable[[Event], bool] | None = None) -> ServerTransport:
+    """Listen on ``host`` (None: every address) and ``port`` (0: any free one),
+    with ``limits`` (None: the defaults) and the ``bans`` kept from before.
     Raises PortBusyError, NotLocalAddress or SocketError."""
     sock = bind_server_socket(host, port)
-    engine = ServerEngine(time.monotonic(), allow_guests=allow_guests, announce_joins=announce_joins)
+    engine = ServerEngine(time.monotonic(), allow_guests=allow_guests, announce_joins=announce_joins,
+                          limits=limits or Limits(), bans=bans)
     return ServerTransport(engine, sock, stats=stats, keep=keep)

@@ -100,7 +100,7 @@ def explain(err: ChatError) -> str:
         case Muted(wait=w):
             return _muted(w)
         case NotBanned(name=n):
-            return _("No ban holds the name {name}.").format(name=n)
+            return _("No ban holds the name {name}.").format(name=_shown(n))
         case RefusedByServer(reason=r):
             return _shown(r)
         case AddressError():
@@ -142,7 +142,7 @@ def not_sent(err: ChatError) -> str:
 
 def removed(e: ev.Removed) -> str:
     """What a member the operator took out of the room is told."""
-    reason = e.reason.strip()
+    reason = _shown(e.reason).strip()
     if reason and reason[-1] not in ".!?":
         reason += "."
     if e.banned:
@@ -287,7 +287,7 @@ def notice(e: ev.Event, *, addresses: bool = False) -> str | None:
         case ev.Crowd():
             return crowd(e)
         case ev.PrivatePassed(sender=f, to=t):
-            return _("{sender} wrote privately to {to}").format(sender=f, to=t)
+            return _("{sender} wrote privately to {to}").format(sender=_shown(f), to=_shown(t))
         case ev.BansChanged(bans=b):
             return n_("{n} ban in force", "{n} bans in force", len(b)).format(n=len(b))
         case ev.Listening(host=h, port=p):

@@ -142,7 +142,7 @@ def test_a_rate_of_zero_on_the_wire_never_makes_an_infinite_timer():
 
 def test_the_pace_queue_is_bounded_like_the_join_queue():
     f = limited()
-    for i in range(MAX_QUEUED):
+    for i in range(MAX_QUEUED + 15):               # the first 15 go at once: the bucket's burst
         f.c.say(str(i))
     with pytest.raises(BacklogFull):
         f.c.say("one too many")
@@ -204,7 +204,8 @@ def test_banned_and_host_full_refusals_are_typed(code, error):
 def test_removed_is_told_once_acknowledged_and_ends_the_stay_without_reconnecting():
     f = limited()
     for i in range(40):
-        f.c.say(str(i))                            # some still wait for the pace
+        f.c.say(str(i))                            # 15 go at once, 25 wait for the pace
+    assert len([x for x in f.hear() if isinstance(x, m.Say)]) == 15
     drain(f.c)
     f.say(m.Removed("spam", False), m.Line(1, "bob", "after", 0))
     assert drain(f.c) == [ev.Removed("spam", False)]          # nothing after it

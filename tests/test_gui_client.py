@@ -51,7 +51,7 @@ def test_connect_form_connects_and_remembers(tk_root, server, config_dir):
     form.name.set("alice")
     form.button.invoke()
     pump(tk_root, lambda: app.view is not None, what="the chat view")
-    pump(tk_root, lambda: app.view.members.names() == ["alice"], what="member list")
+    pump(tk_root, lambda: sorted(app.view.members.names()) == ["alice", "server"], what="member list")
     assert app.view.status.get() == f"Connected to 127.0.0.1:{server.address[1]} as alice"
     assert tk_root.title() == "alice — LAN Chat"
     saved = json.loads((config_dir / "settings.json").read_text())
@@ -93,8 +93,7 @@ def test_unreachable_server_says_firewall_on_the_form(tk_root, config_dir):
 def test_enter_and_send_deliver_lines_with_pending_then_tick(tk_root, server, peer_factory):
     bob = peer_factory("bob")
     app = open_chat(tk_root, server)
-    pump(tk_root, lambda: app.view.members.names() == ["bob", "alice"] or
-         sorted(app.view.members.names()) == ["alice", "bob"], what="members")
+    pump(tk_root, lambda: sorted(app.view.members.names()) == ["alice", "bob", "server"], what="members")
     entry = app.view.entry
     entry.entry.insert(0, "hello bob 👋 https://example.org")
     entry.entry.event_generate("<Return>")
@@ -129,10 +128,10 @@ def test_room_lines_notices_private_and_commands(tk_root, server, peer_factory):
     pump(tk_root, lambda: "No member is called nobody." in history(app), what="error")
     app.view.entry.var.set("/who")
     app.view.entry.send()
-    pump(tk_root, lambda: "2 in the room:" in history(app), what="who")
+    pump(tk_root, lambda: "3 in the room:" in history(app), what="who")     # the server is listed too
     bob.close(timeout=2)
     pump(tk_root, lambda: "bob left" in history(app), what="leave notice")
-    assert app.view.members.names() == ["ally"]
+    assert sorted(app.view.members.names()) == ["ally", "server"]
 
 
 def test_double_click_member_starts_private_line_and_up_recalls(tk_root, server, peer_factory):

@@ -250,7 +250,7 @@ class ClientEngine:
             self._queued.append(data)
             return
         pacer = self._pacer
-        if line and pacer.active:
+        if line and not pacer.take_at_once():
             if len(pacer) >= MAX_QUEUED:
                 raise BacklogFull()
             pacer.waiting.append(data)            # datagrams_to_send releases it, on time
@@ -258,10 +258,14 @@ class ClientEngine:
         self._peer.send(data)
 
     def _release(self, peer: Peer, now: float) -> None:
-        """Lines whose turn has come go to the channel; a deferred SYNC follows the last."""
+        """Lines whose turn has come go to the channel; a deferred SYNC follows the last.
+        Leaving, the deadline is kept beyond the time the waiting lines still need
+        (they may have come into the pacer only after leave(): typed before the join)."""
         if self._pacer.waiting:
             for data in self._pacer.due(now):
                 peer.send(data, capped=False)     # accepted once already: never refused now
+            if self._leave_requested and self._deadline is not None:
+                self._deadline = max(self._deadline, now + LEAVE_TIMEOUT + self._pacer.drain_time())
         if self._sync_due and not self._pacer.waiting:
             self._sync_due = False
             peer.send(m.Sync(1), capped=False)

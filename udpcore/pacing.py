@@ -73,6 +73,15 @@ class Pacer:
         if self.bucket is not None:
             self.bucket.tokens = min(self.bucket.tokens, 0.0)
 
+    def take_at_once(self) -> bool:
+        """A token for a line typed now, if one is there already (refill is counted
+        only up to the last time we looked: never more than the server allows), and
+        nothing waits before it: the line goes at once, in order with the rest."""
+        b = self.bucket
+        if self.waiting or self.holding is not None or self._debt or b is None:
+            return b is None and self.holding is None and not self.waiting
+        return b.take(b.stamp) == 0.0
+
     def due(self, now: float) -> list[bytes]:
         """The waiting lines that may go now, in order (all of them when not paced)."""
         if self.holding is not None and now >= self.holding:

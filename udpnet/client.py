@@ -22,6 +22,8 @@ class ClientTransport:
         self._room = threading.Condition()
         self._posted = 0                   # lines posted to the thread, not yet taken by the engine
         self._backlog = 0                  # the engine's backlog after the last turn
+        self._closing: float | None = None # close()'s timeout, once it was asked
+        self._stop_at = 0.0                # when the socket thread stops, leaving
         self._loop = SocketLoop(engine, sock, "chat-client", after_turn=self._turned)
         self.events = self._loop.events
         self.local_address: tuple[str, int] = sock.getsockname()[:2]   # our own end
@@ -69,7 +71,9 @@ class ClientTransport:
             def leave(now: float) -> None:
                 delay = self._engine.pacing_delay(now)
                 self._engine.leave(now)
-                self._loop.stop_by(now + timeout + delay)
+                self._closing = timeout
+                self._stop_at = now + timeout + delay
+                self._loop.stop_by(self._stop_at)
                 pace.put(delay)
             self._loop.call(leave)
             if wait:
@@ -90,7 +94,15 @@ class ClientTransport:
         self._loop.call(run)
 
     def _turned(self) -> None:
-        """On the socket thread after each turn: publish the backlog, wake a waiting sender."""
+        """On the socket thread after each turn: publish the backlog, wake a waiting sender;
+        leaving, keep the stop beyond the time the lines waiting for the pace still need
+        (lines typed before the join are paced only once the server has said its rate)."""
+        if self._closing is not None and self._engine.backlog:
+            now = time.monotonic()
+            delay = self._engine.pacing_delay(now)
+            if delay and now + self._closing + delay > self._stop_at:
+                self._stop_at = now + self._closing + delay
+                self._loop.stop_by(self._stop_at)
         backlog = self._engine.backlog
         with self._room:
             self._backlog = backlog

@@ -2,8 +2,8 @@
 
 Thin: they print what arrives on the transport's queue and send what is typed
 on stdin. Exit status: 0 after a clean end; 1 when the name is refused, the
-server cannot be reached or closed the room, or a line could not be sent; 2 for
-a busy port or a bad option.
+server cannot be reached or closed the room, the operator removed us, or
+anything typed was not delivered; 2 for a busy port or a bad option.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import signal
 import sys
 import threading
 
-from udpcore import BacklogFull, ChatError, events as ev, name_key
+from udpcore import BacklogFull, ChatError, Muted, NoSuchMember, NotInRoom, RateLimited, events as ev, name_key
 from udpnet import local_addresses, start_client, start_server
 
 from .bans import BanFile
@@ -22,10 +22,10 @@ from .datadir import data_dir
 from .i18n import _
 from .moderation import Bans, Mute, parse_moderation, perform_moderation
 from .options import limits_from
-from .wording import describe, explain, failure, members, mistake, server_help, client_help, \
-    server_speaks_as_server
+from .wording import describe, explain, failure, members, mistake, more_not_sent, server_help, client_help, \
+    server_speaks_as_server, undelivered
 from .wording import bans_changed, bans_list, bans_loaded, exit_again, moderation_help, muted_for, \
-    operator_explain, operator_usage, unmuted
+    operator_usage, unmuted
 
 BUSY_PAUSE = 0.02      # seconds the headless server waits between batches when events pour in
 
@@ -176,7 +176,7 @@ def run_server(args: argparse.Namespace, **start_options) -> int:
                         lines.append("* " + problem)
                     continue
                 if isinstance(e, ev.CommandError):
-                    lines.append("* " + operator_explain(e.error))
+                    lines.append("* " + explain(e.error))
                     continue
             if (text := describe(e)):
                 lines.append(text)
@@ -207,7 +207,45 @@ def run_server(args: argparse.Namespace, **start_options) -> int:
     return 0
 
 
+class _Problems:
+    """Lines typed and not delivered: the first sentence is printed, the rest counted,
+    so a refused flood costs one line on stderr, not thousands."""
+
+    def __init__(self) -> None:
+        self.pending: dict[int, str | None] = {}     # msg_id -> recipient, until echoed
+        self.told = False
+        self.more = 0
+
+    def line_failed(self, sentence: str) -> None:
+        if self.told:
+            self.more += 1
+        else:
+            self.told = True
+            _fail("ChatClient", sentence)
+
+    def private_failed(self, to: str) -> None:
+        """ERROR no such member: the oldest private line to ``to`` still pending."""
+        for msg_id, name in self.pending.items():
+            if name == to:
+                del self.pending[msg_id]
+                return
+
+    def finish(self, not_taken: int) -> bool:
+        """Say what was never delivered; True when anything was not."""
+        if self.more:
+            _fail("ChatClient", more_not_sent(self.more))
+        lost = len(self.pending) + not_taken
+        if lost:
+            _fail("ChatClient", undelivered(lost))
+        return self.told or lost > 0
+
+
+_LINE_ERRORS = (BacklogFull, NotInRoom, RateLimited, Muted, NoSuchMember)   # a typed line or command not done
+
+
 def run_client(args: argparse.Namespace) -> int:
+    """Exit status 1 when anything typed was not delivered (refused, a full backlog,
+    still unsent at the end, removed, the room closed or lost), else 0."""
     _setup_stdio()
     try:
         cli = start_client(args.server, args.name)
@@ -219,6 +257,8 @@ def run_client(args: argparse.Namespace) -> int:
     notes: queue.SimpleQueue[str] = queue.SimpleQueue()
 
     def typed(line: str) -> bool:
+        if stop.is_set():
+            return False                   # leaving: the rest of the input is not read
         cmd = parse(line)
         if cmd is None:
             return True
@@ -226,6 +266,8 @@ def run_client(args: argparse.Namespace) -> int:
             return False
         if isinstance(cmd, (Say, Msg)):
             cli.wait_for_room()            # a pipe waits for the server rather than overrun it
+            if stop.is_set():
+                return False
         cmd = perform(cmd, cli)
         if isinstance(cmd, Help):
             notes.put(client_help())
@@ -236,6 +278,8 @@ def run_client(args: argparse.Namespace) -> int:
     _stdin_lines(typed, stop)     # exit, /quit or end of input: leave
     status = 0
     leaving = False
+    problems = _Problems()
+    pending = problems.pending
     while True:
         if stop.is_set() and not leaving:
             leaving = True
@@ -248,14 +292,31 @@ def run_client(args: argparse.Namespace) -> int:
             continue
         if isinstance(e, ev.Closed):
             break
+        if isinstance(e, ev.LinePending):
+            pending[e.msg_id] = e.private_to
+            continue
+        if isinstance(e, ev.RoomLine) and e.own and e.msg_id is not None:
+            pending.pop(e.msg_id, None)
+        elif isinstance(e, ev.LineRefused):
+            pending.pop(e.msg_id, None)
+            problems.line_failed(explain(e.error))
+            continue
+        elif isinstance(e, ev.CommandError) and isinstance(e.error, _LINE_ERRORS):
+            if isinstance(e.error, NoSuchMember):
+                problems.private_failed(e.error.name)
+            problems.line_failed(explain(e.error))
+            continue
         sentence = failure(e)
-        if sentence is None and isinstance(e, ev.CommandError) and isinstance(e.error, BacklogFull):
-            sentence = explain(e.error)    # a line was not sent: the run did not do what it was asked
         if sentence is not None:
             _fail("ChatClient", sentence)
             status = 1
+            stop.set()                     # nothing more can be sent: stop reading
             continue
         text = describe(e, cli.name)
         if text:
             print(text)
+    while not notes.empty():
+        print(notes.get())
+    if problems.finish(cli.not_taken):
+        status = 1
     return status

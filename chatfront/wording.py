@@ -8,10 +8,13 @@ from what the code does. The terminal prints room lines as ``NAME: TEXT``
 """
 from __future__ import annotations
 
-from udpcore import (GUEST_TIMEOUT, MEMBER_TIMEOUT, AddressError, AddressProblem, BacklogFull, ChatError,
-                     InvalidName, LeaveReason, LineTooLong, NameProblem, NameTaken, NoSuchMember, NotInRoom,
-                     NotLocalAddress, PortBusyError, RefusedByServer, RoomFull, SocketError, UnknownHost,
-                     VersionMismatch, MAX_NAME_CHARS, clean_text, events as ev, format_addr)
+import math
+
+from udpcore import (GUEST_TIMEOUT, MEMBER_TIMEOUT, AddressError, AddressProblem, BacklogFull, Banned,
+                     ChatError, HostFull, InvalidName, LeaveReason, LineTooLong, Muted, NameProblem, NameTaken,
+                     NoSuchMember, NotBanned, NotInRoom, NotLocalAddress, PortBusyError, RateLimited,
+                     RefusedByServer, RoomFull, SocketError, UnknownHost, VersionMismatch, MAX_NAME_CHARS,
+                     clean_text, events as ev, format_addr)
 
 from .commands import Command, Unknown, Usage
 from .i18n import _, n_
@@ -76,7 +79,20 @@ def explain(err: ChatError) -> str:
             return _("This server speaks another version of the chat protocol; "
                      "use the same version of the program on both sides.")
         case RoomFull():
-            return _("The room is full.")
+            return _("The room is full: nobody else can join it now. Try again later.")
+        case HostFull():
+            return _("Too many people are already in the room from your network address; "
+                     "nobody else can join from it now.")
+        case Banned():
+            return _("The operator has banned you from this room.")
+        case RateLimited(wait=0):
+            return _("Too fast: that command was not done. Wait a second and try it again.")
+        case RateLimited():
+            return _("Too fast: that line was not sent. Wait a second and send it again.")
+        case Muted(wait=w):
+            return _muted(w)
+        case NotBanned(name=n):
+            return _("No ban holds the name {name}.").format(name=_shown(n))
         case RefusedByServer(reason=r):
             return _shown(r)
         case AddressError():
@@ -97,6 +113,59 @@ def explain(err: ChatError) -> str:
     return str(err)
 
 
+def _muted(seconds: float) -> str:
+    if seconds < 60:
+        n = max(1, math.ceil(seconds))
+        return n_("The operator has muted you for {n} more second; that line was not sent.",
+                  "The operator has muted you for {n} more seconds; that line was not sent.", n).format(n=n)
+    n = math.ceil(seconds / 60)
+    return n_("The operator has muted you for {n} more minute; that line was not sent.",
+              "The operator has muted you for {n} more minutes; that line was not sent.", n).format(n=n)
+
+
+def not_sent(err: ChatError) -> str:
+    """The short mark a window puts after a line the server did not relay."""
+    if isinstance(err, RateLimited):
+        return _("not sent: too fast")
+    if isinstance(err, Muted):
+        return _("not sent: you are muted")
+    return _("not sent")
+
+
+def removed(e: ev.Removed) -> str:
+    """What a member the operator took out of the room is told."""
+    reason = _shown(e.reason).strip()
+    if reason and reason[-1] not in ".!?":
+        reason += "."
+    if e.banned:
+        if reason:
+            return _("The operator removed you from the room and banned you: {reason}").format(reason=reason)
+        return _("The operator removed you from the room and banned you.")
+    if reason:
+        return _("The operator removed you from the room: {reason}").format(reason=reason)
+    return _("The operator removed you from the room.")
+
+
+def crowd(e: ev.Crowd) -> str:
+    """Many joins or leaves at once, counted: '12 people joined'."""
+    parts = []
+    if e.joined:
+        parts.append(n_("{n} person joined", "{n} people joined", e.joined).format(n=e.joined))
+    if e.left:
+        parts.append(n_("{n} person left", "{n} people left", e.left).format(n=e.left))
+    return ", ".join(parts) or _("nobody joined or left")
+
+
+def more_not_sent(n: int) -> str:
+    """The summary after the first refused line: how many more were refused too."""
+    return n_("{n} more line was not sent.", "{n} more lines were not sent.", n).format(n=n)
+
+
+def undelivered(n: int) -> str:
+    """Lines typed that the program ended without seeing delivered."""
+    return n_("{n} line you typed was not delivered.", "{n} lines you typed were not delivered.", n).format(n=n)
+
+
 def unreachable(e: ev.Unreachable) -> str:
     return _("No answer from {server} within {seconds} seconds: is the server running? "
              "A firewall may be blocking UDP port {port}.").format(
@@ -115,6 +184,8 @@ def failure(e: ev.Event) -> str | None:
         return unreachable(e)
     if isinstance(e, ev.ServerClosed):
         return server_closed(e)
+    if isinstance(e, ev.Removed):
+        return removed(e)
     return None
 
 
@@ -131,11 +202,13 @@ def mistake(cmd: Command) -> str | None:
 def client_help() -> str:
     return _("""Commands:
   /msg NAME TEXT   a private line to one member
+  /msg server TEXT a private line to the person running the server
   /me ACTION       an action line (* alice waves)
   /nick NEWNAME    change your name
   /who             list the members
   /help            this help
-  exit or /quit    leave the room""")
+  exit or /quit    leave the room
+Private lines pass through the server: its operator sees who writes to whom.""")
 
 
 def server_help() -> str:
@@ -160,6 +233,10 @@ def left_why(reason: LeaveReason) -> str:
         return _("left (a guest silent for {minutes} minutes)").format(minutes=f"{GUEST_TIMEOUT / 60:.0f}")
     if reason is LeaveReason.TOO_SLOW:
         return _("was dropped (too slow to keep up)")
+    if reason is LeaveReason.KICKED:
+        return _("was removed by the operator")
+    if reason is LeaveReason.BANNED:
+        return _("was removed and banned by the operator")
     return _("left")
 
 
@@ -195,10 +272,16 @@ def notice(e: ev.Event, *, addresses: bool = False) -> str | None:
             return _("Reconnected")
         case ev.Reconnected():
             return _("Reconnected and joined the room again")
-        case ev.CommandError(error=err):
+        case ev.CommandError(error=err) | ev.LineRefused(error=err):
             return explain(err)
-        case ev.JoinRefused() | ev.Unreachable() | ev.ServerClosed():
+        case ev.JoinRefused() | ev.Unreachable() | ev.ServerClosed() | ev.Removed():
             return failure(e)
+        case ev.Crowd():
+            return crowd(e)
+        case ev.PrivatePassed(sender=f, to=t):
+            return _("{sender} wrote privately to {to}").format(sender=_shown(f), to=_shown(t))
+        case ev.BansChanged(bans=b):
+            return n_("{n} ban in force", "{n} bans in force", len(b)).format(n=len(b))
         case ev.Listening(host=h, port=p):
             return _("listening on {address}").format(address=format_addr((h, p)))
     return None
@@ -261,18 +344,6 @@ def operator_usage(word: str) -> str:
     usage = {"/kick": "/kick NAME [REASON]", "/mute": "/mute NAME MINUTES", "/ban": "/ban NAME [REASON]",
              "/unban": "/unban NAME"}.get(word, word)
     return _("Usage: {usage}").format(usage=usage)
-
-
-def not_banned(name: str) -> str:
-    return _("No ban holds the name {name}.").format(name=name)
-
-
-def operator_explain(err: ChatError) -> str:
-    """:func:`explain`, and the errors only the operator meets."""
-    from udpcore import NotBanned
-    if isinstance(err, NotBanned):
-        return not_banned(_shown(err.name))
-    return explain(err)
 
 
 def muted_for(name: str, minutes: int) -> str:

@@ -7,7 +7,7 @@ from typing import Callable
 
 from chatfront.commands import Help, Quit, parse, perform
 from chatfront.i18n import _
-from chatfront.wording import client_help, explain, failure, mistake, notice, private_tag
+from chatfront.wording import client_help, explain, failure, mistake, not_sent, notice, private_tag
 from udpcore import ChatError, events as ev
 from udpnet import ClientTransport, start_client
 
@@ -28,7 +28,11 @@ class Link(Enum):
     CONNECTED = "connected"
     RECONNECTING = "reconnecting"
     CLOSED = "closed"            # the server closed the room
+    REMOVED = "removed"          # the operator took us out of the room
     STOPPED = "stopped"          # we are out: refused after a restart, or the transport stopped
+
+
+WHO_REFRESH_MS = 3000           # after a crowd joined or left, the member list is asked for at most this often
 
 
 def title() -> str:
@@ -52,6 +56,8 @@ class ClientApp(LeavingWindow):
         self.unread = 0
         self.leaving = False
         self.stopped = False               # the transport's Closed event has come
+        self._refresh_id: str | None = None  # an after() that will ask for the member list
+        self._quiet_whos = 0               # member lists asked for by the window, not shown as notices
         self.state = Link.CONNECTING
         root.title(title())
         root.protocol("WM_DELETE_WINDOW", self.exit)
@@ -185,8 +191,16 @@ class ClientApp(LeavingWindow):
         if isinstance(e, ev.LinePending):
             out.append(Entry("line", e.text, self.me, e.action, private_tag(e, self.me), msg_id=e.msg_id))
             return
+        if isinstance(e, ev.LineRefused):
+            self._refused(e, out)
+            return
         if isinstance(e, ev.MemberList):
             self.members = list(e.names)
+            if e.answers_who and self._quiet_whos:
+                self._quiet_whos -= 1
+                return                                  # the window's own refresh: no notice
+        elif isinstance(e, ev.Crowd):
+            self._refresh_members_soon()
         elif isinstance(e, ev.MemberJoined):
             if e.name not in self.members:
                 self.members.append(e.name)
@@ -207,17 +221,44 @@ class ClientApp(LeavingWindow):
             self.me = e.name
             self.members = list(e.members) or self.members
             return                                  # the status line says it
-        elif isinstance(e, (ev.ServerClosed, ev.JoinRefused, ev.Unreachable)):
-            # closed by the server, or refused on a rejoin after a server restart
-            self.state = Link.CLOSED if isinstance(e, ev.ServerClosed) else Link.STOPPED
+        elif isinstance(e, (ev.ServerClosed, ev.JoinRefused, ev.Unreachable, ev.Removed)):
+            # closed by the server, removed by its operator, or refused on a rejoin after a restart
+            self.state = (Link.CLOSED if isinstance(e, ev.ServerClosed)
+                          else Link.REMOVED if isinstance(e, ev.Removed) else Link.STOPPED)
             assert self.view is not None
             self.view.set_input_enabled(False)
-        elif isinstance(e, ev.Closed) and self.state is not Link.CLOSED:
+        elif isinstance(e, ev.Closed) and self.state not in (Link.CLOSED, Link.REMOVED):
             self.state = Link.STOPPED
         text = notice(e)
         if text is not None:
-            error = isinstance(e, (ev.CommandError, ev.JoinRefused, ev.Unreachable))
+            error = isinstance(e, (ev.CommandError, ev.JoinRefused, ev.Unreachable, ev.Removed))
             out.append(Entry("error" if error else "notice", text))
+
+    def _refused(self, e: ev.LineRefused, out: list[Entry]) -> None:
+        """A line the server did not relay: its … becomes ✗ and why; the full
+        sentence is told once per batch (a refused paste is one notice, not fifty)."""
+        why = not_sent(e.error)
+        for i in range(len(out) - 1, -1, -1):
+            if out[i].msg_id == e.msg_id:
+                out[i] = out[i].as_failed(why)
+                break
+        else:
+            if self.view is not None:
+                self.view.history.mark_failed(e.msg_id, why)
+        sentence = explain(e.error)
+        if not any(x.kind == "error" and x.text == sentence for x in out):
+            out.append(Entry("error", sentence))
+
+    def _refresh_members_soon(self) -> None:
+        """Many joined or left, unnamed: ask for the member list, at most once every few seconds."""
+        if self._refresh_id is None:
+            self._refresh_id = self.root.after(WHO_REFRESH_MS, self._refresh_members)
+
+    def _refresh_members(self) -> None:
+        self._refresh_id = None
+        if self.transport is not None and self.state is Link.CONNECTED and not self.leaving:
+            self._quiet_whos += 1
+            self.transport.who()
 
     @staticmethod
     def _deliver_pending(out: list[Entry], msg_id: int) -> bool:
@@ -236,6 +277,8 @@ class ClientApp(LeavingWindow):
             text = _("Reconnecting to {server}…").format(server=label)
         elif self.state is Link.CLOSED:
             text = _("Server closed — {server} is no longer serving this room").format(server=label)
+        elif self.state is Link.REMOVED:
+            text = _("Removed from the room by the operator of {server}").format(server=label)
         elif self.state is Link.STOPPED:
             text = _("Disconnected from {server}").format(server=label)
         else:

@@ -23,6 +23,7 @@ from .theme import Palette, history_font, name_colour
 URL = re.compile(r"(https?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]|www\.[^\s<>\"']+[^\s<>\"'.,;:!?)\]])")
 PENDING_MARK = " \u2026"       # … while the server has not echoed the line
 DELIVERED_MARK = " \u2713"     # ✓ once it has
+FAILED_MARK = " \u2717 "       # ✗ and why, when the server refused it
 
 
 @dataclass(frozen=True)
@@ -40,9 +41,13 @@ class Entry:
     msg_id: int | None = None     # our own line, pending until delivered
     when: float | None = None
     delivered: bool = False       # our own line, already echoed by the server
+    failed: str = ""              # our own line, refused: why ("not sent: too fast")
 
     def as_delivered(self) -> "Entry":
         return replace(self, msg_id=None, delivered=True)
+
+    def as_failed(self, why: str) -> "Entry":
+        return replace(self, msg_id=None, failed=why)
 
 
 class HistoryPane(ttk.Frame):
@@ -118,7 +123,9 @@ class HistoryPane(ttk.Frame):
         for i, part in enumerate(URL.split(e.text)):
             if part:
                 out += [part, ("url",) + body if i % 2 else body]
-        if e.delivered:
+        if e.failed:
+            out += [FAILED_MARK + e.failed, ("error", "line")]
+        elif e.delivered:
             out += [DELIVERED_MARK, ("delivered", "line")]
         elif e.msg_id is not None:
             out += [PENDING_MARK, ("pending", f"msg{e.msg_id}", "line")]
@@ -171,6 +178,22 @@ class HistoryPane(ttk.Frame):
         t.configure(state="normal")
         t.delete(rng[0], rng[1])
         t.insert(rng[0], DELIVERED_MARK, ("delivered", "line"))
+        t.tag_delete(tag)
+        t.configure(state="disabled")
+        return True
+
+    def mark_failed(self, msg_id: int, why: str) -> bool:
+        """Turn a pending line's … into ✗ and why it was not sent; False if it is no
+        longer shown. The line itself stays as typed, so it can be copied and sent again."""
+        t = self.text
+        tag = f"msg{msg_id}"
+        rng = t.tag_ranges(tag)
+        if not rng:
+            t.tag_delete(tag)
+            return False
+        t.configure(state="normal")
+        t.delete(rng[0], rng[1])
+        t.insert(rng[0], FAILED_MARK + why, ("error", "line"))
         t.tag_delete(tag)
         t.configure(state="disabled")
         return True

@@ -15,7 +15,7 @@ from chatfront.wording import ago, explain, members, mistake, notice, server_hel
     server_status
 from chatfront.wording import (ban_button, ban_question, ban_title, bans_changed, bans_loaded,
                                close_room_button, close_room_question, close_room_title, kick_button, kick_prompt,
-                               kick_title, moderation_help, mute_left, muted_column, muted_for, operator_explain,
+                               kick_title, moderation_help, mute_left, muted_column, muted_for,
                                operator_usage, private_passed, private_to_you, target_gone, target_hint,
                                target_renamed, unmuted)
 from udpcore import SERVER_NAME, ChatError, PortBusyError, events as ev, format_addr, name_key
@@ -289,7 +289,7 @@ class ServerApp(LeavingWindow):
                 self.passed += 1
                 self._status()
             elif isinstance(e, ev.CommandError):
-                entries.append(Entry("error", operator_explain(e.error)))
+                entries.append(Entry("error", explain(e.error)))
             elif isinstance(e, ev.BansChanged):
                 entries += [Entry("notice", s) for s in bans_changed(self.bans, e.bans)]
                 self.bans = e.bans

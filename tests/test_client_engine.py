@@ -403,8 +403,8 @@ def test_a_rejoin_on_a_new_session_resends_the_unacknowledged_lines_and_lists_me
     assert hello.resume == b""
     f.peer = Peer(b"t" * 8, f.now)
     f.to_client(wire.Welcome(hello.nonce, b"t" * 8, "alice"))
+    f.say(m.Members(("alice",)))           # (lines typed meanwhile wait for the session's first word)
     assert [x.text for x in f.hear()] == ["lost one", "typed while away"]
-    f.say(m.Members(("alice",)))
     assert ev.MemberList(("alice",), answers_who=False) in drain(c)
 
 
@@ -454,7 +454,7 @@ def test_leaving_never_fails_for_a_full_backlog():
             f.c.say(str(i))
     f.c.leave(f.now)                               # SYNC goes in anyway
     assert f.c.state is State.DRAINING
-    f.c._server_message(m.Synced(1))               # and so does LEAVE
+    f.c._server_message(m.Synced(1), f.now)             # and so does LEAVE
     assert f.c.state is State.LEAVING
 
 

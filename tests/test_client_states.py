@@ -35,16 +35,17 @@ def test_the_table_is_the_documented_one():
     assert TRANSITIONS == {
         S.IDLE: {S.CONNECTING, S.CLOSED},
         S.CONNECTING: {S.JOINED, S.CLOSED},
-        S.JOINED: {S.RECONNECTING, S.DRAINING, S.SERVER_CLOSING, S.CLOSED},
+        S.JOINED: {S.RECONNECTING, S.DRAINING, S.SERVER_CLOSING, S.REMOVED, S.CLOSED},
         S.RECONNECTING: {S.JOINED, S.CLOSED},
-        S.DRAINING: {S.LEAVING, S.SERVER_CLOSING, S.CLOSED},
-        S.LEAVING: {S.SERVER_CLOSING, S.CLOSED},
+        S.DRAINING: {S.LEAVING, S.SERVER_CLOSING, S.REMOVED, S.CLOSED},
+        S.LEAVING: {S.SERVER_CLOSING, S.REMOVED, S.CLOSED},
         S.SERVER_CLOSING: {S.CLOSED},
+        S.REMOVED: {S.CLOSED},
         S.CLOSED: set(),
     }
-    assert IN_SESSION == {S.JOINED, S.DRAINING, S.LEAVING, S.SERVER_CLOSING}
+    assert IN_SESSION == {S.JOINED, S.DRAINING, S.LEAVING, S.SERVER_CLOSING, S.REMOVED}
     assert HANDSHAKING == {S.CONNECTING, S.RECONNECTING}
-    assert GONE == {S.DRAINING, S.LEAVING, S.SERVER_CLOSING, S.CLOSED}
+    assert GONE == {S.DRAINING, S.LEAVING, S.SERVER_CLOSING, S.REMOVED, S.CLOSED}
 
 
 @pytest.mark.parametrize("old", list(State))
@@ -163,7 +164,7 @@ def test_server_closing_from_every_state_in_a_session(when):
         room.settle()
         if when == "leaving":
             from udpcore.appmsg import Synced
-            c._server_message(Synced(1))
+            c._server_message(Synced(1), room.now)
     state = {"joined": S.JOINED, "draining": S.DRAINING, "leaving": S.LEAVING}[when]
     assert c.state is state
     seen = recorded(c)
@@ -212,7 +213,7 @@ def test_a_reset_while_leaving_ends_the_leave():
     c.leave(room.now)
     room.settle()
     from udpcore.appmsg import Synced
-    c._server_message(Synced(1))
+    c._server_message(Synced(1), room.now)
     assert c.state is S.LEAVING
     seen = recorded(c)
     c.receive_datagram(wire.encode(wire.Reset(c._peer.session)), SERVER, room.now)
@@ -224,5 +225,37 @@ def test_a_synced_outside_draining_changes_nothing():
     c = room.add("alice")
     room.settle()
     from udpcore.appmsg import Synced
-    c._server_message(Synced(1))
+    c._server_message(Synced(1), room.now)
     assert c.state is S.JOINED and c._peer.channel.idle
+
+
+@pytest.mark.parametrize("when", ["joined", "draining", "leaving"])
+def test_removed_from_every_state_in_a_session_is_acknowledged_then_closed(when):
+    """The operator's REMOVED ends the stay from any state with a session: one
+    Removed event, the acknowledgement, then CLOSED; never RECONNECTING."""
+    from udpcore import appmsg as m
+    from udpcore.appmsg import Synced
+    from udpcore.peer import Peer
+    room = Room()
+    c = room.add("alice")
+    room.settle()
+    if when != "joined":
+        room.drop = lambda d, src, dst: dst == SERVER
+        c.leave(room.now)
+        room.settle()
+        if when == "leaving":
+            c._server_message(Synced(1), room.now)
+    drain(c)
+    seen = recorded(c)
+    server_side = Peer(c._peer.session, room.now)
+    server_side.channel._next_seq = c._peer.channel._expected     # continue the server's stream
+    server_side.send(m.Removed("spam", banned=True))
+    for d in server_side.datagrams(room.now):
+        c.receive_datagram(d, SERVER, room.now)
+    assert drain(c) == [ev.Removed("spam", True)]
+    out = c.datagrams_to_send(room.now)
+    acks = [p.ack for p in map(wire.decode, (d for d, _ in out)) if isinstance(p, (wire.Ack, wire.Data))]
+    assert acks and acks[-1] == server_side.channel._next_seq         # REMOVED acknowledged
+    assert seen[-2:] == [(seen[-2][0], S.REMOVED), (S.REMOVED, S.CLOSED)]
+    c.handle_timer(room.now + 100)
+    assert c.closed and c.datagrams_to_send(room.now + 100) == []

@@ -51,7 +51,7 @@ def test_connect_form_connects_and_remembers(tk_root, server, config_dir):
     form.name.set("alice")
     form.button.invoke()
     pump(tk_root, lambda: app.view is not None, what="the chat view")
-    pump(tk_root, lambda: app.view.members.names() == ["alice"], what="member list")
+    pump(tk_root, lambda: sorted(app.view.members.names()) == ["alice", "server"], what="member list")
     assert app.view.status.get() == f"Connected to 127.0.0.1:{server.address[1]} as alice"
     assert tk_root.title() == "alice — LAN Chat"
     saved = json.loads((config_dir / "settings.json").read_text())
@@ -93,8 +93,7 @@ def test_unreachable_server_says_firewall_on_the_form(tk_root, config_dir):
 def test_enter_and_send_deliver_lines_with_pending_then_tick(tk_root, server, peer_factory):
     bob = peer_factory("bob")
     app = open_chat(tk_root, server)
-    pump(tk_root, lambda: app.view.members.names() == ["bob", "alice"] or
-         sorted(app.view.members.names()) == ["alice", "bob"], what="members")
+    pump(tk_root, lambda: sorted(app.view.members.names()) == ["alice", "bob", "server"], what="members")
     entry = app.view.entry
     entry.entry.insert(0, "hello bob 👋 https://example.org")
     entry.entry.event_generate("<Return>")
@@ -129,10 +128,10 @@ def test_room_lines_notices_private_and_commands(tk_root, server, peer_factory):
     pump(tk_root, lambda: "No member is called nobody." in history(app), what="error")
     app.view.entry.var.set("/who")
     app.view.entry.send()
-    pump(tk_root, lambda: "2 in the room:" in history(app), what="who")
+    pump(tk_root, lambda: "3 in the room:" in history(app), what="who")     # the server is listed too
     bob.close(timeout=2)
     pump(tk_root, lambda: "bob left" in history(app), what="leave notice")
-    assert app.view.members.names() == ["ally"]
+    assert sorted(app.view.members.names()) == ["ally", "server"]
 
 
 def test_double_click_member_starts_private_line_and_up_recalls(tk_root, server, peer_factory):
@@ -361,3 +360,75 @@ def test_enter_while_connecting_starts_nothing_more_and_the_failure_still_shows(
     tk_root.update()
     app.form.name_entry.event_generate("<Return>", when="now")     # and trying again works
     assert len(made) == 2
+
+
+# --- the room's limits (issue 11) --------------------------------------------------------------
+
+
+def test_a_refused_line_stays_shown_marked_not_sent_with_one_sentence(tk_root, fake_chat):
+    from udpcore import RateLimited
+    app, fake = fake_chat
+    fake.events.put(ev.LinePending(1, "too quick"))
+    pump(tk_root, lambda: "too quick …" in history(app), what="pending")
+    fake.events.put(ev.LinePending(2, "quicker"))
+    fake.events.put(ev.LinePending(3, "quickest"))
+    fake.events.put(ev.LineRefused(1, RateLimited(1)))       # shown in an earlier batch
+    fake.events.put(ev.LineRefused(2, RateLimited(1)))       # in this very batch
+    fake.events.put(ev.LineRefused(3, RateLimited(1)))
+    pump(tk_root, lambda: "quickest ✗" in history(app), what="refusals")
+    text = history(app)
+    assert "alice: too quick ✗ not sent: too fast" in text
+    assert "alice: quicker ✗ not sent: too fast" in text and "…" not in text
+    sentence = "Too fast: that line was not sent. Wait a second and send it again."
+    assert text.count(sentence) <= 2                          # one per batch, never one per line
+    assert "error" in app.view.history.text.tag_names(app.view.history.text.search("✗", "1.0"))
+
+
+def test_removed_by_the_operator_says_why_and_stops_the_input(tk_root, fake_chat):
+    app, fake = fake_chat
+    fake.events.put(ev.Removed("spam", banned=False))
+    fake.events.put(ev.Closed())
+    pump(tk_root, lambda: app.stopped, what="removed")
+    assert "The operator removed you from the room: spam." in history(app)
+    assert str(app.view.entry.entry.cget("state")) == "disabled"
+    assert app.view.status.get() == "Removed from the room by the operator of 127.0.0.5:5002"
+    tk_root.tk.call(tk_root.protocol("WM_DELETE_WINDOW"))
+    pump(tk_root, lambda: not _exists(tk_root), timeout=2, what="closed at once")
+    assert fake.closed_with == []
+
+
+def test_a_crowd_is_one_notice_and_one_quiet_refresh_of_the_member_list(tk_root, fake_chat, monkeypatch):
+    import chatui.client_window as cw
+    monkeypatch.setattr(cw, "WHO_REFRESH_MS", 100)
+    app, fake = fake_chat
+    fake.events.put(ev.Crowd(12, 0))
+    fake.events.put(ev.Crowd(3, 1))
+    pump(tk_root, lambda: ("who",) in fake.calls, what="the refresh")
+    assert history(app).count("12 people joined") == 1 and "3 people joined, 1 person left" in history(app)
+    fake.events.put(ev.MemberList(("alice", "bob", "carol", "server"), answers_who=True))
+    pump(tk_root, lambda: "carol" in app.view.members.names(), what="the refreshed list")
+    assert "in the room:" not in history(app)                 # the window asked: no notice
+    tk_root.after(300, lambda: None)
+    deadline = time.monotonic() + 0.4
+    while time.monotonic() < deadline:
+        tk_root.update()
+    assert fake.calls.count(("who",)) == 1                    # two crowds, one refresh
+    app.send("/who")                                          # the user's own /who still answers
+    fake.events.put(ev.MemberList(("alice", "bob", "carol", "server"), answers_who=True))
+    pump(tk_root, lambda: "4 in the room:" in history(app), what="the user's list")
+
+
+def test_the_server_in_the_member_list_takes_a_private_line_by_double_click(tk_root, fake_chat):
+    app, fake = fake_chat
+    fake.events.put(ev.MemberList(("alice", "bob", "server")))
+    pump(tk_root, lambda: "server" in app.view.members.names(), what="server listed")
+    tree = app.view.members.tree
+    pump(tk_root, lambda: tree.exists("server") and tree.bbox("server"), what="server shown")
+    x, y, w, h = tree.bbox("server")
+    for _ in range(2):                 # two quick clicks: Tk makes them a double-click
+        tree.event_generate("<ButtonPress-1>", x=x + 5, y=y + h // 2)
+        tree.event_generate("<ButtonRelease-1>", x=x + 5, y=y + h // 2)
+    pump(tk_root, lambda: app.view.entry.var.get() == "/msg server ", what="prefill")
+    app.view.entry.var.set("/msg server please unmute me")
+    app.view.entry.send()
+    assert fake.calls[-1] == ("private", "server", "please unmute me", False)

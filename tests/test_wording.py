@@ -27,6 +27,8 @@ SAMPLES = [
     errors.AddressError("99999", errors.AddressProblem.BAD_PORT), errors.UnknownHost("nowhere.invalid"),
     errors.PortBusyError(5002), errors.PortBusyError(80, forbidden=True), errors.NotLocalAddress("127.9.9.9"),
     errors.SocketError("No buffer space available", 5002), errors.SocketError("No buffer space available"),
+    errors.HostFull(), errors.Banned(), errors.RateLimited(1), errors.RateLimited(0), errors.Muted(300),
+    errors.Muted(20), errors.NotBanned("eve"),
 ]
 
 
@@ -77,6 +79,9 @@ def test_every_event_the_core_emits_has_words_or_is_known_to_be_silent():
         ev.ConnectionLost: ev.ConnectionLost(), ev.Reconnected: ev.Reconnected(True),
         ev.ServerClosed: ev.ServerClosed(), ev.MemberList: ev.MemberList(("a",), answers_who=True),
         ev.CommandError: ev.CommandError(errors.NotInRoom()), ev.Listening: ev.Listening("::", 5002),
+        ev.LineRefused: ev.LineRefused(3, errors.RateLimited(1)), ev.Removed: ev.Removed("spam"),
+        ev.Crowd: ev.Crowd(12, 3), ev.PrivatePassed: ev.PrivatePassed("alice", "bob"),
+        ev.BansChanged: ev.BansChanged((ev.Ban("eve"),)),
     }
     classes = {c for c in vars(ev).values() if inspect.isclass(c) and issubclass(c, ev.Event)}
     assert classes == set(samples) | SILENT
@@ -162,3 +167,41 @@ def test_the_bypass_check_can_see_a_bypass(tmp_path):
         assert len(_untranslated(probe)) == 2
     finally:
         probe.unlink()
+
+
+def test_the_rooms_limits_are_told_in_one_sentence_each():
+    assert wording.explain(errors.RateLimited(1)) == ("Too fast: that line was not sent. "
+                                                      "Wait a second and send it again.")
+    assert "5 more minutes" in wording.explain(errors.Muted(300))
+    assert "1 more minute;" in wording.explain(errors.Muted(45 + 15))
+    assert "20 more seconds" in wording.explain(errors.Muted(20))
+    assert "full" in wording.explain(errors.RoomFull())
+    assert wording.notice(ev.LineRefused(1, errors.Muted(90))) == wording.explain(errors.Muted(90))
+    assert wording.not_sent(errors.RateLimited(2)) == "not sent: too fast"
+
+
+def test_a_removal_says_why_and_whether_for_good():
+    assert wording.removed(ev.Removed("spam")) == "The operator removed you from the room: spam."
+    assert wording.removed(ev.Removed("Enough!")) == "The operator removed you from the room: Enough!"
+    assert wording.removed(ev.Removed()) == "The operator removed you from the room."
+    assert wording.removed(ev.Removed("", True)) == "The operator removed you from the room and banned you."
+    assert "banned you: flood." in wording.removed(ev.Removed("flood", True))
+    assert wording.failure(ev.Removed("spam")) == wording.removed(ev.Removed("spam"))
+
+
+def test_a_crowd_is_counted_not_named():
+    assert wording.describe(ev.Crowd(12, 0)) == "* 12 people joined"
+    assert wording.describe(ev.Crowd(0, 3)) == "* 3 people left"
+    assert wording.describe(ev.Crowd(1, 2)) == "* 1 person joined, 2 people left"
+    assert wording.describe(ev.MemberLeft("eve", udpcore.LeaveReason.BANNED)) == "* eve was removed and banned by the operator"
+
+
+def test_the_summaries_count_lines():
+    assert wording.more_not_sent(37) == "37 more lines were not sent."
+    assert wording.more_not_sent(1) == "1 more line was not sent."
+    assert wording.undelivered(2) == "2 lines you typed were not delivered."
+
+
+def test_help_says_private_lines_pass_through_the_server():
+    text = wording.client_help()
+    assert "/msg server TEXT" in text and "pass through the server" in text

@@ -4,7 +4,9 @@ Its states and their transitions are in :mod:`udpcore.client_state`; every
 change goes through :meth:`ClientEngine._set_state`. Lines typed before the
 join completes are queued, not lost. What the user does arrives as typed calls
 (:meth:`say`, :meth:`private`, :meth:`nick`, :meth:`who`, :meth:`leave`), which
-raise a :class:`ChatError` when they cannot be done.
+raise a :class:`ChatError` when they cannot be done. Once the server has said
+its rate (LIMITS), lines go no faster than it allows (:mod:`udpcore.pacing`):
+the rest wait, so a pipe is slowed down instead of having lines refused.
 """
 from __future__ import annotations
 
@@ -15,15 +17,14 @@ from typing import Callable
 
 from . import appmsg as m
 from . import events as ev
-from .appmsg import ErrorCode
-from .client_state import GONE, HANDSHAKING, IN_SESSION, TRANSITIONS, BadTransition, State
-from .errors import (BacklogFull, ChatError, InvalidName, LineTooLong, NameProblem, NameTaken, NoSuchMember,
-                     NotInRoom, ProtocolError, RefusedByServer, RoomFull, VersionMismatch)
+from .client_state import ENDED_BY_SERVER, GONE, HANDSHAKING, IN_SESSION, TRANSITIONS, BadTransition, State
+from .answers import command_error, line_refusal, refusal
+from .errors import BacklogFull, LineTooLong, NotInRoom, ProtocolError
 from .joining import Joiner
-from .names import check_name, clean_text, name_problem
+from .names import check_name, clean_text
+from .pacing import Pacer
 from .peer import SERVER_TIMEOUT, Peer
-from .wire import (MAX_MESSAGE_TEXT, Ack, Bye, Challenge, Data, Ping, Refuse, RefuseCode, Reset, Welcome, decode,
-                   encode)
+from .wire import MAX_MESSAGE_TEXT, Ack, Bye, Challenge, Data, Ping, Refuse, Reset, Welcome, decode, encode
 
 __all__ = ["ClientEngine", "State", "BadTransition", "CONNECT_TIMEOUT", "LEAVE_TIMEOUT"]
 
@@ -32,7 +33,8 @@ Addr = tuple[str, int]
 _SESSION_PACKETS = (Data, Ack, Ping, Bye, Reset)   # the packets that carry a session id
 CONNECT_TIMEOUT = 10.0
 LEAVE_TIMEOUT = 10.0
-MAX_QUEUED = 1000          # messages held while not yet joined
+MAX_QUEUED = 1000          # messages held while not yet joined, and lines waiting for the pace
+REMOVED_BYE = "removed"    # the BYE's reason after a REMOVED (or instead of one that was lost)
 
 
 class ClientEngine:
@@ -50,6 +52,8 @@ class ClientEngine:
         self._join_list_due = False               # the next MEMBERS is the join's, not a who()'s
         self._whos = 0                            # who() calls not yet answered
         self._next_msg_id = 1
+        self._pacer = Pacer()                     # lines waiting for the server's rate
+        self._sync_due = False                    # leaving: SYNC goes once the paced lines have
         self._out: list[tuple[bytes, Addr]] = []
         self._events: deque[ev.Event] = deque()
         self.ignored = 0                          # datagrams dropped (malformed, foreign, stale)
@@ -60,9 +64,13 @@ class ClientEngine:
 
     @property
     def backlog(self) -> int:
-        """Fragments and messages not yet acknowledged by the server."""
+        """Fragments and messages not yet acknowledged by the server (or not yet sent)."""
         peer = self._peer
-        return len(self._queued) + (peer.channel.backlog if peer is not None else 0)
+        return len(self._queued) + len(self._pacer) + (peer.channel.backlog if peer is not None else 0)
+
+    def pacing_delay(self, now: float) -> float:
+        """Seconds the lines waiting for the server's rate still need to go out."""
+        return self._pacer.drain_time(len(self._queued))
 
     def _set_state(self, new: State) -> None:
         old = self.state
@@ -97,7 +105,7 @@ class ClientEngine:
             elif isinstance(p, Welcome):
                 self._welcome(p, now)
             else:
-                self._events.append(ev.JoinRefused(self._refusal(p)))
+                self._events.append(ev.JoinRefused(refusal(p, self.name)))
                 self._set_state(State.CLOSED)
             return
         peer = self._peer
@@ -110,7 +118,10 @@ class ClientEngine:
         if isinstance(p, Reset):
             self._server_forgot_us(now)
         elif isinstance(p, Bye):
-            if self.state is not State.SERVER_CLOSING:
+            if p.reason == REMOVED_BYE and self.state is not State.SERVER_CLOSING:
+                if self.state is not State.REMOVED:          # its REMOVED never reached us
+                    self._events.append(ev.Removed())
+            elif self.state not in ENDED_BY_SERVER:
                 self._events.append(ev.ServerClosed(p.reason))
             self._set_state(State.CLOSED)
         elif isinstance(p, (Data, Ack, Ping)) and self.state in IN_SESSION:
@@ -120,7 +131,9 @@ class ClientEngine:
                 self.ignored += 1
                 return
             for msg in msgs:
-                self._server_message(msg)
+                if self.state is State.REMOVED:
+                    break                         # nothing after REMOVED concerns us
+                self._server_message(msg, now)
 
     def datagrams_to_send(self, now: float) -> list[tuple[bytes, Addr]]:
         out, self._out = self._out, []
@@ -129,8 +142,9 @@ class ClientEngine:
             out.append((hello, self.server))
         peer = self._peer
         if peer is not None and self.state in IN_SESSION:
+            self._release(peer, now)
             out.extend((d, self.server) for d in peer.datagrams(now))
-            if self.state is State.SERVER_CLOSING or (self.state is State.LEAVING and peer.channel.idle):
+            if self.state in ENDED_BY_SERVER or (self.state is State.LEAVING and peer.channel.idle):
                 self._set_state(State.CLOSED)     # our last ack is in ``out``
         return out
 
@@ -145,6 +159,9 @@ class ClientEngine:
                 times.append(t)
             times.append(peer.keepalive_at())
             times.append(peer.last_heard + SERVER_TIMEOUT)
+            t = self._pacer.next_at()
+            if t is not None:
+                times.append(t)
         return min(times) if times else None
 
     def handle_timer(self, now: float) -> None:
@@ -187,11 +204,13 @@ class ClientEngine:
         self._check_in_room()
         check_name(name)
         self._send(m.encode_msg(m.Nick(name)))
+        self._pacer.charge()
 
     def who(self) -> None:
         """Ask for the member list; it comes as MemberList(answers_who=True)."""
         self._check_in_room()
         self._send(m.encode_msg(m.Who()))
+        self._pacer.charge()
         self._whos += 1
 
     def leave(self, now: float) -> None:
@@ -199,7 +218,7 @@ class ClientEngine:
         if self.state in GONE or self._leave_requested:
             return
         self._leave_requested = True
-        self._deadline = now + LEAVE_TIMEOUT
+        self._deadline = now + LEAVE_TIMEOUT + self.pacing_delay(now)   # paced lines go first
         if self.state is State.JOINED:
             self._begin_leaving()
         elif self.state is State.IDLE:
@@ -219,18 +238,37 @@ class ClientEngine:
             raise LineTooLong(size, MAX_MESSAGE_TEXT)
         msg_id = self._next_msg_id
         msg = m.Say(msg_id, text, action) if to is None else m.Private(msg_id, to, text, action)
-        self._send(m.encode_msg(msg))             # raises BacklogFull before anything is shown
+        self._send(m.encode_msg(msg), line=True)  # raises BacklogFull before anything is shown
         self._next_msg_id = msg_id % 0xFFFFFFFF + 1
         self._events.append(ev.LinePending(msg_id, text, action, to))
         return msg_id
 
-    def _send(self, data: bytes) -> None:
+    def _send(self, data: bytes, line: bool = False) -> None:
         if self._peer is None or self.state not in IN_SESSION:
             if len(self._queued) >= MAX_QUEUED:
                 raise BacklogFull()
             self._queued.append(data)
             return
+        pacer = self._pacer
+        if line and not pacer.take_at_once():
+            if len(pacer) >= MAX_QUEUED:
+                raise BacklogFull()
+            pacer.waiting.append(data)            # datagrams_to_send releases it, on time
+            return
         self._peer.send(data)
+
+    def _release(self, peer: Peer, now: float) -> None:
+        """Lines whose turn has come go to the channel; a deferred SYNC follows the last.
+        Leaving, the deadline is kept beyond the time the waiting lines still need
+        (they may have come into the pacer only after leave(): typed before the join)."""
+        if self._pacer.waiting:
+            for data in self._pacer.due(now):
+                peer.send(data, capped=False)     # accepted once already: never refused now
+            if self._leave_requested and self._deadline is not None:
+                self._deadline = max(self._deadline, now + LEAVE_TIMEOUT + self._pacer.drain_time())
+        if self._sync_due and not self._pacer.waiting:
+            self._sync_due = False
+            peer.send(m.Sync(1), capped=False)
 
     def _challenge(self, p: Challenge, now: float) -> None:
         if not self._join.token and self.state is State.CONNECTING and self._deadline is not None:
@@ -260,8 +298,13 @@ class ClientEngine:
         self._set_state(State.JOINED)
         if not self._leave_requested:
             self._deadline = None
+        if not p.resumed:
+            self._pacer.hold(now)                 # LIMITS comes first on a fresh session
         for data in self._queued:
-            self._peer.send(data, capped=False)   # type: ignore[union-attr]
+            if data[0] in (m.MsgType.SAY, m.MsgType.PRIVATE) and self._pacer.active:
+                self._pacer.waiting.append(data)  # paced like any line
+            else:
+                self._peer.send(data, capped=False)   # type: ignore[union-attr]
         self._queued.clear()
         if first:
             self._events.append(ev.Connected(self.name, self.server_label))
@@ -274,7 +317,7 @@ class ClientEngine:
         """SYNC first: the server answers in order, so when SYNCED comes back
         every earlier line's echo has arrived too; then LEAVE."""
         assert self._peer is not None
-        self._peer.send(m.Sync(1), capped=False)
+        self._sync_due = True                     # after the lines still waiting for the pace
         self._set_state(State.DRAINING)
 
     def _server_forgot_us(self, now: float) -> None:
@@ -287,27 +330,13 @@ class ClientEngine:
         self._set_state(State.RECONNECTING)
         self._join.start(now)
 
-    def _refusal(self, p: Refuse) -> ChatError:
-        if p.code is RefuseCode.NAME_TAKEN:
-            return NameTaken(self.name)
-        if p.code is RefuseCode.NAME_INVALID:
-            return InvalidName(self.name, name_problem(self.name) or NameProblem.BAD_CHARACTER)
-        if p.code is RefuseCode.VERSION:
-            return VersionMismatch(p.reason)
-        if p.code is RefuseCode.FULL:
-            return RoomFull()
-        return RefusedByServer(p.reason)
-
-    @staticmethod
-    def _error(msg: m.Error) -> ChatError:
-        if msg.code is ErrorCode.NO_SUCH_MEMBER:
-            return NoSuchMember(msg.detail)
-        if msg.code is ErrorCode.NAME_TAKEN:
-            return NameTaken(msg.detail)
-        return InvalidName(msg.detail, name_problem(msg.detail) or NameProblem.BAD_CHARACTER)
-
-    def _server_message(self, msg: m.AppMessage) -> None:
+    def _server_message(self, msg: m.AppMessage, now: float) -> None:
         e: ev.Event
+        if isinstance(msg, m.Limits):
+            self._pacer.limits(msg.lines_per_minute, msg.burst, now)
+            return
+        if self._pacer.holding is not None:
+            self._pacer.unhold()                  # an older server: it paces nobody
         if isinstance(msg, m.Line):
             own = bool(msg.flags & m.LINE_OWN)
             e = ev.RoomLine(msg.seq, msg.sender, msg.text, bool(msg.flags & m.LINE_ACTION),
@@ -334,12 +363,26 @@ class ClientEngine:
                 self._set_state(State.LEAVING)
             return
         elif isinstance(msg, m.Error):
-            e = ev.CommandError(self._error(msg))
+            e = ev.CommandError(command_error(msg))
         elif isinstance(msg, m.Closing):
             if self.state is not State.SERVER_CLOSING:
                 self._events.append(ev.ServerClosed(msg.reason))
                 self._set_state(State.SERVER_CLOSING)    # acknowledge it, then stop
             return
+        elif isinstance(msg, m.LineRefused):
+            too_fast = msg.code is m.RefusalCode.RATE_LIMITED
+            if too_fast:
+                self._pacer.refused()
+            e = ev.LineRefused(msg.msg_id, line_refusal(msg))
+        elif isinstance(msg, m.Removed):
+            if self.state is State.SERVER_CLOSING:
+                return                            # the room is closing anyway
+            self._pacer.waiting.clear()
+            self._events.append(ev.Removed(msg.reason, msg.banned))
+            self._set_state(State.REMOVED)        # acknowledge it, then stop
+            return
+        elif isinstance(msg, m.Crowd):
+            e = ev.Crowd(msg.joined, msg.left)
         else:
             self.ignored += 1
             return

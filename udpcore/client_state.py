@@ -7,10 +7,13 @@
                           │                RECONNECTING             │                  │
                           │                                         │                  │
      JOINED, DRAINING, LEAVING ──CLOSING from the server──▶ SERVER_CLOSING ──acked──▶ CLOSED
+     JOINED, DRAINING, LEAVING ──REMOVED (kicked, banned)──▶ REMOVED ──acked──▶ CLOSED
 
 Any state but CLOSED may also go straight to CLOSED (refused, unreachable, a
 deadline, BYE). DRAINING waits for the answer to a SYNC: the server answers in
 order, so when it arrives every line typed before leaving has been echoed.
+REMOVED is never left for RECONNECTING: the operator wants us out, so the
+engine acknowledges and stops, whatever comes after.
 """
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ class State(Enum):
     DRAINING = "draining"                # leaving: SYNC sent, waiting for everything typed to be echoed
     LEAVING = "leaving"                  # LEAVE sent, waiting for its ack
     SERVER_CLOSING = "server-closing"    # the server is closing the room: acknowledge, then stop
+    REMOVED = "removed"                  # the operator kicked or banned us: acknowledge, then stop
     CLOSED = "closed"
 
 
@@ -32,20 +36,23 @@ S = State
 TRANSITIONS: dict[State, frozenset[State]] = {
     S.IDLE: frozenset({S.CONNECTING, S.CLOSED}),
     S.CONNECTING: frozenset({S.JOINED, S.CLOSED}),
-    S.JOINED: frozenset({S.RECONNECTING, S.DRAINING, S.SERVER_CLOSING, S.CLOSED}),
+    S.JOINED: frozenset({S.RECONNECTING, S.DRAINING, S.SERVER_CLOSING, S.REMOVED, S.CLOSED}),
     S.RECONNECTING: frozenset({S.JOINED, S.CLOSED}),
-    S.DRAINING: frozenset({S.LEAVING, S.SERVER_CLOSING, S.CLOSED}),
-    S.LEAVING: frozenset({S.SERVER_CLOSING, S.CLOSED}),
+    S.DRAINING: frozenset({S.LEAVING, S.SERVER_CLOSING, S.REMOVED, S.CLOSED}),
+    S.LEAVING: frozenset({S.SERVER_CLOSING, S.REMOVED, S.CLOSED}),
     S.SERVER_CLOSING: frozenset({S.CLOSED}),
+    S.REMOVED: frozenset({S.CLOSED}),
     S.CLOSED: frozenset(),
 }
 
 # States in which a session with the server exists and carries data.
-IN_SESSION = frozenset({S.JOINED, S.DRAINING, S.LEAVING, S.SERVER_CLOSING})
+IN_SESSION = frozenset({S.JOINED, S.DRAINING, S.LEAVING, S.SERVER_CLOSING, S.REMOVED})
 # States in which a HELLO may be answered.
 HANDSHAKING = frozenset({S.CONNECTING, S.RECONNECTING})
 # States in which the user's lines are no longer taken.
-GONE = frozenset({S.DRAINING, S.LEAVING, S.SERVER_CLOSING, S.CLOSED})
+GONE = frozenset({S.DRAINING, S.LEAVING, S.SERVER_CLOSING, S.REMOVED, S.CLOSED})
+# States the server ends: our acknowledgement goes out, then the engine stops.
+ENDED_BY_SERVER = frozenset({S.SERVER_CLOSING, S.REMOVED})
 
 
 class BadTransition(RuntimeError):

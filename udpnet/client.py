@@ -1,6 +1,7 @@
 """A client in a room: the client engine on its socket thread."""
 from __future__ import annotations
 
+import queue
 import threading
 import time
 
@@ -21,6 +22,8 @@ class ClientTransport:
         self._room = threading.Condition()
         self._posted = 0                   # lines posted to the thread, not yet taken by the engine
         self._backlog = 0                  # the engine's backlog after the last turn
+        self._closing: float | None = None # close()'s timeout, once it was asked
+        self._stop_at = 0.0                # when the socket thread stops, leaving
         self._loop = SocketLoop(engine, sock, "chat-client", after_turn=self._turned)
         self.events = self._loop.events
         self.local_address: tuple[str, int] = sock.getsockname()[:2]   # our own end
@@ -42,6 +45,13 @@ class ClientTransport:
     def who(self) -> None:
         self._loop.call(lambda now: self._engine.who())
 
+    @property
+    def not_taken(self) -> int:
+        """Lines posted that the engine never took (the client stopped first): once
+        the Closed event has come, what was typed and never even became pending."""
+        with self._room:
+            return self._posted
+
     def wait_for_room(self, timeout: float | None = None) -> bool:
         """Block while SEND_AHEAD lines wait to be acknowledged (back-pressure for a
         sender that types faster than the server takes, such as a pipe). False when
@@ -51,12 +61,27 @@ class ClientTransport:
                 lambda: self._posted + self._backlog < SEND_AHEAD or not self._loop.alive, timeout)
 
     def close(self, timeout: float = 5.0, wait: bool = True) -> None:
-        """Leave once what was typed is delivered, waiting at most ``timeout``.
-        With ``wait=False`` return at once; a Closed event follows on ``events``."""
+        """Leave once what was typed is delivered, waiting at most ``timeout`` beyond
+        the time the lines still waiting for the room's pace need to go out (a pipe
+        that filled the queue is not cut short). With ``wait=False`` return at once;
+        a Closed event follows on ``events``."""
         if self._loop.alive:
-            self._loop.call(lambda now: (self._engine.leave(now), self._loop.stop_by(now + timeout)))
+            pace: queue.SimpleQueue[float] = queue.SimpleQueue()
+
+            def leave(now: float) -> None:
+                delay = self._engine.pacing_delay(now)
+                self._engine.leave(now)
+                self._closing = timeout
+                self._stop_at = now + timeout + delay
+                self._loop.stop_by(self._stop_at)
+                pace.put(delay)
+            self._loop.call(leave)
             if wait:
-                self._loop.join(timeout + 1.0)
+                try:
+                    delay = pace.get(timeout=timeout + 1.0)
+                except queue.Empty:
+                    delay = 0.0
+                self._loop.join(timeout + 1.0 + delay)
 
     def _post(self, fn) -> None:
         with self._room:
@@ -69,7 +94,15 @@ class ClientTransport:
         self._loop.call(run)
 
     def _turned(self) -> None:
-        """On the socket thread after each turn: publish the backlog, wake a waiting sender."""
+        """On the socket thread after each turn: publish the backlog, wake a waiting sender;
+        leaving, keep the stop beyond the time the lines waiting for the pace still need
+        (lines typed before the join are paced only once the server has said its rate)."""
+        if self._closing is not None and self._engine.backlog:
+            now = time.monotonic()
+            delay = self._engine.pacing_delay(now)
+            if delay and now + self._closing + delay > self._stop_at:
+                self._stop_at = now + self._closing + delay
+                self._loop.stop_by(self._stop_at)
         backlog = self._engine.backlog
         with self._room:
             self._backlog = backlog

@@ -323,9 +323,9 @@ def ago(seconds: float) -> str:
 
 
 def server_status(where: str, members_online: int, relayed: int) -> str:
-    return _("Listening on {where}  ·  {members} online  ·  {relayed} lines relayed").format(
+    return _("Listening on {where}  ·  {members} online  ·  {relayed}").format(
         where=where, members=n_("{n} member", "{n} members", members_online).format(n=members_online),
-        relayed=relayed)
+        relayed=n_("{n} line relayed", "{n} lines relayed", relayed).format(n=relayed))
 
 
 # --- the operator --------------------------------------------------------------------------

@@ -57,7 +57,7 @@ def test_listens_at_once_and_shows_members_with_address_and_last_heard(tk_root, 
     pump(tk_root, lambda: "1 member online" in server_app.view.status.get(), what="1 member")
     typed(alice, "hello server")
     pump(tk_root, lambda: "alice: hello server" in server_app.view.history.content(), what="line")
-    pump(tk_root, lambda: "1 lines relayed" in server_app.view.status.get(), what="relayed count")
+    pump(tk_root, lambda: "1 line relayed" in server_app.view.status.get(), what="relayed count")
     assert "alice joined from 127.0.0.1:" in server_app.view.history.content()
     assert "listening on" not in server_app.view.history.content()      # said once, as "Listening on …"
 

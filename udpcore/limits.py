@@ -12,7 +12,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Limits:
     # Members
-    max_members: int = 500          # members and guests together; a LAN room rarely passes 150
+    max_members: int = 500          # members (guests apart, below); a LAN room rarely passes 150
     max_per_address: int = 32       # members from one IP: a class behind one NAT still fits
     line_rate: float = 5.0          # lines a second a member may keep up (typing is ~1)...
     line_burst: int = 20            # ...with this many at once (a pasted paragraph)

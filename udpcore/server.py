@@ -358,7 +358,7 @@ class ServerEngine(OperatorActions):
                     self._room.remove(mem, LeaveReason.EXPIRED)
             elif peer.lost(now, GHOST_AFTER):
                 self._room.remove(mem, LeaveReason.VANISHED)
-            elif peer.stalled(now, STALL_TIMEOUT):
+            elif peer.holding_since is not None and peer.stalled(now, STALL_TIMEOUT):   # None: no call
                 self.counters["stalled"] += 1
                 self._room.remove(mem, LeaveReason.VANISHED)
             elif peer.needs_keepalive(now):

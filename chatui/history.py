@@ -169,22 +169,15 @@ class HistoryPane(ttk.Frame):
 
     def mark_delivered(self, msg_id: int) -> bool:
         """Turn a pending line's … into a ✓; False if it is no longer shown."""
-        t = self.text
-        tag = f"msg{msg_id}"
-        rng = t.tag_ranges(tag)
-        if not rng:
-            t.tag_delete(tag)
-            return False
-        t.configure(state="normal")
-        t.delete(rng[0], rng[1])
-        t.insert(rng[0], DELIVERED_MARK, ("delivered", "line"))
-        t.tag_delete(tag)
-        t.configure(state="disabled")
-        return True
+        return self._settle(msg_id, DELIVERED_MARK, ("delivered", "line"))
 
     def mark_failed(self, msg_id: int, why: str) -> bool:
         """Turn a pending line's … into ✗ and why it was not sent; False if it is no
         longer shown. The line itself stays as typed, so it can be copied and sent again."""
+        return self._settle(msg_id, FAILED_MARK + why, ("error", "line"))
+
+    def _settle(self, msg_id: int, mark: str, tags: tuple[str, ...]) -> bool:
+        """Replace a pending line's … with ``mark``; False if the line is no longer shown."""
         t = self.text
         tag = f"msg{msg_id}"
         rng = t.tag_ranges(tag)
@@ -193,7 +186,7 @@ class HistoryPane(ttk.Frame):
             return False
         t.configure(state="normal")
         t.delete(rng[0], rng[1])
-        t.insert(rng[0], FAILED_MARK + why, ("error", "line"))
+        t.insert(rng[0], mark, tags)
         t.tag_delete(tag)
         t.configure(state="disabled")
         return True

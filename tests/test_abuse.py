@@ -20,6 +20,7 @@ from udpcore.parting import PARTING_LINGER
 from udpcore.peer import MEMBER_TIMEOUT
 from udpcore.server import STALL_TIMEOUT, ServerEngine
 from tests.enginepair import SERVER, Room, drain
+from tests.test_server_engine import joined as joined_room
 from tests.typing_ import typed
 
 pytestmark = pytest.mark.timeout(30)
@@ -28,12 +29,8 @@ GUEST = ("127.0.0.1", 50000)
 
 
 def joined(*names: str, **kw) -> tuple[Room, list]:
-    room = Room(**kw)
-    clients = [room.add(n) for n in names]
-    room.settle()
-    for c in clients:
-        drain(c)
-    drain(room.server)
+    """A room with these members in it; what the server sent so far forgotten."""
+    room, clients = joined_room(*names, **kw)
     room.sent_by_server.clear()
     return room, clients
 

@@ -18,7 +18,7 @@ class Moderation:
     def __init__(self, bans: Iterable[Ban] = ()) -> None:
         self._bans: dict[str, Ban] = {name_key(b.name): b for b in bans}
         self._hosts = {b.address for b in self._bans.values() if b.address}
-        self._mutes: dict[str, float] = {}        # name key -> until
+        self.mutes: dict[str, float] = {}         # name key -> until (empty: the relay's fast path)
 
     @property
     def bans(self) -> tuple[Ban, ...]:
@@ -46,23 +46,25 @@ class Moderation:
         return ban
 
     def mute(self, name: str, until: float) -> None:
-        self._mutes[name_key(name)] = until
+        self.mutes[name_key(name)] = until
 
     def unmute(self, name: str) -> None:
-        self._mutes.pop(name_key(name), None)
+        self.mutes.pop(name_key(name), None)
 
     def muted_for(self, name: str, now: float) -> float:
         """Seconds of ``name``'s mute left (0.0: may speak)."""
-        until = self._mutes.get(name_key(name))
+        if not self.mutes:
+            return 0.0                            # nobody muted: no name to compare
+        until = self.mutes.get(name_key(name))
         if until is None:
             return 0.0
         if now >= until:
-            del self._mutes[name_key(name)]
+            del self.mutes[name_key(name)]
             return 0.0
         return until - now
 
     def renamed(self, old: str, new: str) -> None:
         """A mute follows its member to a new name."""
-        until = self._mutes.pop(name_key(old), None)
+        until = self.mutes.pop(name_key(old), None)
         if until is not None:
-            self._mutes[name_key(new)] = until
+            self.mutes[name_key(new)] = until

@@ -16,19 +16,21 @@ BYE_REASON = "removed"
 
 class Parting:
     def __init__(self) -> None:
-        self._members: dict[bytes, tuple[Member, float]] = {}    # session -> (member, deadline)
+        # session -> (member, deadline); empty nearly always, which the engine checks
+        # on its hot paths as a plain dict (no call)
+        self.sessions: dict[bytes, tuple[Member, float]] = {}
 
     def __len__(self) -> int:
-        return len(self._members)
+        return len(self.sessions)
 
     def add(self, mem: Member, now: float) -> None:
         assert mem.peer is not None
-        self._members[mem.peer.session] = (mem, now + PARTING_LINGER)
+        self.sessions[mem.peer.session] = (mem, now + PARTING_LINGER)
 
     def packet(self, p: Data | Ack | Ping, addr: Addr, now: float) -> bool:
         """A session packet for a parting member: its acks count, nothing else it
         says does. False when the session is not one of ours."""
-        entry = self._members.get(p.session)
+        entry = self.sessions.get(p.session)
         if entry is None:
             return False
         mem = entry[0]
@@ -38,12 +40,12 @@ class Parting:
 
     def flush(self, now: float, out: list[tuple[bytes, Addr]]) -> None:
         """Retransmit what is due; end the sessions that acknowledged or ran out of time."""
-        for sid, (mem, deadline) in list(self._members.items()):
+        for sid, (mem, deadline) in list(self.sessions.items()):
             peer = mem.peer
             assert peer is not None
             if now >= deadline or peer.channel.idle:
                 out.append((encode(Bye(sid, BYE_REASON)), mem.addr))
-                del self._members[sid]
+                del self.sessions[sid]
                 continue
             peer.channel.handle_timer(now)
             for d in peer.datagrams(now):
@@ -52,7 +54,7 @@ class Parting:
     def next_at(self) -> float | None:
         """When :meth:`flush` has something to do next."""
         t = None
-        for mem, deadline in self._members.values():
+        for mem, deadline in self.sessions.values():
             rto = mem.peer.channel.get_timer()    # type: ignore[union-attr]
             for x in (deadline, rto):
                 if x is not None and (t is None or x < t):
@@ -61,6 +63,6 @@ class Parting:
 
     def bye_all(self, out: list[tuple[bytes, Addr]]) -> None:
         """The room is closing: end every parting session now."""
-        for sid, (mem, _) in self._members.items():
+        for sid, (mem, _) in self.sessions.items():
             out.append((encode(Bye(sid, BYE_REASON)), mem.addr))
-        self._members.clear()
+        self.sessions.clear()

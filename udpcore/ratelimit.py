@@ -22,14 +22,18 @@ class TokenBucket:
 
     def take(self, now: float) -> float:
         """Take one token: 0.0 when there was one, else the seconds until there will be
-        (nothing is taken then)."""
-        self._refill(now)
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
+        (nothing is taken then). Once per relayed line: the refill is inlined."""
+        tokens = self.tokens
+        if now > self.stamp:
+            tokens = min(self.burst, tokens + (now - self.stamp) * self.rate)
+            self.stamp = now
+        if tokens >= 1.0:
+            self.tokens = tokens - 1.0
             return 0.0
+        self.tokens = tokens
         if self.rate <= 0:
             return float("inf")
-        return (1.0 - self.tokens) / self.rate
+        return (1.0 - tokens) / self.rate
 
     def full(self, now: float) -> bool:
         """As if never used: a bucket in this state may be forgotten."""

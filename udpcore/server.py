@@ -42,6 +42,7 @@ _ACK_SIZE = len(_ACK_PREFIX) + 20
 _PING_PREFIX = MAGIC + bytes([VERSION, PacketType.PING])
 _PING_SIZE = len(_PING_PREFIX) + 8         # a keepalive: the commonest datagram of a quiet room
 _unpack_ack = struct.Struct("!III").unpack_from    # ack, sack, echo
+_RATED = frozenset((m.Say, m.Private, m.Nick, m.Who))   # what a member's line rate counts
 SWEEP_INTERVAL = 1.0     # keepalives and timeouts are checked this often
 # A member is forgotten MEMBER_TIMEOUT after it was last heard at the latest: the
 # sweep, every SWEEP_INTERVAL, takes whoever passed MEMBER_TIMEOUT - SWEEP_INTERVAL.
@@ -69,6 +70,7 @@ class ServerEngine(OperatorActions):
                           named_joins=limits.named_joins)
         self._guests = GuestDoor(limits, now, self._roster, self._room, self._mod, self.counters)
         self._parting = Parting()
+        self._parting_sessions = self._parting.sessions      # the same dict, never replaced
         # The hot paths' own names for the roster's indexes and the room's dirty set
         # (the same objects, never replaced): one attribute lookup less per datagram.
         self._by_sid = self._roster.by_sid
@@ -142,7 +144,7 @@ class ServerEngine(OperatorActions):
             if now >= self.closing_deadline or all(
                     x.peer.channel.idle for x in self._roster.sessions()):   # type: ignore[union-attr]
                 self._finish_close(out)
-        if len(self._parting):
+        if self._parting_sessions:
             self._parting.flush(now, out)
         return out
 
@@ -155,7 +157,7 @@ class ServerEngine(OperatorActions):
             t = nxt
         if self.closing_deadline is not None and self.closing_deadline < t:
             t = self.closing_deadline
-        if len(self._parting):
+        if self._parting_sessions:
             p = self._parting.next_at()
             if p is not None and p < t:
                 t = p
@@ -262,7 +264,7 @@ class ServerEngine(OperatorActions):
     def _session_packet(self, p: Data | Ack | Ping | Bye, addr: Addr, now: float, size: int) -> None:
         mem = self._by_sid.get(p.session)
         if mem is None:
-            if not isinstance(p, Bye) and len(self._parting) and self._parting.packet(p, addr, now):
+            if not isinstance(p, Bye) and self._parting_sessions and self._parting.packet(p, addr, now):
                 return
             self.counters["unknown_session"] += 1
             self._reply(encode(Reset(p.session)), addr, size)
@@ -290,7 +292,7 @@ class ServerEngine(OperatorActions):
                 break                             # it left (or was dropped) meanwhile
 
     def _member_message(self, mem: Member, msg: m.AppMessage, now: float) -> None:
-        if isinstance(msg, (m.Say, m.Private, m.Nick, m.Who)) and self._refused(mem, msg, now):
+        if type(msg) in _RATED and self._refused(mem, msg, now):      # type: ignore[arg-type]
             return
         if isinstance(msg, m.Say):
             text = clean_text(msg.text)
@@ -319,7 +321,7 @@ class ServerEngine(OperatorActions):
 
     def _refused(self, mem: Member, msg: m.Say | m.Private | m.Nick | m.Who, now: float) -> bool:
         """Over the member's rate, or muted: refused to it with a reason, never relayed."""
-        if isinstance(msg, (m.Say, m.Private)):
+        if self._mod.mutes and isinstance(msg, (m.Say, m.Private)):
             to_operator = isinstance(msg, m.Private) and name_key(msg.to) == name_key(SERVER_NAME)
             muted = 0.0 if to_operator else self._mod.muted_for(mem.name, now)   # a muted member may plead
             if muted:

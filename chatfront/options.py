@@ -72,7 +72,7 @@ def _positive(option: str):
 # Every field of udpcore.Limits is an option: (field, minimum for a count or None for a rate, help).
 def _limit_options() -> tuple[tuple[str, int | None, str], ...]:
     return (
-        ("max_members", 1, _("members and guests the room holds at most")),
+        ("max_members", 1, _("members the room holds at most (guests apart)")),
         ("max_per_address", 1, _("members from one IP address at most (a class behind one router shares one)")),
         ("line_rate", None, _("lines a second a member may keep up")),
         ("line_burst", 1, _("lines a member may send at once on top of that rate")),

@@ -602,3 +602,32 @@ def test_a_peer_counts_every_malformed_message():
 def test_rtt_starts_empty():
     e = rtt.RttEstimator()
     assert e.srtt is None and e.rttvar == 0.0 and e.rto == e._base == 1.0
+
+
+def test_resending_after_a_resume_is_not_a_timeout_and_later_timeouts_still_back_off():
+    # A resume used to be handle_timer(inf): it counted as a timeout and set the
+    # backoff clock to infinity, so that channel never backed off again.
+    ch = ReliableChannel()
+    for i in range(6):                          # not a thin stream: timeouts back off at once
+        ch.send(encode_msg(Say(i + 1, "x")))
+    ch.poll(0.0)
+    rto = ch.rtt.rto
+    ch.resend_outstanding()
+    assert ch.rtt.rto == rto and [seq for seq, _, _ in ch.poll(0.1)] == list(range(6))
+    assert ch.retransmissions == 6
+    deadline = ch.get_timer()
+    assert deadline == pytest.approx(0.1 + rto)
+    assert ch.handle_timer(deadline)            # a real timeout after it...
+    assert ch.rtt.rto == min(rtt.MAX_RTO, 2 * rto)   # ...still backs off
+    ch.poll(deadline)
+    assert ch.handle_timer(ch.get_timer()) and ch.rtt.rto == min(rtt.MAX_RTO, 4 * rto)
+
+
+def test_resending_skips_what_the_peer_already_holds():
+    ch = ReliableChannel()
+    for i in range(3):
+        ch.send(encode_msg(Say(i + 1, "x")))
+    ch.poll(0.0)
+    ch.on_ack(0, 0b1, 0, 0.05)                  # seq 1 arrived beyond the hole at 0
+    ch.resend_outstanding()
+    assert [seq for seq, _, _ in ch.poll(0.1)] == [0, 2]

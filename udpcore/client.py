@@ -283,7 +283,7 @@ class ClientEngine:
         first = old is None
         if p.resumed and old is not None and old.session == p.session:
             old.last_heard = old.last_sent = now
-            old.channel.handle_timer(float("inf"))   # resend what is outstanding now
+            old.channel.resend_outstanding()
         else:
             peer = Peer(p.session, now)
             for rtt in rtts:                     # so a first line lost recovers in ms, not in 1 s

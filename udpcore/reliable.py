@@ -235,6 +235,13 @@ class ReliableChannel:
         deadline = min((f.deadline for f in self._inflight.values() if not f.sacked), default=_NEVER)
         return None if deadline == _NEVER else deadline
 
+    def resend_outstanding(self) -> None:
+        """Send again, at the next poll, everything not yet acknowledged: the peer came
+        back (a resume). Not a timeout, so nothing is backed off."""
+        for f in self._inflight.values():
+            if not f.sacked:
+                self._retransmit(f)
+
     def handle_timer(self, now: float) -> bool:
         """Mark every fragment whose timer expired for retransmission; back off once.
 

@@ -251,7 +251,7 @@ class ServerEngine(OperatorActions):
         mem.nonce = nonce
         mem.peer.last_heard = mem.peer.last_sent = now
         self._room.out.append((encode(Welcome(nonce, mem.peer.session, mem.name, resumed=True)), addr))
-        mem.peer.channel.handle_timer(float("inf"))      # resend what is outstanding now
+        mem.peer.channel.resend_outstanding()
         self._room.send(mem, self._limits_msg)
         self._dirty.add(mem)
 

@@ -186,7 +186,7 @@ def join_all(pump: EnginePump, names: list[str], timeout: float, in_flight: int 
         if isinstance(e, ev.Connected):
             joined.add(mem.fd)
         elif isinstance(e, (ev.JoinRefused, ev.Unreachable)):
-            failed.append(f"{mem.name}: {e.reason}")
+            failed.append(f"{mem.name}: {e.error}")
         if on_event is not None:
             on_event(mem, e, now)
 

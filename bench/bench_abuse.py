@@ -1,8 +1,8 @@
-"""Abuse: well-behaved members' line latency while guests storm and members flood,
-against the same room without, measured in the same run on the same server.
+"""Abuse: well-behaved members' line latency while guests storm, members flood and a
+crowd joins at once, against the same room without, measured in the same run on the same server.
 
     .venv/bin/python bench/bench_abuse.py [--quick] [--profile] [CHECKOUT ...]
-    .venv/bin/python bench/bench_abuse.py --guests 0 --flooders 0      # A/A: no attack at all (the noise)
+    .venv/bin/python bench/bench_abuse.py --guests 0 --flooders 0 --join-storm 0   # A/A: no attack at all (the noise)
 
 The server is the real headless program (``gui_server.py --headless``) of this
 checkout, or of each CHECKOUT folder given (``git worktree add /tmp/base
@@ -43,12 +43,35 @@ members, the storm and the flood are always this checkout's bench code.
    baseline when the room never recovered between them (a note says when the
    off slices were themselves over 2x the baseline).
 3. **after**: the attackers stopped; the members go on (does the room recover?).
+4. **join storm** (``--join-storm``, 1,000; 0 skips it), on a fresh server of
+   the same checkout (what the storm and the flood left behind, an older
+   server's backlog or its dropped members, is not measured again): the members
+   join, a baseline of their own (``join-baseline``, 4 s with --quick), then
+   they go on while another process (nice ``--attack-nice``) joins that many members as fast as
+   it can, with the real handshake (HELLO padded to 200 bytes, the CHALLENGE's
+   token echoed, ``JOIN_WINDOW`` handshakes in flight, a handshake unanswered
+   for 5 s given up): first ``--join-burst`` (40) from one address, 127.0.30.1,
+   more than the server's 32 per address (refused HOST_FULL), then
+   ``--joins-per-address`` (4) from each of 127.0.31.1, 127.0.31.2, … (so the
+   per-address cap is not what stops them; the room's 500 is, refused FULL).
+   Each admitted member stays for the phase (``--join-seconds``, 10; 6 with
+   --quick), acknowledging everything and answering PINGs, saying nothing.
+   Reported: joins attempted, admitted (and how fast), refused by code,
+   unanswered, the storm's members dropped; the JOINED and CROWD notices each
+   well-behaved member received per second (and the joins the CROWDs counted);
+   the server's CPU and RSS; the members' p50/p95/max against the baseline, and
+   split at the moment every join had been answered (the joins themselves /
+   the room they filled). Then the members fall silent until their last lines
+   have arrived (at most 5 s) and the storm's process is stopped; its sessions
+   just go quiet (no LEAVE). An older server admits everyone and names every
+   join to everyone: all of it is reported, every wait bounded.
 
 Per phase: latency p50 / p95 / max over every (line, receiver) pair of lines
 *sent* in that phase (a line that never arrived counts as infinitely late, so a
 p95 of "never" means more than 5 % never arrived); junk lines that reached each
 member's screen per second (lines from ``guest-…`` senders and from the
-flooders, counted when they arrive); members dropped (a LEFT naming them, or a
+flooders, counted when they arrive); JOINED and CROWD notices per member per
+second; members dropped (a LEFT naming them, or a
 RESET/BYE to them); the server's CPU and RSS. Every wait is bounded: a server
 that chokes, dies or drops everyone is reported, never waited for.
 
@@ -87,12 +110,17 @@ GOAL_P95 = 0.050            # and under 50 ms
 SAY_EVERY = 0.25            # each well-behaved member: a line every ~250 ms
 FLOOD_WINDOW = 128          # a flooder's unacknowledged lines (the server buffers 256 ahead)
 BYE, RESET = 8, 9           # packet types lean_wire does not need
+JOINED = 21                 # chat message: guest(1) · name text16 · address text16
 LEFT = 22                   # chat message: name text16 · reason text16
+CROWD = 30                  # chat message: joined u32 · left u32 (joins counted, not named; newer servers)
+REFUSE_CODES = {1: "NAME_TAKEN", 2: "NAME_INVALID", 3: "VERSION", 4: "FULL", 5: "BANNED", 6: "HOST_FULL"}
+JOIN_WINDOW = 128           # the join storm's handshakes in flight at once
 FLAG_MORE = 0x01
 MASK = 0xFFFFFFFF
-PHASES = ("set-up", "baseline", "attack", "after", "between attacks")
+PHASES = ("set-up", "baseline", "attack", "after", "between attacks", "join storm", "after the join storm")
 _TIMESPEC = struct.Struct("qq")
 _U16 = struct.Struct("!H")
+_U32 = struct.Struct("!I")
 
 
 def bound_socket(host: str, rcvbuf: int) -> socket.socket:
@@ -245,6 +273,11 @@ class Member(LeanMember):
             name, pos = text16(frag, 1)
             reason, _ = text16(frag, pos)
             self.rec.left(name, reason)
+        elif kind == JOINED and self.rec is not None:
+            self.rec.joined[self.rec.phase][self.name] += 1
+        elif kind == CROWD and self.rec is not None:
+            self.rec.crowd[self.rec.phase][self.name] += 1
+            self.rec.crowd_joins[self.rec.phase][self.name] += _U32.unpack_from(frag, 1)[0]
 
 
 class Recorder:
@@ -261,6 +294,13 @@ class Recorder:
         self.junk_guest: dict[int, Counter[str]] = {i: Counter() for i in range(len(PHASES))}
         self.junk_flood: dict[int, Counter[str]] = {i: Counter() for i in range(len(PHASES))}
         self.other: Counter[int] = Counter()
+        # join notices reaching each member, by the phase they arrived in: JOINED (one name each),
+        # CROWD (one a second at most) and the joins the CROWDs counted
+        self.joined: dict[int, Counter[str]] = {i: Counter() for i in range(len(PHASES))}
+        self.crowd: dict[int, Counter[str]] = {i: Counter() for i in range(len(PHASES))}
+        self.crowd_joins: dict[int, Counter[str]] = {i: Counter() for i in range(len(PHASES))}
+        self.storm_lines: list[tuple[int, float]] = []   # the join storm's lines: (sent, latency)
+        self.storm_t0 = 0                                # time.time_ns() when the join storm started
         self.dropped: dict[str, str] = {}        # member -> reason (and the phase it happened in)
         self.spent: Counter[int] = Counter()     # seconds spent in each phase (2 and 4 alternate)
         self.since = time.monotonic()
@@ -287,6 +327,8 @@ class Recorder:
                 return
             self.got[phase] += 1
             self.lat[phase].append((stamp - sent) / 1e9)
+            if phase == 5:
+                self.storm_lines.append((sent, (stamp - sent) / 1e9))
         else:
             self.other[self.phase] += 1
 
@@ -518,13 +560,173 @@ def flood_child(args: dict) -> dict:
     return out
 
 
+def join_hosts(n: int, burst: int, per_address: int) -> list[str]:
+    """Where each of the join storm's ``n`` joins comes from: first ``burst`` from one address
+    (127.0.30.1: more than --max-per-address, to be refused HOST_FULL), then ``per_address``
+    from each of 127.0.31.1, 127.0.31.2, … (few enough that the per-address cap never stops them)."""
+    hosts = [loopback_host(30, 0)] * min(n, burst)
+    return hosts + [loopback_host(31, i // max(1, per_address)) for i in range(n - len(hosts))]
+
+
+class Joining:
+    """One join of the storm, mid-handshake: HELLO (200 bytes), CHALLENGE, HELLO with the token."""
+
+    __slots__ = ("mem", "nonce", "token", "started", "resend_at")
+
+    def __init__(self, mem: Member, now: float) -> None:
+        self.mem = mem
+        self.nonce = os.urandom(8)
+        self.token = b""
+        self.started = now
+        self.resend_at = now
+
+    def hello(self, now: float) -> None:
+        try:
+            self.mem.sock.sendto(lw.hello(self.nonce, self.mem.name, self.token), self.mem.server)
+        except OSError:
+            pass
+        self.resend_at = now + 0.5
+
+
+def join_child(args: dict) -> dict:
+    """The join storm: ``joins`` members join as fast as the handshake allows (``JOIN_WINDOW``
+    handshakes in flight), each on its own socket, then stay (acknowledging everything, answering
+    PINGs) until told to stop. Nothing is said."""
+    server = (LOOPBACK, args["port"])
+    stop = Stop()
+    go = [False]
+    signal.signal(signal.SIGUSR1, lambda *_a: go.__setitem__(0, True))
+    raise_fd_limit(args["joins"] + 64)
+    hosts = join_hosts(args["joins"], args["burst"], args["per_address"])
+    out: dict = {"attempted": 0, "admitted": 0, "refused": Counter(), "unanswered": 0, "dropped": Counter(),
+                 "received": 0, "undecoded": 0, "admitted_at": [], "answered_s": None, "hosts": len(set(hosts)),
+                 "burst_host": hosts[0] if hosts else "", "burst": min(args["joins"], args["burst"]),
+                 "burst_admitted": 0, "burst_refused": Counter(), "bind_failed": 0}
+    ep = select.epoll()
+    pending: dict[int, Joining] = {}
+    held: dict[int, Member] = {}
+    Path(args["ready"]).write_text("ready")
+    wait_until = time.monotonic() + 30.0
+    while not go[0] and not stop.now and time.monotonic() < wait_until:
+        time.sleep(0.005)
+    t0 = time.monotonic()
+    deadline = t0 + args["seconds"]
+    nxt = 0
+    next_sweep = t0
+
+    def finish(fd: int) -> Joining:
+        j = pending.pop(fd)
+        ep.unregister(fd)
+        if not pending and nxt >= len(hosts) and out["answered_s"] is None:
+            out["answered_s"] = time.monotonic() - t0
+        return j
+
+    while not stop.now:
+        now = time.monotonic()
+        if now >= deadline:
+            break
+        while nxt < len(hosts) and len(pending) < JOIN_WINDOW:
+            try:
+                mem = Member(f"{args['prefix']}{nxt}", server, hosts[nxt], 256 << 10)
+            except OSError:
+                out["bind_failed"] += 1
+                nxt += 1
+                continue
+            mem.idx = nxt
+            j = Joining(mem, now)
+            pending[mem.fd] = j
+            ep.register(mem.fd, select.EPOLLIN)
+            j.hello(now)
+            nxt += 1
+            out["attempted"] += 1
+        for fd, _ in ep.poll(0.002):
+            if stop.now or time.monotonic() >= deadline:
+                break
+            now = time.monotonic()
+            mem = held.get(fd)
+            if mem is not None:
+                mem.drain(now, 32)
+                if mem.dropped:
+                    out["dropped"][mem.dropped] += 1
+                    out["received"] += mem.received
+                    out["undecoded"] += mem.undecoded
+                    ep.unregister(fd)
+                    del held[fd]
+                    mem.close()
+                elif mem.need_ack:
+                    mem.send_ack(now)
+                continue
+            j = pending.get(fd)
+            if j is None:
+                continue
+            mem = j.mem
+            for _ in range(16):
+                try:
+                    data = mem.sock.recv(65535)
+                except (BlockingIOError, InterruptedError):
+                    break
+                except OSError:                         # ICMP: nobody there (the server died)
+                    break
+                if len(data) < 14 or data[:4] != lw.PREFIX or data[5:13] != j.nonce:
+                    continue
+                kind = data[4]
+                if kind == lw.CHALLENGE:
+                    j.token = data[14:14 + data[13]]
+                    j.hello(now)
+                elif kind == lw.WELCOME and len(data) >= 21:
+                    mem.session = data[13:21]
+                    finish(fd)
+                    out["admitted"] += 1
+                    out["admitted_at"].append(round(now - t0, 3))
+                    if mem.host == out["burst_host"] and mem.idx < out["burst"]:
+                        out["burst_admitted"] += 1
+                    held[fd] = mem
+                    ep.register(fd, select.EPOLLIN)
+                    mem.drain(now, 32)                  # what came right behind the WELCOME
+                    if mem.need_ack:
+                        mem.send_ack(now)
+                    break
+                elif kind == lw.REFUSE:
+                    code = REFUSE_CODES.get(data[13], str(data[13]))
+                    finish(fd)
+                    out["refused"][code] += 1
+                    if mem.idx < out["burst"]:
+                        out["burst_refused"][code] += 1
+                    mem.close()
+                    break
+        now = time.monotonic()
+        if now >= next_sweep:                           # handshakes to repeat, or to give up on
+            next_sweep = now + 0.05
+            for fd, j in list(pending.items()):
+                if now - j.started > args["join_timeout"]:
+                    finish(fd)
+                    out["unanswered"] += 1
+                    j.mem.close()
+                elif now >= j.resend_at:
+                    j.hello(now)
+            for mem in held.values():                   # acks lost to a full buffer, stalled LEAVEs: none here
+                if mem.need_ack:
+                    mem.send_ack(now)
+    out["seconds"] = time.monotonic() - t0
+    out["still_joining"] = len(pending) + max(0, len(hosts) - nxt)
+    out["held"] = len(held)
+    for mem in held.values():
+        out["received"] += mem.received
+        out["undecoded"] += mem.undecoded
+        mem.close()                                     # no LEAVE: their sessions just go quiet
+    for j in pending.values():
+        j.mem.close()
+    ep.close()
+    return out
+
+
 def child_main(kind: str, spec: str) -> int:
     args = json.loads(spec)
     try:
         os.nice(args.get("nice", 0))
     except OSError:
         pass
-    result = storm_child(args) if kind == "storm" else flood_child(args)
+    result = {"storm": storm_child, "flood": flood_child, "joins": join_child}[kind](args)
     Path(args["out"]).write_text(json.dumps(result))
     return 0
 
@@ -532,8 +734,9 @@ def child_main(kind: str, spec: str) -> int:
 class Attacker:
     """A storm or flood child: started, told to stop, its report read back."""
 
-    def __init__(self, kind: str, tmp: Path, **args) -> None:
+    def __init__(self, kind: str, tmp: Path, grace: float = 0.5, **args) -> None:
         self.kind = kind
+        self.grace = grace                                # to write its report once told to stop
         self.ready = tmp / f"{kind}.ready"
         self.out = tmp / f"{kind}.json"
         self.err_path = tmp / f"{kind}.err"
@@ -552,6 +755,11 @@ class Attacker:
             self.meter = CpuMeter(self.p.pid).start()
         except OSError:
             self.meter = None
+
+    def go(self) -> None:
+        """SIGUSR1: the join storm waits for it (so that it starts with its phase)."""
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGUSR1)
 
     def pause(self, paused: bool) -> None:
         """SIGSTOP / SIGCONT: the attack's off and on slices."""
@@ -574,7 +782,7 @@ class Attacker:
         return self.p.poll() is not None
 
     def report(self) -> dict:
-        stop_process(self.p, 0.5)
+        stop_process(self.p, self.grace)
         self.err.close()
         try:
             return json.loads(self.out.read_text())
@@ -601,12 +809,13 @@ class CheckoutServer(ServerProcess):
 # --- one run --------------------------------------------------------------------------
 
 
-def one_run(root: Path, opts: argparse.Namespace, durations: dict[str, float]) -> dict:
-    """Baseline, attack and after against the server of ``root``; the figures."""
+def one_run(root: Path, opts: argparse.Namespace, durations: dict[str, float], joins: bool = False) -> dict:
+    """Baseline, attack and after against the server of ``root``; the figures. ``joins``: on a
+    fresh server of ``root``, a baseline and then the join storm instead."""
     flood_prefix = "flood"
     names = [f"calm{i}" for i in range(opts.members)]
     rec = Recorder(names, flood_prefix)
-    out: dict = {"root": str(root), "notes": []}
+    out: dict = {"root": str(root), "notes": [], "members": opts.members}
     tmp = Path(tempfile.mkdtemp(prefix="bench-abuse-"))
     attackers: list[Attacker] = []
     srv = CheckoutServer(root)
@@ -639,6 +848,41 @@ def one_run(root: Path, opts: argparse.Namespace, durations: dict[str, float]) -
         drops_srv[i] += socket_drops([srv.address]) - d0
         drops_mem[i] += socket_drops(mine) - m0
 
+    def join_storm(out: dict) -> None:
+        """Phase 5: the members go on talking while a process joins ``--join-storm`` members as
+        fast as it can and keeps them; then (phase 6, not a row of its own) the members fall
+        silent until their last lines have arrived, at most ``join-tail`` seconds."""
+        joiner = Attacker("joins", tmp, grace=3.0, port=srv.address[1], nice=opts.attack_nice,
+                          joins=opts.join_storm, burst=opts.join_burst, per_address=opts.joins_per_address,
+                          prefix="join", join_timeout=5.0,
+                          seconds=durations["joins"] + durations["join-tail"] + 10.0)   # a backstop
+        attackers.append(joiner)
+        room.drive(10.0, until=joiner.is_ready)
+        if joiner.done() or not joiner.is_ready():
+            out["joins"] = joiner.report()
+            attackers.remove(joiner)
+            return
+        joiner.start_meter()
+        out["rss_joins_before"] = peak = rss()
+        rec.set_phase(5)
+        rec.storm_t0 = time.time_ns()
+        joiner.go()
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < durations["joins"] - 1e-3 and srv.alive():
+            run_phase(5, min(0.5, durations["joins"] - (time.monotonic() - t0)), until=lambda: not srv.alive())
+            peak = max(peak, rss())
+        out["joins_seconds"] = time.monotonic() - t0
+        room.speaking = False                      # the lines said in the storm: until they arrive
+        run_phase(6, durations["join-tail"],
+                  until=lambda: not srv.alive() or (rec.got[5] >= rec.expected[5] and rec.got[1] >= rec.expected[1]))
+        peak = max(peak, rss())
+        out["join_tail_s"] = rec.seconds(6)
+        out["rss_joins_peak"] = peak
+        joiner.stop(time.monotonic() - t0)
+        rep_ = joiner.report()
+        attackers.remove(joiner)
+        out["joins"] = dict(rep_, cpu=joiner.cpu)
+
     try:
         room = Room(srv.address, opts.members, rec)
         mine = [m.sock.getsockname() for m in room.members]
@@ -646,6 +890,12 @@ def one_run(root: Path, opts: argparse.Namespace, durations: dict[str, float]) -
         room.speaking = True
         rec.set_phase(0)
         room.drive(durations["warm-up"])
+        if joins:
+            run_phase(1, durations["join-baseline"], until=lambda: not srv.alive())
+            out["rss_baseline"] = rss()
+            if srv.alive():
+                join_storm(out)
+            return out
         run_phase(1, durations["baseline"], until=lambda: not srv.alive())
         out["rss_baseline"] = rss()
         # the attack
@@ -692,11 +942,12 @@ def one_run(root: Path, opts: argparse.Namespace, durations: dict[str, float]) -
             out["profile"] = summarise(prof.stacks(), 30)
         run_phase(3, max(0.0, durations["after"] - rec.seconds(3)), speak_until=durations["tail"])
         rec.set_phase(0)
-        out["server_alive"] = srv.alive()
         out["rss_end"] = rss()
-        rec.set_phase(0)
-        out["undecoded"] = sum(m.undecoded for m in room.members)
+        return out
     finally:
+        rec.set_phase(0)
+        out["server_alive"] = srv.alive()
+        out["undecoded"] = sum(m.undecoded for m in room.members) if room is not None else 0
         for a in attackers:
             a.stop()
             a.report()
@@ -704,10 +955,9 @@ def one_run(root: Path, opts: argparse.Namespace, durations: dict[str, float]) -
             room.close()
         srv.close()
         shutil.rmtree(tmp, ignore_errors=True)
-    out["rec"] = rec
-    out["cpu"] = {i: cpu_s[i] / rec.seconds(i) for i in (1, 2, 3, 4)}
-    out["drops"] = {i: (drops_srv[i], drops_mem[i]) for i in (1, 2, 3, 4)}
-    return out
+        out["rec"] = rec
+        out["cpu"] = {i: cpu_s[i] / rec.seconds(i) for i in (1, 2, 3, 4, 5)}
+        out["drops"] = {i: (drops_srv[i], drops_mem[i]) for i in (1, 2, 3, 4, 5)}
 
 
 # --- the report -----------------------------------------------------------------------
@@ -738,13 +988,17 @@ def mb(n: float) -> str:
     return f"{n / 1e6:.1f} MB"
 
 
-def phase_rows(label: str, run: dict, n_members: int) -> tuple[list[tuple], dict]:
+ATTACK_ROWS = ((1, "baseline"), (4, "between attacks (attackers paused)"), (2, "under attack"),
+               (3, "after the attack"))
+JOIN_ROWS = ((1, "join storm's room (a fresh server): baseline"), (5, "during the join storm"))
+
+
+def phase_rows(label: str, run: dict, n_members: int, titles=ATTACK_ROWS) -> tuple[list[tuple], dict]:
     rec: Recorder = run["rec"]
     rows, figs = [], {}
     base_p95 = between_p95 = None
-    for i, title in ((1, "baseline"), (4, "between attacks (attackers paused)"), (2, "under attack"),
-                     (3, "after the attack")):
-        if i == 4 and not rec.spent[4]:
+    for i, title in titles:
+        if i in (4, 5) and not rec.spent[i]:
             continue
         lat = rec.lat[i]
         missing = max(0, rec.expected[i] - rec.got[i])
@@ -756,7 +1010,11 @@ def phase_rows(label: str, run: dict, n_members: int) -> tuple[list[tuple], dict
         secs = rec.seconds(i)
         g = [rec.junk_guest[i][n] / secs for n in rec.names]
         f = [rec.junk_flood[i][n] / secs for n in rec.names]
-        dropped = [f"{n}: {why}" for n, why in sorted(rec.dropped.items()) if f"({PHASES[i]})" in why]
+        jn = [rec.joined[i][n] / secs for n in rec.names]
+        cr = [rec.crowd[i][n] / secs for n in rec.names]
+        cj = [rec.crowd_joins[i][n] / secs for n in rec.names]
+        dropped = [f"{n}: {why}" for n, why in sorted(rec.dropped.items())
+                   if f"({PHASES[i]})" in why or (i == 5 and f"({PHASES[6]})" in why)]
         ratio = "" if i == 1 else ratio_of(p95, base_p95)
         if i == 2 and between_p95 is not None:
             ratio += f" / {ratio_of(p95, between_p95)}"
@@ -765,6 +1023,8 @@ def phase_rows(label: str, run: dict, n_members: int) -> tuple[list[tuple], dict
         rows.append((f"{label}{title}", f"{secs:.1f} s" + (f" in {run['slice']:g} s slices" if i in (2, 4) else ""), f"{len(lat):,} of {rec.expected[i]:,}",
                      cell(p50), cell(p95), cell(max(lat)) if lat else "-", ratio,
                      f"{sum(g) / len(g):,.0f} / {max(g):,.0f}", f"{sum(f) / len(f):,.0f} / {max(f):,.0f}",
+                     f"{sum(jn) / len(jn):,.1f} / {sum(cr) / len(cr):,.1f}"
+                     + (f" (counting {sum(cj) / len(cj):,.0f})" if sum(cj) else ""),
                      f"{len(dropped)} of {n_members}" + (f" ({'; '.join(dropped[:3])})" if dropped else ""),
                      "-" if cpu != cpu else f"{cpu:.0%}", f"{d_srv:,} / {d_mem:,}"))
         figs[i] = {"p95": p95, "p50": p50, "missing": missing, "dropped": len(dropped)}
@@ -793,9 +1053,72 @@ def attack_row(label: str, run: dict) -> tuple:
                  + (f", {len(f['dropped'])} dropped" if f["dropped"] else "")
                  + (f", {len(f['join_failures'])} joins failed" if f["join_failures"] else "")
                  + f"; CPU {f.get('cpu', 0):.0%}")
-    return (label or "this checkout", storm, flood,
+    return (server_label(label, run), storm, flood,
             f"{mb(run.get('rss_baseline', 0))} -> {mb(run.get('rss_attack_peak', 0))} peak, "
             f"{mb(run.get('rss_end', 0))} after")
+
+
+def server_label(label: str, run: dict) -> str:
+    if label:
+        return label.rstrip(": ")
+    return "this checkout" if run.get("root") == str(ROOT) else run.get("root", "?")
+
+
+def join_split(run: dict) -> str:
+    """The join storm's lines that arrived, split at the moment every join had been answered:
+    the joins themselves, then the room they filled."""
+    rec: Recorder | None = run.get("rec")
+    j = run.get("joins") or {}
+    if rec is None or not rec.storm_lines or "attempted" not in j:
+        return ""
+    cut = j.get("answered_s")
+    if cut is None:
+        return (f"joins were still unanswered when the phase ended ({j.get('admitted', 0):,} admitted by "
+                f"then): every line of the phase was said during the joins")
+    edge = rec.storm_t0 + int(cut * 1e9)
+    during = sorted(lat for sent, lat in rec.storm_lines if sent < edge)
+    later = sorted(lat for sent, lat in rec.storm_lines if sent >= edge)
+    room = j.get("held", 0) + run.get("members", 0)
+
+    def p(v: list[float]) -> str:
+        return f"p95 {cell(percentile(v, 95))}, max {cell(v[-1])} ({len(v):,} arrivals)" if v else "no lines"
+    return (f"of the lines that arrived, those sent while the joins were being answered (the first "
+            f"{cut:.1f} s): {p(during)}; those sent after, in the room of ~{room:,} they had filled: {p(later)}")
+
+
+def join_row(label: str, run: dict, n_members: int) -> tuple:
+    j = run.get("joins")
+    if not j:
+        return (server_label(label, run), "-", "-", "-", "-", "-", "-", "-", "-")
+    if "error" in j:
+        return (server_label(label, run), j["error"][:160], "-", "-", "-", "-", "-", "-", "-")
+    rec: Recorder = run["rec"]
+    refused = Counter(j.get("refused", {}))
+    other = sum(v for k, v in refused.items() if k not in ("FULL", "HOST_FULL"))
+    burst_ref = j.get("burst_refused", {})
+    at = j.get("admitted_at", [])
+    speed = "-"
+    if at:
+        speed = f"{len(at):,} in {at[-1]:.1f} s" + (f" ({len(at) / at[-1]:,.0f}/s)" if at[-1] > 0 else "")
+    answered = j.get("answered_s")
+    unanswered = j.get("unanswered", 0) + j.get("still_joining", 0)
+    dropped = sum(j.get("dropped", {}).values())
+    calm = sum(rec.joined[i][n] for i in (5, 6) for n in rec.names) / max(1, len(rec.names))
+    crowd = sum(rec.crowd[i][n] for i in (5, 6) for n in rec.names) / max(1, len(rec.names))
+    counted = sum(rec.crowd_joins[i][n] for i in (5, 6) for n in rec.names) / max(1, len(rec.names))
+    cpu = run.get("cpu", {}).get(5, float("nan"))
+    return (server_label(label, run),
+            f"{j['attempted']:,} from {j['hosts']} addresses ({j['burst']} of them from {j['burst_host']})",
+            speed + ("" if answered is None else f"; all answered in {answered:.1f} s"),
+            f"{refused.get('FULL', 0):,} / {refused.get('HOST_FULL', 0):,}" + (f" / {other:,}" if other else "")
+            + f" (from {j['burst_host']}: {j.get('burst_admitted', 0)} admitted, "
+              f"{burst_ref.get('HOST_FULL', 0)} HOST_FULL)",
+            f"{unanswered:,}",
+            f"{dropped:,} of {j['admitted']:,} ({j.get('held', 0):,} still in at the end)",
+            f"{calm:,.0f} JOINED, {crowd:,.0f} CROWD" + (f" counting {counted:,.0f} joins" if counted else ""),
+            f"{'-' if cpu != cpu else f'{cpu:.0%}'} / {mb(run.get('rss_joins_before', 0))} -> "
+            f"{mb(run.get('rss_joins_peak', 0))} peak",
+            f"{j.get('cpu', float('nan')):.0%}")
 
 
 def run(opts: argparse.Namespace) -> Result:
@@ -805,37 +1128,60 @@ def run(opts: argparse.Namespace) -> Result:
         if not (r / "gui_server.py").exists():
             raise SystemExit(f"{r}: no gui_server.py here (give a project checkout)")
     durations = {"warm-up": 1.0, "baseline": 6.0 if opts.quick else 10.0, "attack": 8.0 if opts.quick else 10.0,
-                 "after": 3.0 if opts.quick else 5.0, "tail": 1.5}
+                 "after": 3.0 if opts.quick else 5.0, "tail": 1.5,
+                 "join-baseline": 4.0 if opts.quick else 6.0, "joins": 6.0 if opts.quick else 10.0,
+                 "join-tail": 5.0}
     for k in ("baseline", "attack", "after"):
         if getattr(opts, k):
             durations[k] = getattr(opts, k)
-    raise_fd_limit(opts.guests + opts.members + 256)
+    if opts.join_seconds:
+        durations["joins"] = opts.join_seconds
+    raise_fd_limit(max(opts.guests, opts.join_storm) + opts.members + 256)
     runs = []
     for r in roots:
         label = "" if len(roots) == 1 else f"{r}: "
-        runs.append((label, r, one_run(r, opts, durations)))
-    rows, attack_rows = [], []
+        got = one_run(r, opts, durations)
+        if opts.join_storm:                       # on a fresh server: not the attack's aftermath
+            got["join_run"] = one_run(r, opts, durations, joins=True)
+        runs.append((label, r, got))
+    rows, attack_rows, join_rows = [], [], []
     last = None
     for label, r, got in runs:
         rr, figs = phase_rows(label, got, opts.members)
         rows += rr
         attack_rows.append(attack_row(label, got))
+        jfigs = None
+        if "join_run" in got:
+            jr, jfigs = phase_rows(label, got["join_run"], opts.members, JOIN_ROWS)
+            rows += jr
+            join_rows.append(join_row(label, got["join_run"], opts.members))
+            if not got["join_run"].get("server_alive", True):
+                res.notes.append(f"{server_label(label, got)}: the server process died during the join storm.")
         if not got.get("server_alive", True):
             res.notes.append(f"{label or 'this checkout: '}the server process died during the run.")
-        last = (label, figs)
+        last = (label, figs, jfigs)
     res.add_table(
         f"Abuse: {opts.members} well-behaved members each saying a line every ~{SAY_EVERY * 1000:.0f} ms; "
         f"latency = the sender's sendto -> the kernel's arrival stamp at each other member, for the lines sent "
         f"in that phase (never arrived = infinitely late); junk = lines from guests / from the flooders that "
         f"reached a member, per second, mean / worst member; server CPU = share of one core",
         ("phase", "lasted", "lines received", "p50", "p95", "max", "p95 vs baseline (/ vs between attacks)", "guest lines/s on screen",
-         "flood lines/s on screen", "members dropped", "server CPU",
+         "flood lines/s on screen", "join notices/s: JOINED / CROWD", "members dropped", "server CPU",
          "datagrams dropped, full buffer: server / members"), rows)
     res.add_table(
         f"The attack: guest storm ({opts.guests} addresses, one process) and member flood ({opts.flooders} "
         f"members, one process), both at nice {opts.attack_nice}, while they ran",
         ("server", "guest storm sent", "member flood", "server RSS"), attack_rows)
-    label, figs = last
+    if opts.join_storm:
+        res.add_table(
+            f"The join storm: one process (nice {opts.attack_nice}) joins {opts.join_storm:,} members with the "
+            f"real handshake (HELLO padded to 200 bytes, the CHALLENGE's token echoed; {JOIN_WINDOW} handshakes "
+            f"in flight), {opts.join_burst} from one address first, then {opts.joins_per_address} per address, "
+            f"and keeps them (acknowledging, answering PINGs) while the well-behaved members talk",
+            ("server", "joins attempted", "admitted", "refused: FULL / HOST_FULL", "no answer (in 5 s, or by the end)",
+             "join-storm members dropped", "join notices per well-behaved member, in all",
+             "server CPU / RSS", "join storm CPU"), join_rows)
+    label, figs, jfigs = last
     a, b = figs[2], figs.get(4, figs[1])          # paired: the slices between attacks, else the baseline
     if not b["p95"] < math.inf:                   # they never recovered: the baseline before, then
         b = figs[1]
@@ -853,16 +1199,29 @@ def run(opts: argparse.Namespace) -> Result:
                          f"read the ratio to the baseline too.")
     res.goal(f"members' line p95 under a guest storm and a member flood under {GOAL_P95 * 1000:.0f} ms{where}",
              cell(a["p95"]), a["p95"] < GOAL_P95)
-    lost = sum(figs[i]["dropped"] for i in (2, 3, 4) if i in figs)
-    res.goal(f"no well-behaved member dropped during or after the attack{where}",
+    if jfigs and 5 in jfigs:
+        js, jb = jfigs[5], jfigs[1]
+        res.goal(f"members' line p95 during a join storm under {GOAL_P95 * 1000:.0f} ms{where}",
+                 f"{cell(js['p95'])} (p50 {cell(js['p50'])}); {ratio_of(js['p95'], jb['p95'])} its room's "
+                 f"baseline just before ({cell(jb['p95'])}), {ratio_of(js['p95'], figs[1]['p95'])} the first "
+                 f"baseline ({cell(figs[1]['p95'])})", js["p95"] < GOAL_P95)
+    elif opts.join_storm:
+        res.notes.append(f"{label}no join storm was measured (the server had died, or the storm did not start).")
+    lost = sum(figs[i]["dropped"] for i in (2, 3, 4) if i in figs) + (jfigs or {}).get(5, {}).get("dropped", 0)
+    res.goal(f"no well-behaved member dropped during or after the attacks{where}",
              f"{lost} of {opts.members}", lost == 0)
     res.notes.append("The attackers run at nice "
                      f"{opts.attack_nice} so that on this 2-core machine they take the CPU the room leaves (as "
                      "machines elsewhere would); the members and the server are not niced. Both attackers bind "
-                     "addresses of 127.0.0.0/8 (storm 127.0.1.x-127.0.2.x, flood 127.0.20.x, members "
-                     "127.0.10.x), so per-address limits see distinct senders.")
+                     "addresses of 127.0.0.0/8 (storm 127.0.1.x-127.0.2.x, flood 127.0.20.x, join storm "
+                     "127.0.30.1 and 127.0.31.x-, members 127.0.10.x), so per-address limits see distinct "
+                     "senders.")
     res.notes.append("The server's RSS with 5,000 members is measured by the scale bench: "
                      "`.venv/bin/python bench/bench_scale.py` (in run_all as `scale`).")
+    for label, _r, got in runs:
+        split = join_split(got.get("join_run", {}))
+        if split:
+            res.notes.append(f"{server_label(label, got)}: join storm: {split}.")
     for label, _r, got in runs:
         if got.get("undecoded"):
             res.notes.append(f"{label}members skipped {got['undecoded']:,} datagrams they could not decode.")
@@ -881,6 +1240,15 @@ def add_args(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--storm-rate", type=float, default=0.0, metavar="N",
                     help="the storm's datagrams per second at most (default: as fast as it can)")
     ap.add_argument("--flooders", type=int, default=2, help="members flooding (0: no flood)")
+    ap.add_argument("--join-storm", type=int, default=1000, metavar="N",
+                    help="members the join storm joins (default 1000; 0: no join storm)")
+    ap.add_argument("--join-burst", type=int, default=40, metavar="N",
+                    help="of those, how many join first from one address (default 40: more than the server's "
+                         "32 per address)")
+    ap.add_argument("--joins-per-address", type=int, default=4, metavar="N",
+                    help="the rest join N from each address (default 4)")
+    ap.add_argument("--join-seconds", type=float, default=0.0,
+                    help="seconds of the join storm phase (default 10; 6 with --quick)")
     ap.add_argument("--attack-nice", type=int, default=10, help="niceness of the attacking processes (default 10)")
     ap.add_argument("--baseline", type=float, default=0.0, help="seconds (default 10; 6 with --quick)")
     ap.add_argument("--attack", type=float, default=0.0, help="seconds (default 10; 8 with --quick)")

@@ -1,5 +1,6 @@
 """The small pure pieces under the room's limits, at their edges: the token bucket,
-the Limits record's validation, and the sessions of members the operator removed."""
+the Limits record's validation, the sessions of members the operator removed, the
+guests' line, the roster's counts and the gate's spent tokens and refusals."""
 from __future__ import annotations
 
 import dataclasses
@@ -7,12 +8,16 @@ import dataclasses
 import pytest
 
 from udpcore import appmsg as m
-from udpcore import wire
+from udpcore import events as ev
+from udpcore import guests, wire
+from udpcore.handshake import Gate, Step
 from udpcore.limits import Limits
+from udpcore.moderation import Moderation
 from udpcore.parting import BYE_REASON, PARTING_LINGER, Parting
 from udpcore.peer import Peer
 from udpcore.ratelimit import TokenBucket
-from udpcore.roster import Member
+from udpcore.roster import Member, Roster
+from udpcore.tokens import TOKEN_LIFETIME
 
 pytestmark = pytest.mark.timeout(10)
 
@@ -39,10 +44,9 @@ def test_a_refused_take_takes_nothing():
 
 
 def test_a_bucket_never_holds_more_than_its_burst():
-    b = TokenBucket(10.0, 3, 0.0)
-    b.take(0.0)
-    assert not b.full(0.05) and b.full(1000.0)
-    assert [b.take(1000.0) for _ in range(4)][3] > 0
+    b = TokenBucket(10.0, 3, 100.0)
+    b.take(100.0)
+    assert [b.take(1000.0) for _ in range(4)][3] == pytest.approx(0.1)      # 3, then empty
 
 
 def test_slow_and_stopped_buckets():
@@ -169,3 +173,91 @@ def test_sessions_that_end_together_all_get_their_bye():
     out: list = []
     p.flush(PARTING_LINGER, out)
     assert [x.session for x, _ in byes(out)] == [b"A" * 8, b"B" * 8] and len(p) == 0
+
+
+# --- the guests' line, at its byte edges ---------------------------------------------------------
+
+
+def test_only_the_bytes_that_can_matter_are_decoded_and_a_cut_character_is_no_error():
+    # max_chars=2: at most 4 * 2 + 4 = 12 bytes are read.
+    assert guests.line_in("\u20ac\u20ac\u20ac\u20ac\u20ac".encode(), 2) == "\u20ac\u20ac"   # 15 bytes: read 12
+    assert guests.line_in(b"abcdefghijkl\xff", 2) == "ab"              # the 13th byte is never read
+    assert guests.line_in(b"abcdefghijk\xff", 2) is None               # the 12th is
+    assert guests.line_in(b"abcdefghijk\xc3", 2) is None               # 12 bytes, not cut: a bad ending
+    assert guests.line_in(b"abcdefghijkl\xc3\xa9", 2) == "ab"          # cut inside the 13th-14th: fine
+    assert guests.line_in(b"abcd\xc3", 2) is None                      # short and broken: not UTF-8
+    assert guests.line_in(b"abcdef\xc3", 2) is None
+
+
+def test_what_a_removed_guest_reads():
+    assert guests.removed_out("", False) == "* The operator removed you from the room."
+    assert guests.removed_out("spam", True) == "* The operator banned you from the room: spam"
+
+
+# --- the roster's counts -----------------------------------------------------------------------
+
+
+def test_the_roster_counts_guests_and_members_per_address_through_every_change():
+    r = Roster()
+    g1, g2 = Member("guest-1", ("127.0.0.7", 1), None, 0.0), Member("guest-2", ("127.0.0.7", 2), None, 0.0)
+    a = Member("a", ("127.0.0.8", 1), Peer(b"A" * 8, 0.0), 0.0)
+    b = Member("b", ("127.0.0.8", 2), Peer(b"B" * 8, 0.0), 0.0)
+    for x in (g1, g2, a, b):
+        r.add(x)
+    assert r.guests == 2 and dict(r.per_host) == {"127.0.0.8": 2}
+    r.remove(g1)
+    assert r.guests == 1
+    r.move(a, ("127.0.0.9", 5))
+    assert dict(r.per_host) == {"127.0.0.8": 1, "127.0.0.9": 1}
+    r.move(g2, ("127.0.0.9", 6))                       # a guest moving counts nowhere
+    assert dict(r.per_host) == {"127.0.0.8": 1, "127.0.0.9": 1} and r.guests == 1
+    r.remove(b)
+    assert dict(r.per_host) == {"127.0.0.9": 1}        # an address with nobody left is forgotten
+    r.remove(a)
+    r.remove(g2)
+    assert not r.per_host and r.guests == 0 and not r.by_key and not r.by_sid and not r.by_addr
+
+
+# --- the gate: spent tokens, and refusals at an address someone holds ---------------------------
+
+
+def test_a_spent_token_is_remembered_exactly_as_long_as_it_could_be_accepted():
+    gate = Gate(b"k" * 32, Limits(), Moderation())
+    gate.spend(b"t" * 20, 100.0)
+    gate.forget_spent(100.0 + TOKEN_LIFETIME)
+    assert b"t" * 20 in gate._spent
+    gate.forget_spent(100.0 + TOKEN_LIFETIME + 0.001)
+    assert not gate._spent
+
+
+def hello_at(gate: Gate, name: str, addr, nonce: bytes = b"m" * 8) -> wire.Hello:
+    return wire.Hello(nonce, name, gate.tokens.mint(addr, 1.0))
+
+
+@pytest.mark.parametrize("limits,code", [(Limits(max_members=1), wire.RefuseCode.FULL),
+                                         (Limits(max_per_address=1), wire.RefuseCode.HOST_FULL)])
+def test_a_new_program_at_a_members_address_takes_its_place_in_a_full_room(limits, code):
+    gate = Gate(b"k" * 32, limits, Moderation())
+    roster = Roster()
+    old = Member("alice", ADDR, Peer(b"A" * 8, 0.0), 0.0, nonce=b"n" * 8)
+    roster.add(old)
+    v = gate.judge(hello_at(gate, "carol", ADDR), ADDR, 1.0, 200, roster)
+    assert (v.step, v.member) == (Step.ADMIT, old)
+    other = ("127.0.0.1", 40001)                      # the same host, another program: no place
+    v = gate.judge(hello_at(gate, "dave", other), other, 1.0, 200, roster)
+    assert (v.step, v.refuse, v.member) == (Step.REFUSE, code, None)
+
+
+@pytest.mark.parametrize("limits,bans,code", [
+    (Limits(max_members=1), (), wire.RefuseCode.FULL),
+    (Limits(max_per_address=1), (), wire.RefuseCode.HOST_FULL),
+    (Limits(), ("carol",), wire.RefuseCode.BANNED),
+])
+def test_a_refusal_at_an_address_someone_holds_names_who_goes(limits, bans, code):
+    gate = Gate(b"k" * 32, limits, Moderation(ev.Ban(n) for n in bans))
+    roster = Roster()
+    roster.add(Member("bob", ("127.0.0.3", 1), Peer(b"B" * 8, 0.0), 0.0))       # fills the room / address
+    guest = Member("guest-x", ("127.0.0.3", 2), None, 0.0)
+    roster.add(guest)
+    v = gate.judge(hello_at(gate, "carol", guest.addr), guest.addr, 1.0, 200, roster)
+    assert (v.step, v.refuse, v.member) == (Step.REFUSE, code, guest)

@@ -15,14 +15,9 @@ class TokenBucket:
         self.tokens = burst        # a newcomer may say its first lines at once
         self.stamp = now
 
-    def _refill(self, now: float) -> None:
-        if now > self.stamp:
-            self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-            self.stamp = now
-
     def take(self, now: float) -> float:
         """Take one token: 0.0 when there was one, else the seconds until there will be
-        (nothing is taken then). Once per relayed line: the refill is inlined."""
+        (nothing is taken then). Tokens gained since the last take come first, up to burst."""
         tokens = self.tokens
         if now > self.stamp:
             tokens = min(self.burst, tokens + (now - self.stamp) * self.rate)
@@ -34,8 +29,3 @@ class TokenBucket:
         if self.rate <= 0:
             return float("inf")
         return (1.0 - tokens) / self.rate
-
-    def full(self, now: float) -> bool:
-        """As if never used: a bucket in this state may be forgotten."""
-        self._refill(now)
-        return self.tokens >= self.burst

@@ -31,10 +31,19 @@ BUSY_PAUSE = 0.02      # seconds the headless server waits between batches when 
 
 
 def _setup_stdio() -> None:
-    for stream in (sys.stdout, sys.stderr):
+    """A pipe carries UTF-8, whatever the system's code page: a Windows pipe is
+    otherwise in the ANSI code page (cp1252), and PyInstaller's programs ignore
+    PYTHONUTF8. A byte that is not UTF-8 becomes U+FFFD instead of ending the
+    input. A terminal keeps the encoding it has (Windows consoles are Unicode)."""
+    for stream in (sys.stdin, sys.stdout, sys.stderr):
+        options: dict = {"errors": "replace"}
+        if stream is not sys.stdin:
+            options["line_buffering"] = True
         try:
-            stream.reconfigure(line_buffering=True, errors="replace")  # type: ignore[union-attr]
-        except (AttributeError, ValueError):
+            if not stream.isatty():
+                options["encoding"] = "utf-8"
+            stream.reconfigure(**options)  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
             pass
 
 

@@ -31,8 +31,10 @@ def attach_console() -> None:
     except OSError:
         pass
     # Double-clicked: no terminal at all.
-    sys.stdout = sys.stderr = open(os.devnull, "w")
-    sys.stdin = open(os.devnull)
+    # (UTF-8, replacing: a strict cp1252 stderr would raise on a traceback's non-Latin
+    # text, and the error dialog would never show)
+    sys.stdout = sys.stderr = open(os.devnull, "w", encoding="utf-8", errors="replace")
+    sys.stdin = open(os.devnull, encoding="utf-8")
 
 
 class _Parser(argparse.ArgumentParser):

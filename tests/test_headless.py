@@ -22,8 +22,8 @@ pytestmark = pytest.mark.timeout(60)
 class Proc:
     """A program under test, with its output read line by line."""
 
-    def __init__(self, *args: str, stdin: bytes | None = None) -> None:
-        env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONIOENCODING="utf-8")
+    def __init__(self, *args: str, stdin: bytes | None = None, env: dict[str, str] | None = None) -> None:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8", **(env or {})}
         self.p = subprocess.Popen([PY, *args], cwd=ROOT, env=env, stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.lines: list[str] = []
@@ -100,8 +100,8 @@ class Proc:
 def procs():
     started: list[Proc] = []
 
-    def start(*args: str, stdin: bytes | None = None) -> Proc:
-        p = Proc(*args, stdin=stdin)
+    def start(*args: str, stdin: bytes | None = None, env: dict[str, str] | None = None) -> Proc:
+        p = Proc(*args, stdin=stdin, env=env)
         started.append(p)
         return p
     yield start
@@ -121,8 +121,9 @@ def server(procs):
     return srv
 
 
-def client(procs, port: int, name: str, stdin: bytes | None = None, host: str = "127.0.0.1") -> Proc:
-    return procs("gui_client.py", "--headless", "--server", f"{host}:{port}", "--name", name, stdin=stdin)
+def client(procs, port: int, name: str, stdin: bytes | None = None, host: str = "127.0.0.1",
+           env: dict[str, str] | None = None) -> Proc:
+    return procs("gui_client.py", "--headless", "--server", f"{host}:{port}", "--name", name, stdin=stdin, env=env)
 
 
 def test_two_clients_talk_and_the_server_answers(procs, server):
@@ -304,3 +305,20 @@ def test_the_headless_server_runs_its_own_commands(procs, server):
     server.send("to everyone")
     a.expect(r"^server: to everyone$")
     assert not any("/who" in ln for ln in a.lines)
+
+
+def test_pipes_carry_utf8_whatever_the_systems_code_page(procs, server):
+    # A Windows pipe is in the ANSI code page (cp1252) and PyInstaller ignores
+    # PYTHONUTF8; PYTHONIOENCODING=cp1252 makes the same here. Before, 'café' went
+    # out as 'cafÃ©', and 'Á' (0xC3 0x81: 0x81 is no cp1252 character) ended the
+    # input, so the client left with status 0 having lost the rest.
+    cp1252 = {"PYTHONIOENCODING": "cp1252"}
+    watcher = client(procs, server.port, "watcher", env=cp1252)
+    watcher.expect(r"Connected")
+    script = client(procs, server.port, "script", env=cp1252,
+                    stdin="café\nÁ ok\n".encode() + b"bad \xff byte\n" + "last ✓\n".encode())
+    status, _, err = script.finish()
+    assert status == 0, err
+    for line in ("script: café", "script: Á ok", "script: bad \ufffd byte", "script: last ✓"):
+        watcher.expect(re.escape(line))
+    server.expect(re.escape("script: last ✓"))

@@ -16,7 +16,7 @@ from .chat_view import ChatView
 from .connect_form import ConnectForm
 from .poller import QueuePoller
 from .history import Entry
-from .leaving import LeavingWindow
+from .leaving import LeavingWindow, on_close
 from .theme import Palette
 
 
@@ -60,7 +60,7 @@ class ClientApp(LeavingWindow):
         self._quiet_whos = 0               # member lists asked for by the window, not shown as notices
         self.state = Link.CONNECTING
         root.title(title())
-        root.protocol("WM_DELETE_WINDOW", self.exit)
+        on_close(root, self.exit)
         root.bind("<FocusIn>", self._focused, add="+")
         remembered = settings.load()
         self.form: ConnectForm | None = ConnectForm(

@@ -40,3 +40,12 @@ class LeavingWindow:
             self.root.destroy()
         except tk.TclError:
             pass
+
+
+def on_close(root: tk.Tk, close: Any) -> None:
+    """The window's own way out, whichever way closing is asked for: the window
+    manager's × (WM_DELETE_WINDOW) and, on macOS, Cmd-Q, the Dock's Quit and
+    logging out (``::tk::mac::Quit``, which otherwise exits at once: no LEAVE
+    sent, the room never told). Elsewhere the Tcl command is simply never called."""
+    root.protocol("WM_DELETE_WINDOW", close)
+    root.createcommand("::tk::mac::Quit", close)

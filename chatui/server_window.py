@@ -24,7 +24,7 @@ from udpnet import ServerTransport, local_addresses, start_server
 from . import moderation
 from .chat_view import ChatView
 from .history import Entry
-from .leaving import LeavingWindow
+from .leaving import LeavingWindow, on_close
 from .poller import QueuePoller
 from .target import TargetChip
 from .theme import Palette
@@ -75,7 +75,7 @@ class ServerApp(LeavingWindow):
         self.store = BanFile(default_data_dir(data_dir))
         self.bans, problem = self.store.load()
         root.title(title())
-        root.protocol("WM_DELETE_WINDOW", self.exit)
+        on_close(root, self.exit)
         self.view = ChatView(root, palette, on_send=self.send, on_exit=self.exit, on_pick=self.write_privately,
                              member_columns=columns(), members_width=460)
         self.view.pack(fill="both", expand=True)

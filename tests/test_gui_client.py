@@ -328,6 +328,15 @@ def test_window_close_button_leaves_like_exit(tk_root, fake_chat):
     pump(tk_root, lambda: not _exists(tk_root), what="window closed")
 
 
+def test_quitting_on_macos_leaves_like_exit(tk_root, fake_chat):
+    # Cmd-Q, the Dock's Quit and logging out call ::tk::mac::Quit; without it Tk
+    # exits at once and the room is never told.
+    app, fake = fake_chat
+    tk_root.tk.call("::tk::mac::Quit")
+    assert fake.closed_with == [5.0] and app.view.status.get() == "Leaving…"
+    pump(tk_root, lambda: not _exists(tk_root), what="window closed")
+
+
 def test_enter_while_connecting_starts_nothing_more_and_the_failure_still_shows(tk_root):
     """Disabled ttk entries still get key bindings: Enter pressed while the form is
     connecting must not start a second transport (which left the form stuck on

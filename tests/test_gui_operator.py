@@ -241,7 +241,8 @@ def test_closing_with_people_in_the_room_asks_first(tk_root, app, monkeypatch):
     monkeypatch.setattr(moderation, "confirm", lambda master, title, message, ok: asked.append(message) or answer[0])
     type_line(app, "exit")
     tk_root.tk.call(tk_root.protocol("WM_DELETE_WINDOW"))    # the window's X, as the window manager calls it
-    assert asked == ["Close the room? 3 people are in it."] * 2 and app.rec.calls == []
+    tk_root.tk.call("::tk::mac::Quit")                        # Cmd-Q, the Dock's Quit, logging out on macOS
+    assert asked == ["Close the room? 3 people are in it."] * 3 and app.rec.calls == []
     answer[0] = True
     app.view.entry.exit_button.invoke()
     assert app.rec.calls == [("close",)]

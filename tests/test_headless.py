@@ -40,7 +40,7 @@ class Proc:
 
         def read() -> None:
             for raw in iter(self.p.stdout.readline, b""):
-                self._q.put(raw.decode("utf-8", "replace").rstrip("\n"))
+                self._q.put(raw.decode("utf-8", "replace").rstrip("\r\n"))     # Windows ends lines with \r\n
             self._q.put(None)
         self._reader = threading.Thread(target=read, daemon=True)
         self._reader.start()

@@ -19,6 +19,7 @@ import struct
 import subprocess
 import sys
 import threading
+import tkinter
 import time
 import types
 from pathlib import Path
@@ -174,15 +175,16 @@ def test_each_program_is_one_file_with_everything_inside(built, name):
     assert exe.is_file() and os.access(exe, os.X_OK)
     assert sorted(p.name for p in exe.parent.iterdir()) == [f"ChatClient{EXE}", f"ChatServer{EXE}"]
     archive = CArchiveReader(str(exe))
-    files = set(archive.toc)
+    files = {f.replace("\\", "/") for f in archive.toc}      # Windows names them with backslashes
     needed = {f"chatui/assets/icon-{s}.png" for s in (16, 32, 48, 64, 128)}
-    needed |= {"sv_ttk/sv.tcl", "sv_ttk/theme/light.tcl", "sv_ttk/theme/dark.tcl",
-               "_tk_data/msgs/de.msg", "_tcl_data/init.tcl"}
+    needed |= {"sv_ttk/sv.tcl", "sv_ttk/theme/light.tcl", "sv_ttk/theme/dark.tcl"}
+    if tkinter.TkVersion < 9:           # Tk 9 on Windows keeps its library inside its DLL
+        needed |= {"_tk_data/msgs/de.msg", "_tcl_data/init.tcl"}
     assert needed <= files, f"missing from {name}: {sorted(needed - files)}"
     assert not any("tzdata" in f for f in files)
     modules = set(archive.open_embedded_archive("PYZ.pyz").toc)
-    assert {"chatfront.headless", "udpnet.loop", "udpcore.server", "chatui.app", "chatui.client_window",
-            "chatui.server_window", "sv_ttk", "darkdetect", "platformdirs"} <= modules
+    assert {"chatfront.headless", "udpnet.loop", "udpcore.server", "udpcore.confusables_data", "chatui.app",
+            "chatui.client_window", "chatui.server_window", "sv_ttk", "darkdetect", "platformdirs"} <= modules
     assert not {"ssl", "unittest", "pytest"} & modules
 
 

@@ -208,3 +208,16 @@ def test_settings_round_trip_and_fallback_without_platformdirs(tmp_path, monkeyp
     (tmp_path / "xdg" / "LanChat").mkdir(parents=True)
     (tmp_path / "xdg" / "LanChat" / "settings.json").write_text("not json")
     assert settings.load() == {}                               # a broken file is no reason to fail
+
+
+def test_the_theme_accepts_tk_9():
+    # sv-ttk 2.6.0 asks for "package require Tk 8.6", which Tk 9 (python.org's
+    # installers from 3.14.7) refuses, and the windows fall back to stock ttk;
+    # requirements.txt asks for 2.6.1, whose "8.6-" takes any Tk from 8.6 on.
+    import importlib.resources
+    import re as re_
+    sv = importlib.resources.files("sv_ttk").joinpath("sv.tcl").read_text(encoding="utf-8")
+    wanted = re_.search(r"package require Tk (\S+)", sv).group(1)
+    assert wanted.endswith("-") or wanted.startswith("9"), wanted
+    from pathlib import Path
+    assert "sv-ttk>=2.6.1" in (Path(__file__).resolve().parent.parent / "requirements.txt").read_text()

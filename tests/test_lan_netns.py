@@ -98,3 +98,26 @@ def test_clients_on_another_host_reach_the_dual_stack_server(lan):
     finally:
         for p in started:
             p.kill()
+
+
+def test_a_host_with_only_a_self_assigned_address_lists_it():
+    # No DHCP on the network (a cable between two laptops): the only IPv4 address
+    # is a 169.254 one, and it is the one the others must type.
+    if shutil.which("ip") is None or os.geteuid() != 0:
+        pytest.skip("needs root and iproute2 to make network namespaces")
+    ns = f"lc-ll-{os.getpid()}"
+    try:
+        _ip("netns", "add", ns)
+        _ip("-n", ns, "link", "add", "v0", "type", "veth", "peer", "name", "v1")
+        _ip("-n", ns, "addr", "add", "169.254.20.7/16", "dev", "v0")
+        for dev in ("v0", "v1"):
+            _ip("-n", ns, "link", "set", dev, "up")
+        _ip("-n", ns, "link", "set", "lo", "up")
+        out = subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-c",
+                              "from udpnet import local_addresses; print(local_addresses())"],
+                             cwd=ROOT, capture_output=True, text=True, timeout=30)
+        assert out.returncode == 0, out.stderr
+        listed = eval(out.stdout)                         # a list of strings, printed by repr
+        assert "169.254.20.7" in listed and not [a for a in listed if a.startswith("127.")]
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)

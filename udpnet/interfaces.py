@@ -5,7 +5,8 @@ import socket
 
 
 def local_addresses() -> list[str]:
-    """This machine's addresses other hosts can use (no loopback, no link-local).
+    """This machine's addresses other hosts can use (no loopback; IPv4 link-local
+    169.254 only when there is nothing else; no IPv6 link-local, which needs a scope).
 
     Three ways, merged: the source address of the default route (connecting a
     UDP socket sends nothing; 192.0.2.1 and 2001:db8::1 are documentation
@@ -27,12 +28,15 @@ def local_addresses() -> list[str]:
     except (OSError, UnicodeError):
         pass
     out: list[str] = []
+    link_local: list[str] = []
     for a in found:
         a = a.split("%")[0]
-        if a in out or a.startswith(("127.", "fe80:", "169.254.")) or a in ("::1", "::", "0.0.0.0"):
+        if a in out or a in link_local or a.startswith(("127.", "fe80:")) or a in ("::1", "::", "0.0.0.0"):
             continue
-        out.append(a)
-    return out
+        (link_local if a.startswith("169.254.") else out).append(a)
+    # A network with no DHCP server (two laptops on a cable, an ad-hoc switch) gives
+    # only self-assigned 169.254 addresses: they are what others can use then.
+    return out or link_local
 
 
 def _linux_interface_addresses() -> list[str]:

@@ -67,14 +67,48 @@ def _fail(program: str, sentence: str) -> None:
     print(f"{program}: {sentence}", file=sys.stderr)
 
 
-def _on_signals(stop: threading.Event) -> None:
+CONSOLE_GRACE = 4.5     # Windows ends a process 5 s after closing its console: leave within it
+
+
+def _on_signals(stop: threading.Event) -> threading.Event:
+    """Ctrl-C, SIGTERM and (Windows) Ctrl-Break stop the program the clean way; so
+    do closing the console window, logging off and shutting down, which on Windows
+    arrive as console control events, not signals. Returns the event the program
+    sets once it has finished (told the room, or left it)."""
+    finished = threading.Event()
+
     def handler(signum, frame) -> None:
         stop.set()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGBREAK", None)):
+        if sig is None:
+            continue
         try:
             signal.signal(sig, handler)
         except (ValueError, OSError):
             pass
+    if sys.platform == "win32":
+        _watch_console(_console_handler(stop, finished))
+    return finished
+
+
+def _console_handler(stop: threading.Event, finished: threading.Event):
+    """What a console control event does: CTRL_C and CTRL_BREAK go on as signals;
+    closing the console (2), logging off (5) and shutting down (6) stop the program
+    and hold Windows off until it has finished, as long as Windows allows."""
+    def on_event(event: int) -> bool:
+        if event not in (2, 5, 6):
+            return False                  # Ctrl-C, Ctrl-Break: Python's signal handlers
+        stop.set()
+        finished.wait(CONSOLE_GRACE)
+        return True
+    return on_event
+
+
+def _watch_console(on_event) -> None:
+    import ctypes
+    routine = ctypes.WINFUNCTYPE(ctypes.c_bool, ctypes.c_uint)(on_event)   # type: ignore[attr-defined]
+    _watch_console.keep = routine         # type: ignore[attr-defined]   # alive as long as the process
+    ctypes.windll.kernel32.SetConsoleCtrlHandler(routine, True)            # type: ignore[attr-defined]
 
 
 class _Room:
@@ -125,7 +159,7 @@ def run_server(args: argparse.Namespace, **start_options) -> int:
         _fail("ChatServer", explain(exc))
         return 2
     stop = threading.Event()
-    _on_signals(stop)
+    finished = _on_signals(stop)
     room = _Room()
     notes: queue.SimpleQueue[str] = queue.SimpleQueue()
     for sentence in first:
@@ -213,6 +247,7 @@ def run_server(args: argparse.Namespace, **start_options) -> int:
         if text:
             print(text)
     print("* " + _("the room is closed"))
+    finished.set()
     return 0
 
 
@@ -262,7 +297,7 @@ def run_client(args: argparse.Namespace) -> int:
         _fail("ChatClient", explain(exc))
         return 1
     stop = threading.Event()
-    _on_signals(stop)
+    finished = _on_signals(stop)
     notes: queue.SimpleQueue[str] = queue.SimpleQueue()
 
     def typed(line: str) -> bool:
@@ -328,4 +363,5 @@ def run_client(args: argparse.Namespace) -> int:
         print(notes.get())
     if problems.finish(cli.not_taken):
         status = 1
+    finished.set()
     return status

@@ -322,3 +322,31 @@ def test_pipes_carry_utf8_whatever_the_systems_code_page(procs, server):
     for line in ("script: café", "script: Á ok", "script: bad \ufffd byte", "script: last ✓"):
         watcher.expect(re.escape(line))
     server.expect(re.escape("script: last ✓"))
+
+
+def test_closing_the_console_on_windows_stops_the_program_and_waits_for_it():
+    # Closing the console window, logging off and shutting down arrive on Windows
+    # as console control events (2, 5, 6), not signals; the handler stops the
+    # program the clean way and holds Windows off until it has finished.
+    from chatfront import headless
+    stop, finished = threading.Event(), threading.Event()
+    on_event = headless._console_handler(stop, finished)
+    assert on_event(0) is False and on_event(1) is False and not stop.is_set()   # Ctrl-C, Ctrl-Break: signals
+    threading.Timer(0.2, finished.set).start()
+    started = time.monotonic()
+    assert on_event(2) is True and stop.is_set()
+    assert 0.15 < time.monotonic() - started < headless.CONSOLE_GRACE
+    assert headless.CONSOLE_GRACE < 5.0                   # Windows' own limit
+
+
+def test_ctrl_break_is_a_stop_where_it_exists(monkeypatch):
+    import signal as signal_
+    from chatfront import headless
+    seen: dict = {}
+    monkeypatch.setattr(signal_, "SIGBREAK", 21, raising=False)
+    monkeypatch.setattr(signal_, "signal", lambda sig, handler: seen.setdefault(sig, handler))
+    stop = threading.Event()
+    finished = headless._on_signals(stop)
+    assert set(seen) == {signal_.SIGINT, signal_.SIGTERM, 21} and not finished.is_set()
+    seen[21](21, None)
+    assert stop.is_set()

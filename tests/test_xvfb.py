@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import os
+import sys
 import threading
 
 import pytest
 
 from tests.xvfb import Xvfb
 
-pytestmark = [pytest.mark.gui, pytest.mark.timeout(60)]
+pytestmark = [pytest.mark.gui, pytest.mark.timeout(60),
+              pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Xvfb is the Linux tests' screen")]
 
 
 def gone(pid: int) -> bool:

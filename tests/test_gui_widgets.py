@@ -221,3 +221,21 @@ def test_the_theme_accepts_tk_9():
     assert wanted.endswith("-") or wanted.startswith("9"), wanted
     from pathlib import Path
     assert "sv-ttk>=2.6.1" in (Path(__file__).resolve().parent.parent / "requirements.txt").read_text()
+
+
+def test_windows_is_told_the_windows_handle_dpi_themselves():
+    from types import SimpleNamespace
+    from chatui.app import declare_dpi_awareness
+    calls: list = []
+    both = SimpleNamespace(shcore=SimpleNamespace(SetProcessDpiAwareness=lambda v: calls.append(("shcore", v))),
+                           user32=SimpleNamespace(SetProcessDPIAware=lambda: calls.append(("user32",))))
+    assert declare_dpi_awareness(both) == "per-monitor" and calls == [("shcore", 2)]
+
+    def missing(v):
+        raise OSError("no shcore.dll before Windows 8.1")
+    old = SimpleNamespace(shcore=SimpleNamespace(SetProcessDpiAwareness=missing),
+                          user32=SimpleNamespace(SetProcessDPIAware=lambda: calls.append(("user32",))))
+    assert declare_dpi_awareness(old) == "system" and calls[-1] == ("user32",)
+    assert declare_dpi_awareness(SimpleNamespace()) == ""
+    if sys.platform != "win32":
+        assert declare_dpi_awareness() == ""            # elsewhere: nothing to declare

@@ -312,6 +312,19 @@ def test_the_version_resource_is_valid_and_comes_from_udpcore_version(tmp_path, 
     assert "udpcore" in (ROOT / "build.spec").read_text() and "__version__" in (ROOT / "build.spec").read_text()
 
 
+def test_the_mac_bundle_can_ask_for_the_local_network():
+    # macOS 15 asks the user before a program may reach the LAN; a bundle without
+    # NSLocalNetworkUsageDescription cannot ask, and its sends to the LAN fail.
+    import ast
+    spec = ast.parse((ROOT / "build.spec").read_text())
+    plist_keys = [node for node in ast.walk(spec) if isinstance(node, ast.Call)
+                  for kw in node.keywords if kw.arg == "info_plist"]
+    assert plist_keys, "build.spec has no info_plist"
+    keys = {k.value for call in plist_keys for kw in call.keywords if kw.arg == "info_plist"
+            for k in kw.value.keys if isinstance(k, ast.Constant)}
+    assert {"NSLocalNetworkUsageDescription", "NSHighResolutionCapable"} <= keys
+
+
 @pytest.mark.parametrize("name, exec_, wm_class", [("chatserver", "ChatServer", "Chatserver"),
                                                    ("chatclient", "ChatClient", "Chatclient")])
 def test_desktop_entries(name, exec_, wm_class):

@@ -121,3 +121,38 @@ def test_a_host_with_only_a_self_assigned_address_lists_it():
         assert "169.254.20.7" in listed and not [a for a in listed if a.startswith("127.")]
     finally:
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+def test_a_client_reaches_a_server_at_an_ipv6_link_local_address(lan):
+    # fe80:: addresses need their interface (the scope): getaddrinfo gives it apart
+    # from the address, and it used to be dropped, so "[fe80::1%eth0]" could not be
+    # reached (and a member at a link-local address could not be answered).
+    srv_ns, cli_ns = lan
+    srv_dev = subprocess.run(["ip", "-n", srv_ns, "-o", "link", "show", "type", "veth"], capture_output=True,
+                             text=True, check=True).stdout.split(":")[1].strip().split("@")[0]
+    cli_dev = subprocess.run(["ip", "-n", cli_ns, "-o", "link", "show", "type", "veth"], capture_output=True,
+                             text=True, check=True).stdout.split(":")[1].strip().split("@")[0]
+    _ip("-n", srv_ns, "-6", "addr", "add", "fe80::c1:1/64", "dev", srv_dev, "nodad")
+    _ip("-n", cli_ns, "-6", "addr", "add", "fe80::c1:2/64", "dev", cli_dev, "nodad")
+    # A second link on the client's host, as a laptop with Wi-Fi and a cable has:
+    # fe80::/64 is then on two interfaces, and only the scope says which.
+    _ip("-n", cli_ns, "link", "add", "other0", "type", "veth", "peer", "name", "other1")
+    for dev in ("other0", "other1"):
+        _ip("-n", cli_ns, "link", "set", dev, "up")
+    _ip("-n", cli_ns, "-6", "addr", "add", "fe80::c1:3/64", "dev", "other0", "nodad")
+    started: list[Proc] = []
+    try:
+        srv = in_ns(srv_ns, "gui_server.py", "--headless", "--port", "5002")
+        started.append(srv)
+        srv.expect(r"listening on \[::\]:5002")
+        one = in_ns(cli_ns, "gui_client.py", "--headless", "--server", f"[fe80::c1:1%{cli_dev}]:5002", "--name", "ll")
+        started.append(one)
+        one.expect(r"Connected to .* as ll", timeout=15)
+        srv.expect(r"ll joined from \[fe80::c1:2")
+        one.send("over the link")
+        srv.expect(r"^ll: over the link$")
+        srv.send("hello, link-local")
+        one.expect(r"^server: hello, link-local$")
+    finally:
+        for p in started:
+            p.kill()

@@ -195,7 +195,11 @@ def test_settings_round_trip_and_fallback_without_platformdirs(tmp_path, monkeyp
     settings.save(name="ally")
     assert settings.load() == {"server": "127.0.0.5:5002", "name": "ally"}
     monkeypatch.delenv("LANCHAT_CONFIG_DIR")
+    # Every system's own folder points into tmp_path: the developer's real settings
+    # are never read (on macOS the fallback is under HOME, not XDG_CONFIG_HOME).
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("LOCALAPPDATA", str(tmp_path / "local"))
     real_import = builtins.__import__
 
     def no_platformdirs(name, *args, **kwargs):
@@ -203,10 +207,12 @@ def test_settings_round_trip_and_fallback_without_platformdirs(tmp_path, monkeyp
             raise ImportError(name)
         return real_import(name, *args, **kwargs)
     monkeypatch.setattr(builtins, "__import__", no_platformdirs)
-    if sys.platform not in ("win32",):
-        assert settings.config_dir() == tmp_path / "xdg" / "LanChat"
-    (tmp_path / "xdg" / "LanChat").mkdir(parents=True)
-    (tmp_path / "xdg" / "LanChat" / "settings.json").write_text("not json")
+    expected = {"win32": tmp_path / "local" / "LanChat",
+                "darwin": tmp_path / "home" / "Library" / "Application Support" / "LanChat",
+                }.get(sys.platform, tmp_path / "xdg" / "LanChat")
+    assert settings.config_dir() == expected
+    expected.mkdir(parents=True)
+    (expected / "settings.json").write_text("not json")
     assert settings.load() == {}                               # a broken file is no reason to fail
 
 

@@ -2,6 +2,7 @@
 and the operator's tools (kick, mute, ban, the bans kept across restarts)."""
 from __future__ import annotations
 
+import sys
 import tkinter as tk
 from tkinter import ttk
 from typing import Callable
@@ -13,7 +14,7 @@ from chatfront.i18n import _
 from chatfront.moderation import Bans, Mute, parse_moderation, perform_moderation
 from chatfront.wording import ago, explain, members, mistake, notice, server_help, server_speaks_as_server, \
     server_status
-from chatfront.wording import (ban_button, ban_question, ban_title, bans_changed, bans_loaded,
+from chatfront.wording import (ban_button, ban_question, ban_title, bans_changed, bans_loaded, firewall_hint,
                                close_room_button, close_room_question, close_room_title, kick_button, kick_prompt,
                                kick_title, moderation_help, mute_left, muted_column, muted_for,
                                operator_usage, private_passed, private_to_you, target_gone, target_hint,
@@ -28,6 +29,8 @@ from .leaving import LeavingWindow, on_close
 from .poller import QueuePoller
 from .target import TargetChip
 from .theme import Palette
+
+FIREWALL_HINT_AFTER = 60.0   # seconds of a room nobody reached before the firewall is suggested
 
 
 def title() -> str:
@@ -66,6 +69,7 @@ class ServerApp(LeavingWindow):
         self.relayed = 0
         self.where = ""
         self.passed = 0                       # members' private lines to each other: counted, never shown
+        self.reached = False                  # has anyone (member or guest) come in since it opened?
         self.present: dict[str, str] = {}     # name key -> name: who is in the room now
         self.member_rows: dict[str, ev.MemberInfo] = {}
         self.to: str | None = None            # the private target, or None: everyone
@@ -132,7 +136,16 @@ class ServerApp(LeavingWindow):
         self.root.title(_("{title} — port {port}").format(title=title(), port=real_port))
         self.poller = QueuePoller(self.root, self.transport.events, self.handle)
         self._status()
+        if not host.startswith("127.") and host != "::1":      # others can only come over the network
+            self.root.after(int(FIREWALL_HINT_AFTER * 1000), self._firewall_hint)
         return True
+
+    def _firewall_hint(self) -> None:
+        """Still nobody after FIREWALL_HINT_AFTER: say what usually keeps them out."""
+        if self.reached or self.transport is None or self.leaving:
+            return
+        port = self.transport.address[1]
+        self.view.history.append([Entry("notice", firewall_hint(port, sys.platform))])
 
     def _give_up(self) -> None:
         self.exit_code = 2
@@ -313,6 +326,8 @@ class ServerApp(LeavingWindow):
 
     def _track(self, e: ev.Event) -> None:
         """Who is in the room, between two Stats, and whether the target still is."""
+        if isinstance(e, (ev.MemberJoined, ev.Crowd)):
+            self.reached = True
         if isinstance(e, ev.MemberJoined):
             self.present[name_key(e.name)] = e.name
         elif isinstance(e, ev.MemberLeft):

@@ -253,3 +253,30 @@ def test_closing_an_empty_room_asks_nothing(tk_root, app, monkeypatch):
     monkeypatch.setattr(moderation, "confirm", lambda *a: pytest.fail("asked"))
     app.exit()
     assert app.rec.calls == [("close",)]
+
+
+@pytest.mark.parametrize("system,command", [
+    ("win32", 'netsh advfirewall firewall add rule name="LAN Chat" dir=in action=allow protocol=UDP localport=5555'),
+    ("darwin", "sudo /usr/libexec/ApplicationFirewall/socketfilterfw --unblockapp /Applications/ChatServer.app"),
+    ("linux", "sudo ufw allow 5555/udp"),
+])
+def test_a_room_nobody_reached_suggests_the_firewall_command_for_its_system(tk_root, app, monkeypatch, system, command):
+    from chatui import server_window
+    monkeypatch.setattr(server_window.sys, "platform", system)
+    app._firewall_hint()
+    text = app.view.history.content()
+    assert "Nobody has reached this room yet" in text and command in text and "docs/firewall.md" in text
+
+
+def test_no_firewall_hint_once_someone_came_in(tk_root, app):
+    from chatui.server_window import FIREWALL_HINT_AFTER
+    assert FIREWALL_HINT_AFTER == 60.0
+    feed(app, ev.MemberJoined("alice", "127.0.0.1:40000"))
+    app._firewall_hint()
+    assert "Nobody has reached" not in app.view.history.content()
+
+
+def test_a_crowd_counts_as_someone_coming_in(tk_root, app):
+    feed(app, ev.Crowd(12, 0))
+    app._firewall_hint()
+    assert "Nobody has reached" not in app.view.history.content()

@@ -99,7 +99,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import lean_wire as lw  # noqa: E402
 from bench.lean_member import LeanMember  # noqa: E402
-from bench.loopback import LOOPBACK, SO_TIMESTAMPNS, Addr, raise_fd_limit, stamp_sockets  # noqa: E402
+from bench.loopback import LOOPBACK, SO_TIMESTAMPNS, Addr, raise_fd_limit, stamp_sockets, udp_socket  # noqa: E402
 from bench.measure import CpuMeter, cpu_seconds, percentile  # noqa: E402
 from bench.processes import PY, ROOT, ServerProcess, spawn, stop_process  # noqa: E402
 from bench.profiling import Profile, summarise  # noqa: E402
@@ -121,16 +121,6 @@ PHASES = ("set-up", "baseline", "attack", "after", "between attacks", "join stor
 _TIMESPEC = struct.Struct("qq")
 _U16 = struct.Struct("!H")
 _U32 = struct.Struct("!I")
-
-
-def bound_socket(host: str, rcvbuf: int) -> socket.socket:
-    """A non-blocking UDP socket bound to a free port of ``host`` (an address of 127.0.0.0/8)."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    if rcvbuf:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-    s.bind((host, 0))
-    s.setblocking(False)
-    return s
 
 
 def loopback_host(block: int, i: int) -> str:
@@ -173,7 +163,7 @@ class Member(LeanMember):
                  rec: "Recorder | None" = None) -> None:
         super().__init__(name, server, 0)
         self.sock.close()
-        self.sock = bound_socket(host, rcvbuf)
+        self.sock = udp_socket(rcvbuf, host)
         self.fd = self.sock.fileno()
         self.host = host
         self.whole = whole
@@ -438,7 +428,7 @@ class Stop:
 def storm_child(args: dict) -> dict:
     server = (LOOPBACK, args["port"])
     stop = Stop()
-    socks = [bound_socket(loopback_host(1, i), 2048) for i in range(args["guests"])]
+    socks = [udp_socket(2048, loopback_host(1, i)) for i in range(args["guests"])]
     lines = [f"hi from guest {i}, nothing to say".encode() for i in range(len(socks))]
     bulk = b"".join(b"spam %05d eggs\n" % k for k in range(60_000 // 16))
     long_line = ("x" * 1990 + " the end").encode()

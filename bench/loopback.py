@@ -17,12 +17,13 @@ SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)     # Linux; Python 3.11 
 _TIMESPEC = struct.Struct("qq")
 
 
-def udp_socket(rcvbuf: int = 1 << 18) -> socket.socket:
-    """A non-blocking UDP socket bound to a free port of 127.0.0.1."""
+def udp_socket(rcvbuf: int = 1 << 18, host: str = LOOPBACK) -> socket.socket:
+    """A non-blocking UDP socket bound to a free port of ``host`` (127.0.0.1, or
+    another address of 127.0.0.0/8 when a bench needs distinct senders)."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     if rcvbuf:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-    s.bind((LOOPBACK, 0))
+    s.bind((host, 0))
     s.setblocking(False)
     return s
 

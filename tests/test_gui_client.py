@@ -134,15 +134,20 @@ def test_room_lines_notices_private_and_commands(tk_root, server, peer_factory):
     assert sorted(app.view.members.names()) == ["ally", "server"]
 
 
+def double_click(tree, item: str) -> None:
+    """Two quick clicks on a member's row: Tk makes them a double-click."""
+    x, y, w, h = tree.bbox(item)
+    for _ in range(2):
+        tree.event_generate("<ButtonPress-1>", x=x + 5, y=y + h // 2)
+        tree.event_generate("<ButtonRelease-1>", x=x + 5, y=y + h // 2)
+
+
 def test_double_click_member_starts_private_line_and_up_recalls(tk_root, server, peer_factory):
     peer_factory("bob")
     app = open_chat(tk_root, server)
     tree = app.view.members.tree
     pump(tk_root, lambda: tree.exists("bob") and tree.bbox("bob"), what="bob in the list")
-    x, y, w, h = tree.bbox("bob")
-    for _ in range(2):                 # two quick clicks: Tk makes them a double-click
-        tree.event_generate("<ButtonPress-1>", x=x + 5, y=y + h // 2)
-        tree.event_generate("<ButtonRelease-1>", x=x + 5, y=y + h // 2)
+    double_click(tree, "bob")
     pump(tk_root, lambda: app.view.entry.var.get() == "/msg bob ", what="prefill")
     app.view.entry.var.set("first")
     app.view.entry.send()
@@ -433,10 +438,7 @@ def test_the_server_in_the_member_list_takes_a_private_line_by_double_click(tk_r
     pump(tk_root, lambda: "server" in app.view.members.names(), what="server listed")
     tree = app.view.members.tree
     pump(tk_root, lambda: tree.exists("server") and tree.bbox("server"), what="server shown")
-    x, y, w, h = tree.bbox("server")
-    for _ in range(2):                 # two quick clicks: Tk makes them a double-click
-        tree.event_generate("<ButtonPress-1>", x=x + 5, y=y + h // 2)
-        tree.event_generate("<ButtonRelease-1>", x=x + 5, y=y + h // 2)
+    double_click(tree, "server")
     pump(tk_root, lambda: app.view.entry.var.get() == "/msg server ", what="prefill")
     app.view.entry.var.set("/msg server please unmute me")
     app.view.entry.send()

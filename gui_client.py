@@ -4,11 +4,13 @@ from __future__ import annotations
 import sys
 
 from chatfront.i18n import _
-from chatfront.options import attach_console, client_parser
+from chatfront.console import prepare_stdio
+from chatfront.options import client_parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    attach_console()
+    if (stop := prepare_stdio(sys.argv[1:] if argv is None else argv)) is not None:
+        return stop
     parser = client_parser()
     args = parser.parse_args(argv)
     if args.headless:

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import sys
 
-from chatfront.options import attach_console, server_parser
+from chatfront.console import prepare_stdio
+from chatfront.options import server_parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    attach_console()
+    if (stop := prepare_stdio(sys.argv[1:] if argv is None else argv)) is not None:
+        return stop
     args = server_parser().parse_args(argv)
     if args.headless:
         from chatfront.headless import run_server

@@ -6,35 +6,11 @@ to import Tk, so ``--headless`` never needs a display.
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 
 from udpcore import DEFAULT_PORT, Limits, __version__
 
 from .i18n import _
 from .wording import bad_option, number_above_zero, whole_number_from
-
-
-def attach_console() -> None:
-    """A windowed Windows executable starts with no console, so stdout is None
-    and --help or --headless would print into nothing (or crash). Attach to the
-    terminal it was started from, if any; else send output nowhere, safely."""
-    if sys.platform != "win32" or sys.stdout is not None:
-        return
-    import ctypes
-    try:
-        if ctypes.windll.kernel32.AttachConsole(-1):      # ATTACH_PARENT_PROCESS
-            sys.stdout = open("CONOUT$", "w", encoding="utf-8", errors="replace")
-            sys.stderr = open("CONOUT$", "w", encoding="utf-8", errors="replace")
-            sys.stdin = open("CONIN$", encoding="utf-8", errors="replace")
-            return
-    except OSError:
-        pass
-    # Double-clicked: no terminal at all.
-    # (UTF-8, replacing: a strict cp1252 stderr would raise on a traceback's non-Latin
-    # text, and the error dialog would never show)
-    sys.stdout = sys.stderr = open(os.devnull, "w", encoding="utf-8", errors="replace")
-    sys.stdin = open(os.devnull, encoding="utf-8")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -29,6 +29,14 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGING = ROOT / "packaging"
 EXE = ".exe" if sys.platform == "win32" else ""
+# Windows: a windowed program has no console, so the terminal uses go to its
+# console twin (build.spec, chatfront/console.py); elsewhere the program itself.
+TWINS = ("ChatServerCLI", "ChatClientCLI") if sys.platform == "win32" else ()
+
+
+def in_terminal(built: dict[str, Path], name: str) -> Path:
+    """The executable a person runs from a terminal (--headless, --help)."""
+    return built.get(name + "CLI", built[name])
 
 
 # ---------------------------------------------------------------- helpers
@@ -155,7 +163,7 @@ def built(tmp_path_factory) -> dict[str, Path]:
     elsewhere = tmp_path_factory.mktemp("somewhere-else") / "dist"
     shutil.move(str(out / "dist"), str(elsewhere))
     shutil.rmtree(out)
-    return {name: program_in(elsewhere, name) for name in ("ChatServer", "ChatClient")}
+    return {name: program_in(elsewhere, name) for name in ("ChatServer", "ChatClient", *TWINS)}
 
 
 @pytest.fixture
@@ -173,7 +181,8 @@ def test_each_program_is_one_file_with_everything_inside(built, name):
     from PyInstaller.archive.readers import CArchiveReader
     exe = built[name]
     assert exe.is_file() and os.access(exe, os.X_OK)
-    assert sorted(p.name for p in exe.parent.iterdir()) == [f"ChatClient{EXE}", f"ChatServer{EXE}"]
+    assert sorted(p.name for p in exe.parent.iterdir()) == sorted(f"{n}{EXE}" for n in ("ChatClient", "ChatServer",
+                                                                                        *TWINS))
     archive = CArchiveReader(str(exe))
     files = {f.replace("\\", "/") for f in archive.toc}      # Windows names them with backslashes
     needed = {f"chatui/assets/icon-{s}.png" for s in (16, 32, 48, 64, 128)}
@@ -193,18 +202,18 @@ def test_each_program_is_one_file_with_everything_inside(built, name):
 def test_packaged_programs_keep_every_option(built, home):
     from chatfront.options import client_parser, server_parser
     for name, parser in (("ChatServer", server_parser()), ("ChatClient", client_parser())):
-        done = subprocess.run([str(built[name]), "--help"], env=bare_env(home), cwd=home,
+        done = subprocess.run([str(in_terminal(built, name)), "--help"], env=bare_env(home), cwd=home,
                               capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
         options = {o for action in parser._actions for o in action.option_strings}
         assert "--headless" in options
         missing = {o for o in options if not re.search(rf"(?<![\w-]){re.escape(o)}\b", done.stdout)}
         assert not missing, f"{name} --help lacks {missing}:\n{done.stdout}"
-        version = subprocess.run([str(built[name]), "--version"], env=bare_env(home), cwd=home,
+        version = subprocess.run([str(in_terminal(built, name)), "--version"], env=bare_env(home), cwd=home,
                                  capture_output=True, text=True, timeout=60)
         from udpcore import __version__
         assert version.returncode == 0 and version.stdout.strip() == f"{name} {__version__}"
-    bad = subprocess.run([str(built["ChatServer"]), "--port", "nope"], env=bare_env(home), cwd=home,
+    bad = subprocess.run([str(in_terminal(built, "ChatServer")), "--port", "nope"], env=bare_env(home), cwd=home,
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "invalid int value" in bad.stderr
 
@@ -215,14 +224,14 @@ def test_packaged_headless_server_and_two_packaged_clients_exchange_lines(built,
     env = bare_env(home)
     started: list[Program] = []
     try:
-        srv = Program(built["ChatServer"], "--headless", "--host", "127.0.0.1", "--port", "0", env=env)
+        srv = Program(in_terminal(built, "ChatServer"), "--headless", "--host", "127.0.0.1", "--port", "0", env=env)
         started.append(srv)
         port = srv.expect(r"listening on 127\.0\.0\.1:(\d+)").group(1)
-        ann = Program(built["ChatClient"], "--headless", "--server", f"127.0.0.1:{port}",
+        ann = Program(in_terminal(built, "ChatClient"), "--headless", "--server", f"127.0.0.1:{port}",
                       "--name", "ann", env=env)
         started.append(ann)
         ann.expect(r"Connected")
-        ben = Program(built["ChatClient"], "--headless", "--server", f"127.0.0.1:{port}",
+        ben = Program(in_terminal(built, "ChatClient"), "--headless", "--server", f"127.0.0.1:{port}",
                       "--name", "ben", env=env)
         started.append(ben)
         ben.expect(r"Connected")

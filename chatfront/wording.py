@@ -567,21 +567,32 @@ def close_button() -> str:
     return _("Close")
 
 
-def firewall_hint(port: int, system: str) -> str:
-    """Nobody reached a room listening on the network: the likely cause, and the
-    command that allows the port on this system (docs/firewall.md has the rest).
-    The commands are commands, not sentences: never translated."""
-    also = ""
+def firewall_commands(port: int, system: str) -> list[tuple[str, str]]:
+    """The commands that allow the chat port on this system, each with what it is
+    for. The commands are commands, not sentences: never translated."""
     if system == "win32":
-        where = _("in PowerShell or cmd opened as administrator")
-        command = f'netsh advfirewall firewall add rule name="LAN Chat" dir=in action=allow protocol=UDP localport={port}'
-    elif system == "darwin":
-        where = _("in Terminal")
-        command = "sudo /usr/libexec/ApplicationFirewall/socketfilterfw --unblockapp /Applications/ChatServer.app"
-    else:
-        where = _("in a terminal")
-        command = f"sudo ufw allow {port}/udp"
-        also = _(" (with firewalld instead: {command})").format(command=f"sudo firewall-cmd --add-port={port}/udp")
+        return [(_("In PowerShell or cmd opened as administrator:"),
+                 f'netsh advfirewall firewall add rule name="LAN Chat" dir=in action=allow protocol=UDP localport={port}')]
+    if system == "darwin":
+        return [(_("In Terminal:"),
+                 "sudo /usr/libexec/ApplicationFirewall/socketfilterfw --unblockapp /Applications/ChatServer.app")]
+    return [(_("In a terminal (ufw):"), f"sudo ufw allow {port}/udp"),
+            (_("Or, with firewalld:"), f"sudo firewall-cmd --add-port={port}/udp")]
+
+
+def firewall_hint(port: int) -> str:
+    """Nobody reached a room listening on the network: the likely cause."""
     return _("Nobody has reached this room yet. If others get no answer, this machine's firewall may be "
-             "blocking UDP port {port}. To allow it, run {where}:  {command}{also}  (more in docs/firewall.md)"
-             ).format(port=port, where=where, command=command, also=also)
+             "blocking UDP port {port}. To allow it:").format(port=port)
+
+
+def firewall_more() -> str:
+    return _("More, for every system: docs/firewall.md")
+
+
+def copy_button() -> str:
+    return _("Copy")
+
+
+def copied() -> str:
+    return _("Copied")

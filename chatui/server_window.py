@@ -14,7 +14,7 @@ from chatfront.i18n import _
 from chatfront.moderation import Bans, Mute, parse_moderation, perform_moderation
 from chatfront.wording import ago, explain, members, mistake, notice, server_help, server_speaks_as_server, \
     server_status
-from chatfront.wording import (ban_button, ban_question, ban_title, bans_changed, bans_loaded, firewall_hint,
+from chatfront.wording import (ban_button, ban_question, ban_title, bans_changed, bans_loaded,
                                close_room_button, close_room_question, close_room_title, kick_button, kick_prompt,
                                kick_title, moderation_help, mute_left, muted_column, muted_for,
                                operator_usage, private_passed, private_to_you, target_gone, target_hint,
@@ -24,6 +24,7 @@ from udpnet import ServerTransport, local_addresses, start_server
 
 from . import moderation
 from .chat_view import ChatView
+from .firewall_box import FirewallBox
 from .history import Entry
 from .leaving import LeavingWindow, on_close
 from .poller import QueuePoller
@@ -76,6 +77,8 @@ class ServerApp(LeavingWindow):
         self.gone: str | None = None          # why the target cannot be written to (a sentence), or None
         self.last_private: str | None = None  # the last member who wrote to the operator privately
         self.bans_window: moderation.BansWindow | None = None
+        self.firewall_box: FirewallBox | None = None
+        self.palette = palette
         self.store = BanFile(default_data_dir(data_dir))
         self.bans, problem = self.store.load()
         root.title(title())
@@ -145,7 +148,8 @@ class ServerApp(LeavingWindow):
         if self.reached or self.transport is None or self.leaving:
             return
         port = self.transport.address[1]
-        self.view.history.append([Entry("notice", firewall_hint(port, sys.platform))])
+        self.firewall_box = FirewallBox(self.root, self.palette, port, sys.platform)
+        self.firewall_box.pack(before=self.view, fill="x")
 
     def _give_up(self) -> None:
         self.exit_code = 2
@@ -328,6 +332,9 @@ class ServerApp(LeavingWindow):
         """Who is in the room, between two Stats, and whether the target still is."""
         if isinstance(e, (ev.MemberJoined, ev.Crowd)):
             self.reached = True
+            if self.firewall_box is not None:          # someone got through: the advice is moot
+                self.firewall_box.destroy()
+                self.firewall_box = None
         if isinstance(e, ev.MemberJoined):
             self.present[name_key(e.name)] = e.name
         elif isinstance(e, ev.MemberLeft):

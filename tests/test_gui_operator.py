@@ -255,17 +255,39 @@ def test_closing_an_empty_room_asks_nothing(tk_root, app, monkeypatch):
     assert app.rec.calls == [("close",)]
 
 
-@pytest.mark.parametrize("system,command", [
-    ("win32", 'netsh advfirewall firewall add rule name="LAN Chat" dir=in action=allow protocol=UDP localport=5555'),
-    ("darwin", "sudo /usr/libexec/ApplicationFirewall/socketfilterfw --unblockapp /Applications/ChatServer.app"),
-    ("linux", "sudo ufw allow 5555/udp"),
+@pytest.mark.parametrize("system,commands", [
+    ("win32", ['netsh advfirewall firewall add rule name="LAN Chat" dir=in action=allow protocol=UDP localport=5555']),
+    ("darwin", ["sudo /usr/libexec/ApplicationFirewall/socketfilterfw --unblockapp /Applications/ChatServer.app"]),
+    ("linux", ["sudo ufw allow 5555/udp", "sudo firewall-cmd --add-port=5555/udp"]),
 ])
-def test_a_room_nobody_reached_suggests_the_firewall_command_for_its_system(tk_root, app, monkeypatch, system, command):
+def test_a_room_nobody_reached_shows_the_firewall_command_in_a_copyable_box(tk_root, app, monkeypatch, system,
+                                                                           commands):
     from chatui import server_window
     monkeypatch.setattr(server_window.sys, "platform", system)
+    app.transport.address = ("0.0.0.0", 5555)
+    assert app.firewall_box is None
     app._firewall_hint()
-    text = app.view.history.content()
-    assert "Nobody has reached this room yet" in text and command in text and "docs/firewall.md" in text
+    box = app.firewall_box
+    tk_root.update()
+    assert box.winfo_ismapped() and box.winfo_y() < app.view.winfo_y()      # above the history, in sight
+    assert "Nobody has reached this room yet" in box.sentence.cget("text") and "5555" in box.sentence.cget("text")
+    assert [f.get() for f in box.fields] == commands
+    assert all(str(f.cget("state")) == "readonly" for f in box.fields)       # selectable, not editable
+    box.copy_buttons[-1].invoke()
+    assert tk_root.clipboard_get() == commands[-1]
+    assert "✓" in box.copy_buttons[-1].cget("text")
+
+
+def test_the_firewall_box_goes_when_someone_comes_in_or_is_closed(tk_root, app):
+    app.transport.address = ("0.0.0.0", 5555)
+    app._firewall_hint()
+    box = app.firewall_box
+    feed(app, ev.MemberJoined("alice", "10.0.0.7:40000"))
+    assert app.firewall_box is None and not box.winfo_exists()
+    app.reached = False
+    app._firewall_hint()
+    app.firewall_box.close_button.invoke()
+    assert not app.firewall_box.winfo_exists()
 
 
 def test_no_firewall_hint_once_someone_came_in(tk_root, app):
@@ -273,10 +295,10 @@ def test_no_firewall_hint_once_someone_came_in(tk_root, app):
     assert FIREWALL_HINT_AFTER == 60.0
     feed(app, ev.MemberJoined("alice", "127.0.0.1:40000"))
     app._firewall_hint()
-    assert "Nobody has reached" not in app.view.history.content()
+    assert app.firewall_box is None
 
 
 def test_a_crowd_counts_as_someone_coming_in(tk_root, app):
     feed(app, ev.Crowd(12, 0))
     app._firewall_hint()
-    assert "Nobody has reached" not in app.view.history.content()
+    assert app.firewall_box is None

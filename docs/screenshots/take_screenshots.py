@@ -111,6 +111,14 @@ def scene(mode: str, which: str) -> None:
         shoot(root, f"unreachable-{mode}.png")
         silent.close()
         return
+    if which == "firewall":            # nobody came in for 60 s: the advice box (asked for at once here)
+        root.geometry("900x520+0+0")
+        server = ServerApp(root, palette, None, port)
+        server._firewall_hint()
+        pump([root], 0.8)
+        shoot(root, f"firewall-{mode}.png")
+        server.transport.close()
+        return
     if which == "operator":            # the To: chip and the member list's menu, under a window manager
         operator_scene(root, palette, port, mode)
         return
@@ -195,7 +203,7 @@ def main() -> None:
     from tests.xvfb import Xvfb
     with Xvfb():                    # its own display, chosen by Xvfb: DISPLAY for the scenes below
         for mode in ("light", "dark"):
-            for which in ("server", "client", "connect", "unreachable", "busy", "operator"):
+            for which in ("server", "client", "connect", "unreachable", "busy", "operator", "firewall"):
                 subprocess.run([sys.executable, __file__, "--scene", mode, which], check=True, timeout=120)
 
 

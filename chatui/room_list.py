@@ -1,0 +1,106 @@
+"""The rooms found on the LAN, as the connect form lists them: room, where, how
+many are in it, a lock for a locked room. Rows are kept by the server's identity,
+so a room heard again updates its row instead of adding one, and a room not
+heard for a while is taken off."""
+from __future__ import annotations
+
+import tkinter as tk
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass
+from tkinter import ttk
+
+from chatfront.i18n import _, n_
+
+from .theme import Palette
+
+FORGET_AFTER = 6.0        # seconds a listed room may go unheard before it leaves the list
+
+
+@dataclass(frozen=True)
+class Row:
+    """One room as the list shows it (the form makes these from what discovery found)."""
+    key: Hashable            # the server's identity: one row per room, however many addresses reach it
+    room: str
+    where: str               # what joining it types into the Server field (host:port)
+    members: int
+    locked: bool = False
+
+
+def members_text(n: int) -> str:
+    return n_("{n} member", "{n} members", n).format(n=n)
+
+
+class RoomList(ttk.Frame):
+    def __init__(self, master: tk.Misc, palette: Palette, on_join: Callable[[Row], None],
+                 on_pick: Callable[[Row], None] | None = None, height: int = 5) -> None:
+        super().__init__(master)
+        self.on_join, self.on_pick = on_join, on_pick
+        self.rows: dict[str, Row] = {}              # tree item id -> row
+        self.heard: dict[str, float] = {}           # tree item id -> when last heard
+        self.tree = ttk.Treeview(self, columns=("room", "where", "members", "lock"), show="headings",
+                                 height=height, selectmode="browse")
+        for column, heading, width, stretch in (("room", _("Room"), 190, True), ("where", _("Address"), 150, True),
+                                                ("members", _("Members"), 90, False), ("lock", "", 30, False)):
+            self.tree.heading(column, text=heading, anchor="w")
+            self.tree.column(column, width=width, minwidth=30, stretch=stretch, anchor="w")
+        bar = ttk.Scrollbar(self, orient="vertical", command=self.tree.yview)
+        self.tree.configure(yscrollcommand=bar.set)
+        self.tree.grid(row=0, column=0, sticky="nsew")
+        bar.grid(row=0, column=1, sticky="ns")
+        self.rowconfigure(0, weight=1)
+        self.columnconfigure(0, weight=1)
+        self.tree.bind("<Double-Button-1>", self._double)
+        self.tree.bind("<Return>", lambda e: self._join_selected())
+        self.tree.bind("<<TreeviewSelect>>", lambda e: self._picked())
+
+    def show(self, rows: Iterable[Row], now: float) -> None:
+        """Rooms heard at ``now``: new ones added, known ones updated in place
+        (the selection stays on its room), ones unheard for FORGET_AFTER removed."""
+        by_key = {row.key: item for item, row in self.rows.items()}
+        for row in rows:
+            values = (row.room, row.where, members_text(row.members), "🔒" if row.locked else "")
+            item = by_key.get(row.key)
+            if item is None:
+                item = self.tree.insert("", "end", values=values)
+                by_key[row.key] = item
+            elif self.rows[item] != row:
+                self.tree.item(item, values=values)
+            self.rows[item] = row
+            self.heard[item] = now
+        for item, when in list(self.heard.items()):
+            if now - when > FORGET_AFTER:
+                self.tree.delete(item)
+                del self.rows[item], self.heard[item]
+        self._sort()
+
+    def _sort(self) -> None:
+        order = sorted(self.rows, key=lambda item: (self.rows[item].room.casefold(), self.rows[item].where))
+        for index, item in enumerate(order):
+            if self.tree.index(item) != index:
+                self.tree.move(item, "", index)
+
+    def listed(self) -> list[Row]:
+        return [self.rows[item] for item in self.tree.get_children()]
+
+    def selected(self) -> Row | None:
+        chosen = self.tree.selection()
+        return self.rows.get(chosen[0]) if chosen else None
+
+    def _picked(self) -> None:
+        if self.on_pick and (row := self.selected()):
+            self.on_pick(row)
+
+    def _double(self, event) -> str | None:
+        item = self.tree.identify_row(event.y)
+        if not item:
+            return None
+        self.tree.selection_set(item)
+        self.on_join(self.rows[item])
+        return "break"
+
+    def _join_selected(self) -> None:
+        if (row := self.selected()):
+            self.on_join(row)
+
+    def set_enabled(self, enabled: bool) -> None:
+        self.tree.state(["!disabled"] if enabled else ["disabled"])

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 APP = "LanChat"
+RECENT = 8              # servers the connect form offers again, newest first
 
 
 def config_dir() -> Path:
@@ -48,3 +49,16 @@ def save(**values) -> None:
         os.replace(tmp, d / "settings.json")
     except OSError:
         pass                    # remembering is a convenience, never a reason to fail
+
+
+def recent_servers() -> list[str]:
+    """The servers joined lately, newest first (what the connect form offers)."""
+    found = load().get("recent", [])
+    return [s for s in found if isinstance(s, str) and s.strip()][:RECENT] if isinstance(found, list) else []
+
+
+def remember_join(server: str, name: str) -> None:
+    """A join worked: its server goes first among the recent ones, and the name is kept."""
+    server = server.strip()
+    save(server=server, name=name,
+         recent=[server] + [s for s in recent_servers() if s.casefold() != server.casefold()][:RECENT - 1])

@@ -216,6 +216,23 @@ def test_settings_round_trip_and_fallback_without_platformdirs(tmp_path, monkeyp
     assert settings.load() == {}                               # a broken file is no reason to fail
 
 
+def test_recent_servers_newest_first_once_each_and_capped(tmp_path, monkeypatch):
+    from chatui import settings
+    monkeypatch.setenv("LANCHAT_CONFIG_DIR", str(tmp_path / "cfg"))
+    assert settings.recent_servers() == []
+    for n in range(settings.RECENT + 2):
+        settings.remember_join(f"10.0.0.{n}", "ana")
+    settings.remember_join(" 10.0.0.5 ", "bia")
+    recent = settings.recent_servers()
+    assert recent[0] == "10.0.0.5" and recent.count("10.0.0.5") == 1     # again: first, not twice
+    assert len(recent) == settings.RECENT and "10.0.0.0" not in recent  # the oldest fell off
+    assert settings.load()["name"] == "bia" and settings.load()["server"] == "10.0.0.5"
+    settings.save(recent="not a list")
+    assert settings.recent_servers() == []                                # a hand-edited file: ignored
+    settings.save(recent=["ok", 7, "", None])
+    assert settings.recent_servers() == ["ok"]
+
+
 def test_the_theme_accepts_tk_9():
     # sv-ttk 2.6.0 asks for "package require Tk 8.6", which Tk 9 (python.org's
     # installers from 3.14.7) refuses, and the windows fall back to stock ttk;

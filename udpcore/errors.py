@@ -154,6 +154,8 @@ class AddressProblem(Enum):
     AFTER_BRACKET = "after-bracket"
     NO_HOST = "no-host"
     BAD_PORT = "bad-port"
+    IPV4_PARTS = "ipv4-parts"         # only digits and dots, but not four numbers: 192.168.1
+    IPV4_NUMBER = "ipv4-number"       # four numbers, one above 255: 192.168.1.300
 
 
 class AddressError(ChatError):

@@ -24,7 +24,7 @@ class ClientTransport:
         self._backlog = 0                  # the engine's backlog after the last turn
         self._closing: float | None = None # close()'s timeout, once it was asked
         self._stop_at = 0.0                # when the socket thread stops, leaving
-        self._loop = SocketLoop(engine, sock, "chat-client", after_turn=self._turned)
+        self._loop = SocketLoop(engine, sock, "chat-client", after_turn=self._turned, on_refused=self._refused)
         self.events = self._loop.events
         self.local_address: tuple[str, int] = sock.getsockname()[:2]   # our own end
         self._loop.call(engine.connect)
@@ -82,6 +82,17 @@ class ClientTransport:
                 except queue.Empty:
                     delay = 0.0
                 self._loop.join(timeout + 1.0 + delay)
+
+    def cancel(self) -> None:
+        """Give up joining now: nothing more is sent, the socket closes, and
+        Closed is the last event (a joined client should close() instead)."""
+        self._loop.call(lambda now: self._loop.stop_by(now))
+
+    def _refused(self, where: tuple | None, now: float) -> None:
+        """On the socket thread: the system said nothing listens at ``where``
+        (None: it did not say where; a client sends only to its server)."""
+        if where is None or tuple(where) == self._engine.server:
+            self._engine.port_unreachable(now)
 
     def _post(self, fn) -> None:
         with self._room:

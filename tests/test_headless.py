@@ -197,6 +197,32 @@ def test_unreachable_server_is_reported_in_about_ten_seconds(procs):
     assert "No answer from 127.0.0.1:" in err and "firewall" in err and "Traceback" not in err
 
 
+def test_nothing_listening_is_said_at_once(procs):
+    """The system's ICMP port unreachable ends the join: no ten-second wait, no firewall."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    c = client(procs, port, "alice", stdin=b"hello\n")
+    code, _, err = c.finish(timeout=20)
+    assert code == 1 and "Traceback" not in err
+    assert f"ChatClient: Nothing is listening on 127.0.0.1:{port} — is the server running?" in err.splitlines()
+    c2 = procs("-c", "import time, runpy, sys; t = time.monotonic(); sys.argv = ['gui_client.py', '--headless', "
+               f"'--server', '127.0.0.1:{port}', '--name', 'bob']; sys.stdin.close()\n"
+               "try:\n    runpy.run_path('gui_client.py', run_name='__main__')\nexcept SystemExit as e:\n"
+               "    print(f'status {e.code} after {time.monotonic() - t:.3f} s')", stdin=b"")
+    took = float(c2.expect(r"status 1 after ([\d.]+) s").group(1))
+    assert took < 0.5, f"the refusal took {took} s"           # on loopback it is a few ms
+
+
+@pytest.mark.parametrize("typed", ["192.168.1", "10.1", "1.2.3.4.5", "192.168.1.300:5002"])
+def test_incomplete_address_is_one_sentence_and_status_1(procs, typed):
+    c = procs("gui_client.py", "--headless", "--server", typed, "--name", "alice", stdin=b"")
+    code, _, err = c.finish()
+    host = typed.split(":")[0]
+    assert code == 1 and err.startswith(f"ChatClient: {host} is not ") and "four numbers" in err
+    assert len(err.strip().splitlines()) == 1
+
+
 def test_busy_port_is_one_sentence_and_exit_status_2(procs, server):
     again = procs("gui_server.py", "--headless", "--host", "127.0.0.1", "--port", str(server.port), stdin=b"")
     code, _, err = again.finish()

@@ -5,7 +5,7 @@ import queue
 import threading
 import time
 
-from udpcore import DEFAULT_PORT, ClientEngine, check_name
+from udpcore import DEFAULT_PORT, ClientEngine, ClientState, check_name
 
 from .loop import SocketLoop
 from .sockets import client_socket, resolve
@@ -83,10 +83,17 @@ class ClientTransport:
                     delay = 0.0
                 self._loop.join(timeout + 1.0 + delay)
 
-    def cancel(self) -> None:
-        """Give up joining now: nothing more is sent, the socket closes, and
-        Closed is the last event (a joined client should close() instead)."""
-        self._loop.call(lambda now: self._loop.stop_by(now))
+    def cancel(self, grace: float = 1.0) -> None:
+        """Give up joining: the socket closes at once and Closed is the last event.
+        If the join completed meanwhile, the server is told we leave (for at most
+        ``grace`` seconds) rather than left to time the session out."""
+        def stop(now: float) -> None:
+            if self._engine.state in (ClientState.IDLE, ClientState.CONNECTING):
+                self._loop.stop_by(now)
+            else:
+                self._engine.leave(now)
+                self._loop.stop_by(now + grace)
+        self._loop.call(stop)
 
     def _refused(self, where: tuple | None, now: float) -> None:
         """On the socket thread: the system said nothing listens at ``where``

@@ -111,6 +111,9 @@ def explain(err: ChatError) -> str:
             return _("Cannot find a server called '{host}': check the name or type its IP address.").format(host=h)
         case PortBusyError(port=p, forbidden=True):
             return _("This user may not listen on port {port}; choose a port above 1023.").format(port=p)
+        case PortBusyError(port=p, last=int(last)):
+            return _("Ports {port} to {last} are all in use, probably by other chat servers; "
+                     "choose another port.").format(port=p, last=last)
         case PortBusyError(port=p):
             return _("Port {port} is already in use, probably by another chat server; "
                      "choose another port.").format(port=p)
@@ -187,6 +190,16 @@ def unreachable(e: ev.Unreachable) -> str:
               "No answer from {server} after {n} seconds. If the server is running there, a firewall "
               "may be blocking UDP port {port} (see docs/firewall.md).", n).format(
         server=_shown(e.server), n=n, port=e.port)
+
+
+def port_moved(wanted: int, port: int) -> str:
+    """--port-fallback took another port: the room is not where the person asked."""
+    return _("Port {wanted} is taken (another chat server or program has it), so this room "
+             "listens on port {port}.").format(wanted=wanted, port=port)
+
+
+def clients_not_opened(detail: str) -> str:
+    return _("The client windows could not be started: {detail}.").format(detail=detail)
 
 
 def server_closed(e: ev.ServerClosed) -> str:

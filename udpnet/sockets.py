@@ -64,8 +64,22 @@ def take_refusals(sock: socket.socket) -> list[tuple]:
                 found.append(addr[:2])
 
 
-def bind_server_socket(host: str | None, port: int) -> socket.socket:
-    """A UDP socket listening on ``host`` (None: every IPv6 and IPv4 address)."""
+def bind_server_socket(host: str | None, port: int, tries: int = 1) -> socket.socket:
+    """A UDP socket listening on ``host`` (None: every IPv6 and IPv4 address);
+    with ``tries`` > 1, the first free port of ``port`` .. ``port + tries - 1``
+    (PortBusyError with ``last`` when every one is taken)."""
+    last = min(port + tries - 1, 65535) if port else port
+    for p in range(port, last + 1):
+        try:
+            return _bind_server_socket(host, p)
+        except PortBusyError as exc:
+            if exc.forbidden or p == last:
+                raise PortBusyError(port, exc.forbidden, last if last > port and not exc.forbidden else None) \
+                    from None
+    raise AssertionError("unreachable")
+
+
+def _bind_server_socket(host: str | None, port: int) -> socket.socket:
     if host is None:
         if socket.has_dualstack_ipv6():
             family, addr = socket.AF_INET6, ("::", port)

@@ -289,20 +289,24 @@ def test_help_is_printed_by_every_program(procs):
         assert code == 0 and any("--headless" in ln for ln in lines)
 
 
-def _free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_a_pipe_faster_than_a_late_server_waits_and_loses_nothing(procs):
     """3,000 piped lines while the server is not up yet: more than the client
     will hold unsent (udpnet.SEND_AHEAD, udpcore's MAX_QUEUED). The pipe waits
-    for room instead of having lines refused; all arrive, and the exit is 0."""
-    port = _free_udp_port()
+    for room instead of having lines refused; all arrive, and the exit is 0.
+    Until the server is up its port is held by a socket that never answers: a port
+    nothing holds is refused at once (ICMP), which ends a join. It is let go just
+    after a HELLO that came 1.5 s in: the next comes 2 s later (HELLO_MAX_RETRY)."""
     payload = "".join(f"early {i}\n" for i in range(3000)).encode()
-    script = client(procs, port, "script", stdin=payload)
-    time.sleep(1.5)                                  # the client is connecting, the pipe is full
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        port = silent.getsockname()[1]
+        script = client(procs, port, "script", stdin=payload)
+        start = time.monotonic()
+        silent.settimeout(10)
+        while True:                                  # the client is connecting, the pipe is full
+            silent.recv(2048)
+            if time.monotonic() - start >= 1.5:
+                break
     srv = procs("gui_server.py", "--headless", "--host", "127.0.0.1", "--port", str(port), *FAST)
     srv.expect(r"listening on")
     code, lines, err = script.finish(timeout=50)

@@ -21,9 +21,11 @@ from .commands import Help, Msg, Quit, Say, Usage, Who, parse, perform
 from .datadir import data_dir
 from .i18n import _
 from .moderation import Bans, Mute, parse_moderation, perform_moderation
-from .options import limits_from
+from .launch import open_clients
+from .options import limits_from, port_tries
 from .wording import describe, explain, failure, members, mistake, more_not_sent, server_help, client_help, \
     server_speaks_as_server, undelivered
+from .wording import clients_not_opened, port_moved
 from .wording import bans_changed, bans_list, bans_loaded, exit_again, moderation_help, muted_for, \
     operator_usage, unmuted
 
@@ -152,6 +154,8 @@ def run_server(args: argparse.Namespace, **start_options) -> int:
     _setup_stdio()
     store, bans, first = _load_bans(args)
     start_options.setdefault("limits", limits_from(args))
+    if port_tries(args) > 1:
+        start_options.setdefault("tries", port_tries(args))
     try:
         srv = start_server(args.host, args.port, allow_guests=not args.no_guests, stats=False, bans=bans,
                            **start_options)
@@ -162,6 +166,13 @@ def run_server(args: argparse.Namespace, **start_options) -> int:
     finished = _on_signals(stop)
     room = _Room()
     notes: queue.SimpleQueue[str] = queue.SimpleQueue()
+    if args.port and srv.address[1] != args.port:
+        first.append(port_moved(args.port, srv.address[1]))
+    if getattr(args, "open_clients", ()):
+        try:
+            open_clients(args.open_clients, srv.address)
+        except OSError as exc:
+            first.append(clients_not_opened(exc.strerror or str(exc)))
     for sentence in first:
         notes.put("* " + sentence)
     exit_asked = False              # ``exit`` with members in asks once; the next ``exit`` closes

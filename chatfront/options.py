@@ -7,10 +7,15 @@ from __future__ import annotations
 
 import argparse
 
-from udpcore import DEFAULT_PORT, Limits, __version__
+from udpcore import DEFAULT_PORT, ChatError, Limits, __version__
 
 from .i18n import _
-from .wording import bad_option, number_above_zero, whole_number_from
+from .launch import names_option
+from .wording import bad_option, explain, number_above_zero, whole_number_from
+
+# --port-fallback: the ports a room may move to, from --port on (5002-5011 by default;
+# LAN discovery asks exactly these, so a moved room is still found).
+FALLBACK_PORTS = 10
 
 
 class _Parser(argparse.ArgumentParser):
@@ -32,6 +37,19 @@ def _whole(option: str, minimum: int):
             raise argparse.ArgumentError(None, bad_option(option, text, whole_number_from(minimum)))
         return value
     return convert
+
+
+def _names(text: str) -> tuple[str, ...]:
+    """argparse type of --open-clients: names the room would take, else one sentence."""
+    try:
+        return names_option(text)
+    except ChatError as exc:
+        raise argparse.ArgumentError(None, "--open-clients: " + explain(exc)) from None
+
+
+def port_tries(args: argparse.Namespace) -> int:
+    """How many ports from --port the server may try."""
+    return FALLBACK_PORTS if getattr(args, "port_fallback", False) else 1
 
 
 def _positive(option: str):
@@ -80,6 +98,13 @@ def server_parser() -> argparse.ArgumentParser:
                    help=_("address to listen on (default: all IPv6 and IPv4 addresses)"))
     p.add_argument("--port", type=int, default=DEFAULT_PORT,
                    help=_("UDP port to listen on (default {port}; 0 picks a free one)").format(port=DEFAULT_PORT))
+    p.add_argument("--port-fallback", action="store_true",
+                   help=_("if the port is taken, listen on the next free one of the {n} from it "
+                          "({first}-{last} by default)").format(n=FALLBACK_PORTS, first=DEFAULT_PORT,
+                                                                last=DEFAULT_PORT + FALLBACK_PORTS - 1))
+    p.add_argument("--open-clients", metavar="NAMES", type=_names, default=(),
+                   help=_("once listening, open a client window for each of these comma-separated "
+                          "names, joined to this server's real port"))
     p.add_argument("--no-guests", action="store_true",
                    help=_("ignore plain-text datagrams instead of treating them as guest lines"))
     p.add_argument("--data-dir", metavar="DIR", default=None,

@@ -56,6 +56,16 @@ def _address(err: AddressError) -> str:
         return _("'{text}' is not an address: expected [IPv6]:PORT.").format(text=err.text)
     if p is AddressProblem.NO_HOST:
         return _("'{text}' has no host name or address.").format(text=err.text)
+    if p is AddressProblem.IPV4_PARTS:
+        parts = err.text.split(".")
+        if len(parts) < 4 or "" in parts:
+            return _("{text} is not a complete address: an IPv4 address has four numbers, "
+                     "like 192.168.1.20.").format(text=err.text)
+        return _("{text} is not an address: an IPv4 address has four numbers, like 192.168.1.20.").format(
+            text=err.text)
+    if p is AddressProblem.IPV4_NUMBER:
+        return _("{text} is not an address: each of the four numbers of an IPv4 address is "
+                 "0 to 255, like 192.168.1.20.").format(text=err.text)
     return _("'{text}' is not a port number (1-65535).").format(text=err.text)
 
 
@@ -101,6 +111,9 @@ def explain(err: ChatError) -> str:
             return _("Cannot find a server called '{host}': check the name or type its IP address.").format(host=h)
         case PortBusyError(port=p, forbidden=True):
             return _("This user may not listen on port {port}; choose a port above 1023.").format(port=p)
+        case PortBusyError(port=p, last=int(last)):
+            return _("Ports {port} to {last} are all in use, probably by other chat servers; "
+                     "choose another port.").format(port=p, last=last)
         case PortBusyError(port=p):
             return _("Port {port} is already in use, probably by another chat server; "
                      "choose another port.").format(port=p)
@@ -167,9 +180,26 @@ def undelivered(n: int) -> str:
 
 
 def unreachable(e: ev.Unreachable) -> str:
-    return _("No answer from {server} within {seconds} seconds: is the server running? "
-             "A firewall may be blocking UDP port {port}.").format(
-        server=_shown(e.server), seconds=f"{e.waited:.0f}", port=e.port)
+    """Why the join failed: nothing listening (the system said so at once), or
+    silence, which only then suggests the firewall."""
+    if e.refused:
+        return _("Nothing is listening on {server} — is the server running?").format(server=_shown(e.server))
+    n = round(e.waited)
+    return n_("No answer from {server} after {n} second. If the server is running there, a firewall "
+              "may be blocking UDP port {port} (see docs/firewall.md).",
+              "No answer from {server} after {n} seconds. If the server is running there, a firewall "
+              "may be blocking UDP port {port} (see docs/firewall.md).", n).format(
+        server=_shown(e.server), n=n, port=e.port)
+
+
+def port_moved(wanted: int, port: int) -> str:
+    """--port-fallback took another port: the room is not where the person asked."""
+    return _("Port {wanted} is taken (another chat server or program has it), so this room "
+             "listens on port {port}.").format(wanted=wanted, port=port)
+
+
+def clients_not_opened(detail: str) -> str:
+    return _("The client windows could not be started: {detail}.").format(detail=detail)
 
 
 def server_closed(e: ev.ServerClosed) -> str:

@@ -115,8 +115,9 @@ def run_server_window(args: argparse.Namespace) -> int:
     root, palette = make_root("ChatServer", getattr(args, "theme", "auto"))
     root.geometry("900x560")
     root.minsize(560, 360)
-    from chatfront.options import limits_from
+    from chatfront.options import limits_from, port_tries
     app = ServerApp(root, palette, args.host, args.port, allow_guests=not args.no_guests,
-                    limits=limits_from(args), data_dir=args.data_dir)
+                    limits=limits_from(args), data_dir=args.data_dir, tries=port_tries(args),
+                    open_names=tuple(getattr(args, "open_clients", ())))
     root.mainloop()
     return app.exit_code

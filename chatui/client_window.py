@@ -65,7 +65,7 @@ class ClientApp(LeavingWindow):
         remembered = settings.load()
         self.form: ConnectForm | None = ConnectForm(
             root, server or remembered.get("server", "localhost"), name or remembered.get("name", ""),
-            self.connect, palette)
+            self.connect, palette, on_cancel=self.cancel)
         self.form.pack(expand=True)          # centred in the window
         if server and name:
             self.connect(server, name)
@@ -85,6 +85,16 @@ class ClientApp(LeavingWindow):
         self.stopped = False
         self.form.show_progress(_("Connecting to {server}…").format(server=self.transport.server_label))
         self.poller = QueuePoller(self.root, self.transport.events, self.handle)
+
+    def cancel(self) -> None:
+        """The form's Cancel: stop polling first (no later event can touch the
+        form), then stop the attempt; its socket closes on its own thread."""
+        transport, self.transport = self.transport, None
+        if self.poller:
+            self.poller.stop()
+            self.poller = None
+        if transport is not None and self.view is None:
+            transport.cancel()
 
     def _connected(self, e: ev.Connected) -> None:
         settings.save(server=self.form.server.get().strip() if self.form else e.server, name=e.name)

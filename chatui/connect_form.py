@@ -14,12 +14,16 @@ from .theme import LIGHT, Palette, ui_font
 
 class ConnectForm(ttk.Frame):
     """Server and name fields and a Connect button; problems are shown under
-    the fields in one sentence and the fields are kept as typed."""
+    the fields in one sentence and the fields are kept as typed. While an
+    attempt is under way a Cancel button stands next to Connect: nobody has
+    to wait for an answer that may never come."""
 
     def __init__(self, master: tk.Misc, server: str, name: str,
-                 on_connect: Callable[[str, str], None], palette: Palette = LIGHT) -> None:
+                 on_connect: Callable[[str, str], None], palette: Palette = LIGHT,
+                 on_cancel: Callable[[], None] | None = None) -> None:
         super().__init__(master, padding=28)
         self.on_connect = on_connect
+        self.on_cancel = on_cancel
         self.busy = False                 # a connection attempt is under way
         self.palette = palette
         self._heading = ui_font(self, 1.6, "bold")
@@ -39,8 +43,14 @@ class ConnectForm(ttk.Frame):
         self.name_entry.grid(row=4, column=1, sticky="ew", pady=6)
         self.message = ttk.Label(self, text="", wraplength=400, justify="left")
         self.message.grid(row=5, column=0, columnspan=2, sticky="ew", pady=(14, 6))
-        self.button = ttk.Button(self, text=_("Connect"), command=self.submit, style="Accent.TButton")
-        self.button.grid(row=6, column=1, sticky="e", pady=(6, 0))
+        buttons = ttk.Frame(self)
+        buttons.grid(row=6, column=1, sticky="e", pady=(6, 0))
+        self.button = ttk.Button(buttons, text=_("Connect"), command=self.submit, style="Accent.TButton")
+        self.button.grid(row=0, column=1)
+        self.cancel_button = ttk.Button(buttons, text=_("Cancel"), command=self.cancel)
+        self.cancel_button.grid(row=0, column=0, padx=(0, 8))
+        self.cancel_button.grid_remove()  # only while connecting
+        self.cancel_button.bind("<Escape>", lambda e: self.cancel())
         self.columnconfigure(1, weight=1)
         for w in (self.server_entry, self.name_entry):
             w.bind("<Return>", lambda e: self.submit())
@@ -57,6 +67,15 @@ class ConnectForm(ttk.Frame):
         else:
             self.on_connect(server, name)
 
+    def cancel(self) -> None:
+        """Stop the attempt under way; the fields come back as typed."""
+        if not self.busy:
+            return
+        self.message.configure(text=_("Not connected: you cancelled."), foreground="")
+        self.set_busy(False)
+        if self.on_cancel is not None:
+            self.on_cancel()
+
     def show_error(self, sentence: str) -> None:
         self.message.configure(text=sentence, foreground=self.palette.error)
         self.set_busy(False)
@@ -70,3 +89,10 @@ class ConnectForm(ttk.Frame):
         state = "disabled" if busy else "normal"
         for w in (self.server_entry, self.name_entry, self.button):
             w.configure(state=state)
+        if busy and self.on_cancel is not None:
+            self.cancel_button.grid()
+            self.cancel_button.focus_set()      # Escape or Space cancels; Tab gets nowhere else now
+        else:
+            self.cancel_button.grid_remove()
+            if not busy and self.focus_get() in (self.cancel_button, None):
+                self.server_entry.focus_set()

@@ -11,6 +11,7 @@ from chatfront.bans import BanFile
 from chatfront.commands import Help, Msg, Quit, Say, Usage, Who, parse
 from chatfront.datadir import data_dir as default_data_dir
 from chatfront.i18n import _
+from chatfront.launch import open_clients
 from chatfront.moderation import Bans, Mute, parse_moderation, perform_moderation
 from chatfront.wording import ago, explain, members, mistake, notice, server_help, server_speaks_as_server, \
     server_status
@@ -18,7 +19,7 @@ from chatfront.wording import (ban_button, ban_question, ban_title, bans_changed
                                close_room_button, close_room_question, close_room_title, kick_button, kick_prompt,
                                kick_title, moderation_help, mute_left, muted_column, muted_for,
                                operator_usage, private_passed, private_to_you, target_gone, target_hint,
-                               target_renamed, unmuted)
+                               target_renamed, unmuted, clients_not_opened, port_moved)
 from udpcore import SERVER_NAME, ChatError, PortBusyError, events as ev, format_addr, name_key
 from udpnet import ServerTransport, local_addresses, start_server
 
@@ -60,9 +61,14 @@ class ServerApp(LeavingWindow):
     def __init__(self, root: tk.Tk, palette: Palette, host: str | None = None, port: int = 5002,
                  allow_guests: bool = True,
                  start: Callable[..., ServerTransport] = start_server, *,
-                 limits=None, data_dir: str | None = None) -> None:
+                 limits=None, data_dir: str | None = None, tries: int = 1, open_names: tuple[str, ...] = (),
+                 launch: Callable[..., list] = open_clients) -> None:
         self.root = root
         self.host, self.allow_guests, self.start, self.limits = host, allow_guests, start, limits
+        self.tries = tries                    # --port-fallback: ports from the asked one it may take
+        self.open_names = open_names          # --open-clients: started once it listens, on its real port
+        self.launch = launch
+        self.children: list = []              # the client programs it started
         self.transport: ServerTransport | None = None
         self.poller: QueuePoller | None = None
         self.leaving = False
@@ -117,10 +123,13 @@ class ServerApp(LeavingWindow):
         options = {"allow_guests": self.allow_guests, "bans": self.bans}
         if self.limits is not None:
             options["limits"] = self.limits
+        if self.tries > 1:
+            options["tries"] = self.tries
         try:
             self.transport = self.start(self.host, port, **options)
         except ChatError as exc:
-            PortDialog(self.root, explain(exc), port, self.listen, self._give_up,
+            tried = exc.last if isinstance(exc, PortBusyError) and exc.last else port   # suggest the one after
+            PortDialog(self.root, explain(exc), tried, self.listen, self._give_up,
                        can_retry=isinstance(exc, PortBusyError))
             return False
         host, real_port = self.transport.address
@@ -136,12 +145,26 @@ class ServerApp(LeavingWindow):
         else:
             self.where = format_addr((host, real_port))
             self.view.history.append([Entry("notice", _("Listening on {where}").format(where=self.where))])
+        if port and real_port != port:
+            self.view.history.append([Entry("notice", port_moved(port, real_port))])
         self.root.title(_("{title} — port {port}").format(title=title(), port=real_port))
         self.poller = QueuePoller(self.root, self.transport.events, self.handle)
         self._status()
+        self._open_clients()
         if not host.startswith("127.") and host != "::1":      # others can only come over the network
             self.root.after(int(FIREWALL_HINT_AFTER * 1000), self._firewall_hint)
         return True
+
+    def _open_clients(self) -> None:
+        """--open-clients: only now, listening, so they join this room's real port
+        and never a stranger's, and no dialog of ours can be hidden behind them."""
+        names, self.open_names = self.open_names, ()
+        if not names or self.transport is None:
+            return
+        try:
+            self.children = self.launch(names, self.transport.address)
+        except OSError as exc:
+            self.view.history.append([Entry("error", clients_not_opened(exc.strerror or str(exc)))])
 
     def _firewall_hint(self) -> None:
         """Still nobody after FIREWALL_HINT_AFTER: say what usually keeps them out."""

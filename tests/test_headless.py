@@ -197,6 +197,32 @@ def test_unreachable_server_is_reported_in_about_ten_seconds(procs):
     assert "No answer from 127.0.0.1:" in err and "firewall" in err and "Traceback" not in err
 
 
+def test_nothing_listening_is_said_at_once(procs):
+    """The system's ICMP port unreachable ends the join: no ten-second wait, no firewall."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    c = client(procs, port, "alice", stdin=b"hello\n")
+    code, _, err = c.finish(timeout=20)
+    assert code == 1 and "Traceback" not in err
+    assert f"ChatClient: Nothing is listening on 127.0.0.1:{port} — is the server running?" in err.splitlines()
+    c2 = procs("-c", "import time, runpy, sys; t = time.monotonic(); sys.argv = ['gui_client.py', '--headless', "
+               f"'--server', '127.0.0.1:{port}', '--name', 'bob']; sys.stdin.close()\n"
+               "try:\n    runpy.run_path('gui_client.py', run_name='__main__')\nexcept SystemExit as e:\n"
+               "    print(f'status {e.code} after {time.monotonic() - t:.3f} s')", stdin=b"")
+    took = float(c2.expect(r"status 1 after ([\d.]+) s").group(1))
+    assert took < 0.5, f"the refusal took {took} s"           # on loopback it is a few ms
+
+
+@pytest.mark.parametrize("typed", ["192.168.1", "10.1", "1.2.3.4.5", "192.168.1.300:5002"])
+def test_incomplete_address_is_one_sentence_and_status_1(procs, typed):
+    c = procs("gui_client.py", "--headless", "--server", typed, "--name", "alice", stdin=b"")
+    code, _, err = c.finish()
+    host = typed.split(":")[0]
+    assert code == 1 and err.startswith(f"ChatClient: {host} is not ") and "four numbers" in err
+    assert len(err.strip().splitlines()) == 1
+
+
 def test_busy_port_is_one_sentence_and_exit_status_2(procs, server):
     again = procs("gui_server.py", "--headless", "--host", "127.0.0.1", "--port", str(server.port), stdin=b"")
     code, _, err = again.finish()
@@ -263,20 +289,24 @@ def test_help_is_printed_by_every_program(procs):
         assert code == 0 and any("--headless" in ln for ln in lines)
 
 
-def _free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_a_pipe_faster_than_a_late_server_waits_and_loses_nothing(procs):
     """3,000 piped lines while the server is not up yet: more than the client
     will hold unsent (udpnet.SEND_AHEAD, udpcore's MAX_QUEUED). The pipe waits
-    for room instead of having lines refused; all arrive, and the exit is 0."""
-    port = _free_udp_port()
+    for room instead of having lines refused; all arrive, and the exit is 0.
+    Until the server is up its port is held by a socket that never answers: a port
+    nothing holds is refused at once (ICMP), which ends a join. It is let go just
+    after a HELLO that came 1.5 s in: the next comes 2 s later (HELLO_MAX_RETRY)."""
     payload = "".join(f"early {i}\n" for i in range(3000)).encode()
-    script = client(procs, port, "script", stdin=payload)
-    time.sleep(1.5)                                  # the client is connecting, the pipe is full
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        port = silent.getsockname()[1]
+        script = client(procs, port, "script", stdin=payload)
+        start = time.monotonic()
+        silent.settimeout(10)
+        while True:                                  # the client is connecting, the pipe is full
+            silent.recv(2048)
+            if time.monotonic() - start >= 1.5:
+                break
     srv = procs("gui_server.py", "--headless", "--host", "127.0.0.1", "--port", str(port), *FAST)
     srv.expect(r"listening on")
     code, lines, err = script.finish(timeout=50)

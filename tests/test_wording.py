@@ -60,7 +60,10 @@ def test_durations_come_from_the_protocol_constants(monkeypatch):
     assert "33 seconds" in wording.left_why(udpcore.LeaveReason.VANISHED)
     assert "5 minutes" in wording.left_why(udpcore.LeaveReason.EXPIRED)
     unreachable = wording.unreachable(ev.Unreachable("h:6000", 6000, 10.0))
-    assert "within 10 seconds" in unreachable and "UDP port 6000" in unreachable
+    assert unreachable == ("No answer from h:6000 after 10 seconds. If the server is running there, "
+                           "a firewall may be blocking UDP port 6000 (see docs/firewall.md).")
+    refused = wording.unreachable(ev.Unreachable("localhost:47999", 47999, 0.001, refused=True))
+    assert refused == "Nothing is listening on localhost:47999 — is the server running?"
 
 
 def test_every_leave_reason_has_its_own_words():

@@ -25,12 +25,27 @@ def parse_server(text: str, default_port: int = DEFAULT_PORT) -> tuple[str, int]
     # more than one ':' without brackets: a bare IPv6 address, default port
     if not host:
         raise AddressError(s, AddressProblem.NO_HOST)
+    if host and all(c.isdigit() or c == "." for c in host):
+        host = check_ipv4(host)
     port = default_port
     if port_text:
         if not port_text.isdigit() or not 0 < int(port_text) < 65536:
             raise AddressError(port_text, AddressProblem.BAD_PORT)
         port = int(port_text)
     return host, port
+
+
+def check_ipv4(host: str) -> str:
+    """``host`` made only of digits and dots must be four numbers 0-255: the
+    system's resolver would take ``192.168.1`` as 192.168.0.1 and ``10.1`` as
+    10.0.0.1 (inet_aton's old shorthands), a typo that quietly reaches the wrong
+    machine. Returns it without leading zeros (which inet_aton reads as octal)."""
+    parts = host.split(".")
+    if len(parts) != 4 or not all(p.isascii() and p.isdigit() for p in parts):
+        raise AddressError(host, AddressProblem.IPV4_PARTS)
+    if any(int(p) > 255 for p in parts):
+        raise AddressError(host, AddressProblem.IPV4_NUMBER)
+    return ".".join(str(int(p)) for p in parts)
 
 
 def format_addr(addr: tuple) -> str:

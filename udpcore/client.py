@@ -1,13 +1,8 @@
-"""The chat client engine, sans I/O.
-
-Its states and their transitions are in :mod:`udpcore.client_state`; every
-change goes through :meth:`ClientEngine._set_state`. Lines typed before the
-join completes are queued, not lost. What the user does arrives as typed calls
-(:meth:`say`, :meth:`private`, :meth:`nick`, :meth:`who`, :meth:`leave`), which
-raise a :class:`ChatError` when they cannot be done. Once the server has said
-its rate (LIMITS), lines go no faster than it allows (:mod:`udpcore.pacing`):
-the rest wait, so a pipe is slowed down instead of having lines refused.
-"""
+"""The chat client engine, sans I/O. States: :mod:`udpcore.client_state`, every change
+through :meth:`ClientEngine._set_state`. Lines typed before the join are queued, not lost.
+What the user does arrives as typed calls (say, private, nick, who, leave), which raise a
+:class:`ChatError` when they cannot be done. Once the server has said its rate (LIMITS),
+lines go no faster (:mod:`udpcore.pacing`): a pipe is slowed down, not refused."""
 from __future__ import annotations
 
 import logging
@@ -17,8 +12,8 @@ from typing import Callable
 
 from . import appmsg as m
 from . import events as ev
-from .client_state import ENDED_BY_SERVER, GONE, HANDSHAKING, IN_SESSION, TRANSITIONS, BadTransition, State
 from .answers import command_error, line_refusal, refusal
+from .client_state import ENDED_BY_SERVER, GONE, HANDSHAKING, IN_SESSION, TRANSITIONS, BadTransition, State
 from .errors import BacklogFull, LineTooLong, NotInRoom, ProtocolError
 from .joining import Joiner
 from .names import check_name, clean_text
@@ -57,6 +52,8 @@ class ClientEngine:
         self._out: list[tuple[bytes, Addr]] = []
         self._events: deque[ev.Event] = deque()
         self.ignored = 0                          # datagrams dropped (malformed, foreign, stale)
+        self.refusals = 0                         # ICMP port unreachable once past joining (a hint)
+        self._started = now                       # when connect() began: how long a refusal took
 
     @property
     def closed(self) -> bool:
@@ -85,8 +82,19 @@ class ClientEngine:
 
     def connect(self, now: float) -> None:
         self._join.start(now)
+        self._started = now
         self._deadline = now + CONNECT_TIMEOUT
         self._set_state(State.CONNECTING)
+
+    def port_unreachable(self, now: float) -> None:
+        """ICMP port unreachable from the server: while joining, the answer (say so now, not
+        after CONNECT_TIMEOUT); later only a counted hint (a restarting server says it for a
+        moment, anyone on the path can forge it): sessions end by SERVER_TIMEOUT only."""
+        if self.state is not State.CONNECTING:
+            self.refusals += 1
+            return
+        self._events.append(ev.Unreachable(self.server_label, self.server[1], now - self._started, True))
+        self._set_state(State.CLOSED)
 
     def receive_datagram(self, data: bytes, addr: Addr, now: float) -> None:
         if self.closed or addr != self.server:

@@ -154,6 +154,8 @@ class AddressProblem(Enum):
     AFTER_BRACKET = "after-bracket"
     NO_HOST = "no-host"
     BAD_PORT = "bad-port"
+    IPV4_PARTS = "ipv4-parts"         # only digits and dots, but not four numbers: 192.168.1
+    IPV4_NUMBER = "ipv4-number"       # four numbers, one above 255: 192.168.1.300
 
 
 class AddressError(ChatError):
@@ -174,11 +176,12 @@ class UnknownHost(ChatError):
 
 
 class PortBusyError(ChatError):
-    """The port is taken (or, with ``forbidden``, this user may not use it)."""
+    """The port is taken (or, with ``forbidden``, this user may not use it);
+    ``last``: every port from ``port`` to ``last`` was tried and taken."""
 
-    def __init__(self, port: int, forbidden: bool = False) -> None:
-        super().__init__(f"port {port} {'forbidden' if forbidden else 'busy'}")
-        self.port, self.forbidden = port, forbidden
+    def __init__(self, port: int, forbidden: bool = False, last: int | None = None) -> None:
+        super().__init__(f"port {port}{f'-{last}' if last else ''} {'forbidden' if forbidden else 'busy'}")
+        self.port, self.forbidden, self.last = port, forbidden, last
 
 
 class NotLocalAddress(ChatError):

@@ -79,11 +79,14 @@ class JoinRefused(Event):
 
 @dataclass(frozen=True)
 class Unreachable(Event):
-    """No answer from ``server`` (as the user typed it) within ``waited`` seconds."""
+    """The join failed for want of a server: no answer from ``server`` (as the
+    user typed it) within ``waited`` seconds, or, with ``refused``, its system
+    said at once that nothing listens on that port (ICMP port unreachable)."""
 
     server: str
     port: int
     waited: float
+    refused: bool = False
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ import queue
 import threading
 import time
 
-from udpcore import DEFAULT_PORT, ClientEngine, check_name
+from udpcore import DEFAULT_PORT, ClientEngine, ClientState, check_name
 
 from .loop import SocketLoop
 from .sockets import client_socket, resolve
@@ -24,7 +24,7 @@ class ClientTransport:
         self._backlog = 0                  # the engine's backlog after the last turn
         self._closing: float | None = None # close()'s timeout, once it was asked
         self._stop_at = 0.0                # when the socket thread stops, leaving
-        self._loop = SocketLoop(engine, sock, "chat-client", after_turn=self._turned)
+        self._loop = SocketLoop(engine, sock, "chat-client", after_turn=self._turned, on_refused=self._refused)
         self.events = self._loop.events
         self.local_address: tuple[str, int] = sock.getsockname()[:2]   # our own end
         self._loop.call(engine.connect)
@@ -82,6 +82,24 @@ class ClientTransport:
                 except queue.Empty:
                     delay = 0.0
                 self._loop.join(timeout + 1.0 + delay)
+
+    def cancel(self, grace: float = 1.0) -> None:
+        """Give up joining: the socket closes at once and Closed is the last event.
+        If the join completed meanwhile, the server is told we leave (for at most
+        ``grace`` seconds) rather than left to time the session out."""
+        def stop(now: float) -> None:
+            if self._engine.state in (ClientState.IDLE, ClientState.CONNECTING):
+                self._loop.stop_by(now)
+            else:
+                self._engine.leave(now)
+                self._loop.stop_by(now + grace)
+        self._loop.call(stop)
+
+    def _refused(self, where: tuple | None, now: float) -> None:
+        """On the socket thread: the system said nothing listens at ``where``
+        (None: it did not say where; a client sends only to its server)."""
+        if where is None or tuple(where) == self._engine.server:
+            self._engine.port_unreachable(now)
 
     def _post(self, fn) -> None:
         with self._room:

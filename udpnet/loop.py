@@ -18,6 +18,8 @@ from typing import Callable
 
 from udpcore import ChatError, Engine, Event, events as ev
 
+from .sockets import take_refusals
+
 log = logging.getLogger("udpnet")
 RECV_BATCH = 256            # datagrams read per wake-up before the engine is asked to send
 STATS_INTERVAL = 1.0
@@ -54,12 +56,15 @@ class SocketLoop:
     ``snapshot``: called about once a second for a Stats event (the server).
     ``keep``: a filter on events before they are queued (benchmarks' what-ifs).
     ``after_turn``: called on the thread after every turn (the client's back-pressure).
+    ``on_refused``: called with (address or None, now) when the system reports an
+    ICMP port unreachable (the client; a server ignores them).
     """
 
     def __init__(self, engine: Engine, sock: socket.socket, name: str, *,
                  snapshot: Callable[[float], Event] | None = None,
                  keep: Callable[[Event], bool] | None = None,
-                 after_turn: Callable[[], None] | None = None) -> None:
+                 after_turn: Callable[[], None] | None = None,
+                 on_refused: Callable[[tuple | None, float], None] | None = None) -> None:
         self.engine = engine
         self.sock = sock
         self.events: EventQueue = EventQueue()
@@ -69,6 +74,7 @@ class SocketLoop:
         self._snapshot = snapshot
         self._keep = keep
         self._after_turn = after_turn
+        self._on_refused = on_refused
         self._stop_at: float | None = None
         self._refused: list[Event] = []
         self.send_errors = 0
@@ -157,14 +163,19 @@ class SocketLoop:
                 self._after_turn()
 
     def _receive(self, now: float) -> None:
-        recv, feed = self.sock.recvfrom, self.engine.receive_datagram
+        recv, feed, refused = self.sock.recvfrom, self.engine.receive_datagram, self._on_refused
+        if refused is not None:
+            for where in take_refusals(self.sock):         # Linux, IP_RECVERR
+                refused(where, now)
         for _ in range(RECV_BATCH):
             try:
                 data, addr = recv(65535)
             except (BlockingIOError, InterruptedError):
                 return
-            except ConnectionResetError:
-                continue                           # Windows WinError 10054: ignore, keep serving
+            except (ConnectionResetError, ConnectionRefusedError):
+                if refused is not None:            # Windows WinError 10054 (or Linux's sk_err)
+                    refused(None, now)
+                continue                           # a server ignores it and keeps serving
             except OSError:
                 return
             try:

@@ -62,11 +62,13 @@ class ServerTransport:
 
 def start_server(host: str | None = None, port: int = DEFAULT_PORT, *, allow_guests: bool = True,
                  announce_joins: bool = True, stats: bool = True, limits: Limits | None = None,
-                 bans: Iterable[ev.Ban] = (), keep: Callable[[Event], bool] | None = None) -> ServerTransport:
+                 bans: Iterable[ev.Ban] = (), keep: Callable[[Event], bool] | None = None,
+                 tries: int = 1) -> ServerTransport:
     """Listen on ``host`` (None: every address) and ``port`` (0: any free one),
-    with ``limits`` (None: the defaults) and the ``bans`` kept from before.
+    with ``limits`` (None: the defaults) and the ``bans`` kept from before;
+    ``tries`` > 1: the first free port from ``port`` on (``address`` tells which).
     Raises PortBusyError, NotLocalAddress or SocketError."""
-    sock = bind_server_socket(host, port)
+    sock = bind_server_socket(host, port, tries)
     engine = ServerEngine(time.monotonic(), allow_guests=allow_guests, announce_joins=announce_joins,
                           limits=limits or Limits(), bans=bans)
     return ServerTransport(engine, sock, stats=stats, keep=keep)

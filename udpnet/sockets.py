@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import errno
 import socket
+import sys
 
 from udpcore import (DEFAULT_PORT, NotLocalAddress, PortBusyError, SocketError, UnknownHost,
                      format_addr, parse_server)
 
 RECV_BUFFER = 1 << 20       # ask the kernel for room for bursts
+# Linux: ICMP errors on an unconnected UDP socket are reported only with IP_RECVERR
+# (ip(7)); Python 3.11 does not name these constants, their values are the kernel's.
+_LINUX = sys.platform.startswith("linux")
+_IP_RECVERR, _IPV6_RECVERR, _MSG_ERRQUEUE = 11, 25, 0x2000
 
 
 def _quiet_connreset(sock: socket.socket) -> None:
@@ -23,17 +28,58 @@ def _quiet_connreset(sock: socket.socket) -> None:
             pass
 
 
-def tune(sock: socket.socket) -> None:
+def tune(sock: socket.socket, report_refusals: bool = False) -> None:
+    """Non-blocking, a large receive buffer; ``report_refusals`` (the client's
+    socket): ICMP port unreachable comes back to us instead of being dropped."""
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECV_BUFFER)
     except OSError:
         pass
     sock.setblocking(False)
-    _quiet_connreset(sock)
+    if not report_refusals:
+        _quiet_connreset(sock)        # a server is never stopped by one client gone
+    elif _LINUX:
+        v6 = sock.family == socket.AF_INET6
+        try:
+            sock.setsockopt(socket.IPPROTO_IPV6 if v6 else socket.IPPROTO_IP,
+                            _IPV6_RECVERR if v6 else _IP_RECVERR, 1)
+        except OSError:
+            pass                      # then only the connect timeout tells
+    # Windows reports it on the next recvfrom (WinError 10054) unless switched off: left on.
 
 
-def bind_server_socket(host: str | None, port: int) -> socket.socket:
-    """A UDP socket listening on ``host`` (None: every IPv6 and IPv4 address)."""
+def take_refusals(sock: socket.socket) -> list[tuple]:
+    """Linux: empty the socket's error queue (select says it is readable while
+    anything waits there); the addresses that answered 'port unreachable'."""
+    found: list[tuple] = []
+    if not _LINUX:
+        return found
+    while True:
+        try:
+            _data, ancdata, _flags, addr = sock.recvmsg(1, 256, _MSG_ERRQUEUE)
+        except OSError:               # BlockingIOError: the queue is empty
+            return found
+        for _level, _type, info in ancdata:
+            if int.from_bytes(info[:4], sys.byteorder) == errno.ECONNREFUSED and addr:
+                found.append(addr[:2])
+
+
+def bind_server_socket(host: str | None, port: int, tries: int = 1) -> socket.socket:
+    """A UDP socket listening on ``host`` (None: every IPv6 and IPv4 address);
+    with ``tries`` > 1, the first free port of ``port`` .. ``port + tries - 1``
+    (PortBusyError with ``last`` when every one is taken)."""
+    last = min(port + tries - 1, 65535) if port else port
+    for p in range(port, last + 1):
+        try:
+            return _bind_server_socket(host, p)
+        except PortBusyError as exc:
+            if exc.forbidden or p == last:
+                raise PortBusyError(port, exc.forbidden, last if last > port and not exc.forbidden else None) \
+                    from None
+    raise AssertionError("unreachable")
+
+
+def _bind_server_socket(host: str | None, port: int) -> socket.socket:
     if host is None:
         if socket.has_dualstack_ipv6():
             family, addr = socket.AF_INET6, ("::", port)
@@ -85,7 +131,7 @@ def client_socket(family: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         raise SocketError(exc.strerror or str(exc)) from None
-    tune(sock)
+    tune(sock, report_refusals=True)
     return sock
 
 

@@ -1,0 +1,59 @@
+"""Starting the client programs from the server: ``--open-clients alice,bob``.
+
+The README's one command opens a room and its first members. The server starts
+them only once it listens, with the port it really got (``--port-fallback`` may
+have moved it), so they never join another room on the port it wanted, and its
+"Cannot listen" dialog is never behind their windows. They are separate programs
+(closing the server leaves them open, told the room closed), run as this one
+was: the same interpreter with gui_client.py, or the packaged ChatClient next to
+this ChatServer.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from udpcore import check_name, format_addr
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def client_program(executable: str | None = None, frozen: bool | None = None,
+                   platform: str = sys.platform) -> list[str]:
+    """The command that runs the client window, as this program was run."""
+    executable = executable or sys.executable
+    if not (getattr(sys, "frozen", False) if frozen is None else frozen):
+        return [executable, str(ROOT / "gui_client.py")]
+    exe = Path(executable)
+    name = "ChatClient.exe" if platform == "win32" else "ChatClient"
+    candidates = [exe.with_name(name)]                          # one folder, or one file each
+    if platform == "darwin" and len(exe.parents) > 3:           # dist/ChatServer.app/Contents/MacOS/ChatServer
+        candidates.insert(0, exe.parents[3] / "ChatClient.app" / "Contents" / "MacOS" / "ChatClient")
+    return [str(next((c for c in candidates if c.exists()), candidates[-1]))]
+
+
+def local_server(address: tuple[str, int]) -> str:
+    """What a client on this machine types to reach a server listening on ``address``."""
+    host, port = address[0], address[1]
+    if host in ("::", "0.0.0.0", ""):
+        host = "127.0.0.1"          # a dual-stack "::" takes IPv4 too
+    return format_addr((host, port))
+
+
+def names_option(text: str) -> tuple[str, ...]:
+    """``alice,bob`` -> ('alice', 'bob'); raises InvalidName for a name the room would refuse."""
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    for name in names:
+        check_name(name)
+    return names
+
+
+def open_clients(names: tuple[str, ...], address: tuple[str, int],
+                 program: list[str] | None = None) -> list[subprocess.Popen]:
+    """Start one client window per name, joined to the server at ``address``.
+    Raises OSError when the program cannot be started (the caller says so)."""
+    program = program or client_program()
+    server = local_server(address)
+    return [subprocess.Popen([*program, "--server", server, "--name", name], stdin=subprocess.DEVNULL)
+            for name in names]

@@ -79,6 +79,18 @@ def _open(family: int) -> socket.socket | None:
     return sock
 
 
+def _scoped(addr: tuple) -> tuple:
+    """A link-local sender's address with its interface (``fe80::1%eth0``), as
+    start_client takes it: without the scope it cannot be reached."""
+    if len(addr) == 4 and addr[3] and "%" not in addr[0]:
+        try:
+            scope = socket.if_indextoname(addr[3])
+        except (OSError, AttributeError):
+            scope = str(addr[3])
+        return (f"{addr[0]}%{scope}", addr[1])
+    return addr[:2]
+
+
 class RoomFinder:
     """Looks for rooms on a thread until :meth:`stop`. ``rooms`` is a queue.Queue
     of tuples of :class:`FoundRoom` (by name): the whole list again each time it
@@ -171,7 +183,7 @@ class RoomFinder:
                             data, addr = sock.recvfrom(2048)
                         except OSError:      # nothing more (or an ICMP error from an earlier probe)
                             break
-                        changed |= self._list.heard(data, addr, time.monotonic())
+                        changed |= self._list.heard(data, _scoped(addr), time.monotonic())
                 if changed:
                     self._publish()
         finally:

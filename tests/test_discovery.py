@@ -372,3 +372,42 @@ def test_a_discover_storm_from_400_addresses_does_not_slow_members_lines():
         for c in (alice, bob):
             c.close(timeout=1.0)
         srv.close(timeout=1.0)
+
+
+# --- the programs, on loopback (conftest keeps their probes there) ---------------------------
+
+
+def test_tests_keep_discovery_on_loopback():
+    with RoomFinder([5002]) as finder:
+        assert {addr[0] for _f, addr in finder._targets()} == {"127.0.0.1", "::1"}
+
+
+def test_list_and_join_by_name_as_programs(servers):
+    from tests.test_headless import Proc
+    srv = servers("Sala 3")
+    port = str(srv.address[1])
+    listing = Proc("gui_client.py", "--list", "--ports", port)
+    code, lines, err = listing.finish()
+    assert (code, lines, err) == (0, [f"Sala 3\t127.0.0.1:{port}\t0 members"], "")
+    member = Proc("gui_client.py", "--headless", "--server", "SALA 3", "--ports", port, "--name", "alice")
+    try:
+        member.expect(rf"Connected to 127\.0\.0\.1:{port} as alice", timeout=15)
+    finally:
+        member.p.kill()
+        member.p.wait(5)
+
+
+def test_two_rooms_of_one_name_ask_for_the_address(servers):
+    from tests.test_headless import Proc
+    a, b = servers("Sala 3"), servers("sala 3")
+    ports = f"{a.address[1]},{b.address[1]}"
+    c = Proc("gui_client.py", "--headless", "--server", "Sala 3", "--ports", ports, "--name", "x", stdin=b"")
+    code, _lines, err = c.finish()
+    assert code == 1 and "2 rooms on the network are called 'Sala 3'" in err
+    assert f"127.0.0.1:{a.address[1]}" in err and f"127.0.0.1:{b.address[1]}" in err
+
+
+def test_list_prints_one_member_and_locked_as_worded():
+    from chatfront.wording import room_listing
+    room = d.FoundRoom("r", "fe80::1%eth0", 5002, 1, True, 1, b"i" * 8)
+    assert room_listing(room) == "r\t[fe80::1%eth0]:5002\t1 member\tlocked"

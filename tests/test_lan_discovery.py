@@ -65,7 +65,8 @@ class Lan:
 
 
 @pytest.fixture
-def lan():
+def lan(monkeypatch):
+    monkeypatch.delenv("LANCHAT_DISCOVERY_HOSTS")      # broadcast: inside these namespaces only
     made = Lan()
     try:
         yield made

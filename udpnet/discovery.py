@@ -14,6 +14,7 @@ later), then every ``interval``; a room not heard for ``forget_after`` is droppe
 from __future__ import annotations
 
 import ipaddress
+import os
 import queue
 import secrets
 import select
@@ -31,6 +32,9 @@ FIRST_ROUNDS = (0.0, 0.25)
 INTERVAL = 1.0
 FORGET_AFTER = 3.5          # three rounds missed: the server closed (or left the network)
 SETTLE = 0.5                # looking for a room by name: wait this long after the first match for another
+# Tests set this (tests/conftest.py) to "127.0.0.1,::1" so no program they start
+# broadcasts on the machine's real network; namespace tests clear it.
+HOSTS_ENV = "LANCHAT_DISCOVERY_HOSTS"
 
 
 def broadcast_targets() -> tuple[list[str], list[int]]:
@@ -107,6 +111,8 @@ class RoomFinder:
         self.rooms: queue.Queue[tuple[FoundRoom, ...]] = queue.Queue()
         self.latest: tuple[FoundRoom, ...] = ()
         self.send_errors = 0
+        if hosts is None and os.environ.get(HOSTS_ENV):
+            hosts = [h.strip() for h in os.environ[HOSTS_ENV].split(",") if h.strip()]
         self._hosts = tuple(hosts) if hosts is not None else None
         self._interval = interval
         self._forget_after = forget_after

@@ -56,9 +56,10 @@ class Here:
 
 
 def room_name(text: str) -> str:
-    """A room's name as it is announced and shown: one line, no reordering
-    controls, no surrounding spaces, at most MAX_ROOM_CHARS characters."""
-    return clean_text(text).strip()[:MAX_ROOM_CHARS].strip()
+    """A room's name as it is announced and shown: one line, no tab (``--list``
+    separates its columns with tabs), no reordering controls, no surrounding
+    spaces, at most MAX_ROOM_CHARS characters."""
+    return clean_text(text).replace("\t", " ").strip()[:MAX_ROOM_CHARS].strip()
 
 
 def encode_discover(nonce: bytes) -> bytes:

@@ -102,8 +102,8 @@ def explain(err: ChatError) -> str:
                      "name answered on the network. Check the name, or type the server's address.").format(
                 name=_shown(n))
         case SameNameRooms(name=n, addresses=a):
-            return _("{count} rooms on the network are called '{name}'; type the address of the one you mean: "
-                     "{addresses}.").format(count=len(a), name=_shown(n), addresses=", ".join(a))
+            return _("There are {count} rooms on the network called '{name}'; type the address of the one you "
+                     "mean: {addresses}.").format(count=len(a), name=_shown(n), addresses=", ".join(a))
         case UnknownHost(host=h):
             return _("Cannot find a server called '{host}': check the name or type its IP address.").format(host=h)
         case PortBusyError(port=p, forbidden=True):

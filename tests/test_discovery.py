@@ -407,7 +407,7 @@ def test_two_rooms_of_one_name_ask_for_the_address(servers):
     ports = f"{a.address[1]},{b.address[1]}"
     c = Proc("gui_client.py", "--headless", "--server", "Sala 3", "--ports", ports, "--name", "x", stdin=b"")
     code, _lines, err = c.finish()
-    assert code == 1 and "2 rooms on the network are called 'Sala 3'" in err
+    assert code == 1 and "There are 2 rooms on the network called 'Sala 3'" in err
     assert f"127.0.0.1:{a.address[1]}" in err and f"127.0.0.1:{b.address[1]}" in err
 
 

@@ -13,6 +13,9 @@ def main(argv: list[str] | None = None) -> int:
         return stop
     parser = client_parser()
     args = parser.parse_args(argv)
+    if args.list:                      # the rooms on the LAN, printed; no window, no name needed
+        from chatfront.headless import run_list
+        return run_list(args)
     if args.headless:
         if not args.server or not args.name:
             parser.error(_("--headless needs --server and --name"))

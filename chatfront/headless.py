@@ -14,7 +14,7 @@ import sys
 import threading
 
 from udpcore import BacklogFull, ChatError, Muted, NoSuchMember, NotInRoom, RateLimited, events as ev, name_key
-from udpnet import local_addresses, start_client, start_server
+from udpnet import discover, local_addresses, server_or_room, start_client, start_server
 
 from .bans import BanFile
 from .commands import Help, Msg, Quit, Say, Usage, Who, parse, perform
@@ -24,7 +24,7 @@ from .moderation import Bans, Mute, parse_moderation, perform_moderation
 from .launch import open_clients
 from .options import limits_from, port_tries
 from .wording import describe, explain, failure, members, mistake, more_not_sent, server_help, client_help, \
-    server_speaks_as_server, undelivered
+    server_speaks_as_server, undelivered, no_rooms, room_listing
 from .wording import clients_not_opened, port_moved
 from .wording import bans_changed, bans_list, bans_loaded, exit_again, moderation_help, muted_for, \
     operator_usage, unmuted
@@ -158,7 +158,7 @@ def run_server(args: argparse.Namespace, **start_options) -> int:
         start_options.setdefault("tries", port_tries(args))
     try:
         srv = start_server(args.host, args.port, allow_guests=not args.no_guests, stats=False, bans=bans,
-                           **start_options)
+                           room=getattr(args, "room", ""), **start_options)
     except ChatError as exc:
         _fail("ChatServer", explain(exc))
         return 2
@@ -298,12 +298,27 @@ class _Problems:
 _LINE_ERRORS = (BacklogFull, NotInRoom, RateLimited, Muted, NoSuchMember)   # a typed line or command not done
 
 
+LIST_TIME = 2.0        # seconds --list (and a room's name given as --server) waits for rooms to answer
+
+
+def run_list(args: argparse.Namespace) -> int:
+    """``--list``: one line per room that answered, status 0; none: a sentence, status 1."""
+    _setup_stdio()
+    rooms = discover(LIST_TIME, getattr(args, "ports", None))
+    if not rooms:
+        _fail("ChatClient", no_rooms(LIST_TIME))
+        return 1
+    print("\n".join(room_listing(r) for r in rooms))
+    return 0
+
+
 def run_client(args: argparse.Namespace) -> int:
     """Exit status 1 when anything typed was not delivered (refused, a full backlog,
     still unsent at the end, removed, the room closed or lost), else 0."""
     _setup_stdio()
     try:
-        cli = start_client(args.server, args.name)
+        # An address or host name first; else a room of that name on the LAN (2 s at most).
+        cli = start_client(server_or_room(args.server, LIST_TIME, getattr(args, "ports", None)), args.name)
     except ChatError as exc:
         _fail("ChatClient", explain(exc))
         return 1

@@ -6,12 +6,14 @@ to import Tk, so ``--headless`` never needs a display.
 from __future__ import annotations
 
 import argparse
+import platform
 
-from udpcore import DEFAULT_PORT, ChatError, Limits, __version__
+from udpcore import DEFAULT_PORT, DISCOVERY_PORTS, ChatError, Limits, __version__, room_name
 
 from .i18n import _
 from .launch import names_option
-from .wording import bad_option, explain, number_above_zero, whole_number_from
+from .wording import bad_option, default_room_name, explain, number_above_zero, room_name_wanted, \
+    whole_number_from
 
 # --port-fallback: the ports a room may move to, from --port on (5002-5011 by default;
 # LAN discovery asks exactly these, so a moved room is still found).
@@ -78,12 +80,43 @@ def _limit_options() -> tuple[tuple[str, int | None, str], ...]:
         ("guest_burst", 1, _("lines a guest may send at once on top of that rate")),
         ("guests_rate", None, _("guest lines a second for the whole room, all guests together")),
         ("named_joins", 0, _("joins and leaves named one by one each second; beyond, the room is told a count")),
+        ("discover_rate", None, _("answers a second to one address looking for rooms")),
+        ("discover_burst", 1, _("answers to one address looking for rooms at once on top of that rate")),
+        ("discovers_rate", None, _("answers a second to everyone looking for rooms together")),
+        ("discover_hosts", 1, _("addresses looking for rooms that are answered at once")),
     )
 
 
 def limits_from(args: argparse.Namespace) -> Limits:
     """The Limits record the parsed server options ask for."""
     return Limits(**{field: getattr(args, field) for field, _m, _h in _limit_options()})
+
+
+def _room(option: str):
+    """argparse type: a room's name, cleaned and cut as it will be announced; not blank."""
+    def convert(text: str) -> str:
+        name = room_name(text)
+        if not name:
+            raise argparse.ArgumentError(None, bad_option(option, text, room_name_wanted()))
+        return name
+    return convert
+
+
+def _ports(option: str):
+    """argparse type: ports to look for rooms on, as ``5002``, ``5002-5011`` or ``5002,6000``."""
+    def convert(text: str) -> tuple[int, ...]:
+        out: list[int] = []
+        try:
+            for part in text.split(","):
+                low, _sep, high = part.strip().partition("-")
+                out += range(int(low), int(high or low) + 1)
+        except ValueError:
+            out = []
+        if not out or len(out) > 100 or not all(0 < p < 65536 for p in out):
+            raise argparse.ArgumentError(None, bad_option(option, text, _("ports such as 5002, 5002-5011 or "
+                                                                          "5002,6000 (at most 100)")))
+        return tuple(dict.fromkeys(out))
+    return convert
 
 
 def server_parser() -> argparse.ArgumentParser:
@@ -98,6 +131,9 @@ def server_parser() -> argparse.ArgumentParser:
                    help=_("address to listen on (default: all IPv6 and IPv4 addresses)"))
     p.add_argument("--port", type=int, default=DEFAULT_PORT,
                    help=_("UDP port to listen on (default {port}; 0 picks a free one)").format(port=DEFAULT_PORT))
+    p.add_argument("--room", metavar="NAME", type=_room("--room"), default=room_name(default_room_name(platform.node())),
+                   help=_("the room's name, as clients looking for rooms on the network see it "
+                          "(at most 40 characters; default: %(default)s)"))
     p.add_argument("--port-fallback", action="store_true",
                    help=_("if the port is taken, listen on the next free one of the {n} from it "
                           "({first}-{last} by default)").format(n=FALLBACK_PORTS, first=DEFAULT_PORT,
@@ -131,8 +167,15 @@ def client_parser() -> argparse.ArgumentParser:
     p.add_argument("--headless", action="store_true",
                    help=_("run in the terminal: lines typed are sent, room lines are printed"))
     p.add_argument("--server", default=None,
-                   help=_("server as HOST, HOST:PORT or [IPv6]:PORT (default port {port})").format(port=DEFAULT_PORT))
+                   help=_("server as HOST, HOST:PORT or [IPv6]:PORT (default port {port}), or the name of a room on "
+                          "the network (see --list)").format(port=DEFAULT_PORT))
     p.add_argument("--name", default=None, help=_("your name in the room"))
+    p.add_argument("--list", action="store_true",
+                   help=_("print the rooms that answer on the network within 2 s, one a line "
+                          "(name, address, members), and exit; status 1 when none did"))
+    p.add_argument("--ports", metavar="PORTS", type=_ports("--ports"), default=DISCOVERY_PORTS,
+                   help=_("ports to look for rooms on, for --list and for a room's name given as --server "
+                          "(default {low}-{high})").format(low=DISCOVERY_PORTS[0], high=DISCOVERY_PORTS[-1]))
     _theme(p)
     return p
 

@@ -14,7 +14,7 @@ from udpcore import (GUEST_TIMEOUT, MEMBER_TIMEOUT, AddressError, AddressProblem
                      ChatError, HostFull, InvalidName, LeaveReason, LineTooLong, Muted, NameProblem, NameTaken,
                      NoSuchMember, NotBanned, NotInRoom, NotLocalAddress, PortBusyError, RateLimited,
                      RefusedByServer, RoomFull, SocketError, UnknownHost, VersionMismatch, MAX_NAME_CHARS,
-                     clean_text, events as ev, format_addr)
+                     MAX_ROOM_CHARS, FoundRoom, NoSuchRoom, SameNameRooms, clean_text, events as ev, format_addr)
 
 from .commands import Command, Unknown, Usage
 from .i18n import _, n_
@@ -107,6 +107,13 @@ def explain(err: ChatError) -> str:
             return _shown(r)
         case AddressError():
             return _address(err)
+        case NoSuchRoom(name=n):
+            return _("Cannot find a server or a room called '{name}': no such host name, and no room of that "
+                     "name answered on the network. Check the name, or type the server's address.").format(
+                name=_shown(n))
+        case SameNameRooms(name=n, addresses=a):
+            return _("There are {count} rooms on the network called '{name}'; type the address of the one you "
+                     "mean: {addresses}.").format(count=len(a), name=_shown(n), addresses=", ".join(a))
         case UnknownHost(host=h):
             return _("Cannot find a server called '{host}': check the name or type its IP address.").format(host=h)
         case PortBusyError(port=p, forbidden=True):
@@ -626,3 +633,26 @@ def copy_button() -> str:
 
 def copied() -> str:
     return _("Copied")
+
+
+# Rooms on the LAN (discovery).
+
+def default_room_name(host: str) -> str:
+    """The room's name when the operator gave none: the machine's name, as others know it."""
+    return _("{host}'s room").format(host=host)
+
+
+def room_name_wanted() -> str:
+    return _("a name of 1 to {n} characters").format(n=MAX_ROOM_CHARS)
+
+
+def room_listing(room: FoundRoom) -> str:
+    """One line of ``--list``: NAME, ADDRESS, how many are in, and "locked" when it is
+    (tab-separated, so a script can cut the columns)."""
+    count = n_("{n} member", "{n} members", room.members).format(n=room.members)
+    return "\t".join([_shown(room.name), room.label, count] + ([_("locked")] if room.locked else []))
+
+
+def no_rooms(seconds: float) -> str:
+    return _("No room answered on the network within {seconds:g} s. Is a server running, and does its "
+             "firewall let UDP in? Give its address with --server instead.").format(seconds=seconds)

@@ -35,6 +35,14 @@ def _private_data_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("LANCHAT_DATA_DIR", str(tmp_path / "lanchat-data"))
 
 
+@pytest.fixture(autouse=True)
+def _no_broadcast_on_the_real_network(monkeypatch):
+    """Looking for rooms (--list, a room's name as --server) probes loopback only,
+    in this process and in every program a test starts; the namespace tests
+    (tests/test_lan_discovery.py) clear this to broadcast inside their own LAN."""
+    monkeypatch.setenv("LANCHAT_DISCOVERY_HOSTS", "127.0.0.1,::1")
+
+
 @pytest.fixture
 def config_dir(tmp_path, monkeypatch):
     d = tmp_path / "config"

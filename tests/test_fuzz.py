@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from udpcore import appmsg as m
+from udpcore import discovery
 from udpcore import events as ev
 from udpcore import wire
 from tests.typing_ import typed
@@ -279,6 +280,14 @@ def expected_counter(data: bytes, from_member: bool) -> str | None:
         try:
             data.split(b"\n", 1)[0].decode("utf-8")      # a guest's datagram is its first line
         except UnicodeDecodeError:
+            return "malformed"
+        return None
+    if data[:5] == discovery.DISCOVER_PREFIX:          # sessionless: answered, or dropped and counted
+        if len(data) < discovery.DISCOVER_SIZE:
+            return "discover_short"
+        try:
+            discovery.decode_discover(data)
+        except wire.ProtocolError:
             return "malformed"
         return None
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from udpcore import appmsg as m
+from udpcore import discovery as d
 from udpcore import wire as w
 
 pytestmark = pytest.mark.timeout(10)
@@ -56,6 +57,17 @@ PACKETS = [
      "ff5543 01 08 a1a2a3a4a5a6a7a8 0003 627965"),
     ("RESET", w.Reset(SID),
      "ff5543 01 09 a1a2a3a4a5a6a7a8"),
+]
+
+INSTANCE = bytes.fromhex("b1b2b3b4b5b6b7b8")
+# Sessionless discovery (udpcore/discovery.py). DISCOVER is shown without its zero
+# padding: on the wire it continues with 00 bytes up to exactly 256 bytes.
+DISCOVERY = [
+    ("DISCOVER", NONCE, "ff5543 01 0a 0102030405060708"),
+    ("HERE", d.Here(NONCE, INSTANCE, 5002, 3, False, 1, "Sala 3"),
+     "ff5543 01 0b 0102030405060708 b1b2b3b4b5b6b7b8 138a 0003 00 01 0006 53616c612033"),
+    ("HERE locked", d.Here(NONCE, INSTANCE, 5011, 0, True, 1, "é"),
+     "ff5543 01 0b 0102030405060708 b1b2b3b4b5b6b7b8 1393 0000 01 01 0002 c3a9"),
 ]
 
 MESSAGES = [
@@ -109,6 +121,19 @@ def test_packet_vector(name, packet, vector):
     assert type(back) is type(packet) and back == packet
 
 
+@pytest.mark.parametrize("name,value,vector", DISCOVERY, ids=[x[0] for x in DISCOVERY])
+def test_discovery_vector(name, value, vector):
+    raw = hx(vector)
+    if isinstance(value, bytes):
+        raw += bytes(d.DISCOVER_SIZE - len(raw))        # zero padding up to exactly 256 bytes
+        assert len(raw) == 256
+        assert d.encode_discover(value) == raw and d.decode_discover(raw) == value
+    else:
+        assert d.encode_here(value) == raw and d.decode_here(raw) == value
+    with pytest.raises(w.ProtocolError):                  # never taken for a session packet
+        w.decode(raw)
+
+
 @pytest.mark.parametrize("name,msg,vector", MESSAGES, ids=[x[0] for x in MESSAGES])
 def test_message_vector(name, msg, vector):
     raw = hx(vector)
@@ -120,7 +145,7 @@ def test_message_vector(name, msg, vector):
 def test_every_packet_and_message_type_has_a_vector():
     assert {type(p) for _, p, _ in PACKETS} == {w.Hello, w.Challenge, w.Welcome, w.Refuse, w.Data, w.Ack,
                                                   w.Ping, w.Bye, w.Reset}
-    assert {hx(v)[4] for _, _, v in PACKETS} == set(w.PacketType)
+    assert {hx(v)[4] for _, _, v in PACKETS + DISCOVERY} == set(w.PacketType)
     assert {hx(v)[0] for _, _, v in MESSAGES} == set(m.MsgType)
     assert {p.code for _, p, _ in PACKETS if isinstance(p, w.Refuse)} == set(w.RefuseCode)
     assert {x.code for _, x, _ in MESSAGES if isinstance(x, m.Error)} == set(m.ErrorCode)
@@ -129,7 +154,7 @@ def test_every_packet_and_message_type_has_a_vector():
 
 def test_the_named_constants_are_the_wire_values():
     assert w.MAGIC == b"\xff\x55\x43" and w.VERSION == 1
-    assert [int(t) for t in w.PacketType] == list(range(1, 10))
+    assert [int(t) for t in w.PacketType] == list(range(1, 12))
     assert (m.LINE_ACTION, m.LINE_PRIVATE, m.LINE_OWN, w.FLAG_MORE) == (1, 2, 4, 1)
     assert (w.MAX_DATAGRAM, w.HELLO_MIN_SIZE, w.MAX_MESSAGE_TEXT, w.MAX_NAME_CHARS) == (1200, 200, 8192, 24)
     assert w.DATA_HEADER.size == 29 and w.ACK_BODY.size == 20

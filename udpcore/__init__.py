@@ -14,11 +14,12 @@ from .addresses import format_addr, parse_server
 from .appmsg import LeaveReason
 from .client import CONNECT_TIMEOUT, LEAVE_TIMEOUT, ClientEngine
 from .client_state import State as ClientState
+from .discovery import DISCOVERY_PORTS, MAX_ROOM_CHARS, FoundRoom, RoomList, encode_discover, room_name
 from .engine import Engine
 from .errors import (AddressError, AddressProblem, BacklogFull, Banned, ChatError, HostFull, InvalidName,
                      LineTooLong, Muted, NameProblem, NameTaken, NoSuchMember, NotBanned, NotInRoom,
-                     NotLocalAddress, PortBusyError, ProtocolError, RateLimited, RefusedByServer, RoomFull,
-                     SocketError, UnknownHost, VersionMismatch)
+                     NoSuchRoom, NotLocalAddress, PortBusyError, ProtocolError, RateLimited, RefusedByServer, RoomFull,
+                     SameNameRooms, SocketError, UnknownHost, VersionMismatch)
 from .events import Event
 from .guests import GUEST_TIMEOUT
 from .limits import Limits
@@ -38,4 +39,6 @@ __all__ = [
     "NameProblem", "NameTaken", "NoSuchMember", "NotInRoom", "NotLocalAddress", "PortBusyError",
     "ProtocolError", "RefusedByServer", "RoomFull", "SocketError", "UnknownHost", "VersionMismatch",
     "Banned", "HostFull", "Muted", "NotBanned", "RateLimited",
+    "DISCOVERY_PORTS", "MAX_ROOM_CHARS", "FoundRoom", "RoomList", "encode_discover", "room_name",
+    "NoSuchRoom", "SameNameRooms",
 ]

@@ -196,3 +196,19 @@ class SocketError(ChatError):
     def __init__(self, detail: str, port: int | None = None) -> None:
         super().__init__(f"socket error: {detail}")
         self.detail, self.port = detail, port
+
+
+class NoSuchRoom(ChatError):
+    """What was typed as the server is neither an address nor the name of a room that answered."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"no server or room called {name!r}")
+        self.name = name
+
+
+class SameNameRooms(ChatError):
+    """Several rooms on the network answer to the name typed: the address must be given."""
+
+    def __init__(self, name: str, addresses: tuple[str, ...]) -> None:
+        super().__init__(f"{len(addresses)} rooms called {name!r}")
+        self.name, self.addresses = name, addresses

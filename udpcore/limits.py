@@ -26,13 +26,18 @@ class Limits:
     # Notices
     named_joins: int = 5            # joins and leaves named one by one each second; beyond,
                                     # the room is told a count ("12 people joined")
+    # Discovery: a DISCOVER's source may be forged, so HEREs are few (and never larger).
+    discover_rate: float = 4.0      # answers a second to one IP address (a client probes ~2 a second)...
+    discover_burst: int = 8         # ...with this many at once (its first two rounds)
+    discovers_rate: float = 100.0   # answers a second to everyone together: at most ~19 kB/s of HERE
+    discover_hosts: int = 1024      # addresses whose rate is tracked at once; beyond, no answer
 
     def __post_init__(self) -> None:
         for name in ("max_members", "max_per_address", "line_burst", "max_guests", "guest_line_chars",
-                     "guest_burst"):
+                     "guest_burst", "discover_burst", "discover_hosts"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
-        for name in ("line_rate", "guest_rate", "guests_rate"):
+        for name in ("line_rate", "guest_rate", "guests_rate", "discover_rate", "discovers_rate"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be more than 0")
         if self.named_joins < 0:

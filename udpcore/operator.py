@@ -13,6 +13,7 @@ from . import events as ev
 from . import guests
 from .addresses import format_addr
 from .appmsg import LeaveReason
+from .discovery import Answerer
 from .errors import LineTooLong, NoSuchMember
 from .limits import Limits
 from .moderation import Moderation
@@ -34,6 +35,7 @@ class OperatorActions:
     _room: Room
     _mod: Moderation
     _parting: Parting
+    discovery: Answerer
 
     def say(self, text: str, now: float) -> None:
         """The server's own line to the room. Raises LineTooLong."""
@@ -110,6 +112,16 @@ class OperatorActions:
             return
         self.closing_deadline = now + CLOSE_LINGER
         self._room.announce(m.Closing(reason))
+
+    @property
+    def room_name(self) -> str:
+        """The room's name, as DISCOVER is answered with it."""
+        return self.discovery.room
+
+    def rename_room(self, name: str) -> str:
+        """The room is called ``name`` from now on (cleaned, at most 40 characters:
+        the name as announced is returned). Clients see it in their next listing."""
+        return self.discovery.rename(name)
 
     def snapshot(self, now: float) -> ev.Stats:
         muted = self._mod.muted_for

@@ -19,6 +19,7 @@ from . import appmsg as m
 from . import events as ev
 from . import guests
 from .appmsg import ErrorCode, LeaveReason
+from .discovery import DISCOVER_PREFIX, Answerer
 from .errors import ProtocolError, VersionError
 from .guest_door import GuestDoor
 from .handshake import Gate, Step, within_budget
@@ -56,7 +57,7 @@ class ServerEngine(OperatorActions):
     :meth:`say`, :meth:`say_to`, :meth:`close`, :meth:`snapshot`."""
 
     def __init__(self, now: float, *, allow_guests: bool = True, announce_joins: bool = True,
-                 limits: Limits = Limits(), bans: Iterable[ev.Ban] = (),
+                 limits: Limits = Limits(), bans: Iterable[ev.Ban] = (), room: str = "", port: int = 0,
                  randbytes: Callable[[int], bytes] = secrets.token_bytes) -> None:
         self._randbytes = randbytes
         self.limits = limits
@@ -70,6 +71,7 @@ class ServerEngine(OperatorActions):
                           named_joins=limits.named_joins)
         self._guests = GuestDoor(limits, now, self._roster, self._room, self._mod, self.counters)
         self._parting = Parting()
+        self.discovery = Answerer(randbytes(8), room, port, limits, now, self.counters)   # a new id each run
         self._parting_sessions = self._parting.sessions      # the same dict, never replaced
         # The hot paths' own names for the roster's indexes and the room's dirty set
         # (the same objects, never replaced): one attribute lookup less per datagram.
@@ -102,6 +104,10 @@ class ServerEngine(OperatorActions):
                 mem.peer.channel.ack_needed = True          # answered with an ACK: proof of life
                 self._dirty.add(mem)
                 return
+        if data[:5] == DISCOVER_PREFIX:          # sessionless: answered (or not) at once, nothing kept
+            if self.closing_deadline is None and (here := self.discovery.answer(data, addr, now, len(self._roster))):
+                self._room.out.append((here, addr))
+            return
         if not is_protocol(data):
             self._guest_datagram(data, addr, now)
             return
@@ -178,6 +184,7 @@ class ServerEngine(OperatorActions):
             self._sweep(now)
             self._room.tick()
             self._gate.forget_spent(now)
+            self.discovery.forget(now)
 
     def next_event(self) -> ev.Event | None:
         events = self._room.events

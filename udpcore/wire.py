@@ -55,6 +55,8 @@ class PacketType(IntEnum):
     PING = 7
     BYE = 8
     RESET = 9
+    DISCOVER = 10        # sessionless: udpcore/discovery.py encodes and decodes these two
+    HERE = 11
 
 
 class RefuseCode(IntEnum):
@@ -322,6 +324,8 @@ def decode(data: bytes) -> Packet:
         p = Refuse(nonce, code, r.text(512))
     elif ptype in (PacketType.DATA, PacketType.ACK):
         raise ProtocolError("truncated")       # a well-formed one took the hot path
+    elif ptype in (PacketType.DISCOVER, PacketType.HERE):
+        raise ProtocolError("not a session packet")   # udpcore.discovery reads these
     elif ptype is PacketType.PING:
         p = Ping(r.take(SESSION_ID_LEN))
     elif ptype is PacketType.BYE:

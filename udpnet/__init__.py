@@ -7,10 +7,12 @@ on it. Nothing here touches a widget or words a sentence.
 from __future__ import annotations
 
 from .client import SEND_AHEAD, ClientTransport, start_client
+from .discovery import RoomFinder, broadcast_targets, discover, find_room, server_or_room
 from .interfaces import local_addresses
 from .loop import EventQueue, SocketLoop
 from .server import ServerTransport, start_server
 from .sockets import resolve
 
 __all__ = ["start_server", "start_client", "ServerTransport", "ClientTransport", "EventQueue", "SocketLoop",
-           "local_addresses", "resolve", "SEND_AHEAD"]
+           "local_addresses", "resolve", "SEND_AHEAD", "RoomFinder", "discover", "find_room", "server_or_room",
+           "broadcast_targets"]

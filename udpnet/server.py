@@ -51,6 +51,15 @@ class ServerTransport:
         """Lift a ban (NotBanned comes as a CommandError); a BansChanged event follows."""
         self._loop.call(lambda now: self._engine.unban(name))
 
+    @property
+    def room(self) -> str:
+        """The room's name, as it is announced to clients looking for rooms."""
+        return self._engine.room_name
+
+    def rename_room(self, name: str) -> None:
+        """Announce the room as ``name`` from now on (cleaned, cut at 40 characters)."""
+        self._loop.call(lambda now: self._engine.rename_room(name))
+
     def close(self, timeout: float = 2.0, wait: bool = True) -> None:
         """Tell every client the room is closing, then stop the thread. With
         ``wait=False`` return at once; a Closed event follows on ``events``."""
@@ -63,12 +72,13 @@ class ServerTransport:
 def start_server(host: str | None = None, port: int = DEFAULT_PORT, *, allow_guests: bool = True,
                  announce_joins: bool = True, stats: bool = True, limits: Limits | None = None,
                  bans: Iterable[ev.Ban] = (), keep: Callable[[Event], bool] | None = None,
-                 tries: int = 1) -> ServerTransport:
+                 tries: int = 1, room: str = "") -> ServerTransport:
     """Listen on ``host`` (None: every address) and ``port`` (0: any free one),
     with ``limits`` (None: the defaults) and the ``bans`` kept from before;
-    ``tries`` > 1: the first free port from ``port`` on (``address`` tells which).
+    ``tries`` > 1: the first free port from ``port`` on (``address`` tells which);
+    ``room`` is the name clients looking for rooms see (chatfront words the default).
     Raises PortBusyError, NotLocalAddress or SocketError."""
     sock = bind_server_socket(host, port, tries)
     engine = ServerEngine(time.monotonic(), allow_guests=allow_guests, announce_joins=announce_joins,
-                          limits=limits or Limits(), bans=bans)
+                          limits=limits or Limits(), bans=bans, room=room, port=sock.getsockname()[1])
     return ServerTransport(engine, sock, stats=stats, keep=keep)

@@ -15,6 +15,11 @@ from .launch import names_option
 from .wording import bad_option, default_room_name, explain, number_above_zero, room_name_wanted, \
     whole_number_from
 
+def default_room() -> str:
+    """The room's name when the operator gave none: "HOSTNAME's room"."""
+    return room_name(default_room_name(platform.node()))
+
+
 # --port-fallback: the ports a room may move to, from --port on (5002-5011 by default;
 # LAN discovery asks exactly these, so a moved room is still found).
 FALLBACK_PORTS = 10
@@ -131,7 +136,7 @@ def server_parser() -> argparse.ArgumentParser:
                    help=_("address to listen on (default: all IPv6 and IPv4 addresses)"))
     p.add_argument("--port", type=int, default=DEFAULT_PORT,
                    help=_("UDP port to listen on (default {port}; 0 picks a free one)").format(port=DEFAULT_PORT))
-    p.add_argument("--room", metavar="NAME", type=_room("--room"), default=room_name(default_room_name(platform.node())),
+    p.add_argument("--room", metavar="NAME", type=_room("--room"), default=default_room(),
                    help=_("the room's name, as clients looking for rooms on the network see it "
                           "(at most 40 characters; default: %(default)s)"))
     p.add_argument("--port-fallback", action="store_true",

@@ -656,3 +656,77 @@ def room_listing(room: FoundRoom) -> str:
 def no_rooms(seconds: float) -> str:
     return _("No room answered on the network within {seconds:g} s. Is a server running, and does its "
              "firewall let UDP in? Give its address with --server instead.").format(seconds=seconds)
+
+
+# The server window's room name and reachability self-test.
+
+def room_label() -> str:
+    return _("Room")
+
+
+def rename_room_button() -> str:
+    return _("Rename")
+
+
+def room_renamed(name: str) -> str:
+    return _("The room is now called “{name}”; clients looking for rooms see the new name.").format(name=name)
+
+
+def networks_heading(short: bool = False) -> str:
+    return _("Address to give out") if short else _("This machine's networks")
+
+
+def reached_column() -> str:
+    return _("Heard from")
+
+
+def nobody_reached_yet() -> str:
+    return _("not yet")
+
+
+def reach_hint(addresses: list[str]) -> str:
+    """Networks where nobody has looked for or joined the room yet: a plain hint, not an alarm."""
+    return _("Nobody on the network of {addresses} has looked for this room yet; if people there cannot "
+             "find it, see docs/firewall.md.").format(addresses=_(" or ").join(addresses))
+
+
+# The connect form's list of rooms, and its help.
+
+def rooms_heading() -> str:
+    return _("Rooms on this network")
+
+
+def rooms_looking() -> str:
+    return _("Looking for rooms on this network…")
+
+
+def rooms_none() -> str:
+    return _("No room has answered yet. Type the server's address below.")
+
+
+def rooms_found(n: int) -> str:
+    return n_("{n} room found: double-click it to join.", "{n} rooms found: double-click one to join.", n).format(n=n)
+
+
+def room_help_link() -> str:
+    return _("Room not listed?")
+
+
+def or_type_address() -> str:
+    return _("Or type the server's address:")
+
+
+def room_help_title() -> str:
+    return _("Room not listed")
+
+
+def room_help_text(port: int) -> str:
+    return _("Ask the person running ChatServer for the address its window shows (for example "
+             "192.168.1.20) and type it in Server. The list only shows rooms on your own network: "
+             "across a router or a VPN, type the address. If the address gets no answer either, the "
+             "firewall of the server's machine must let UDP port {port} in; on that machine, as an "
+             "administrator:").format(port=port)
+
+
+def system_name(system: str) -> str:
+    return {"win32": "Windows", "darwin": "macOS"}.get(system, "Linux")

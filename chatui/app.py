@@ -101,11 +101,13 @@ def _report(root: tk.Tk, log_path: Path | None):
 
 
 def run_client_window(args: argparse.Namespace) -> int:
+    from udpnet import RoomFinder
     from .client_window import ClientApp
     root, palette = make_root("ChatClient", getattr(args, "theme", "auto"))
     root.geometry("760x520")
     root.minsize(480, 340)
-    ClientApp(root, palette, args.server, args.name)
+    ports = getattr(args, "ports", None)
+    ClientApp(root, palette, args.server, args.name, find_rooms=lambda: RoomFinder(ports))
     root.mainloop()
     return 0
 
@@ -118,6 +120,6 @@ def run_server_window(args: argparse.Namespace) -> int:
     from chatfront.options import limits_from, port_tries
     app = ServerApp(root, palette, args.host, args.port, allow_guests=not args.no_guests,
                     limits=limits_from(args), data_dir=args.data_dir, tries=port_tries(args),
-                    open_names=tuple(getattr(args, "open_clients", ())))
+                    open_names=tuple(getattr(args, "open_clients", ())), room=getattr(args, "room", ""))
     root.mainloop()
     return app.exit_code

@@ -17,7 +17,7 @@ class ChatView(ttk.Frame):
         super().__init__(master, padding=(12, 12, 12, 8))
         panes = ttk.PanedWindow(self, orient="horizontal")
         self.history = HistoryPane(panes, palette)
-        side = ttk.Frame(panes, padding=(10, 0, 0, 0))
+        self.side = side = ttk.Frame(panes, padding=(10, 0, 0, 0))
         self.members = MemberList(side, palette, member_columns, on_pick)
         self.members.pack(fill="both", expand=True)
         panes.add(self.history, weight=4)

@@ -3,6 +3,7 @@ and the operator's tools (kick, mute, ban, the bans kept across restarts)."""
 from __future__ import annotations
 
 import sys
+import time
 import tkinter as tk
 from tkinter import ttk
 from typing import Callable
@@ -12,26 +13,33 @@ from chatfront.commands import Help, Msg, Quit, Say, Usage, Who, parse
 from chatfront.datadir import data_dir as default_data_dir
 from chatfront.i18n import _
 from chatfront.launch import open_clients
+from chatfront.options import default_room
+from chatfront.reachability import reachability
 from chatfront.moderation import Bans, Mute, parse_moderation, perform_moderation
 from chatfront.wording import ago, explain, members, mistake, notice, server_help, server_speaks_as_server, \
     server_status
+from chatfront.wording import room_renamed
 from chatfront.wording import (ban_button, ban_question, ban_title, bans_changed, bans_loaded,
                                close_room_button, close_room_question, close_room_title, kick_button, kick_prompt,
                                kick_title, moderation_help, mute_left, muted_column, muted_for,
                                operator_usage, private_passed, private_to_you, target_gone, target_hint,
                                target_renamed, unmuted, clients_not_opened, port_moved)
+from udpcore import room_name
 from udpcore import SERVER_NAME, ChatError, PortBusyError, events as ev, format_addr, name_key
-from udpnet import ServerTransport, local_addresses, start_server
+from udpnet import ServerTransport, local_addresses, local_networks, start_server
 
 from . import moderation
 from .chat_view import ChatView
 from .firewall_box import FirewallBox
+from .reach_table import ReachTable
+from .room_name_bar import RoomNameBar
 from .history import Entry
 from .leaving import LeavingWindow, on_close
 from .poller import QueuePoller
 from .target import TargetChip
 from .theme import Palette
 
+NETWORKS_EVERY = 10.0        # seconds between two readings of this machine's interfaces
 FIREWALL_HINT_AFTER = 60.0   # seconds of a room nobody reached before the firewall is suggested
 
 
@@ -62,8 +70,13 @@ class ServerApp(LeavingWindow):
                  allow_guests: bool = True,
                  start: Callable[..., ServerTransport] = start_server, *,
                  limits=None, data_dir: str | None = None, tries: int = 1, open_names: tuple[str, ...] = (),
-                 launch: Callable[..., list] = open_clients) -> None:
+                 launch: Callable[..., list] = open_clients, room: str = "") -> None:
         self.root = root
+        self.room = room or default_room()    # --room, else "HOSTNAME's room"
+        self.room_bar: RoomNameBar | None = None
+        self.reach: ReachTable | None = None
+        self.networks: list[tuple[str, str, int]] = []
+        self.networks_read = -NETWORKS_EVERY  # when the interface list was last read (monotonic)
         self.host, self.allow_guests, self.start, self.limits = host, allow_guests, start, limits
         self.tries = tries                    # --port-fallback: ports from the asked one it may take
         self.open_names = open_names          # --open-clients: started once it listens, on its real port
@@ -125,6 +138,8 @@ class ServerApp(LeavingWindow):
             options["limits"] = self.limits
         if self.tries > 1:
             options["tries"] = self.tries
+        if self.room:
+            options["room"] = self.room
         try:
             self.transport = self.start(self.host, port, **options)
         except ChatError as exc:
@@ -148,12 +163,44 @@ class ServerApp(LeavingWindow):
         if port and real_port != port:
             self.view.history.append([Entry("notice", port_moved(port, real_port))])
         self.root.title(_("{title} — port {port}").format(title=title(), port=real_port))
+        self._room_tools(host)
         self.poller = QueuePoller(self.root, self.transport.events, self.handle)
         self._status()
         self._open_clients()
         if not host.startswith("127.") and host != "::1":      # others can only come over the network
             self.root.after(int(FIREWALL_HINT_AFTER * 1000), self._firewall_hint)
         return True
+
+    def _room_tools(self, host: str) -> None:
+        """The room's name, editable, over everything; and, listening on the network,
+        the reachability self-test under the member list."""
+        name = getattr(self.transport, "room", "")
+        if self.room_bar is None and hasattr(self.transport, "rename_room"):
+            self.room_bar = RoomNameBar(self.root, name, self.rename_room)
+            self.room_bar.pack(before=self.view, fill="x")
+        if self.reach is None and not host.startswith("127.") and host != "::1":
+            self.reach = ReachTable(self.view.side, self.palette)
+            self.reach.pack(fill="x", side="bottom", before=self.view.members)   # its space first
+            self._reach([], [])
+
+    def rename_room(self, name: str) -> str:
+        """The operator renamed the room: clients looking for rooms see it in their next listing."""
+        if self.transport is None:
+            return name
+        announced = room_name(name)               # as the engine will clean and cut it
+        self.transport.rename_room(announced)
+        self.view.history.append([Entry("notice", room_renamed(announced))])
+        return announced
+
+    def _reach(self, looked, members) -> None:
+        if self.reach is None or self.transport is None:
+            return
+        now = time.monotonic()
+        if now - self.networks_read >= NETWORKS_EVERY:       # interfaces come and go (Wi-Fi, VPN)
+            self.networks_read = now
+            host = self.transport.address[0]
+            self.networks = [n for n in local_networks() if host in ("::", "0.0.0.0") or n[1] == host]
+        self.reach.show(reachability(self.networks, self.transport.address[1], looked, members))
 
     def _open_clients(self) -> None:
         """--open-clients: only now, listening, so they join this room's real port
@@ -377,6 +424,7 @@ class ServerApp(LeavingWindow):
 
     def _stats(self, e: ev.Stats) -> None:
         self.relayed = e.relayed
+        self._reach(e.looked, [(m.address, m.idle) for m in e.members])
         self.member_rows = {name_key(m.name): m for m in e.members}
         self.present = {k: m.name for k, m in self.member_rows.items()}
         if self.to is not None and self.gone is None and name_key(self.to) not in self.present:

@@ -34,6 +34,8 @@ INSTANCE_LEN = 8
 # Servers whose port 5002 is taken by another server on the same machine take the
 # next free one up to 5011, so a client probes all ten (a --ports option narrows it).
 DISCOVERY_PORTS: tuple[int, ...] = tuple(range(DEFAULT_PORT, DEFAULT_PORT + 10))
+LOOKED_KEPT = 64                 # sources of recent DISCOVERs the server remembers (for its window)...
+LOOKED_FOR = 120.0               # ...and for how many seconds
 LOCKED = 0x01                    # HERE flags: the room asks for a password (a later issue)
 
 DISCOVER_PREFIX = MAGIC + bytes([VERSION, PacketType.DISCOVER])
@@ -111,6 +113,10 @@ class Answerer:
         self.counters = counters
         self._hosts: dict[str, TokenBucket] = {}       # source IP -> its bucket, at most discover_hosts
         self._all = TokenBucket(limits.discovers_rate, max(1.0, limits.discovers_rate), now)
+        # Who looked for rooms lately, answered or not: the server window tells the
+        # operator which of its networks can reach it. Capped: a storm of forged
+        # sources fills it and is then ignored until its entries age out.
+        self._looked: dict[str, float] = {}
 
     def rename(self, name: str) -> str:
         """Answer with ``name`` from now on; returns it as announced (cleaned and cut)."""
@@ -128,6 +134,8 @@ class Answerer:
         except ProtocolError:
             counters["malformed"] += 1
             return None
+        if addr[0] in self._looked or len(self._looked) < LOOKED_KEPT:
+            self._looked[addr[0]] = now
         bucket = self._hosts.get(addr[0])
         if bucket is None:
             if len(self._hosts) >= self.limits.discover_hosts:
@@ -150,6 +158,12 @@ class Answerer:
         full = [a for a, b in self._hosts.items() if b.tokens + (now - b.stamp) * b.rate >= b.burst]
         for a in full:
             del self._hosts[a]
+        for a in [a for a, when in self._looked.items() if now - when > LOOKED_FOR]:
+            del self._looked[a]
+
+    def looked(self, now: float) -> tuple[tuple[str, float], ...]:
+        """The addresses that sent a DISCOVER in the last LOOKED_FOR seconds, with how long ago."""
+        return tuple((a, now - when) for a, when in self._looked.items() if now - when <= LOOKED_FOR)
 
 
 # --- the client's side: the list of rooms heard --------------------------------------

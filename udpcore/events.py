@@ -218,3 +218,4 @@ class Stats(Event):
     relayed: int = 0
     dropped: int = 0
     counters: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
+    looked: tuple[tuple[str, float], ...] = ()   # who sent a DISCOVER lately: (IP address, seconds ago)

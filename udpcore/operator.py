@@ -128,7 +128,8 @@ class OperatorActions:
         members = tuple(ev.MemberInfo(x.name, format_addr(x.addr), max(0.0, now - x.last_heard), x.guest,
                                       muted(x.name, now))
                         for x in self._roster.by_key.values())
-        return ev.Stats(members, self._room.relayed, sum(self.counters.values()), dict(self.counters))
+        return ev.Stats(members, self._room.relayed, sum(self.counters.values()), dict(self.counters),
+                        self.discovery.looked(now))
 
     @property
     def member_names(self) -> list[str]:

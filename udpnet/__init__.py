@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from .client import SEND_AHEAD, ClientTransport, start_client
 from .discovery import RoomFinder, broadcast_targets, discover, find_room, server_or_room
-from .interfaces import local_addresses
+from .interfaces import local_addresses, local_networks
 from .loop import EventQueue, SocketLoop
 from .server import ServerTransport, start_server
 from .sockets import resolve
 
 __all__ = ["start_server", "start_client", "ServerTransport", "ClientTransport", "EventQueue", "SocketLoop",
-           "local_addresses", "resolve", "SEND_AHEAD", "RoomFinder", "discover", "find_room", "server_or_room",
+           "local_addresses", "local_networks", "resolve", "SEND_AHEAD", "RoomFinder", "discover", "find_room", "server_or_room",
            "broadcast_targets"]

@@ -59,3 +59,27 @@ def _linux_interface_addresses() -> list[str]:
     except (ImportError, OSError, AttributeError, ValueError):
         pass
     return out
+
+
+def local_networks() -> list[tuple[str, str, int]]:
+    """(interface, address, prefix length) for each address of this machine that
+    another host could use: loopback and IPv6 link-local (which needs a scope to
+    be typed) left out; IPv4 link-local 169.254 only when there is nothing else.
+    The server window uses it to tell, per network, whether anyone there has
+    reached the room. Empty when ifaddr is missing or fails."""
+    try:
+        import ifaddr
+        adapters = ifaddr.get_adapters()
+    except Exception:                     # a broken interface list must never stop a window
+        return []
+    found: list[tuple[str, str, int]] = []
+    link_local: list[tuple[str, str, int]] = []
+    for adapter in adapters:
+        for ip in adapter.ips:
+            address = ip.ip if isinstance(ip.ip, str) else ip.ip[0]
+            address = address.split("%")[0]
+            if address.startswith(("127.", "fe80:")) or address in ("::1", "::", "0.0.0.0"):
+                continue
+            row = (str(adapter.nice_name), address, int(ip.network_prefix))
+            (link_local if address.startswith("169.254.") else found).append(row)
+    return found or link_local

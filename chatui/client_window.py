@@ -9,7 +9,7 @@ from chatfront.commands import Help, Quit, parse, perform
 from chatfront.i18n import _
 from chatfront.wording import client_help, explain, failure, mistake, not_sent, notice, private_tag
 from udpcore import ChatError, events as ev
-from udpnet import ClientTransport, start_client
+from udpnet import ClientTransport, RoomFinder, start_client
 
 from . import settings
 from .chat_view import ChatView
@@ -44,7 +44,8 @@ class ClientApp(LeavingWindow):
     (``connect``, ``send``, ``exit``, ``handle``) so tests drive them directly."""
 
     def __init__(self, root: tk.Tk, palette: Palette, server: str | None = None, name: str | None = None,
-                 start: Callable[[str, str], ClientTransport] = start_client) -> None:
+                 start: Callable[[str, str], ClientTransport] = start_client,
+                 find_rooms: Callable[[], RoomFinder] | None = RoomFinder) -> None:
         self.root = root
         self.palette = palette
         self.start = start
@@ -63,9 +64,12 @@ class ClientApp(LeavingWindow):
         on_close(root, self.exit)
         root.bind("<FocusIn>", self._focused, add="+")
         remembered = settings.load()
+        # Rooms on the LAN are looked for while the form is up (not when the
+        # command line already says where to go).
+        finder = None if (server and name) or find_rooms is None else find_rooms()
         self.form: ConnectForm | None = ConnectForm(
             root, server or remembered.get("server", "localhost"), name or remembered.get("name", ""),
-            self.connect, palette, on_cancel=self.cancel)
+            self.connect, palette, on_cancel=self.cancel, finder=finder, recent=settings.recent_servers())
         self.form.pack(expand=True)          # centred in the window
         if server and name:
             self.connect(server, name)
@@ -97,7 +101,7 @@ class ClientApp(LeavingWindow):
             transport.cancel()
 
     def _connected(self, e: ev.Connected) -> None:
-        settings.save(server=self.form.server.get().strip() if self.form else e.server, name=e.name)
+        settings.remember_join(self.form.server.get().strip() if self.form else e.server, e.name)
         if self.form is not None:
             self.form.destroy()
             self.form = None

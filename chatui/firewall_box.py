@@ -24,31 +24,37 @@ class FirewallBox(ttk.Frame):
         self.sentence.pack(side="left", fill="x", expand=True)
         self.close_button = ttk.Button(head, text="✕", width=3, command=self.destroy)
         self.close_button.pack(side="right", anchor="n")
-        self.copy_buttons: list[ttk.Button] = []
-        self.fields: list[ttk.Entry] = []
-        for what, command in self.commands:
-            ttk.Label(self, text=what, foreground=palette.muted).pack(anchor="w", pady=(6, 2))
-            row = ttk.Frame(self)
+        rows = [CommandRow(self, palette, what, command) for what, command in self.commands]
+        for row in rows:
             row.pack(fill="x")
-            text = tk.StringVar(self, command)
-            # Read-only, not disabled: the text can still be selected and copied by hand.
-            field = ttk.Entry(row, textvariable=text, state="readonly", font="TkFixedFont")
-            field.pack(side="left", fill="x", expand=True)
-            field._text = text          # kept alive with the widget  # type: ignore[attr-defined]
-            button = ttk.Button(row, text=copy_button())
-            button.configure(command=lambda c=command, b=button: self.copy(c, b))
-            button.pack(side="left", padx=(8, 0))
-            self.fields.append(field)
-            self.copy_buttons.append(button)
+        self.fields = [row.field for row in rows]
+        self.copy_buttons = [row.button for row in rows]
         ttk.Label(self, text=firewall_more(), foreground=palette.muted).pack(anchor="w", pady=(4, 0))
         self.bind("<Configure>", self._wrap, add="+")
-
-    def copy(self, command: str, button: ttk.Button) -> None:
-        self.clipboard_clear()
-        self.clipboard_append(command)
-        button.configure(text=copied() + " ✓")
-        self.after(COPIED_FOR_MS, lambda: button.winfo_exists() and button.configure(text=copy_button()))
 
     def _wrap(self, event) -> None:
         if event.width > 100:
             self.sentence.configure(wraplength=event.width - 80)
+
+
+class CommandRow(ttk.Frame):
+    """What a command is for, then the command in a read-only field (selectable by
+    hand: read-only, not disabled) with a Copy button."""
+
+    def __init__(self, master: tk.Misc, palette: Palette, what: str, command: str) -> None:
+        super().__init__(master)
+        self.command = command
+        ttk.Label(self, text=what, foreground=palette.muted).pack(anchor="w", pady=(6, 2))
+        line = ttk.Frame(self)
+        line.pack(fill="x")
+        self.text = tk.StringVar(self, command)
+        self.field = ttk.Entry(line, textvariable=self.text, state="readonly", font="TkFixedFont")
+        self.field.pack(side="left", fill="x", expand=True)
+        self.button = ttk.Button(line, text=copy_button(), command=self.copy)
+        self.button.pack(side="left", padx=(8, 0))
+
+    def copy(self) -> None:
+        self.clipboard_clear()
+        self.clipboard_append(self.command)
+        self.button.configure(text=copied() + " ✓")
+        self.after(COPIED_FOR_MS, lambda: self.button.winfo_exists() and self.button.configure(text=copy_button()))

@@ -1,7 +1,8 @@
 """The rooms found on the LAN, as the connect form lists them: room, where, how
-many are in it, a lock for a locked room. Rows are kept by the server's identity,
-so a room heard again updates its row instead of adding one, and a room not
-heard for a while is taken off."""
+many are in it, a lock for a locked room. Each ``show`` is the whole list as the
+finder has it now (udpnet.RoomFinder forgets a room that stopped answering); rows
+are kept by the server's identity, so a room heard again updates its row in place
+and the selection stays on it."""
 from __future__ import annotations
 
 import tkinter as tk
@@ -12,9 +13,6 @@ from tkinter import ttk
 from chatfront.i18n import _, n_
 
 from .theme import Palette
-
-FORGET_AFTER = 6.0        # seconds a listed room may go unheard before it leaves the list
-
 
 @dataclass(frozen=True)
 class Row:
@@ -36,7 +34,6 @@ class RoomList(ttk.Frame):
         super().__init__(master)
         self.on_join, self.on_pick = on_join, on_pick
         self.rows: dict[str, Row] = {}              # tree item id -> row
-        self.heard: dict[str, float] = {}           # tree item id -> when last heard
         self.tree = ttk.Treeview(self, columns=("room", "where", "members", "lock"), show="headings",
                                  height=height, selectmode="browse")
         for column, heading, width, stretch in (("room", _("Room"), 190, True), ("where", _("Address"), 150, True),
@@ -53,10 +50,10 @@ class RoomList(ttk.Frame):
         self.tree.bind("<Return>", lambda e: self._join_selected())
         self.tree.bind("<<TreeviewSelect>>", lambda e: self._picked())
 
-    def show(self, rows: Iterable[Row], now: float) -> None:
-        """Rooms heard at ``now``: new ones added, known ones updated in place
-        (the selection stays on its room), ones unheard for FORGET_AFTER removed."""
+    def show(self, rows: Iterable[Row]) -> None:
+        """The rooms found now: new ones added, known ones updated in place, the rest removed."""
         by_key = {row.key: item for item, row in self.rows.items()}
+        keep: set[str] = set()
         for row in rows:
             values = (row.room, row.where, members_text(row.members), "🔒" if row.locked else "")
             item = by_key.get(row.key)
@@ -66,11 +63,10 @@ class RoomList(ttk.Frame):
             elif self.rows[item] != row:
                 self.tree.item(item, values=values)
             self.rows[item] = row
-            self.heard[item] = now
-        for item, when in list(self.heard.items()):
-            if now - when > FORGET_AFTER:
-                self.tree.delete(item)
-                del self.rows[item], self.heard[item]
+            keep.add(item)
+        for item in [i for i in self.rows if i not in keep]:
+            self.tree.delete(item)
+            del self.rows[item]
         self._sort()
 
     def _sort(self) -> None:

@@ -55,7 +55,8 @@ def test_connect_form_connects_and_remembers(tk_root, server, config_dir):
     assert app.view.status.get() == f"Connected to 127.0.0.1:{server.address[1]} as alice"
     assert tk_root.title() == "alice — LAN Chat"
     saved = json.loads((config_dir / "settings.json").read_text())
-    assert saved == {"server": f"127.0.0.1:{server.address[1]}", "name": "alice"}
+    assert saved == {"server": f"127.0.0.1:{server.address[1]}", "name": "alice",
+                     "recent": [f"127.0.0.1:{server.address[1]}"]}
     assert tk_root.focus_get() is app.view.entry.entry
 
 

@@ -1,7 +1,7 @@
 """Discovery: from starting to look for rooms (udpnet.RoomFinder, the streaming
 form a connect form uses) to the room being listed, on a quiet two-host LAN.
 
-    .venv/bin/python bench/bench_discovery.py [RUNS]      (root; default 30 runs, ~40 s)
+    .venv/bin/python bench/bench_discovery.py [RUNS]      (root; default 30 runs, ~60 s; needs Xvfb)
 
 Two network namespaces joined by a veth pair, made here and removed at the end
 (broadcasts never reach the host's own network). The real headless server
@@ -11,8 +11,10 @@ loopback, ports 5002-5011) and times the first list holding the room. Baseline,
 in the same runs, same namespaces, alternating: a HELLO -> CHALLENGE round trip
 to the server's address (the cheapest exchange the server answers). Runs are
 0.6 s apart, as a person reopening a form would be, so each keeps within the
-server's per-address discovery rate (4 a second, 8 at once). Goal: the room
-listed in under 1 s (median and p95).
+server's per-address discovery rate (4 a second, 8 at once). A third figure,
+the issue's own: the client window's connect form opened (under Xvfb, in the
+client's namespace) to the room in its list, Tk's drawing included. Goal: the
+room listed in under 1 s (p95).
 """
 from __future__ import annotations
 
@@ -37,9 +39,39 @@ PACE = 0.6
 
 def inner(runs: int) -> None:
     """In the client's namespace: one JSON line per run."""
+    from udpnet import RoomFinder
+    from tests.xvfb import Xvfb
+    with Xvfb():
+        from chatui.app import make_root
+        from chatui.client_window import ClientApp
+        root, palette = make_root("ChatClient", "light")
+        root.geometry("760x520")
+        _runs(runs, lambda: _form_run(root, palette, ClientApp, RoomFinder))
+        root.destroy()
+
+
+def _form_run(root, palette, ClientApp, RoomFinder) -> float | None:
+    """The connect form opened to the room in its list (None: not in 5 s)."""
+    t0 = time.perf_counter()
+    app = ClientApp(root, palette, find_rooms=RoomFinder)
+    found = None
+    while found is None and time.perf_counter() - t0 < 5:
+        root.update()
+        if any(r.room == "bench" for r in app.form.rooms.listed()):
+            found = time.perf_counter() - t0
+        time.sleep(0.002)
+    app.form.destroy()
+    root.update()
+    return found
+
+
+def _runs(runs: int, form_run) -> None:
     from bench.lean_wire import CHALLENGE, handshake_reply, hello
     from udpnet import RoomFinder
     for _ in range(runs):
+        time.sleep(PACE / 2)
+        form = form_run()
+        time.sleep(PACE / 2)
         t0 = time.perf_counter()
         with RoomFinder() as finder:
             found = None
@@ -58,7 +90,7 @@ def inner(runs: int) -> None:
                 reply = handshake_reply(data)
                 if reply is not None and reply[0] == CHALLENGE:
                     rtt = time.perf_counter() - t1
-        print(json.dumps({"found": found, "hello": rtt}), flush=True)
+        print(json.dumps({"found": found, "hello": rtt, "form": form}), flush=True)
         time.sleep(PACE / 2)
 
 
@@ -98,7 +130,7 @@ def main() -> int:
         while "listening on" not in (server.stdout.readline() or "listening on"):
             pass
         out = subprocess.run(["ip", "netns", "exec", cli_ns, sys.executable, __file__, "--inner", str(runs)],
-                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=30 + runs * 8)
+                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=30 + runs * 14)
         if out.returncode != 0:
             print(out.stderr, file=sys.stderr)
             return 1
@@ -111,12 +143,14 @@ def main() -> int:
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
     found = [r["found"] * 1000 for r in rows if r["found"] is not None]
     hello = [r["hello"] * 1000 for r in rows]
+    form = [r["form"] * 1000 for r in rows if r["form"] is not None]
     print(f"discovery on a quiet two-namespace LAN, {len(rows)} runs ({len(rows) - len(found)} not found in 5 s)")
     print(f"{'':34}{'median':>10}{'p95':>10}{'max':>10}")
-    for label, xs in (("RoomFinder start -> room listed", found), ("baseline HELLO -> CHALLENGE", hello)):
+    for label, xs in (("RoomFinder start -> room listed", found), ("connect form opened -> room listed", form),
+                      ("baseline HELLO -> CHALLENGE", hello)):
         print(f"{label:34}{statistics.median(xs):>8.2f}ms{pct(xs, 95):>8.2f}ms{max(xs):>8.2f}ms")
-    ok = len(found) == len(rows) and pct(found, 95) < 1000
-    print(f"goal: listed in under 1 s (p95): {'holds' if ok else 'MISSED'}")
+    ok = len(found) == len(form) == len(rows) and pct(found, 95) < 1000 and pct(form, 95) < 1000
+    print(f"goal: listed in under 1 s (p95), finder and form: {'holds' if ok else 'MISSED'}")
     return 0
 
 

@@ -74,12 +74,18 @@ def scene(mode: str, which: str) -> None:
     # Build the window before pumping Tk, as the real programs do (pumping an
     # empty sv-ttk root first leaves later frames in the stock colours).
     root, palette = make_root("ChatServer" if which == "server" else "ChatClient", mode)
-    if which == "connect":
-        root.geometry("560x360+0+0")
-        app = ClientApp(root, palette, None, None)
-        app.form.server.set("192.168.1.20")
+    if which == "connect":             # two rooms on this machine, found as on a LAN (probing loopback only)
+        os.environ["LANCHAT_DISCOVERY_HOSTS"] = "127.0.0.1"
+        rooms = [start_server("127.0.0.1", 0, stats=False, room=name) for name in ("Sala 3", "LAN party")]
+        bob = start_client(f"127.0.0.1:{rooms[1].address[1]}", "bob")
+        from udpnet import RoomFinder
+        root.geometry("620x600+0+0")
+        app = ClientApp(root, palette, None, None,
+                        find_rooms=lambda: RoomFinder([r.address[1] for r in rooms]))
         app.form.name.set("alice")
-        pump([root], 0.5)
+        pump([root], 2.0)
+        app.form.rooms.tree.selection_set(app.form.rooms.tree.get_children()[1])
+        pump([root], 0.3)
         shoot(root, f"connect-{mode}.png")
         return
     if which == "busy":                # another program holds the port: the dialog

@@ -16,7 +16,8 @@ from .room_help import RoomHelp
 from .room_list import RoomList, Row
 from .theme import LIGHT, Palette, ui_font
 
-POLL_MS = 200             # how often the form looks at what the room finder found
+POLL_MS = 200             # how often the form looks at what the room finder found...
+FIRST_POLL_MS = 40        # ...and in its first LOOKING_FOR seconds, when the first answers come in
 LOOKING_FOR = 2.0         # seconds of "Looking for rooms…" before "No room has answered yet"
 
 
@@ -88,7 +89,7 @@ class ConnectForm(ttk.Frame):
         if finder is None:
             self.rooms_status.configure(text="")
         else:
-            self._poll_id = self.after(POLL_MS, self._poll)
+            self._poll_id = self.after(FIRST_POLL_MS, self._poll)
 
     # --- the rooms found ----------------------------------------------------------------
 
@@ -101,13 +102,13 @@ class ConnectForm(ttk.Frame):
                 latest = self.finder.rooms.get_nowait()
         except queue.Empty:
             pass
-        self._looked += POLL_MS / 1000
+        self._looked += (FIRST_POLL_MS if self._looked < LOOKING_FOR else POLL_MS) / 1000
         if latest is not None:
             self.rooms.show(Row(r.instance, r.name, r.label, r.members, r.locked) for r in latest)
         n = len(self.rooms.rows)
         self.rooms_status.configure(text=rooms_found(n) if n else rooms_looking() if self._looked < LOOKING_FOR
                                     else rooms_none())
-        self._poll_id = self.after(POLL_MS, self._poll)
+        self._poll_id = self.after(FIRST_POLL_MS if self._looked < LOOKING_FOR else POLL_MS, self._poll)
 
     def pick_room(self, row: Row) -> None:
         """A room selected: its address goes into the Server field."""

@@ -66,7 +66,12 @@ class ClientApp(LeavingWindow):
         remembered = settings.load()
         # Rooms on the LAN are looked for while the form is up (not when the
         # command line already says where to go).
-        finder = None if (server and name) or find_rooms is None else find_rooms()
+        finder = None
+        if find_rooms is not None and not (server and name):
+            try:
+                finder = find_rooms()
+            except (OSError, ChatError):       # no socket for looking: the form still takes an address
+                finder = None
         self.form: ConnectForm | None = ConnectForm(
             root, server or remembered.get("server", "localhost"), name or remembered.get("name", ""),
             self.connect, palette, on_cancel=self.cancel, finder=finder, recent=settings.recent_servers())

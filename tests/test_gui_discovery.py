@@ -89,6 +89,17 @@ def test_with_no_room_the_form_says_so_and_offers_help(tk_root, free_udp_port):
     helper.destroy()
 
 
+def test_a_finder_that_cannot_start_leaves_a_form_that_takes_an_address(tk_root):
+    from chatui.client_window import ClientApp
+
+    def broken():
+        raise OSError(24, "Too many open files")
+    app = ClientApp(tk_root, tk_root._palette, find_rooms=broken)
+    tk_root.update()
+    assert app.form.finder is None and app.form.rooms_status.cget("text") == ""
+    assert str(app.form.server_entry.cget("state")) == "normal"
+
+
 def test_recent_servers_are_offered_in_the_server_field(tk_root, monkeypatch):
     from chatui import settings
     settings.remember_join("10.0.0.9:5002", "ana")

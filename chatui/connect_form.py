@@ -52,11 +52,13 @@ class ConnectForm(ttk.Frame):
         self.rooms.grid(row=2, column=0, columnspan=2, sticky="nsew", pady=(4, 2))
         under = ttk.Frame(self)
         under.grid(row=3, column=0, columnspan=2, sticky="ew")
-        self.rooms_status = ttk.Label(under, text=rooms_looking(), foreground=palette.muted)
-        self.rooms_status.pack(side="left")
+        under.columnconfigure(0, weight=1)
+        self.rooms_status = ttk.Label(under, text=rooms_looking(), foreground=palette.muted, wraplength=330,
+                                      justify="left")
+        self.rooms_status.grid(row=0, column=0, sticky="w")
         self.help_link = ttk.Label(under, text=room_help_link(), foreground=palette.accent, cursor="hand2",
                                    takefocus=True)
-        self.help_link.pack(side="right")
+        self.help_link.grid(row=0, column=1, sticky="ne", padx=(12, 0))
         self.help_link.bind("<Button-1>", lambda e: self.open_help())
         self.help_link.bind("<Return>", lambda e: self.open_help())
         ttk.Label(self, text=or_type_address(), foreground=palette.muted).grid(

@@ -100,6 +100,17 @@ def test_a_finder_that_cannot_start_leaves_a_form_that_takes_an_address(tk_root)
     assert str(app.form.server_entry.cget("state")) == "normal"
 
 
+def test_in_the_smallest_window_the_list_shrinks_and_connect_stays_in_sight(tk_root):
+    from chatui.client_window import ClientApp
+    tk_root.geometry("480x340")
+    app = ClientApp(tk_root, tk_root._palette, find_rooms=lambda: RoomFinder([1]))
+    tk_root.update()
+    for widget in (app.form.button, app.form.help_link, app.form.server_entry):
+        assert widget.winfo_ismapped()
+        assert widget.winfo_rooty() + widget.winfo_height() - tk_root.winfo_rooty() <= tk_root.winfo_height()
+        assert widget.winfo_rootx() + widget.winfo_width() - tk_root.winfo_rootx() <= tk_root.winfo_width()
+
+
 def test_recent_servers_are_offered_in_the_server_field(tk_root, monkeypatch):
     from chatui import settings
     settings.remember_join("10.0.0.9:5002", "ana")

@@ -106,7 +106,8 @@ def scene(mode: str, which: str) -> None:
         import socket
         silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         silent.bind(("127.0.0.1", 0))
-        root.geometry("560x380+0+0")
+        os.environ["LANCHAT_DISCOVERY_HOSTS"] = "127.0.0.1"      # the rooms list probes this machine only
+        root.geometry("620x560+0+0")
         app = ClientApp(root, palette, None, None)
         app.form.server.set(f"127.0.0.1:{silent.getsockname()[1]}")
         app.form.name.set("alice")

@@ -90,3 +90,26 @@ def test_an_ipv4_source_never_counts_for_an_ipv6_network():
 def test_a_bad_interface_row_is_skipped():
     assert reachability([("x", "not-an-ip", 24), ("eth0", "10.0.0.1", 8)], 1, [], []) == [
         Reach("eth0", "10.0.0.1:1", None)]
+
+
+def test_who_looked_ages_from_when_it_was_heard_on_any_clock():
+    a = answerer(now=1000.0)
+    a.answer(discover(), ("10.0.0.7", 1), 1000.0, 0)
+    assert a.looked(1000.0 + d.LOOKED_FOR) == (("10.0.0.7", d.LOOKED_FOR),)
+    a.forget(1000.0 + d.LOOKED_FOR)
+    assert a.looked(1000.0 + d.LOOKED_FOR) != ()                     # forget at the limit keeps it
+    assert a.looked(1000.0 + d.LOOKED_FOR + 0.5) == ()
+    a.forget(1000.0 + d.LOOKED_FOR + 0.5)
+    assert a._looked == {}
+
+
+def test_each_short_or_malformed_discover_is_counted_once():
+    a = answerer()
+    for _ in range(2):
+        a.answer(discover()[:-1], ("10.0.0.8", 1), 1.0, 0)
+        a.answer(b"junk" * 80, ("10.0.0.9", 1), 1.0, 0)
+    assert a.counters["discover_short"] == 2 and a.counters["malformed"] == 2
+
+
+def test_a_room_name_keeps_no_tab():
+    assert d.room_name("\tSala\t3 ") == "Sala 3"

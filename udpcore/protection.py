@@ -90,6 +90,16 @@ def _expand(secret: bytes, label: str, length: int) -> bytes:
     return HKDFExpand(hashes.SHA256(), length, b"udpchat " + label.encode("ascii")).derive(secret)
 
 
+def traffic_keys(secret: bytes) -> tuple[bytes, bytes]:
+    """The AEAD key and IV of a traffic secret."""
+    return _expand(secret, "key", KEY_LEN), _expand(secret, "iv", IV_LEN)
+
+
+def next_secret(secret: bytes) -> bytes:
+    """The traffic secret of the next key generation."""
+    return _expand(secret, "key update", SECRET_LEN)
+
+
 def _lp(field: bytes) -> bytes:
     if len(field) > 255:
         raise ValueError("a bound field is longer than 255 bytes")
@@ -150,7 +160,7 @@ class PacketKey:
 
     @classmethod
     def from_secret(cls, secret: bytes) -> PacketKey:
-        return cls(_expand(secret, "key", KEY_LEN), _expand(secret, "iv", IV_LEN))
+        return cls(*traffic_keys(secret))
 
     def nonce(self, pn: int) -> bytes:
         if not 0 <= pn <= MAX_PN:
@@ -203,7 +213,7 @@ class Sender:
         self.next_pn = pn + 1
         self._sealed += 1
         if self._sealed >= self.update_after:
-            self._secret = _expand(self._secret, "key update", SECRET_LEN)
+            self._secret = next_secret(self._secret)
             self._key = PacketKey.from_secret(self._secret)
             self.generation += 1
             self._sealed = 0
@@ -217,12 +227,14 @@ class Receiver:
     duplicates and packets older than the window) for the engine's counters."""
 
     def __init__(self, secret: bytes, window: int = MIN_WIDTH, overlap: int = OVERLAP_PACKETS) -> None:
+        if overlap < 0:
+            raise ValueError("overlap is a count of packets")
         self.window = ReplayWindow(window)
         self.overlap = overlap
         self.generation = 0
         self._secret = secret
         self._key = PacketKey.from_secret(secret)
-        self._first = 0                          # lowest packet number opened under the current key
+        self._first = 0                          # the current key's first packet (all older keys' are below)
         self._prev: PacketKey | None = None      # the previous generation, during the overlap
         self._prev_left = 0                      # packets of the current phase before it is dropped
         self._next: tuple[bytes, PacketKey] | None = None      # derived on first need
@@ -234,7 +246,7 @@ class Receiver:
 
     def _next_key(self) -> tuple[bytes, PacketKey]:
         if self._next is None:
-            secret = _expand(self._secret, "key update", SECRET_LEN)
+            secret = next_secret(self._secret)
             self._next = (secret, PacketKey.from_secret(secret))
         return self._next
 
@@ -269,12 +281,10 @@ class Receiver:
             self._prev, self._prev_left = (old, self.overlap) if self.overlap > 0 else (None, 0)
             self.generation += 1
             self._first = pn
-        elif which == "current":
-            self._first = min(self._first, pn)
-            if self._prev is not None:
-                self._prev_left -= 1
-                if self._prev_left == 0:
-                    self._prev = None
+        elif which == "current" and self._prev is not None:
+            self._prev_left -= 1
+            if self._prev_left == 0:
+                self._prev = None
         return plaintext
 
 

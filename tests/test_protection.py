@@ -228,7 +228,7 @@ def test_sender_never_reuses_a_packet_number_and_stops_at_the_last():
     assert not tx.exhausted
     last = tx.seal(MAX_PN, HEADER, PLAIN)
     assert rx.open(MAX_PN, 0, HEADER, last) == PLAIN and tx.exhausted and tx.next_pn == MAX_PN + 1
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="new handshake"):
         tx.seal(MAX_PN + 1, HEADER, PLAIN)
     with pytest.raises(DecryptError):
         rx.open(MAX_PN + 1, 0, HEADER, last)
@@ -282,6 +282,24 @@ def test_window_moves_bits_with_the_highest(width):
     assert not w.check(12) and not w.check(11)
     assert all(w.check(n) for n in range(13, 12 + width) if n != 10 + width - 1)
     assert not w.check(10 + width - 1)
+
+
+@pytest.mark.parametrize("width", [64, 100])
+def test_a_jump_of_width_minus_one_keeps_the_old_highest(width):
+    w = ReplayWindow(width)
+    w.mark(100)
+    w.mark(100 + width - 1)
+    assert not w.check(100) and w.check(101)
+    w.mark(100 + width)
+    assert not w.check(100) and w.check(101)      # 100 is out of the window now, 101 still in
+
+
+def test_the_window_state_stays_width_bits():
+    w = ReplayWindow()
+    for pn in range(0, 400, 3):
+        w.mark(pn)
+        w.mark(pn - 64)                           # exactly out of the window: must set nothing
+    assert w._bits.bit_length() <= 64
 
 
 def test_a_far_jump_clears_the_window():
@@ -398,6 +416,17 @@ def test_old_phase_late_packets_open_within_the_overlap_only(overlap):
     with pytest.raises(DecryptError):
         deliver(rx, packets, 9)
     assert rx.generation == 1
+
+
+def test_a_phase_that_is_not_a_bit_never_reaches_the_old_key():
+    rx, packets = run(limit=4, overlap=8, count=8)
+    for pn in (0, 1, 2, 4):
+        deliver(rx, packets, pn)
+    _, header, sealed = packets[3]
+    for phase in (2, -2):
+        with pytest.raises(DecryptError):
+            rx.open(3, phase, header, sealed)
+    assert deliver(rx, packets, 3) == b"3"
 
 
 def test_overlap_zero_drops_the_old_key_at_the_first_new_packet():

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import hmac
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import hashes
@@ -574,3 +575,15 @@ def test_shared_of_random_bytes_raises_only_handshake_error(peer):
     except HandshakeError:
         return
     assert len(secret) == 32 and any(secret)
+
+
+def test_the_vector_in_docs_protocol_md():
+    """docs/protocol.md lists these for other implementations; they must stay true."""
+    k = keys()
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "protocol.md").read_text(encoding="utf-8")
+    key, iv = traffic_keys(k.c2s)
+    sealed = k.sender(Side.CLIENT).seal(7, HEADER, PLAIN)
+    assert HEADER.hex() == "ff5543010500000007"
+    for value in (k.c2s, k.s2c, k.resume_key, k.finished(Side.CLIENT), k.finished(Side.SERVER), key, iv,
+                  next_secret(k.c2s), sealed):
+        assert value.hex() in doc

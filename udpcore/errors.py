@@ -24,6 +24,21 @@ class VersionError(ProtocolError):
         self.version = version
 
 
+class DecryptError(ProtocolError):
+    """A protected datagram that does not open: forged, damaged, under a key we
+    do not hold, or a packet number outside what the receiver accepts. The one
+    error ``udpcore.protection`` raises for anything a peer sent it."""
+
+
+class ReplayedPacket(DecryptError):
+    """A packet number already opened, or older than the anti-replay window."""
+
+
+class HandshakeError(ProtocolError):
+    """A key share or SPAKE2 message that cannot be used (wrong length, not a
+    point, a low-order point, a reflected message)."""
+
+
 class ChatError(Exception):
     """A failure a person must be told about (see chatfront.wording.explain).
 

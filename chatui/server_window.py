@@ -148,6 +148,8 @@ class ServerApp(LeavingWindow):
                        can_retry=isinstance(exc, PortBusyError))
             return False
         host, real_port = self.transport.address
+        if port and real_port != port:             # first: why the address below is not the one asked for
+            self.view.history.append([Entry("notice", port_moved(port, real_port))])
         if host in ("::", "0.0.0.0"):
             everywhere = [format_addr((a, real_port)) for a in local_addresses()]
             if not everywhere:
@@ -160,8 +162,6 @@ class ServerApp(LeavingWindow):
         else:
             self.where = format_addr((host, real_port))
             self.view.history.append([Entry("notice", _("Listening on {where}").format(where=self.where))])
-        if port and real_port != port:
-            self.view.history.append([Entry("notice", port_moved(port, real_port))])
         self.root.title(_("{title} — port {port}").format(title=title(), port=real_port))
         self._room_tools(host)
         self.poller = QueuePoller(self.root, self.transport.events, self.handle)

@@ -102,6 +102,8 @@ def test_the_window_moves_and_opens_its_clients_only_once_listening(tk_root):
         assert launched == [(("alice", "bob"), app.transport.address)]      # its real port, bound
         assert (f"Port {base} is taken (another chat server or program has it), so this room listens "
                 f"on port {base + 1}.") in app.view.history.content()
+        text = app.view.history.content()
+        assert text.index(f"Port {base} is taken") < text.index("Listening on")   # why, before where
         assert tk_root.title().endswith(f"port {base + 1}")
     finally:
         app.transport.close()

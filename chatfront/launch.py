@@ -55,5 +55,9 @@ def open_clients(names: tuple[str, ...], address: tuple[str, int],
     Raises OSError when the program cannot be started (the caller says so)."""
     program = program or client_program()
     server = local_server(address)
-    return [subprocess.Popen([*program, "--server", server, "--name", name], stdin=subprocess.DEVNULL)
+    # No stream of ours: a window that outlives the server must not hold its pipes
+    # (``gui_server.py --headless --open-clients … | tee log`` would wait for every
+    # window to close); a window's own errors go to its log file and dialog.
+    return [subprocess.Popen([*program, "--server", server, "--name", name], stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             for name in names]

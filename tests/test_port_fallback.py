@@ -161,3 +161,38 @@ def test_the_opened_client_windows_join_the_moved_room_not_the_strangers(tk_root
                 child.wait(timeout=5)
         if app is not None and app.transport is not None:
             app.transport.close()
+
+
+@pytest.mark.gui
+@pytest.mark.timeout(90)
+def test_the_headless_server_moves_and_its_opened_client_joins_there(xvfb_display, tmp_path):
+    """The headless server with --open-clients, for real: the client window it starts
+    (under Xvfb) joins the moved room, and the stranger's room sees nobody."""
+    import subprocess as sp
+    from tests.test_headless import Proc
+    base = free_base()
+    stranger = start_server("127.0.0.1", base, stats=False)
+    env = {"DISPLAY": xvfb_display, "LANCHAT_CONFIG_DIR": str(tmp_path / "cfg")}
+    srv = Proc("gui_server.py", "--headless", "--host", "127.0.0.1", "--port", str(base), "--port-fallback",
+               "--open-clients", "ana", "--data-dir", str(tmp_path / "data"), env=env)
+    try:
+        srv.expect(rf"Port {base} is taken")
+        srv.expect(rf"listening on 127\.0\.0\.1:{base + 1}")
+        srv.expect(r"ana joined", timeout=60)
+        assert not [e for e in _drain(stranger) if type(e).__name__ == "MemberJoined"]
+        srv.send("exit")
+        srv.send("exit")                              # a room with a member asks to be sure
+        status, lines, _err = srv.finish(timeout=20)  # its output ends though ana's window is still open
+        assert status == 0 and "the room is closed" in lines[-1]
+    finally:
+        stranger.close()
+        srv.p.kill()
+        # The opened client outlives the server by design (a window someone may still read): end it here.
+        sp.run(["pkill", "-f", f"--server 127.0.0.1:{base + 1} --name ana"], capture_output=True)
+
+
+def _drain(transport) -> list:
+    out = []
+    while not transport.events.empty():
+        out.append(transport.events.get_nowait())
+    return out

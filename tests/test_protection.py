@@ -587,3 +587,131 @@ def test_the_vector_in_docs_protocol_md():
     for value in (k.c2s, k.s2c, k.resume_key, k.finished(Side.CLIENT), k.finished(Side.SERVER), key, iv,
                   next_secret(k.c2s), sealed):
         assert value.hex() in doc
+
+
+# --- edges the mutation run showed untested ----------------------------------
+
+@pytest.mark.parametrize("peer", [None, "x" * 32, bytearray(A_PUB), 7])
+def test_shared_refuses_a_peer_key_that_is_not_bytes(peer):
+    with pytest.raises(HandshakeError):
+        KeyShare(A_PRIV).shared(peer)
+
+
+@pytest.mark.parametrize("message", [None, "B" * 33, 33])
+def test_pake_finish_refuses_a_message_that_is_not_bytes(message):
+    with pytest.raises(HandshakeError):
+        RoomPake(Side.CLIENT, "pw", "den", b"c", b"s").finish(message)
+
+
+@pytest.mark.parametrize("pn", [None, "7", 7.5])
+def test_packet_key_open_refuses_a_packet_number_that_is_not_an_int(pn):
+    key = PacketKey(*traffic_keys(keys().c2s))
+    with pytest.raises(DecryptError):
+        key.open(pn, HEADER, bytes(32))
+
+
+def test_receiver_counts_every_refusal_once_and_by_kind():
+    tx, rx = pair()
+    sealed = tx.seal(0, HEADER, PLAIN)
+    for pn, phase in ((-1, 0), (MAX_PN + 1, 0), (None, 0), ("0", 0), (0, 2)):
+        with pytest.raises(DecryptError) as caught:
+            rx.open(pn, phase, HEADER, sealed)
+        assert type(caught.value) is DecryptError           # out of range, not a replay
+    assert (rx.opened, rx.failed, rx.replayed) == (0, 5, 0)
+    assert rx.open(0, 0, HEADER, sealed) == PLAIN
+    for _ in range(3):
+        with pytest.raises(ReplayedPacket):
+            rx.open(0, 0, HEADER, sealed)
+    assert (rx.opened, rx.failed, rx.replayed) == (1, 5, 3)
+    assert rx.window.highest == 0
+
+
+def test_late_old_phase_packets_do_not_use_up_the_overlap():
+    rx, packets = run(limit=10, overlap=2, count=20)
+    for pn in range(5):
+        deliver(rx, packets, pn)
+    deliver(rx, packets, 10)                       # the new phase starts; 5..9 are late
+    assert [deliver(rx, packets, pn) for pn in range(5, 10)] == [b"%d" % pn for pn in range(5, 10)]
+    assert rx.generation == 1
+    deliver(rx, packets, 11)                       # only new-phase packets count: one left
+    deliver(rx, packets, 12)                       # the second: the old key is dropped
+    assert rx.generation == 1 and rx.opened == 13
+
+
+def test_old_key_dropped_then_a_further_update_is_followed():
+    rx, packets = run(limit=4, overlap=1, count=16)
+    for pn in (0, 1, 2, 4):                        # 3 is late; the overlap ends at the first new packet
+        deliver(rx, packets, pn)
+    deliver(rx, packets, 5)
+    with pytest.raises(DecryptError):
+        deliver(rx, packets, 3)
+    for pn in range(6, 16):
+        assert deliver(rx, packets, pn) == b"%d" % pn
+    assert rx.generation == 3
+
+
+def test_marking_an_older_number_keeps_the_others():
+    w = ReplayWindow()
+    w.mark(10)
+    w.mark(8)
+    w.mark(5)
+    assert not w.check(10) and not w.check(8) and not w.check(5)
+    assert w.check(9) and w.check(7) and w.check(6) and w.check(11)
+    w.mark(9)
+    assert [w.check(n) for n in range(4, 12)] == [True, False, True, True, False, False, False, True]
+
+
+@pytest.mark.parametrize("width", [64, 65, 100])
+def test_consecutive_marks_keep_the_state_width_bits(width):
+    w = ReplayWindow(width)
+    for pn in range(3 * width):
+        w.mark(pn)
+        assert w._bits.bit_length() <= width
+    assert w._bits == (1 << width) - 1
+    assert not w.check(3 * width - width) and not w.check(3 * width - 1) and w.check(3 * width)
+
+
+def test_derive_without_a_pake_key_is_the_open_room_schedule():
+    assert outputs(SessionKeys.derive(K_AB, BINDING)) == outputs(keys(pake=b""))
+    assert outputs(SessionKeys.derive(K_AB, BINDING)) != outputs(keys(pake=bytes(32)))
+
+
+@pytest.mark.parametrize("sid_len,nonce_len", [(255, 24), (8, 255), (255, 255), (0, 0)])
+def test_resume_proof_fields_up_to_255_bytes(sid_len, nonce_len):
+    k = keys()
+    sid, nonce = b"i" * sid_len, b"n" * nonce_len
+    proof = k.resume_proof(sid, nonce)
+    expected = hmac.new(k.resume_key, b"udpchat resume" + bytes([sid_len]) + sid + bytes([nonce_len]) + nonce,
+                        hashlib.sha256).digest()
+    assert proof == expected and k.verify_resume(sid, nonce, proof)
+    with pytest.raises(ValueError):
+        k.resume_proof(b"i" * 256, nonce)
+
+
+def test_bound_fields_of_255_bytes_are_allowed_and_256_are_not():
+    long = dataclasses.replace(BINDING, session_id=b"i" * 255)
+    assert long.salt(False).endswith(b"\xff" + b"i" * 255)
+    assert keys(binding=long).c2s != keys().c2s
+    with pytest.raises(ValueError):
+        keys(binding=dataclasses.replace(BINDING, session_id=b"i" * 256))
+    a, b = identities("den", b"c" * 255, b"s" * 8)
+    assert a[14:] == b[14:] == b"\x01\x03den\xff" + b"c" * 255 + b"\x08" + b"s" * 8
+    assert identities("r" * 255, b"c", b"s")[0] == b"udpchat client\x01\xff" + b"r" * 255 + b"\x01c\x01s"
+    for args in (("den", b"c" * 256, b"s"), ("den", b"c", b"s" * 256), ("r" * 256, b"c", b"s")):
+        with pytest.raises(ValueError):
+            identities(*args)
+
+
+def test_room_pake_is_plain_spake2_with_both_identities():
+    """Another implementation must get the same key from spake2 given idA and idB as documented."""
+    import spake2
+
+    id_a, id_b = identities("den", b"c" * 8, b"s" * 8)
+    client = RoomPake(Side.CLIENT, "pw", "den", b"c" * 8, b"s" * 8)
+    plain_b = spake2.SPAKE2_B(b"pw", idA=id_a, idB=id_b)
+    b_message = plain_b.start()
+    assert client.finish(b_message) == plain_b.finish(client.message)
+    server = RoomPake(Side.SERVER, "pw", "den", b"c" * 8, b"s" * 8)
+    plain_a = spake2.SPAKE2_A(b"pw", idA=id_a, idB=id_b)
+    a_message = plain_a.start()
+    assert server.finish(a_message) == plain_a.finish(server.message)

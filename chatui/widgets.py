@@ -84,7 +84,12 @@ class MemberList(ttk.Frame):
         for cid, heading, width in columns:
             self.tree.heading(cid, text=heading, anchor="w")
             self.tree.column(cid, width=width, minwidth=40, stretch=False)
+        # A classroom is 30 to 150 people: the list scrolls rather than hiding the rest.
+        self.scrollbar = ttk.Scrollbar(self, orient="vertical", command=self.tree.yview)
+        self.tree.configure(yscrollcommand=self.scrollbar.set)
         self.tree.grid(row=1, column=0, sticky="nsew")
+        self.scrollbar.grid(row=1, column=1, sticky="ns")
+        self.title.grid_configure(columnspan=2)
         self.rowconfigure(1, weight=1)
         self.columnconfigure(0, weight=1)
         self.on_pick = on_pick

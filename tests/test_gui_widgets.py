@@ -128,6 +128,21 @@ def test_member_list_keeps_selection_marks_you_and_colours_names(tk_root):
     assert str(ml.tree.tag_configure("n:carol", "foreground")) == name_colour("carol", tk_root._palette)
 
 
+def test_a_member_list_of_150_scrolls_to_its_last_name(tk_root):
+    from chatui.widgets import MemberList
+    ml = MemberList(tk_root, tk_root._palette)
+    ml.pack(fill="both", expand=True)
+    names = [f"aluno{n:03}" for n in range(150)]
+    ml.set_members([(n, ()) for n in names])
+    tk_root.update()
+    top, bottom = ml.scrollbar.get()
+    assert top == 0.0 and bottom < 0.5                   # most of the list is below: the bar says so
+    ml.tree.yview_moveto(1.0)
+    tk_root.update()
+    assert ml.tree.bbox(names[-1])                       # the last member can be brought into sight
+    assert ml.scrollbar.get()[1] == 1.0
+
+
 def test_poller_drains_a_capped_batch_per_tick_and_stops(tk_root):
     from chatui.poller import QueuePoller
     q: queue.Queue[int] = queue.Queue()

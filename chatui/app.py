@@ -101,13 +101,20 @@ def _report(root: tk.Tk, log_path: Path | None):
 
 
 def run_client_window(args: argparse.Namespace) -> int:
-    from udpnet import RoomFinder
+    from udpcore import ChatError
+    from udpnet import RoomFinder, server_or_room
     from .client_window import ClientApp
+    ports = getattr(args, "ports", None)
+    server = args.server
+    if server and args.name:             # --server may name a room on the LAN, as in the terminal
+        try:                             # (before the window: no blank window while it looks)
+            server = server_or_room(server, 2.0, ports)
+        except ChatError:
+            pass                         # the form says what is wrong with it, fields kept
     root, palette = make_root("ChatClient", getattr(args, "theme", "auto"))
     root.geometry("760x520")
     root.minsize(480, 340)
-    ports = getattr(args, "ports", None)
-    ClientApp(root, palette, args.server, args.name, find_rooms=lambda: RoomFinder(ports))
+    ClientApp(root, palette, server, args.name, find_rooms=lambda: RoomFinder(ports))
     root.mainloop()
     return 0
 

@@ -85,6 +85,7 @@ class ClientApp(LeavingWindow):
         assert self.form is not None
         if self.transport is not None:
             return                            # already connecting
+        server = self.form.address_of(server)  # a room's name, as listed, is as good as its address
         try:
             self.transport = self.start(server, name)
         except ChatError as exc:

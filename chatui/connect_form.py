@@ -112,6 +112,13 @@ class ConnectForm(ttk.Frame):
                                     else rooms_none())
         self._poll_id = self.after(FIRST_POLL_MS if self._looked < LOOKING_FOR else POLL_MS, self._poll)
 
+    def address_of(self, typed: str) -> str:
+        """The address of the one listed room called ``typed`` (case aside), else
+        ``typed`` as it is. Two listed rooms of that name: as typed (the address
+        is needed, and the error for it says so)."""
+        rows = [r for r in self.rooms.rows.values() if r.room.casefold() == typed.strip().casefold()]
+        return rows[0].where if len(rows) == 1 else typed
+
     def pick_room(self, row: Row) -> None:
         """A room selected: its address goes into the Server field."""
         if not self.busy:

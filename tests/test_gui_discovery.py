@@ -49,6 +49,24 @@ def test_the_form_lists_the_room_and_a_double_click_joins_it(tk_root, room):
     assert app.view.status.get() == f"Connected to 127.0.0.1:{port} as ana"
 
 
+def test_a_listed_rooms_name_typed_as_the_server_joins_it(tk_root, room):
+    port = room.address[1]
+    app = form_app(tk_root, port)
+    form = app.form
+    pump(tk_root, lambda: form.rooms.listed(), what="the room listed")
+    form.server.set("  sala 3 ")
+    form.name.set("caio")
+    form.button.invoke()
+    pump(tk_root, lambda: app.view is not None, what="joined by the room's name")
+    assert app.view.status.get() == f"Connected to 127.0.0.1:{port} as caio"
+
+
+def test_a_name_no_listed_room_has_is_tried_as_a_host(tk_root, room):
+    app = form_app(tk_root, room.address[1])
+    pump(tk_root, lambda: app.form.rooms.listed(), what="the room listed")
+    assert app.form.address_of("Sala 4") == "Sala 4" and app.form.address_of("sala 3") == f"127.0.0.1:{room.address[1]}"
+
+
 def test_a_double_click_with_no_name_asks_for_one_and_keeps_the_address(tk_root, room):
     port = room.address[1]
     app = form_app(tk_root, port)

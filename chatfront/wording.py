@@ -19,6 +19,10 @@ from udpcore import (GUEST_TIMEOUT, MEMBER_TIMEOUT, AddressError, AddressProblem
 from .commands import Command, Unknown, Usage
 from .i18n import _, n_
 
+# The address the sentences show as an example of what to type: a private LAN
+# address a person recognises. One place, so tests and the form say the same.
+EXAMPLE_ADDRESS = "192.168.1.20"
+
 # What came from the network (names, lines, reasons, addresses) is shown through
 # _shown, the core's clean_text: a malicious peer or server cannot send the terminal
 # an escape sequence, break a line, or reorder what is printed around its text with
@@ -49,7 +53,8 @@ def _name_problem(name: str, problem: NameProblem) -> str:
 def _address(err: AddressError) -> str:
     p = err.problem
     if p is AddressProblem.EMPTY:
-        return _("Type the server's address, for example 192.168.1.20 or chat.local:5002.")
+        return _("Type the server's address, for example {example} or chat.local:5002.").format(
+            example=EXAMPLE_ADDRESS)
     if p is AddressProblem.UNCLOSED_BRACKET:
         return _("'{text}' is missing the closing ']' of an IPv6 address.").format(text=err.text)
     if p is AddressProblem.AFTER_BRACKET:
@@ -60,12 +65,12 @@ def _address(err: AddressError) -> str:
         parts = err.text.split(".")
         if len(parts) < 4 or "" in parts:
             return _("{text} is not a complete address: an IPv4 address has four numbers, "
-                     "like 192.168.1.20.").format(text=err.text)
-        return _("{text} is not an address: an IPv4 address has four numbers, like 192.168.1.20.").format(
-            text=err.text)
+                     "like {example}.").format(text=err.text, example=EXAMPLE_ADDRESS)
+        return _("{text} is not an address: an IPv4 address has four numbers, like {example}.").format(
+            text=err.text, example=EXAMPLE_ADDRESS)
     if p is AddressProblem.IPV4_NUMBER:
         return _("{text} is not an address: each of the four numbers of an IPv4 address is "
-                 "0 to 255, like 192.168.1.20.").format(text=err.text)
+                 "0 to 255, like {example}.").format(text=err.text, example=EXAMPLE_ADDRESS)
     return _("'{text}' is not a port number (1-65535).").format(text=err.text)
 
 
@@ -722,10 +727,10 @@ def room_help_title() -> str:
 
 def room_help_text(port: int) -> str:
     return _("Ask the person running ChatServer for the address its window shows (for example "
-             "192.168.1.20) and type it in Server. The list only shows rooms on your own network: "
+             "{example}) and type it in Server. The list only shows rooms on your own network: "
              "across a router or a VPN, type the address. If the address gets no answer either, the "
              "firewall of the server's machine must let UDP port {port} in; on that machine, as an "
-             "administrator:").format(port=port)
+             "administrator:").format(port=port, example=EXAMPLE_ADDRESS)
 
 
 def system_name(system: str) -> str:

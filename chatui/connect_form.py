@@ -9,7 +9,7 @@ import tkinter as tk
 from tkinter import ttk
 from typing import Callable
 
-from chatfront.wording import or_type_address, room_help_link, rooms_found, rooms_heading, rooms_looking, rooms_none
+from chatfront.wording import EXAMPLE_ADDRESS, or_type_address, room_help_link, rooms_found, rooms_heading, rooms_looking, rooms_none
 from udpcore import DEFAULT_PORT
 
 from .room_help import RoomHelp
@@ -150,7 +150,7 @@ class ConnectForm(ttk.Frame):
             return          # disabled entries still get <Return>: one connection attempt at a time
         server, name = self.server.get().strip(), self.name.get().strip()
         if not server:
-            self.show_error(_("Type the server's address, for example 192.168.1.20."))
+            self.show_error(_("Type the server's address, for example {example}.").format(example=EXAMPLE_ADDRESS))
         elif not name:
             self.show_error(_("Type the name the others will see."))
         else:

@@ -5,27 +5,28 @@ from __future__ import annotations
 
 import pytest
 
-from chatfront.wording import explain, unreachable
+from chatfront.wording import EXAMPLE_ADDRESS, explain, unreachable
 from udpcore import SERVER_TIMEOUT, AddressError, ClientEngine, ClientState, events as ev, parse_server
 from tests.enginepair import SERVER, Room, drain
 
 pytestmark = pytest.mark.timeout(10)
 
-SHORT = "is not a complete address: an IPv4 address has four numbers, like 192.168.1.20."
+# Inputs are loopback-shaped or impossible: nothing here is sent anywhere (pure parsing),
+# and a test names no address outside 127.0.0.0/8.
+SHORT = f"is not a complete address: an IPv4 address has four numbers, like {EXAMPLE_ADDRESS}."
+RANGE = f"is not an address: each of the four numbers of an IPv4 address is 0 to 255, like {EXAMPLE_ADDRESS}."
 
 
 @pytest.mark.parametrize("typed,sentence", [
-    ("192.168.1", "192.168.1 " + SHORT),
-    ("10.1", "10.1 " + SHORT),
-    ("10.1:6000", "10.1 " + SHORT),
+    ("127.0.1", "127.0.1 " + SHORT),
+    ("127.1", "127.1 " + SHORT),
+    ("127.1:6000", "127.1 " + SHORT),
     ("5002", "5002 " + SHORT),
-    ("192.168..1", "192.168..1 " + SHORT),
-    ("192.168.1.", "192.168.1. " + SHORT),
-    ("1.2.3.4.5", "1.2.3.4.5 is not an address: an IPv4 address has four numbers, like 192.168.1.20."),
-    ("192.168.1.300", "192.168.1.300 is not an address: each of the four numbers of an IPv4 address "
-                      "is 0 to 255, like 192.168.1.20."),
-    ("256.1.1.1:5002", "256.1.1.1 is not an address: each of the four numbers of an IPv4 address "
-                       "is 0 to 255, like 192.168.1.20."),
+    ("127.0..1", "127.0..1 " + SHORT),
+    ("127.0.0.", "127.0.0. " + SHORT),
+    ("127.0.0.1.5", f"127.0.0.1.5 is not an address: an IPv4 address has four numbers, like {EXAMPLE_ADDRESS}."),
+    ("127.0.0.300", "127.0.0.300 " + RANGE),
+    ("127.256.0.1:5002", "127.256.0.1 " + RANGE),
 ])
 def test_incomplete_or_impossible_ipv4_addresses_are_refused_with_a_sentence(typed, sentence):
     with pytest.raises(AddressError) as info:
@@ -34,15 +35,15 @@ def test_incomplete_or_impossible_ipv4_addresses_are_refused_with_a_sentence(typ
 
 
 @pytest.mark.parametrize("typed,expected", [
-    ("192.168.1.20", ("192.168.1.20", 5002)),
-    ("0.0.0.0:7", ("0.0.0.0", 7)),
-    ("255.255.255.255", ("255.255.255.255", 5002)),
-    ("010.001.002.003", ("10.1.2.3", 5002)),          # never read as octal
+    ("127.0.0.20", ("127.0.0.20", 5002)),
+    ("127.0.0.0:7", ("127.0.0.0", 7)),
+    ("127.255.255.255", ("127.255.255.255", 5002)),
+    ("0127.000.001.010", ("127.0.1.10", 5002)),       # never read as octal
     ("chat.local", ("chat.local", 5002)),
     ("1e100.net:9", ("1e100.net", 9)),
     ("host-10.lan", ("host-10.lan", 5002)),
     ("::1", ("::1", 5002)),
-    ("[::ffff:192.168.1.2]:6000", ("::ffff:192.168.1.2", 6000)),
+    ("[::ffff:127.0.0.2]:6000", ("::ffff:127.0.0.2", 6000)),
     ("[fe80::1]:5003", ("fe80::1", 5003)),
 ])
 def test_complete_addresses_host_names_and_ipv6_keep_working(typed, expected):
@@ -80,6 +81,6 @@ def test_a_refusal_once_joined_is_only_a_hint(then):
 
 
 def test_silence_names_the_wait_and_only_then_the_firewall():
-    sentence = unreachable(ev.Unreachable("192.168.1.20:5002", 5002, 10.0))
-    assert sentence.startswith("No answer from 192.168.1.20:5002 after 10 seconds. ")
+    sentence = unreachable(ev.Unreachable("127.0.0.20:5002", 5002, 10.0))
+    assert sentence.startswith("No answer from 127.0.0.20:5002 after 10 seconds. ")
     assert sentence.index("firewall") > sentence.index("No answer") and "docs/firewall.md" in sentence

@@ -7,6 +7,8 @@ import time
 
 import pytest
 
+from chatfront.wording import EXAMPLE_ADDRESS
+
 from tests.conftest import pump
 
 pytestmark = [pytest.mark.gui, pytest.mark.timeout(60)]
@@ -37,7 +39,7 @@ def test_nothing_listening_is_said_on_the_form_at_once(tk_root, config_dir, host
     assert app.transport is None and app.view is None
 
 
-@pytest.mark.parametrize("typed", ["192.168.1", "10.1", "1.2.3.4.5", "192.168.1.300"])
+@pytest.mark.parametrize("typed", ["127.0.1", "127.1", "127.0.0.1.5", "127.0.0.300"])
 def test_an_incomplete_address_is_refused_on_the_form(tk_root, config_dir, typed):
     from chatui.client_window import ClientApp
     app = ClientApp(tk_root, tk_root._palette)          # the real start_client: it refuses before any socket
@@ -45,7 +47,7 @@ def test_an_incomplete_address_is_refused_on_the_form(tk_root, config_dir, typed
     app.form.name.set("alice")
     app.form.button.invoke()
     text = app.form.message.cget("text")
-    assert text.startswith(f"{typed} is not ") and "four numbers" in text and "192.168.1.20" in text
+    assert text.startswith(f"{typed} is not ") and "four numbers" in text and EXAMPLE_ADDRESS in text
     assert app.form.server.get() == typed and state(app.form.button) == "normal" and app.transport is None
 
 

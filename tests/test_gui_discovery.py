@@ -34,16 +34,22 @@ def form_app(tk_root, port: int):
     return ClientApp(tk_root, tk_root._palette, find_rooms=lambda: RoomFinder([port]))
 
 
+def listed_form(tk_root, room):
+    """A client window whose connect form already lists ``room``."""
+    app = form_app(tk_root, room.address[1])
+    pump(tk_root, lambda: app.form.rooms.listed(), what="the room listed")
+    tk_root.update()
+    return app
+
+
 def test_the_form_lists_the_room_and_a_double_click_joins_it(tk_root, room):
     port = room.address[1]
-    app = form_app(tk_root, port)
+    app = listed_form(tk_root, room)
     form = app.form
     form.name.set("ana")
-    pump(tk_root, lambda: form.rooms.listed(), what="the room listed")
     (listed,) = form.rooms.listed()
     assert (listed.room, listed.where, listed.members, listed.locked) == ("Sala 3", f"127.0.0.1:{port}", 0, False)
     assert "1 room found" in form.rooms_status.cget("text")
-    tk_root.update()
     double_click(form.rooms.tree, form.rooms.tree.get_children()[0])
     pump(tk_root, lambda: app.view is not None, what="joined by double-click")
     assert app.view.status.get() == f"Connected to 127.0.0.1:{port} as ana"
@@ -51,9 +57,8 @@ def test_the_form_lists_the_room_and_a_double_click_joins_it(tk_root, room):
 
 def test_a_listed_rooms_name_typed_as_the_server_joins_it(tk_root, room):
     port = room.address[1]
-    app = form_app(tk_root, port)
+    app = listed_form(tk_root, room)
     form = app.form
-    pump(tk_root, lambda: form.rooms.listed(), what="the room listed")
     form.server.set("  sala 3 ")
     form.name.set("caio")
     form.button.invoke()
@@ -62,18 +67,15 @@ def test_a_listed_rooms_name_typed_as_the_server_joins_it(tk_root, room):
 
 
 def test_a_name_no_listed_room_has_is_tried_as_a_host(tk_root, room):
-    app = form_app(tk_root, room.address[1])
-    pump(tk_root, lambda: app.form.rooms.listed(), what="the room listed")
+    app = listed_form(tk_root, room)
     assert app.form.address_of("Sala 4") == "Sala 4" and app.form.address_of("sala 3") == f"127.0.0.1:{room.address[1]}"
 
 
 def test_a_double_click_with_no_name_asks_for_one_and_keeps_the_address(tk_root, room):
     port = room.address[1]
-    app = form_app(tk_root, port)
+    app = listed_form(tk_root, room)
     form = app.form
     form.name.set("")
-    pump(tk_root, lambda: form.rooms.listed(), what="the room listed")
-    tk_root.update()
     double_click(form.rooms.tree, form.rooms.tree.get_children()[0])
     tk_root.update()
     assert app.transport is None and form.server.get() == f"127.0.0.1:{port}"

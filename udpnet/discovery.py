@@ -21,7 +21,7 @@ import select
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 from udpcore import (DISCOVERY_PORTS, AddressError, FoundRoom, NoSuchRoom, RoomList, SameNameRooms, UnknownHost,
                      encode_discover, room_name)
@@ -201,6 +201,16 @@ class RoomFinder:
         self.rooms.put(self.latest)
 
 
+def _lists(finder: RoomFinder, deadline: Callable[[], float]) -> Iterator[tuple[FoundRoom, ...]]:
+    """Each new list of rooms the finder puts, until ``deadline()`` (read anew each
+    time, so a caller may bring it closer) has passed."""
+    while (left := deadline() - time.monotonic()) > 0:
+        try:
+            yield finder.rooms.get(timeout=left)
+        except queue.Empty:
+            return
+
+
 def discover(timeout: float = 2.0, ports: Iterable[int] | None = None,
              on_room: Callable[[FoundRoom], None] | None = None, *,
              hosts: Iterable[str] | None = None) -> list[FoundRoom]:
@@ -209,11 +219,7 @@ def discover(timeout: float = 2.0, ports: Iterable[int] | None = None,
     seen: set[bytes] = set()
     with RoomFinder(ports, hosts=hosts) as finder:
         deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                rooms = finder.rooms.get(timeout=left)
-            except queue.Empty:
-                break
+        for rooms in _lists(finder, lambda: deadline):
             for room in rooms:
                 if room.instance not in seen:
                     seen.add(room.instance)
@@ -231,11 +237,7 @@ def find_room(name: str, timeout: float = 2.0, ports: Iterable[int] | None = Non
     matches: list[FoundRoom] = []
     with RoomFinder(ports, hosts=hosts) as finder:
         deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                rooms = finder.rooms.get(timeout=left)
-            except queue.Empty:
-                break
+        for rooms in _lists(finder, lambda: deadline):      # the lambda reads the deadline as it moves
             matches = [r for r in rooms if r.name.casefold() == key]
             if matches:
                 deadline = min(deadline, time.monotonic() + SETTLE)

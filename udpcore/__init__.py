@@ -18,8 +18,9 @@ from .discovery import DISCOVERY_PORTS, MAX_ROOM_CHARS, FoundRoom, RoomList, enc
 from .engine import Engine
 from .errors import (AddressError, AddressProblem, BacklogFull, Banned, ChatError, HostFull, InvalidName,
                      LineTooLong, Muted, NameProblem, NameTaken, NoSuchMember, NotBanned, NotInRoom,
-                     NoSuchRoom, NotLocalAddress, PortBusyError, ProtocolError, RateLimited, RefusedByServer, RoomFull,
-                     SameNameRooms, SocketError, UnknownHost, VersionMismatch)
+                     NoSuchRoom, NotLocalAddress, NotLocked, PassphraseNeeded, PortBusyError, ProtocolError,
+                     RateLimited, RefusedByServer, RoomFull, SameNameRooms, SocketError, TooManyGuesses, UnknownHost,
+                     VersionMismatch, WrongPassphrase)
 from .events import Event
 from .guests import GUEST_TIMEOUT
 from .limits import Limits
@@ -40,5 +41,5 @@ __all__ = [
     "ProtocolError", "RefusedByServer", "RoomFull", "SocketError", "UnknownHost", "VersionMismatch",
     "Banned", "HostFull", "Muted", "NotBanned", "RateLimited",
     "DISCOVERY_PORTS", "MAX_ROOM_CHARS", "FoundRoom", "RoomList", "encode_discover", "room_name",
-    "NoSuchRoom", "SameNameRooms",
+    "NoSuchRoom", "SameNameRooms", "PassphraseNeeded", "WrongPassphrase", "NotLocked", "TooManyGuesses",
 ]

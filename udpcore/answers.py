@@ -5,13 +5,13 @@ from __future__ import annotations
 from . import appmsg as m
 from .appmsg import ErrorCode, RefusalCode
 from .errors import (Banned, ChatError, HostFull, InvalidName, Muted, NameProblem, NameTaken, NoSuchMember,
-                     RateLimited, RefusedByServer, RoomFull, VersionMismatch)
+                     PassphraseNeeded, RateLimited, RefusedByServer, RoomFull, TooManyGuesses, VersionMismatch)
 from .names import name_problem
 from .wire import Refuse, RefuseCode
 
 
-def refusal(p: Refuse, name: str) -> ChatError:
-    """Why the server would not let ``name`` in."""
+def refusal(p: Refuse, name: str, room: str = "") -> ChatError:
+    """Why the server would not let ``name`` into ``room``."""
     if p.code is RefuseCode.NAME_TAKEN:
         return NameTaken(name)
     if p.code is RefuseCode.NAME_INVALID:
@@ -24,6 +24,10 @@ def refusal(p: Refuse, name: str) -> ChatError:
         return Banned()
     if p.code is RefuseCode.HOST_FULL:
         return HostFull()
+    if p.code is RefuseCode.LOCKED:
+        return PassphraseNeeded(room)
+    if p.code is RefuseCode.TOO_MANY_GUESSES:
+        return TooManyGuesses(float(p.reason) if p.reason.isdigit() else 10.0)
     return RefusedByServer(p.reason)
 
 

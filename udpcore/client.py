@@ -12,35 +12,48 @@ from typing import Callable
 
 from . import appmsg as m
 from . import events as ev
-from .answers import command_error, line_refusal, refusal
+from .client_joining import CONNECT_TIMEOUT, JoinSteps
+from .client_messages import ServerMessages
 from .client_state import ENDED_BY_SERVER, GONE, HANDSHAKING, IN_SESSION, TRANSITIONS, BadTransition, State
-from .errors import BacklogFull, LineTooLong, NotInRoom, ProtocolError
-from .joining import Joiner
+from .errors import BacklogFull, DecryptError, LineTooLong, NotInRoom, ProtocolError
+from .joining import HELLO_MAX_RETRY, Joiner
 from .names import check_name, clean_text
 from .pacing import Pacer
 from .peer import SERVER_TIMEOUT, Peer
-from .wire import MAX_MESSAGE_TEXT, Ack, Bye, Challenge, Data, Ping, Refuse, Reset, Welcome, decode, encode
+from .sealing import SEALED_PREFIX
+from .wire import HELLO_FIRST_RETRY, MAGIC, MAX_MESSAGE_TEXT, VERSION, Ack, Bye, Data, PacketType, Ping, Reset, decode, encode
 
 __all__ = ["ClientEngine", "State", "BadTransition", "CONNECT_TIMEOUT", "LEAVE_TIMEOUT"]
 
 log = logging.getLogger("udpcore.client")
 Addr = tuple[str, int]
-_SESSION_PACKETS = (Data, Ack, Ping, Bye, Reset)   # the packets that carry a session id
-CONNECT_TIMEOUT = 10.0
+_SESSION_PACKETS = (Data, Ack, Ping, Bye)   # what a SEALED datagram carries
+_NO_SESSION = bytes(8)                      # a RESET in answer to a sealed packet names no session
 LEAVE_TIMEOUT = 10.0
 MAX_QUEUED = 1000          # messages held while not yet joined, and lines waiting for the pace
+_RESET_PREFIX = MAGIC + bytes([VERSION, PacketType.RESET])
 REMOVED_BYE = "removed"    # the BYE's reason after a REMOVED (or instead of one that was lost)
 
 
-class ClientEngine:
-    def __init__(self, name: str, server: Addr, now: float, *, server_label: str = "",
+class ClientEngine(ServerMessages, JoinSteps):
+    """``passphrase``: the room's, for a locked room (a client that holds one
+    refuses a room that says it is open)."""
+
+    def __init__(self, name: str, server: Addr, now: float, *, server_label: str = "", passphrase: str = "",
                  randbytes: Callable[[int], bytes] = secrets.token_bytes) -> None:
         self.name = name
         self.server = server
         self.server_label = server_label or f"{server[0]}:{server[1]}"
         self.state = State.IDLE
         self._peer: Peer | None = None
-        self._join = Joiner(randbytes)
+        self._join = Joiner(randbytes, passphrase)
+        # A fresh session is the server's once our first SEALED packet reaches it: we
+        # send a PING until the server's first sealed packet shows it did, and only
+        # then tell the program we are in (the server may still refuse the name).
+        self._confirmed = False
+        self._confirm_at: float | None = None
+        self._confirm_retry = HELLO_FIRST_RETRY
+        self._greeting: ev.Event | None = None
         self._deadline: float | None = None      # connect or leave deadline
         self._queued: list[bytes] = []            # typed before we had a session
         self._leave_requested = False             # leave() before the join completed
@@ -100,39 +113,46 @@ class ClientEngine:
         if self.closed or addr != self.server:
             self.ignored += 1
             return
+        peer = self._peer
+        if data[:5] == SEALED_PREFIX:
+            if peer is None or peer.seal is None:
+                self.ignored += 1
+                return
+            try:
+                data = peer.seal.open(data)
+            except DecryptError:
+                self.ignored += 1             # forged, damaged, replayed, or another session's
+                return
+            if self.state in HANDSHAKING:     # the server has us back: our WELCOME was lost
+                self._join.ask_again(now)
+                self.ignored += 1
+                return
+            self._server_confirmed()
+        elif not data.startswith(_RESET_PREFIX):
+            self._handshake_packet(data, now)
+            return
         try:
             p = decode(data)
         except ProtocolError:
             self.ignored += 1
             return
-        if isinstance(p, (Challenge, Welcome, Refuse)):
-            if p.nonce != self._join.nonce or self.state not in HANDSHAKING:
-                self.ignored += 1
-            elif isinstance(p, Challenge):
-                self._challenge(p, now)
-            elif isinstance(p, Welcome):
-                self._welcome(p, now)
+        if isinstance(p, Reset):
+            if peer is not None and p.session in (peer.session, _NO_SESSION):
+                self._server_forgot_us(now)
             else:
-                self._events.append(ev.JoinRefused(refusal(p, self.name)))
-                self._set_state(State.CLOSED)
+                self.ignored += 1
             return
-        peer = self._peer
-        if peer is None and isinstance(p, Data):
-            self._join.ask_again(now)
-        if (peer is None or not isinstance(p, _SESSION_PACKETS)
-                or p.session != peer.session):           # a server never sends us a HELLO
+        if peer is None or not isinstance(p, _SESSION_PACKETS) or p.session != peer.session:
             self.ignored += 1
             return
-        if isinstance(p, Reset):
-            self._server_forgot_us(now)
-        elif isinstance(p, Bye):
+        if isinstance(p, Bye):
             if p.reason == REMOVED_BYE and self.state is not State.SERVER_CLOSING:
                 if self.state is not State.REMOVED:          # its REMOVED never reached us
                     self._events.append(ev.Removed())
             elif self.state not in ENDED_BY_SERVER:
                 self._events.append(ev.ServerClosed(p.reason))
             self._set_state(State.CLOSED)
-        elif isinstance(p, (Data, Ack, Ping)) and self.state in IN_SESSION:
+        elif self.state in IN_SESSION:
             try:
                 msgs = peer.receive(p, now)
             except ProtocolError:
@@ -149,6 +169,11 @@ class ClientEngine:
         if hello is not None:
             out.append((hello, self.server))
         peer = self._peer
+        if peer is not None and self._confirm_at is not None and now >= self._confirm_at \
+                and self.state in IN_SESSION:
+            out.append((peer.wrap(encode(Ping(peer.session))), self.server))
+            self._confirm_at = now + self._confirm_retry
+            self._confirm_retry = min(HELLO_MAX_RETRY, self._confirm_retry * 2)
         if peer is not None and self.state in IN_SESSION:
             self._release(peer, now)
             out.extend((d, self.server) for d in peer.datagrams(now))
@@ -159,7 +184,7 @@ class ClientEngine:
     def get_timer(self) -> float | None:
         if self.closed:
             return None
-        times = [t for t in (self._join.due, self._deadline) if t is not None]
+        times = [t for t in (self._join.due, self._deadline, self._confirm_at) if t is not None]
         peer = self._peer
         if peer is not None and self.state in IN_SESSION:
             t = peer.channel.get_timer()
@@ -187,11 +212,11 @@ class ClientEngine:
                 self._set_state(State.CLOSED)
                 return
             self._set_state(State.RECONNECTING)
-            self._join.start(now, resume=peer.session)
+            self._join.start(now, resume=self._resumable())
             self._events.append(ev.ConnectionLost())
         elif peer.needs_keepalive(now):
             peer.last_sent = now
-            self._out.append((encode(Ping(peer.session)), self.server))
+            self._out.append((peer.wrap(encode(Ping(peer.session))), self.server))
 
     def next_event(self) -> ev.Event | None:
         return self._events.popleft() if self._events else None
@@ -278,49 +303,6 @@ class ClientEngine:
             self._sync_due = False
             peer.send(m.Sync(1), capped=False)
 
-    def _challenge(self, p: Challenge, now: float) -> None:
-        if not self._join.token and self.state is State.CONNECTING and self._deadline is not None:
-            # The server answers, so it is reachable: on a lossy network give
-            # the rest of the handshake its own time (once, so it stays bounded).
-            self._deadline = max(self._deadline, now + CONNECT_TIMEOUT)
-        self._join.challenged(p, now)
-
-    def _welcome(self, p: Welcome, now: float) -> None:
-        rtts = self._join.welcomed(now)
-        old = self._peer
-        first = old is None
-        if p.resumed and old is not None and old.session == p.session:
-            old.last_heard = old.last_sent = now
-            old.channel.resend_outstanding()
-        else:
-            peer = Peer(p.session, now)
-            for rtt in rtts:                     # so a first line lost recovers in ms, not in 1 s
-                peer.channel.rtt.sample(rtt)
-            if old is not None:
-                for raw in old.channel.take_unsent_messages():
-                    peer.channel.send(raw, capped=False)      # accepted once: never refused now
-            self._peer = peer
-            self._join_list_due = True
-            self._whos = 0                        # a new session answers no earlier who()
-        self.name = p.name
-        self._set_state(State.JOINED)
-        if not self._leave_requested:
-            self._deadline = None
-        if not p.resumed:
-            self._pacer.hold(now)                 # LIMITS comes first on a fresh session
-        for data in self._queued:
-            if data[0] in (m.MsgType.SAY, m.MsgType.PRIVATE) and self._pacer.active:
-                self._pacer.waiting.append(data)  # paced like any line
-            else:
-                self._peer.send(data, capped=False)   # type: ignore[union-attr]
-        self._queued.clear()
-        if first:
-            self._events.append(ev.Connected(self.name, self.server_label))
-        else:
-            self._events.append(ev.Reconnected(resumed=p.resumed))
-        if self._leave_requested:
-            self._begin_leaving()
-
     def _begin_leaving(self) -> None:
         """SYNC first: the server answers in order, so when SYNCED comes back
         every earlier line's echo has arrived too; then LEAVE."""
@@ -336,63 +318,4 @@ class ClientEngine:
         if self.state is State.JOINED:
             self._events.append(ev.ConnectionLost())
         self._set_state(State.RECONNECTING)
-        self._join.start(now)
-
-    def _server_message(self, msg: m.AppMessage, now: float) -> None:
-        e: ev.Event
-        if isinstance(msg, m.Limits):
-            self._pacer.limits(msg.lines_per_minute, msg.burst, now)
-            return
-        if self._pacer.holding is not None:
-            self._pacer.unhold()                  # an older server: it paces nobody
-        if isinstance(msg, m.Line):
-            own = bool(msg.flags & m.LINE_OWN)
-            e = ev.RoomLine(msg.seq, msg.sender, msg.text, bool(msg.flags & m.LINE_ACTION),
-                            msg.to or None, own, msg.msg_id if own else None)
-        elif isinstance(msg, m.Joined):
-            e = ev.MemberJoined(msg.name, msg.address, msg.guest)
-        elif isinstance(msg, m.Left):
-            e = ev.MemberLeft(msg.name, msg.reason)
-        elif isinstance(msg, m.Renamed):
-            you = msg.old == self.name
-            if you:
-                self.name = msg.new
-            e = ev.MemberRenamed(msg.old, msg.new, you)
-        elif isinstance(msg, m.Members):
-            answers = not self._join_list_due and self._whos > 0
-            if self._join_list_due:
-                self._join_list_due = False
-            elif answers:
-                self._whos -= 1
-            e = ev.MemberList(msg.names, answers_who=answers)
-        elif isinstance(msg, m.Synced):
-            if self.state is State.DRAINING:
-                self._peer.send(m.Leave(), capped=False)      # type: ignore[union-attr]
-                self._set_state(State.LEAVING)
-            return
-        elif isinstance(msg, m.Error):
-            e = ev.CommandError(command_error(msg))
-        elif isinstance(msg, m.Closing):
-            if self.state is not State.SERVER_CLOSING:
-                self._events.append(ev.ServerClosed(msg.reason))
-                self._set_state(State.SERVER_CLOSING)    # acknowledge it, then stop
-            return
-        elif isinstance(msg, m.LineRefused):
-            too_fast = msg.code is m.RefusalCode.RATE_LIMITED
-            if too_fast:
-                self._pacer.refused()
-            e = ev.LineRefused(msg.msg_id, line_refusal(msg))
-        elif isinstance(msg, m.Removed):
-            if self.state is State.SERVER_CLOSING:
-                return                            # the room is closing anyway
-            self._pacer.waiting.clear()
-            self._events.append(ev.Removed(msg.reason, msg.banned))
-            self._set_state(State.REMOVED)        # acknowledge it, then stop
-            return
-        elif isinstance(msg, m.Crowd):
-            e = ev.Crowd(msg.joined, msg.left)
-        else:
-            self.ignored += 1
-            return
-        self._events.append(e)
-
+        self._join.start(now, resume=self._resumable())      # our address may merely have changed

@@ -109,6 +109,7 @@ class Answerer:
         self.instance = instance
         self.room = room_name(room)
         self.port = port
+        self.locked = False                 # the room asks for a passphrase (ServerEngine.lock)
         self.limits = limits
         self.counters = counters
         self._hosts: dict[str, TokenBucket] = {}       # source IP -> its bucket, at most discover_hosts
@@ -146,7 +147,7 @@ class Answerer:
         if bucket.take(now) or self._all.take(now):
             counters["discover_limited"] += 1
             return None
-        reply = encode_here(Here(nonce, self.instance, self.port, members, False, VERSION, self.room))
+        reply = encode_here(Here(nonce, self.instance, self.port, members, self.locked, VERSION, self.room))
         if len(reply) > len(data):          # cannot happen (HERE_MAX_SIZE < DISCOVER_SIZE): a second lock
             counters["amplification_limited"] += 1
             return None

@@ -155,6 +155,39 @@ class NotBanned(ChatError):
         self.name = name
 
 
+class PassphraseNeeded(ChatError):
+    """The room is locked and we were given no passphrase for it."""
+
+    def __init__(self, room: str) -> None:
+        super().__init__(f"room {room!r} is locked")
+        self.room = room
+
+
+class WrongPassphrase(ChatError):
+    """The server's key confirmation did not check: our passphrase is not the room's."""
+
+    def __init__(self, room: str) -> None:
+        super().__init__(f"wrong passphrase for room {room!r}")
+        self.room = room
+
+
+class NotLocked(ChatError):
+    """We hold a passphrase, but the room says it is open: refused, since whoever
+    answers for the server could be stripping the lock."""
+
+    def __init__(self, room: str) -> None:
+        super().__init__(f"room {room!r} is not locked")
+        self.room = room
+
+
+class TooManyGuesses(ChatError):
+    """Too many unconfirmed passphrase attempts from our IP address; ``wait`` seconds."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__(f"too many passphrase attempts: wait {wait:g} s")
+        self.wait = wait
+
+
 class RefusedByServer(ChatError):
     """A refusal this client does not know the code of; the server's own sentence."""
 

@@ -31,13 +31,23 @@ class Limits:
     discover_burst: int = 8         # ...with this many at once (its first two rounds)
     discovers_rate: float = 100.0   # answers a second to everyone together: at most ~19 kB/s of HERE
     discover_hosts: int = 1024      # addresses whose rate is tracked at once; beyond, no answer
+    # Handshakes: each validated HELLO costs a key agreement (~0.3 ms), in a locked
+    # room also a SPAKE2 (~9 ms, pure Python): few enough that members never wait.
+    handshake_rate: float = 50.0    # key agreements a second for everyone together...
+    handshake_burst: int = 50       # ...with this many at once (a class joining together)
+    locked_handshake_rate: float = 8.0  # of those, SPAKE2 runs a second (~7 % of a core)
+    max_pending: int = 256          # handshakes waiting for the client's first sealed packet
+    guess_burst: int = 5            # unconfirmed passphrase attempts from one IP address...
+    guess_rate: float = 0.1         # ...then one every 10 s (a confirmed join gives its attempt back)
 
     def __post_init__(self) -> None:
         for name in ("max_members", "max_per_address", "line_burst", "max_guests", "guest_line_chars",
-                     "guest_burst", "discover_burst", "discover_hosts"):
+                     "guest_burst", "discover_burst", "discover_hosts", "handshake_burst", "max_pending",
+                     "guess_burst"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
-        for name in ("line_rate", "guest_rate", "guests_rate", "discover_rate", "discovers_rate"):
+        for name in ("line_rate", "guest_rate", "guests_rate", "discover_rate", "discovers_rate", "handshake_rate",
+                     "locked_handshake_rate", "guess_rate"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be more than 0")
         if self.named_joins < 0:

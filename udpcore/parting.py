@@ -27,6 +27,13 @@ class Parting:
         assert mem.peer is not None
         self.sessions[mem.peer.session] = (mem, now + PARTING_LINGER)
 
+    def at(self, addr: Addr) -> Member | None:
+        """The parting member at ``addr`` (there are rarely more than a few)."""
+        for mem, _ in self.sessions.values():
+            if mem.addr == addr:
+                return mem
+        return None
+
     def packet(self, p: Data | Ack | Ping, addr: Addr, now: float) -> bool:
         """A session packet for a parting member: its acks count, nothing else it
         says does. False when the session is not one of ours."""
@@ -44,7 +51,7 @@ class Parting:
             peer = mem.peer
             assert peer is not None
             if now >= deadline or peer.channel.idle:
-                out.append((encode(Bye(sid, BYE_REASON)), mem.addr))
+                out.append((peer.wrap(encode(Bye(sid, BYE_REASON))), mem.addr))
                 del self.sessions[sid]
                 continue
             peer.channel.handle_timer(now)
@@ -64,5 +71,5 @@ class Parting:
     def bye_all(self, out: list[tuple[bytes, Addr]]) -> None:
         """The room is closing: end every parting session now."""
         for sid, (mem, _) in self.sessions.items():
-            out.append((encode(Bye(sid, BYE_REASON)), mem.addr))
+            out.append((mem.peer.wrap(encode(Bye(sid, BYE_REASON))), mem.addr))   # type: ignore[union-attr]
         self.sessions.clear()

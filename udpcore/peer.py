@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from .appmsg import AppMessage, decode_msg, encode_msg
 from .reliable import Frame, ReliableChannel
 from .errors import ProtocolError
+from .sealing import Seal
 from .wire import STAMP_MASK, Ack, Data, Ping, data_prefix, encode_ack
 from .wire import DATA_REST as _DATA_REST
 
@@ -22,16 +23,24 @@ SERVER_TIMEOUT = 15.0  # the client calls the server lost sooner, so a resume fi
 
 
 class Peer:
-    __slots__ = ("session", "channel", "last_heard", "last_sent", "malformed", "holding_since", "_data_prefix")
+    __slots__ = ("session", "channel", "seal", "last_heard", "last_sent", "malformed", "holding_since",
+                 "_data_prefix")
 
-    def __init__(self, session: bytes, now: float, channel: ReliableChannel | None = None) -> None:
+    def __init__(self, session: bytes, now: float, channel: ReliableChannel | None = None,
+                 seal: Seal | None = None) -> None:
         self.session = session
+        self.seal = seal                             # None only in tests of the channel itself
         self.channel = channel or ReliableChannel()
         self.last_heard = now
         self.last_sent = now
         self.malformed = 0
         self.holding_since: float | None = None      # since when an incomplete message waits
         self._data_prefix = data_prefix(session)     # what every DATA to this peer starts with
+
+    def wrap(self, packet: bytes) -> bytes:
+        """An encoded session packet as it goes on the wire: sealed."""
+        seal = self.seal
+        return packet if seal is None else seal.seal(packet)
 
     def send(self, msg: AppMessage | bytes, *, capped: bool = True) -> None:
         """Queue a message (or its already-encoded bytes, to share one encoding
@@ -79,7 +88,7 @@ class Peer:
         if ch.ack_needed:
             ch.ack_needed = False
             self.last_sent = now
-            return [encode_ack(self.session, *ch.ack_fields(now))]
+            return [self.wrap(encode_ack(self.session, *ch.ack_fields(now)))]
         return []
 
     def _data(self, frames: Sequence[Frame], now: float) -> list[bytes]:
@@ -90,7 +99,9 @@ class Peer:
         self.last_sent = now
         prefix = self._data_prefix
         ts = int(now * 1_000_000) & STAMP_MASK           # wire.stamp, inlined
-        return [prefix + _pack_rest(seq, ack, sack, flags, ts, echo) + payload for seq, flags, payload in frames]
+        out = [prefix + _pack_rest(seq, ack, sack, flags, ts, echo) + payload for seq, flags, payload in frames]
+        seal = self.seal
+        return out if seal is None else [seal.seal(d) for d in out]
 
     def lost(self, now: float, timeout: float) -> bool:
         """Nothing heard, or our oldest data unacknowledged, for ``timeout`` seconds."""

@@ -18,30 +18,28 @@ from typing import Callable
 from . import appmsg as m
 from . import events as ev
 from . import guests
+from .admission import Admission
 from .appmsg import ErrorCode, LeaveReason
 from .discovery import DISCOVER_PREFIX, Answerer
 from .errors import ProtocolError, VersionError
 from .guest_door import GuestDoor
-from .handshake import Gate, Step, within_budget
+from .handshake import Gate
 from .limits import Limits
 from .moderation import Moderation
 from .names import SERVER_NAME, clean_text, name_key, name_problem
 from .operator import OperatorActions
 from .parting import Parting
-from .peer import MEMBER_TIMEOUT, Peer
-from .ratelimit import TokenBucket
-from .reliable import ReliableChannel
+from .peer import MEMBER_TIMEOUT
+from .pending import PendingJoins
 from .room import Room
 from .roster import Addr, Member, Roster
+from .sealing import SEALED_PREFIX
 from .timers import MemberTimers
-from .wire import (MAGIC, NONCE_LEN, VERSION, Ack, Bye, Challenge, Data, Hello, PacketType,
-                   Ping, Refuse, RefuseCode, Reset, Welcome, decode, encode, is_protocol)
-from .appmsg import MAX_MESSAGE_BYTES
+from .wire import (MAGIC, NONCE_LEN, VERSION, Ack, Bye, Data, Hello, PacketType,
+                   Ping, Refuse, RefuseCode, decode, encode, is_protocol)
 
 _ACK_PREFIX = MAGIC + bytes([VERSION, PacketType.ACK])
 _ACK_SIZE = len(_ACK_PREFIX) + 20
-_PING_PREFIX = MAGIC + bytes([VERSION, PacketType.PING])
-_PING_SIZE = len(_PING_PREFIX) + 8         # a keepalive: the commonest datagram of a quiet room
 _unpack_ack = struct.Struct("!III").unpack_from    # ack, sack, echo
 _RATED = frozenset((m.Say, m.Private, m.Nick, m.Who))   # what a member's line rate counts
 SWEEP_INTERVAL = 1.0     # keepalives and timeouts are checked this often
@@ -49,17 +47,20 @@ SWEEP_INTERVAL = 1.0     # keepalives and timeouts are checked this often
 # sweep, every SWEEP_INTERVAL, takes whoever passed MEMBER_TIMEOUT - SWEEP_INTERVAL.
 GHOST_AFTER = MEMBER_TIMEOUT - SWEEP_INTERVAL
 STALL_TIMEOUT = 15.0     # an incomplete message from a member waits no longer
-RECEIVE_WINDOW = 64      # fragments a member may send beyond a hole (twice the send window)
 
 
-class ServerEngine(OperatorActions):
+class ServerEngine(OperatorActions, Admission):
     """The server's four doors (as aioquic's), plus what its operator does:
-    :meth:`say`, :meth:`say_to`, :meth:`close`, :meth:`snapshot`."""
+    :meth:`say`, :meth:`say_to`, :meth:`close`, :meth:`snapshot`, :meth:`lock`.
+
+    With a ``passphrase`` the room is locked: joining runs SPAKE2 with it, and
+    plain-text guests are turned away (they cannot prove they know it)."""
 
     def __init__(self, now: float, *, allow_guests: bool = True, announce_joins: bool = True,
                  limits: Limits = Limits(), bans: Iterable[ev.Ban] = (), room: str = "", port: int = 0,
-                 randbytes: Callable[[int], bytes] = secrets.token_bytes) -> None:
+                 passphrase: str = "", randbytes: Callable[[int], bytes] = secrets.token_bytes) -> None:
         self._randbytes = randbytes
+        self.passphrase = ""
         self.limits = limits
         self._mod = Moderation(bans)
         self._gate = Gate(randbytes(32), limits, self._mod)
@@ -72,6 +73,8 @@ class ServerEngine(OperatorActions):
         self._guests = GuestDoor(limits, now, self._roster, self._room, self._mod, self.counters)
         self._parting = Parting()
         self.discovery = Answerer(randbytes(8), room, port, limits, now, self.counters)   # a new id each run
+        self._pending = PendingJoins(limits, now)
+        self.lock(passphrase)
         self._parting_sessions = self._parting.sessions      # the same dict, never replaced
         # The hot paths' own names for the roster's indexes and the room's dirty set
         # (the same objects, never replaced): one attribute lookup less per datagram.
@@ -87,23 +90,11 @@ class ServerEngine(OperatorActions):
     def receive_datagram(self, data: bytes, addr: Addr, now: float) -> None:
         if self.closed:
             return
-        if data[:5] == _ACK_PREFIX and len(data) == _ACK_SIZE:      # the commonest datagram
-            mem = self._by_sid.get(data[5:13])
-            if mem is not None and mem.addr == addr and mem.peer is not None:
-                peer = mem.peer
-                peer.last_heard = now
-                ch = peer.channel
-                ch.on_ack(*_unpack_ack(data, 13), now)
-                if ch.has_output():
-                    self._dirty.add(mem)
-                return
-        elif len(data) == _PING_SIZE and data[:5] == _PING_PREFIX:
-            mem = self._by_sid.get(data[5:])
-            if mem is not None and mem.addr == addr and mem.peer is not None:
-                mem.peer.last_heard = now
-                mem.peer.channel.ack_needed = True          # answered with an ACK: proof of life
-                self._dirty.add(mem)
-                return
+        if data[:5] == SEALED_PREFIX:           # every member's packet: the commonest datagram
+            opened = self._unseal(data, addr, now)
+            if opened is not None:
+                self._sealed(opened[0], opened[1], addr, now)
+            return
         if data[:5] == DISCOVER_PREFIX:          # sessionless: answered (or not) at once, nothing kept
             if self.closing_deadline is None and (here := self.discovery.answer(data, addr, now, len(self._roster))):
                 self._room.out.append((here, addr))
@@ -121,11 +112,18 @@ class ServerEngine(OperatorActions):
             self.counters["malformed"] += 1
             return
         if isinstance(p, Hello):
-            self._hello(p, addr, now, len(data))
+            if self.closing_deadline is None:
+                self._hello(p, addr, now, len(data))
         elif isinstance(p, (Data, Ack, Ping, Bye)):
-            self._session_packet(p, addr, now, len(data))
+            self.counters["unsealed"] += 1         # a session packet in clear: never ours
         else:
             self.counters["unexpected"] += 1       # server-to-client packet types
+
+    def lock(self, passphrase: str) -> None:
+        """Lock the room with ``passphrase`` (empty: open it). Members already in stay;
+        whoever joins from now on needs it, and guests are turned away."""
+        self.passphrase = passphrase
+        self.discovery.locked = bool(passphrase)
 
     def datagrams_to_send(self, now: float) -> list[tuple[bytes, Addr]]:
         room = self._room
@@ -184,6 +182,9 @@ class ServerEngine(OperatorActions):
             self._sweep(now)
             self._room.tick()
             self._gate.forget_spent(now)
+            unconfirmed = self._pending.expire(now)
+            if unconfirmed:
+                self.counters["unconfirmed"] += unconfirmed
             self.discovery.forget(now)
 
     def next_event(self) -> ev.Event | None:
@@ -195,92 +196,30 @@ class ServerEngine(OperatorActions):
         """Public lines relayed so far."""
         return self._room.relayed
 
-    # --- joining -------------------------------------------------------------------
-
-    def _reply(self, data: bytes, addr: Addr, received: int) -> None:
-        """Send to an address we have not validated: never more than 3x what it sent."""
-        if not within_budget(len(data), received):
-            self.counters["amplification_limited"] += 1
-            return
-        self._room.out.append((data, addr))
-
-    def _hello(self, h: Hello, addr: Addr, now: float, size: int) -> None:
-        if self.closing_deadline is not None:
-            return
-        v = self._gate.judge(h, addr, now, size, self._roster)
-        if v.step is Step.DROP:
-            self.counters["short_hello"] += 1
-        elif v.step is Step.CHALLENGE:
-            self._reply(encode(Challenge(h.nonce, self._gate.tokens.mint(addr, now))), addr, size)
-        elif v.step is Step.RESUME:
-            assert v.member is not None
-            self._gate.spend(h.token, now)
-            self._rebind(v.member, addr, h.nonce, now)
-        elif v.step is Step.REWELCOME:
-            mem = v.member
-            assert mem is not None and mem.peer is not None
-            resumed = h.resume == mem.peer.session
-            self._room.out.append((encode(Welcome(h.nonce, mem.peer.session, mem.name, resumed)), addr))
-        else:
-            if v.member is not None:
-                self._room.remove(v.member, LeaveReason.LEFT)
-            if v.step is Step.REFUSE:
-                assert v.refuse is not None
-                self._room.out.append((encode(Refuse(h.nonce, v.refuse, h.name)), addr))
-            else:
-                self._gate.spend(h.token, now)
-                self._admit(h, addr, now, v.rtt)
-
-    def _admit(self, h: Hello, addr: Addr, now: float, rtt: float | None) -> None:
-        sid = self._randbytes(8)
-        while self._roster.session(sid) is not None:
-            sid = self._randbytes(8)
-        # What a member can make us hold is small: a message of its own is at most
-        # MAX_MESSAGE_BYTES, and a sender keeps at most WINDOW fragments in flight.
-        peer = Peer(sid, now, ReliableChannel(receive_window=RECEIVE_WINDOW, max_message=MAX_MESSAGE_BYTES))
-        if rtt is not None:
-            peer.channel.rtt.sample(rtt)
-        lim = self.limits
-        mem = Member(h.name, addr, peer, now, nonce=h.nonce, bucket=TokenBucket(lim.line_rate, lim.line_burst, now))
-        self._room.join(mem)
-        self._room.out.append((encode(Welcome(h.nonce, sid, h.name)), addr))
-        self._room.send(mem, self._limits_msg)
-        self._room.send(mem, self._room.members_msg())
-
-    def _rebind(self, mem: Member, addr: Addr, nonce: bytes, now: float) -> None:
-        """A member came back (new address or after a blip) with its session id."""
-        assert mem.peer is not None
-        if mem.addr != addr:
-            old = self._roster.at(addr)
-            if old is not None and old is not mem:
-                self._room.remove(old, LeaveReason.LEFT)
-            self._roster.move(mem, addr)
-        mem.nonce = nonce
-        mem.peer.last_heard = mem.peer.last_sent = now
-        self._room.out.append((encode(Welcome(nonce, mem.peer.session, mem.name, resumed=True)), addr))
-        mem.peer.channel.resend_outstanding()
-        self._room.send(mem, self._limits_msg)
-        self._dirty.add(mem)
-
-    @property
-    def _limits_msg(self) -> m.Limits:
-        return m.Limits(round(self.limits.line_rate * 60), self.limits.line_burst)
-
     # --- members' traffic -------------------------------------------------------------
 
-    def _session_packet(self, p: Data | Ack | Ping | Bye, addr: Addr, now: float, size: int) -> None:
-        mem = self._by_sid.get(p.session)
-        if mem is None:
-            if not isinstance(p, Bye) and self._parting_sessions and self._parting.packet(p, addr, now):
-                return
-            self.counters["unknown_session"] += 1
-            self._reply(encode(Reset(p.session)), addr, size)
-            return
-        if mem.addr != addr:                      # a session claimed from elsewhere
-            self.counters["wrong_address"] += 1
-            return
+    def _sealed(self, inner: bytes, mem: Member, addr: Addr, now: float) -> None:
+        """The plaintext of a SEALED datagram that ``mem``'s keys opened."""
         peer = mem.peer
-        assert peer is not None                   # every session is a member's
+        assert peer is not None                   # only members have keys
+        if inner[:5] == _ACK_PREFIX and len(inner) == _ACK_SIZE and inner[5:13] == peer.session:
+            peer.last_heard = now
+            ch = peer.channel
+            ch.on_ack(*_unpack_ack(inner, 13), now)
+            if ch.has_output() and self._by_addr.get(addr) is mem:
+                self._dirty.add(mem)
+            return
+        try:
+            p = decode(inner)
+        except ProtocolError:
+            p = None
+        if not isinstance(p, (Data, Ack, Ping, Bye)) or p.session != peer.session:
+            self.counters["malformed"] += 1       # sealed by the member itself: its own bug
+            return
+        if self._by_addr.get(addr) is not mem:    # a parting member: its acks count, nothing else
+            if not isinstance(p, Bye):
+                self._parting.packet(p, addr, now)
+            return
         peer.last_heard = now
         if isinstance(p, Bye):
             self._room.remove(mem, LeaveReason.LEFT)
@@ -321,7 +260,8 @@ class ServerEngine(OperatorActions):
             self._room.send(mem, m.Synced(msg.token))
         elif isinstance(msg, m.Leave):
             assert mem.peer is not None
-            self._room.out.append((encode(Ack(mem.peer.session, *mem.peer.channel.ack_fields(now))), mem.addr))
+            self._room.out.append((mem.peer.wrap(encode(Ack(mem.peer.session, *mem.peer.channel.ack_fields(now)))),
+                                   mem.addr))
             self._room.remove(mem, LeaveReason.LEFT)
         else:
             self.counters["unexpected"] += 1
@@ -372,18 +312,18 @@ class ServerEngine(OperatorActions):
                 self._room.remove(mem, LeaveReason.VANISHED)
             elif peer.needs_keepalive(now):
                 peer.last_sent = now
-                self._room.out.append((encode(Ping(peer.session)), mem.addr))
+                self._room.out.append((peer.wrap(encode(Ping(peer.session))), mem.addr))
 
     def _finish_close(self, out: list[tuple[bytes, Addr]]) -> None:
         for mem in self._roster.sessions():
-            out.append((encode(Bye(mem.peer.session, "")), mem.addr))  # type: ignore[union-attr]
+            out.append((mem.peer.wrap(encode(Bye(mem.peer.session, ""))), mem.addr))  # type: ignore[union-attr]
         self._parting.bye_all(out)
         self.closed = True
 
     # --- guests (plain UTF-8 text) ------------------------------------------------------
 
     def _guest_datagram(self, data: bytes, addr: Addr, now: float) -> None:
-        if not self.allow_guests or self.closing_deadline is not None:
+        if not self.allow_guests or self.passphrase or self.closing_deadline is not None:
             self.counters["guest_refused"] += 1
             return
         self._guests.datagram(data, addr, now)

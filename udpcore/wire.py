@@ -17,7 +17,7 @@ from .errors import ProtocolError, VersionError
 
 MAGIC = b"\xffUC"
 DEFAULT_PORT = 5002           # the chat port, for servers and for what users type without one
-VERSION = 1
+VERSION = 2                  # 2: sessions sealed (udpcore/sealing.py), keys agreed in the handshake
 MAX_DATAGRAM = 1200          # never needs IP fragmentation (QUIC's minimum MTU)
 MAX_MESSAGE_TEXT = 8192      # bytes of UTF-8 in one chat line
 MAX_NAME_CHARS = 24
@@ -28,7 +28,15 @@ NONCE_LEN = 8
 MAX_TOKEN_LEN = 64
 DATA_HEADER = struct.Struct("!8sIIIBII")  # session, seq, ack, sack, flags, ts, echo
 ACK_BODY = struct.Struct("!8sIII")        # session, ack, sack, echo
-MAX_FRAGMENT = MAX_DATAGRAM - len(MAGIC) - 2 - DATA_HEADER.size
+SEALED_HEADER = struct.Struct("!3sBBBI")   # magic, version, SEALED, key phase, packet number
+AEAD_TAG = 16
+SEAL_OVERHEAD = SEALED_HEADER.size + AEAD_TAG       # a session packet travels inside a SEALED one
+MAX_FRAGMENT = MAX_DATAGRAM - SEAL_OVERHEAD - len(MAGIC) - 2 - DATA_HEADER.size
+PUBLIC_LEN = 32              # an X25519 public key
+PAKE_LEN = 33                # a SPAKE2 message
+CONFIRM_LEN = 32             # WELCOME's key confirmation (HMAC-SHA256)
+MAX_ROOM_BYTES = 160         # a room's name on the wire (CHALLENGE, HERE)
+FLAG_LOCKED = 0x01           # CHALLENGE (and HERE): joining needs the room's passphrase
 
 FLAG_MORE = 0x01             # DATA: more fragments of this message follow
 STAMP_MASK = 0xFFFFFFFF      # timestamps are microseconds of the sender's clock, modulo 2**32
@@ -57,6 +65,7 @@ class PacketType(IntEnum):
     RESET = 9
     DISCOVER = 10        # sessionless: udpcore/discovery.py encodes and decodes these two
     HERE = 11
+    SEALED = 12          # a DATA, ACK, PING or BYE sealed with the session's keys (udpcore/sealing.py)
 
 
 class RefuseCode(IntEnum):
@@ -66,6 +75,8 @@ class RefuseCode(IntEnum):
     FULL = 4             # the room holds --max-members already
     BANNED = 5           # the operator banned this name or address
     HOST_FULL = 6        # too many members from this IP address (--max-per-address)
+    LOCKED = 7           # the room has a passphrase and the HELLO brought no SPAKE2 message
+    TOO_MANY_GUESSES = 8 # too many unconfirmed passphrase attempts from this IP address; detail: seconds
 
 
 @dataclass(frozen=True)
@@ -73,13 +84,17 @@ class Hello:
     nonce: bytes
     name: str
     token: bytes = b""
-    resume: bytes = b""        # a session id to resume, or empty
+    resume: bytes = b""        # resuming: the proof that we hold the session's keys, else empty
+    public: bytes = b""        # our X25519 key for this handshake
+    pake: bytes = b""          # locked rooms: our SPAKE2 message
 
 
 @dataclass(frozen=True)
 class Challenge:
     nonce: bytes
     token: bytes
+    locked: bool = False
+    room: str = ""
 
 
 @dataclass(frozen=True)
@@ -88,6 +103,9 @@ class Welcome:
     session: bytes
     name: str
     resumed: bool = False
+    public: bytes = b""        # the server's X25519 key (empty when resumed)
+    pake: bytes = b""          # locked rooms: the server's SPAKE2 message
+    confirm: bytes = b""       # the server's key confirmation (or, resumed, its proof)
 
 
 @dataclass(frozen=True)
@@ -218,13 +236,15 @@ def encode(p: Packet) -> bytes:
     match p:
         case Hello():
             out = (_header(PacketType.HELLO) + p.nonce + _blob8(p.resume)
-                   + _blob8(p.token) + pack_text(p.name, NAME_LIMIT))
+                   + _blob8(p.token) + pack_text(p.name, NAME_LIMIT) + _blob8(p.public) + _blob8(p.pake))
             return out + bytes(max(0, HELLO_MIN_SIZE - len(out)))
         case Challenge():
-            return _header(PacketType.CHALLENGE) + p.nonce + _blob8(p.token)
+            return (_header(PacketType.CHALLENGE) + p.nonce + _blob8(p.token)
+                    + bytes([FLAG_LOCKED if p.locked else 0]) + pack_text(p.room, MAX_ROOM_BYTES))
         case Welcome():
             return (_header(PacketType.WELCOME) + p.nonce + p.session
-                    + bytes([1 if p.resumed else 0]) + pack_text(p.name, NAME_LIMIT))
+                    + bytes([1 if p.resumed else 0]) + pack_text(p.name, NAME_LIMIT)
+                    + _blob8(p.public) + _blob8(p.pake) + _blob8(p.confirm))
         case Refuse():
             return _header(PacketType.REFUSE) + p.nonce + bytes([p.code]) + pack_text(p.reason, 512)
         case Data():
@@ -305,16 +325,23 @@ def decode(data: bytes) -> Packet:
         resume = r.blob8()
         token = r.blob8()
         name = r.text(NAME_LIMIT)
-        if resume and len(resume) != SESSION_ID_LEN or len(token) > MAX_TOKEN_LEN:
+        public = r.blob8()
+        pake = r.blob8()
+        if (resume and len(resume) != CONFIRM_LEN or len(token) > MAX_TOKEN_LEN
+                or public and len(public) != PUBLIC_LEN or pake and len(pake) != PAKE_LEN):
             raise ProtocolError("bad hello")
         if any(r.rest()):
             raise ProtocolError("non-zero padding")
-        return Hello(nonce, name, token, resume)
+        return Hello(nonce, name, token, resume, public, pake)
     if ptype is PacketType.CHALLENGE:
-        p: Packet = Challenge(r.take(NONCE_LEN), r.blob8())
+        nonce, token, flags = r.take(NONCE_LEN), r.blob8(), r.u8()
+        p: Packet = Challenge(nonce, token, bool(flags & FLAG_LOCKED), r.text(MAX_ROOM_BYTES))
     elif ptype is PacketType.WELCOME:
         p = Welcome(r.take(NONCE_LEN), r.take(SESSION_ID_LEN), resumed=bool(r.u8()),
-                    name=r.text(NAME_LIMIT))
+                    name=r.text(NAME_LIMIT), public=r.blob8(), pake=r.blob8(), confirm=r.blob8())
+        if (p.public and len(p.public) != PUBLIC_LEN or p.pake and len(p.pake) != PAKE_LEN
+                or len(p.confirm) != CONFIRM_LEN):
+            raise ProtocolError("bad welcome")
     elif ptype is PacketType.REFUSE:
         nonce = r.take(NONCE_LEN)
         try:
@@ -326,6 +353,8 @@ def decode(data: bytes) -> Packet:
         raise ProtocolError("truncated")       # a well-formed one took the hot path
     elif ptype in (PacketType.DISCOVER, PacketType.HERE):
         raise ProtocolError("not a session packet")   # udpcore.discovery reads these
+    elif ptype is PacketType.SEALED:
+        raise ProtocolError("sealed")                 # udpcore.sealing opens these
     elif ptype is PacketType.PING:
         p = Ping(r.take(SESSION_ID_LEN))
     elif ptype is PacketType.BYE:

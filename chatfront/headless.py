@@ -25,7 +25,8 @@ from .launch import open_clients
 from .options import limits_from, port_tries
 from .wording import describe, explain, failure, members, mistake, more_not_sent, server_help, client_help, \
     server_speaks_as_server, undelivered, no_rooms, room_listing
-from .wording import clients_not_opened, port_moved
+from .passphrase import passphrase_from
+from .wording import clients_not_opened, port_moved, room_locked_note
 from .wording import bans_changed, bans_list, bans_loaded, exit_again, moderation_help, muted_for, \
     operator_usage, unmuted
 
@@ -152,7 +153,14 @@ def _load_bans(args: argparse.Namespace) -> tuple[BanFile, tuple[ev.Ban, ...], l
 def run_server(args: argparse.Namespace, **start_options) -> int:
     """``start_options`` go to udpnet.start_server (benchmarks' what-ifs)."""
     _setup_stdio()
+    try:
+        start_options.setdefault("passphrase", passphrase_from(getattr(args, "passphrase_file", None)))
+    except ChatError as exc:
+        _fail("ChatServer", explain(exc))
+        return 2
     store, bans, first = _load_bans(args)
+    if start_options["passphrase"]:
+        first.append(room_locked_note())
     start_options.setdefault("limits", limits_from(args))
     if port_tries(args) > 1:
         start_options.setdefault("tries", port_tries(args))
@@ -318,7 +326,9 @@ def run_client(args: argparse.Namespace) -> int:
     _setup_stdio()
     try:
         # An address or host name first; else a room of that name on the LAN (2 s at most).
-        cli = start_client(server_or_room(args.server, LIST_TIME, getattr(args, "ports", None)), args.name)
+        passphrase = passphrase_from(getattr(args, "passphrase_file", None))
+        cli = start_client(server_or_room(args.server, LIST_TIME, getattr(args, "ports", None)), args.name,
+                           passphrase=passphrase)
     except ChatError as exc:
         _fail("ChatClient", explain(exc))
         return 1

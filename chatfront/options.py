@@ -12,6 +12,7 @@ from udpcore import DEFAULT_PORT, DISCOVERY_PORTS, ChatError, Limits, __version_
 
 from .i18n import _
 from .launch import names_option
+from .passphrase import ENV_VAR
 from .wording import bad_option, default_room_name, explain, number_above_zero, room_name_wanted, \
     whole_number_from
 
@@ -89,6 +90,12 @@ def _limit_options() -> tuple[tuple[str, int | None, str], ...]:
         ("discover_burst", 1, _("answers to one address looking for rooms at once on top of that rate")),
         ("discovers_rate", None, _("answers a second to everyone looking for rooms together")),
         ("discover_hosts", 1, _("addresses looking for rooms that are answered at once")),
+        ("handshake_rate", None, _("key agreements a second for everyone joining together")),
+        ("handshake_burst", 1, _("key agreements at once on top of that rate")),
+        ("locked_handshake_rate", None, _("passphrase checks (SPAKE2) a second, when the room is locked")),
+        ("max_pending", 1, _("joins waiting for the newcomer's first sealed packet at most")),
+        ("guess_burst", 1, _("unconfirmed passphrase attempts one IP address may make at once")),
+        ("guess_rate", None, _("then attempts a second one IP address may keep up")),
     )
 
 
@@ -151,6 +158,8 @@ def server_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", metavar="DIR", default=None,
                    help=_("folder for what the server keeps across restarts, such as the bans "
                           "(default: the user's data folder for LanChat)"))
+    _passphrase(p, _("lock the room: joining needs the passphrase in FILE (or in the {var} environment "
+                     "variable); never typed on the command line, where others can see it"))
     _theme(p)
     limits = p.add_argument_group(_("limits"), _("what one room accepts; the defaults suit a class or a LAN party"))
     defaults = Limits()
@@ -181,8 +190,13 @@ def client_parser() -> argparse.ArgumentParser:
     p.add_argument("--ports", metavar="PORTS", type=_ports("--ports"), default=DISCOVERY_PORTS,
                    help=_("ports to look for rooms on, for --list and for a room's name given as --server "
                           "(default {low}-{high})").format(low=DISCOVERY_PORTS[0], high=DISCOVERY_PORTS[-1]))
+    _passphrase(p, _("a locked room's passphrase, read from FILE (or from the {var} environment variable)"))
     _theme(p)
     return p
+
+
+def _passphrase(p: argparse.ArgumentParser, text: str) -> None:
+    p.add_argument("--passphrase-file", metavar="FILE", default=None, help=text.format(var=ENV_VAR))
 
 
 def _theme(p: argparse.ArgumentParser) -> None:

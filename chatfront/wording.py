@@ -12,12 +12,14 @@ import math
 
 from udpcore import (GUEST_TIMEOUT, MEMBER_TIMEOUT, AddressError, AddressProblem, BacklogFull, Banned,
                      ChatError, HostFull, InvalidName, LeaveReason, LineTooLong, Muted, NameProblem, NameTaken,
-                     NoSuchMember, NotBanned, NotInRoom, NotLocalAddress, PortBusyError, RateLimited,
-                     RefusedByServer, RoomFull, SocketError, UnknownHost, VersionMismatch, MAX_NAME_CHARS,
+                     NoSuchMember, NotBanned, NotInRoom, NotLocalAddress, NotLocked, PassphraseNeeded, PortBusyError,
+                     RateLimited, RefusedByServer, RoomFull, SocketError, TooManyGuesses, UnknownHost,
+                     VersionMismatch, WrongPassphrase, MAX_NAME_CHARS,
                      MAX_ROOM_CHARS, FoundRoom, NoSuchRoom, SameNameRooms, clean_text, events as ev, format_addr)
 
 from .commands import Command, Unknown, Usage
 from .i18n import _, n_
+from .passphrase import ENV_VAR, MAX_CHARS, PassphraseProblem
 
 # The address the sentences show as an example of what to type: a private LAN
 # address a person recognises. One place, so tests and the form say the same.
@@ -135,7 +137,41 @@ def explain(err: ChatError) -> str:
             return _("Cannot listen on port {port}: {detail}.").format(port=p, detail=d)
         case SocketError(detail=d):
             return _("Cannot open a network socket: {detail}.").format(detail=d)
+        case PassphraseNeeded(room=r):
+            return _("Room {room} is locked: joining it needs its passphrase.").format(room=_room(r))
+        case WrongPassphrase(room=r):
+            return _("Wrong passphrase for room {room}.").format(room=_room(r))
+        case NotLocked(room=r):
+            return _("Room {room} is not locked, yet a passphrase was given: not joined, in case someone else is "
+                     "answering in its place. Join it without a passphrase if it is meant to be open.").format(
+                room=_room(r))
+        case TooManyGuesses(wait=w):
+            return _("Too many wrong passphrases from this computer: wait {seconds} s and try again.").format(
+                seconds=math.ceil(w))
+        case PassphraseProblem(source=src, what="unreadable", detail=d):
+            return _("Cannot read the passphrase file {path}: {detail}.").format(path=src, detail=d)
+        case PassphraseProblem(source=src, what="empty"):
+            if src == ENV_VAR:
+                return _("{var} is set but empty; unset it, or put the passphrase in it.").format(var=src)
+            return _("The passphrase file {path} is empty.").format(path=src)
+        case PassphraseProblem(source=src):
+            return _("The passphrase in {source} is longer than {n} characters; is it the right file?").format(
+                source=src, n=MAX_CHARS)
     return str(err)
+
+
+def _room(name: str) -> str:
+    """A room's name in a sentence: quoted, or (unnamed) a word that says so."""
+    return f"'{_shown(name)}'" if name else _("(unnamed)")
+
+
+def passphrase_hint() -> str:
+    """How the terminal client is given a passphrase (after the sentence that asks for it)."""
+    return _("Give it with --passphrase-file FILE or the {var} environment variable.").format(var=ENV_VAR)
+
+
+def room_locked_note() -> str:
+    return _("The room is locked: joining it needs its passphrase, and plain-text guests are turned away.")
 
 
 def _muted(seconds: float) -> str:
@@ -221,6 +257,8 @@ def server_closed(e: ev.ServerClosed) -> str:
 def failure(e: ev.Event) -> str | None:
     """The sentence for an event that ends a client's stay, or None."""
     if isinstance(e, ev.JoinRefused):
+        if isinstance(e.error, PassphraseNeeded):
+            return explain(e.error) + " " + passphrase_hint()
         return explain(e.error)
     if isinstance(e, ev.Unreachable):
         return unreachable(e)

@@ -127,12 +127,13 @@ class ClientTransport:
             self._room.notify_all()
 
 
-def start_client(server: str, name: str, *, default_port: int = DEFAULT_PORT) -> ClientTransport:
-    """Join ``server`` (as typed: host, host:port, [v6]:port) as ``name``.
+def start_client(server: str, name: str, *, default_port: int = DEFAULT_PORT, passphrase: str = "") -> ClientTransport:
+    """Join ``server`` (as typed: host, host:port, [v6]:port) as ``name``, with
+    the room's ``passphrase`` when it is locked.
     Raises InvalidName, AddressError, UnknownHost or SocketError; the rest
     arrives as events (Connected, or JoinRefused / Unreachable)."""
     check_name(name)
     addr, family, label = resolve(server, default_port)
     sock = client_socket(family)
-    engine = ClientEngine(name, addr, time.monotonic(), server_label=label)
+    engine = ClientEngine(name, addr, time.monotonic(), server_label=label, passphrase=passphrase)
     return ClientTransport(engine, sock)

@@ -56,6 +56,15 @@ class ServerTransport:
         """The room's name, as it is announced to clients looking for rooms."""
         return self._engine.room_name
 
+    @property
+    def locked(self) -> bool:
+        """Joining needs the room's passphrase."""
+        return bool(self._engine.passphrase)
+
+    def lock(self, passphrase: str) -> None:
+        """Lock the room with ``passphrase`` (empty: open it); members already in stay."""
+        self._loop.call(lambda now: self._engine.lock(passphrase))
+
     def rename_room(self, name: str) -> None:
         """Announce the room as ``name`` from now on (cleaned, cut at 40 characters)."""
         self._loop.call(lambda now: self._engine.rename_room(name))
@@ -72,13 +81,15 @@ class ServerTransport:
 def start_server(host: str | None = None, port: int = DEFAULT_PORT, *, allow_guests: bool = True,
                  announce_joins: bool = True, stats: bool = True, limits: Limits | None = None,
                  bans: Iterable[ev.Ban] = (), keep: Callable[[Event], bool] | None = None,
-                 tries: int = 1, room: str = "") -> ServerTransport:
+                 tries: int = 1, room: str = "", passphrase: str = "") -> ServerTransport:
     """Listen on ``host`` (None: every address) and ``port`` (0: any free one),
     with ``limits`` (None: the defaults) and the ``bans`` kept from before;
     ``tries`` > 1: the first free port from ``port`` on (``address`` tells which);
-    ``room`` is the name clients looking for rooms see (chatfront words the default).
+    ``room`` is the name clients looking for rooms see (chatfront words the default);
+    a ``passphrase`` locks the room.
     Raises PortBusyError, NotLocalAddress or SocketError."""
     sock = bind_server_socket(host, port, tries)
     engine = ServerEngine(time.monotonic(), allow_guests=allow_guests, announce_joins=announce_joins,
-                          limits=limits or Limits(), bans=bans, room=room, port=sock.getsockname()[1])
+                          limits=limits or Limits(), bans=bans, room=room, port=sock.getsockname()[1],
+                          passphrase=passphrase)
     return ServerTransport(engine, sock, stats=stats, keep=keep)

@@ -13,6 +13,7 @@ from udpcore import DEFAULT_PORT, DISCOVERY_PORTS, ChatError, Limits, __version_
 from .i18n import _
 from .launch import names_option
 from .passphrase import ENV_VAR
+from .wording import passphrase_not_on_command_line
 from .wording import bad_option, default_room_name, explain, number_above_zero, room_name_wanted, \
     whole_number_from
 
@@ -195,8 +196,17 @@ def client_parser() -> argparse.ArgumentParser:
     return p
 
 
+class _NoPassphraseValue(argparse.Action):
+    """``--passphrase X`` is refused with a sentence (argparse would otherwise take
+    it as an abbreviation of --passphrase-file and look for a file called X)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        parser.error(passphrase_not_on_command_line())
+
+
 def _passphrase(p: argparse.ArgumentParser, text: str) -> None:
     p.add_argument("--passphrase-file", metavar="FILE", default=None, help=text.format(var=ENV_VAR))
+    p.add_argument("--passphrase", nargs="?", action=_NoPassphraseValue, help=argparse.SUPPRESS)
 
 
 def _theme(p: argparse.ArgumentParser) -> None:

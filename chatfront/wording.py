@@ -143,7 +143,7 @@ def explain(err: ChatError) -> str:
             return _("Wrong passphrase for room {room}.").format(room=_room(r))
         case NotLocked(room=r):
             return _("Room {room} is not locked, yet a passphrase was given: not joined, in case someone else is "
-                     "answering in its place. Join it without a passphrase if it is meant to be open.").format(
+                     "answering in its place (leave the passphrase out to join an open room).").format(
                 room=_room(r))
         case TooManyGuesses(wait=w):
             return _("Too many wrong passphrases from this computer: wait {seconds} s and try again.").format(
@@ -168,6 +168,11 @@ def _room(name: str) -> str:
 def passphrase_hint() -> str:
     """How the terminal client is given a passphrase (after the sentence that asks for it)."""
     return _("Give it with --passphrase-file FILE or the {var} environment variable.").format(var=ENV_VAR)
+
+
+def passphrase_not_on_command_line() -> str:
+    return _("A passphrase is never given on the command line, where others can see it: put it in a file "
+             "and give --passphrase-file FILE, or set the {var} environment variable.").format(var=ENV_VAR)
 
 
 def room_locked_note() -> str:

@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.timeout(30)
 FIELDS = ("max_members", "max_per_address", "line_rate", "line_burst", "max_guests", "guest_line_chars",
           "guest_rate", "guest_burst", "guests_rate", "named_joins", "discover_rate", "discover_burst",
-          "discovers_rate", "discover_hosts")
+          "discovers_rate", "discover_hosts", "handshake_rate", "handshake_burst", "locked_handshake_rate",
+          "max_pending", "guess_burst", "guess_rate")
 
 
 def test_every_limit_is_an_option_whose_default_is_the_engines():

@@ -23,6 +23,7 @@ from udpcore.pake import PAKE_MESSAGE_LEN, RoomPake, identities
 from udpcore.protection import (KEY_UPDATE_AFTER, MAX_PN, OVERLAP_PACKETS, Binding, KeyShare, PacketKey,
                                 Receiver, Sender, SessionKeys, Side, next_secret, traffic_keys)
 from udpcore.replay import MIN_WIDTH, ReplayWindow
+from udpcore.wire import VERSION
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -81,7 +82,7 @@ def test_schedule_known_answer_follows_the_documented_derivation():
 
     pake = bytes(range(32))
     for pake_key, mode in ((b"", 0), (pake, 1)):
-        salt = (b"udpchat session" + bytes([1, mode]) + lp(b"c" * 8) + lp(b"s" * 8) + lp(A_PUB) + lp(B_PUB)
+        salt = (b"udpchat session" + bytes([VERSION, mode]) + lp(b"c" * 8) + lp(b"s" * 8) + lp(A_PUB) + lp(B_PUB)
                 + lp(b"i" * 8))
         master = HKDF(hashes.SHA256(), 32, salt, b"udpchat master").derive(K_AB + pake_key)
         k = keys(pake=pake_key)
@@ -111,7 +112,7 @@ def test_changing_any_bound_input_changes_every_output(change):
     elif change == "pake-value":
         other = keys(pake=b"\x08" * 32)
     elif change == "version":
-        other = keys(binding=dataclasses.replace(BINDING, version=2))
+        other = keys(binding=dataclasses.replace(BINDING, version=VERSION + 1))
     else:
         value = getattr(BINDING, change)
         other = keys(binding=dataclasses.replace(BINDING, **{change: value[:-1] + bytes([value[-1] ^ 1])}))
@@ -141,7 +142,7 @@ def test_finished_confirms_each_side_and_not_the_other():
 
 # --- packet protection -----------------------------------------------------
 
-HEADER = bytes.fromhex("ff55430105") + (7).to_bytes(4, "big")
+HEADER = bytes.fromhex("ff5543020c00") + (7).to_bytes(4, "big")     # a SEALED header: phase 0, packet 7
 PLAIN = b"hello, room"
 
 
@@ -514,8 +515,8 @@ def test_passphrase_and_room_are_compared_after_nfc():
 def test_identities_bind_version_room_and_both_nonces():
     a, b = identities("den", b"c" * 8, b"s" * 8)
     assert a.startswith(b"udpchat client") and b.startswith(b"udpchat server")
-    assert a[14:] == b[14:] == b"\x01\x03den\x08" + b"c" * 8 + b"\x08" + b"s" * 8
-    assert identities("den", b"c" * 8, b"s" * 8, version=2)[0] != a
+    assert a[14:] == b[14:] == bytes([VERSION]) + b"\x03den\x08" + b"c" * 8 + b"\x08" + b"s" * 8
+    assert identities("den", b"c" * 8, b"s" * 8, version=VERSION + 1)[0] != a
 
 
 def test_pake_entropy_is_injectable():
@@ -583,7 +584,7 @@ def test_the_vector_in_docs_protocol_md():
     doc = (Path(__file__).resolve().parent.parent / "docs" / "protocol.md").read_text(encoding="utf-8")
     key, iv = traffic_keys(k.c2s)
     sealed = k.sender(Side.CLIENT).seal(7, HEADER, PLAIN)
-    assert HEADER.hex() == "ff5543010500000007"
+    assert HEADER.hex() == "ff5543020c0000000007"
     for value in (k.c2s, k.s2c, k.resume_key, k.finished(Side.CLIENT), k.finished(Side.SERVER), key, iv,
                   next_secret(k.c2s), sealed):
         assert value.hex() in doc
@@ -695,8 +696,9 @@ def test_bound_fields_of_255_bytes_are_allowed_and_256_are_not():
     with pytest.raises(ValueError):
         keys(binding=dataclasses.replace(BINDING, session_id=b"i" * 256))
     a, b = identities("den", b"c" * 255, b"s" * 8)
-    assert a[14:] == b[14:] == b"\x01\x03den\xff" + b"c" * 255 + b"\x08" + b"s" * 8
-    assert identities("r" * 255, b"c", b"s")[0] == b"udpchat client\x01\xff" + b"r" * 255 + b"\x01c\x01s"
+    assert a[14:] == b[14:] == bytes([VERSION]) + b"\x03den\xff" + b"c" * 255 + b"\x08" + b"s" * 8
+    assert identities("r" * 255, b"c", b"s")[0] == b"udpchat client" + bytes([VERSION]) + b"\xff" + b"r" * 255 \
+        + b"\x01c\x01s"
     for args in (("den", b"c" * 256, b"s"), ("den", b"c", b"s" * 256), ("r" * 256, b"c", b"s")):
         with pytest.raises(ValueError):
             identities(*args)

@@ -29,7 +29,8 @@ SAMPLES = [
     errors.PortBusyError(5002), errors.PortBusyError(80, forbidden=True), errors.NotLocalAddress("127.9.9.9"),
     errors.SocketError("No buffer space available", 5002), errors.SocketError("No buffer space available"),
     errors.HostFull(), errors.Banned(), errors.RateLimited(1), errors.RateLimited(0), errors.Muted(300),
-    errors.Muted(20), errors.NotBanned("eve"),
+    errors.Muted(20), errors.NotBanned("eve"), errors.PassphraseNeeded("Sala 3"), errors.PassphraseNeeded(""),
+    errors.WrongPassphrase("Sala 3"), errors.NotLocked("Sala 3"), errors.TooManyGuesses(9.2),
 ]
 
 

@@ -71,6 +71,7 @@ class JoinSteps:
             self.ignored += 1
 
     def _refused(self, error: ChatError) -> None:
+        self._join.due = None                     # no more HELLOs: this join is over
         self._events.append(ev.JoinRefused(error))
         self._set_state(State.CLOSED)
 

@@ -6,16 +6,18 @@ echoed a fresh token (stateless, like QUIC Retry and DTLS cookies), and before
 that nothing is sent that is larger than ``AMPLIFICATION`` times what it sent.
 A token admits once: a HELLO replayed within the token's life cannot bring back
 a member who left (it gets a fresh CHALLENGE, which goes to the address the
-token was made for). The room's caps and the operator's bans are checked here.
+token was made for). A session is resumed only with a proof made with its keys
+(:func:`udpcore.keying.client_resume_proof`), never with its id. The room's caps and the operator's bans are checked here.
 """
 from __future__ import annotations
 
 from enum import Enum
 from typing import NamedTuple
 
+from .keying import resume_nonce
 from .limits import Limits
 from .moderation import Moderation
-from .names import name_key, name_problem
+from .names import name_problem
 from .roster import Addr, Member, Roster
 from .tokens import TOKEN_LIFETIME, TokenMinter
 from .wire import HELLO_FIRST_RETRY, HELLO_MIN_SIZE, Hello, RefuseCode
@@ -66,9 +68,11 @@ class Gate:
             return Verdict(Step.REWELCOME, existing)
         if h.token in self._spent:       # a replay, or a client that lost its WELCOME and left since
             return Verdict(Step.CHALLENGE)
-        if h.resume:
-            mem = roster.session(h.resume)
-            if mem is not None and name_key(mem.name) == name_key(h.name):
+        if h.resume:                     # a proof that the sender holds that member's session keys
+            mem = roster.named(h.name)
+            seal = mem.peer.seal if mem is not None and mem.peer is not None else None
+            if seal is not None and seal.keys.verify_resume(mem.peer.session, resume_nonce(h.nonce, h.token),  # type: ignore[union-attr]
+                                                           h.resume):
                 return Verdict(Step.RESUME, mem)
         # Anyone else at this address is a previous program (or a guest) on the same port.
         if name_problem(h.name) is not None:

@@ -262,6 +262,42 @@ def test_packaged_headless_server_and_two_packaged_clients_exchange_lines(built,
 
 @pytest.mark.packaging
 @pytest.mark.timeout(900)
+def test_packaged_client_joins_a_locked_room_with_its_passphrase_only(built, home):
+    """cryptography and spake2 are inside the programs: a locked room works packaged."""
+    env = bare_env(home)
+    (home / "pw").write_text("pão de queijo\n", encoding="utf-8")
+    (home / "bad").write_text("pao de queijo\n", encoding="utf-8")
+    started: list[Program] = []
+    try:
+        srv = Program(in_terminal(built, "ChatServer"), "--headless", "--host", "127.0.0.1", "--port", "0",
+                      "--room", "Cozinha", env=dict(env, LANCHAT_PASSPHRASE="pão de queijo"))
+        started.append(srv)
+        port = srv.expect(r"listening on 127\.0\.0\.1:(\d+)").group(1)
+        srv.expect(r"The room is locked")
+        where = f"127.0.0.1:{port}"
+        wrong = subprocess.run([str(in_terminal(built, "ChatClient")), "--headless", "--server", where, "--name",
+                                "eve", "--passphrase-file", str(home / "bad")], env=env, input=b"", timeout=60,
+                               capture_output=True)
+        assert wrong.returncode == 1
+        assert "Wrong passphrase for room 'Cozinha'." in wrong.stderr.decode()
+        assert b"Traceback" not in wrong.stderr
+        ann = Program(in_terminal(built, "ChatClient"), "--headless", "--server", where, "--name", "ann",
+                      "--passphrase-file", str(home / "pw"), env=env)
+        started.append(ann)
+        ann.expect(r"Connected")
+        ann.send("olá, sala trancada")
+        srv.expect(r"^ann: olá, sala trancada$")
+        ann.send("exit")
+        assert ann.wait() == 0
+        srv.send("exit")
+        assert srv.wait() == 0
+    finally:
+        for prog in started:
+            prog.kill()
+
+
+@pytest.mark.packaging
+@pytest.mark.timeout(900)
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="windows are checked under Xvfb, on Linux")
 def test_packaged_windows_open_under_xvfb_with_icon_and_theme(built, home, xvfb_display):
     for tool in ("xdotool", "xprop", "xwd"):

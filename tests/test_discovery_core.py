@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from udpcore import Limits, ServerEngine
 from udpcore import discovery as d
 from udpcore.errors import ProtocolError
+from udpcore.wire import VERSION
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -57,7 +58,7 @@ def test_the_here_says_what_the_room_is():
     (raw, to), = e.datagrams_to_send(0.0)
     assert to == A
     h = d.decode_here(raw)
-    assert h == d.Here(NONCE, bytes([7]) * 8, 5005, 0, False, 1, "Sala [2J 3")
+    assert h == d.Here(NONCE, bytes([7]) * 8, 5005, 0, False, VERSION, "Sala [2J 3")
     assert e.room_name == "Sala [2J 3"
     assert e.rename_room("x" * 50) == "x" * 40 and e.room_name == "x" * 40
     e.receive_datagram(b"hello from nc", ("10.0.0.9", 1), 0.0)          # a guest counts as one in the room
@@ -76,6 +77,20 @@ def test_a_closing_room_answers_no_discover():
     e.datagrams_to_send(0.0)
     e.receive_datagram(PROBE, A, 0.1)
     assert not [x for x, _a in e.datagrams_to_send(0.1) if x[:5] == d.HERE_PREFIX]
+
+
+def test_a_locked_room_says_so_and_stops_saying_so_once_opened():
+    e = ServerEngine(0.0, room="r", passphrase="sesame")
+
+    def locked(now: float) -> bool:
+        e.receive_datagram(PROBE, A, now)
+        (here,) = [d.decode_here(x) for x, _a in e.datagrams_to_send(now) if x[:5] == d.HERE_PREFIX]
+        return here.locked
+    assert locked(0.0) is True
+    e.lock("")
+    assert locked(1.0) is False
+    e.lock("again")
+    assert locked(2.0) is True
 
 
 def test_a_here_sent_to_a_server_is_dropped_and_counted():

@@ -14,7 +14,7 @@ import pytest
 from udpcore import Limits, ServerEngine
 from udpcore import discovery as d
 from udpcore.errors import ProtocolError
-from udpcore.wire import NONCE_LEN, PacketType
+from udpcore.wire import NONCE_LEN, VERSION, PacketType
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -71,7 +71,8 @@ def test_a_nonce_or_instance_of_the_wrong_length_is_not_encoded(n):
 # --- HERE: only a HERE of this version is one -------------------------------------------------
 
 
-@pytest.mark.parametrize("at,value", [(0, 0x00), (2, ord("X")), (3, 2), (3, 0), (4, PacketType.DISCOVER)])
+@pytest.mark.parametrize("at,value", [(0, 0x00), (2, ord("X")), (3, VERSION + 1), (3, VERSION - 1), (3, 0),
+                                      (4, PacketType.DISCOVER)])
 def test_a_here_with_another_magic_version_or_type_is_refused(at, value):
     raw = bytearray(here())
     assert d.decode_here(bytes(raw)).room == "Sala 3"

@@ -1,0 +1,141 @@
+"""Joins answered but not yet confirmed, and the caps on handshakes (udpcore/pending.py):
+each edge where a mutant would let a flood or a guesser through."""
+from __future__ import annotations
+
+import pytest
+
+from udpcore.keying import ClientKeying, server_handshake, server_resume_proof, client_resume_proof
+from udpcore.limits import Limits
+from udpcore.pending import GUESS_HOSTS, PENDING_LIFETIME, Pending, PendingJoins
+from udpcore.protection import KeyShare, Side
+from udpcore.errors import HandshakeError
+from udpcore.sealing import Seal
+from udpcore.wire import Hello
+
+pytestmark = pytest.mark.timeout(20)
+A = ("127.0.0.1", 4000)
+
+
+def pending(until: float = PENDING_LIFETIME, locked: bool = False, name: str = "ana") -> Pending:
+    c = KeyShare.generate()
+    sk = server_handshake(c.public, b"", "", "", b"n" * 8, b"t" * 8, b"s" * 8)
+    return Pending(Hello(b"n" * 8, name, b"t" * 8, public=c.public), b"s" * 8, Seal(sk.keys, Side.SERVER),
+                   b"welcome", until, None, locked)
+
+
+def test_one_pending_join_per_address_and_the_cap_counts_addresses():
+    joins = PendingJoins(Limits(max_pending=2), 0.0)
+    assert joins.room_for(A, False, 0.0) is None
+    first = pending()
+    assert joins.add(A, first) is None
+    assert joins.add(A, pending()) is first                    # replaced, not added
+    assert len(joins) == 1
+    joins.add(("127.0.0.2", 1), pending())
+    assert joins.room_for(("127.0.0.3", 1), False, 0.0) == "pending_full"
+    assert joins.room_for(A, False, 0.0) is None               # an address already pending may start again
+
+
+def test_key_agreements_and_spake2_runs_have_their_own_rates():
+    joins = PendingJoins(Limits(handshake_rate=2.0, handshake_burst=3, locked_handshake_rate=1.0), 0.0)
+    assert [joins.room_for(A, False, 0.0) for _ in range(4)] == [None] * 3 + ["handshake_limited"]
+    assert joins.room_for(A, False, 0.49) == "handshake_limited"
+    assert joins.room_for(A, False, 0.5) is None               # one more every 1/rate s
+    locked = PendingJoins(Limits(handshake_rate=100.0, handshake_burst=100, locked_handshake_rate=2.0), 0.0)
+    assert [locked.room_for(A, True, 0.0) for _ in range(3)] == [None, None, "handshake_limited"]
+    assert locked.room_for(A, False, 0.0) is None              # an open-room handshake costs no SPAKE2
+
+
+def test_guesses_per_address_burst_then_rate_and_a_confirmed_one_comes_back():
+    lim = Limits(guess_burst=2, guess_rate=0.5)
+    joins = PendingJoins(lim, 0.0)
+    assert [joins.guess_wait("127.0.0.1", 0.0) for _ in range(2)] == [0.0, 0.0]
+    assert joins.guess_wait("127.0.0.1", 0.0) == pytest.approx(2.0)
+    assert joins.guess_wait("127.0.0.9", 0.0) == 0.0           # another address: its own attempts
+    joins.add(A, pending(locked=True))
+    assert joins.confirmed(A) is not None and len(joins) == 0
+    assert joins.guess_wait("127.0.0.1", 0.0) == 0.0           # given back
+    assert joins.guess_wait("127.0.0.1", 0.0) > 0
+    joins.add(A, pending(locked=False))
+    joins.confirmed(A)
+    assert joins.guess_wait("127.0.0.1", 0.0) > 0              # an open-room join gives nothing back
+    assert joins.confirmed(("127.0.0.5", 5)) is None
+
+
+def test_a_confirmation_never_gives_more_than_the_burst():
+    joins = PendingJoins(Limits(guess_burst=2, guess_rate=0.5), 0.0)
+    joins.guess_wait("127.0.0.1", 0.0)
+    for _ in range(3):
+        joins.add(A, pending(locked=True))
+        joins.confirmed(A)
+    assert [joins.guess_wait("127.0.0.1", 0.0) for _ in range(3)][:2] == [0.0, 0.0]
+    assert joins.guess_wait("127.0.0.1", 0.0) > 0
+
+
+def test_past_the_tracked_addresses_a_new_one_waits_a_whole_period():
+    joins = PendingJoins(Limits(guess_rate=0.25), 0.0)
+    for i in range(GUESS_HOSTS):
+        joins.guess_wait(f"127.1.{i // 256}.{i % 256}", 0.0)
+    assert joins.guess_wait("127.9.9.9", 0.0) == pytest.approx(4.0)
+    assert joins.guess_wait("127.1.0.0", 0.0) == 0.0             # a tracked one still has its own burst
+
+
+def test_pending_joins_expire_at_their_deadline_and_full_buckets_are_forgotten():
+    joins = PendingJoins(Limits(guess_burst=2, guess_rate=1.0), 0.0)
+    joins.add(A, pending(until=10.0))
+    joins.add(("127.0.0.2", 1), pending(until=11.0))
+    joins.guess_wait("127.0.0.1", 9.9)
+    assert joins.expire(9.999) == 0 and len(joins) == 2
+    assert joins.expire(10.0) == 1 and joins.at(A) is None and joins.at(("127.0.0.2", 1)) is not None
+    assert joins._guesses                                         # not full again yet: kept
+    joins.expire(10.9)
+    assert not joins._guesses
+    joins.discard(("127.0.0.2", 1))
+    assert len(joins) == 0
+
+
+# --- keying: the handshake's cryptography for both ends --------------------------------------
+
+
+def test_both_ends_agree_and_a_wrong_or_missing_passphrase_does_not():
+    for server_pw, client_pw, ok in (("", "", True), ("p", "p", True), ("p", "q", False)):
+        client = ClientKeying(client_pw)
+        msg = client.challenged(bool(server_pw), "Sala", b"n" * 8, b"t" * 8)
+        assert (len(msg) == 33) == bool(server_pw)
+        sk = server_handshake(client.share.public, msg, server_pw, "Sala", b"n" * 8, b"t" * 8, b"s" * 8)
+        assert (len(sk.pake) == 33) == bool(server_pw)
+        if ok:
+            keys = client.welcomed(sk.public, sk.pake, sk.confirm, b"n" * 8, b"t" * 8, b"s" * 8)
+            assert keys.c2s == sk.keys.c2s and keys.s2c == sk.keys.s2c
+        else:
+            with pytest.raises(HandshakeError):
+                client.welcomed(sk.public, sk.pake, sk.confirm, b"n" * 8, b"t" * 8, b"s" * 8)
+
+
+@pytest.mark.parametrize("field", ["token", "session", "nonce", "room"])
+def test_every_bound_input_must_match(field):
+    client = ClientKeying("p")
+    kw = dict(nonce=b"n" * 8, token=b"t" * 8, session=b"s" * 8, room="Sala")
+    msg = client.challenged(True, kw["room"], kw["nonce"], kw["token"])
+    other = dict(kw, **{field: "Sala 2" if field == "room" else b"x" * 8})
+    sk = server_handshake(client.share.public, msg, "p", other["room"], other["nonce"], other["token"],
+                          other["session"])
+    with pytest.raises(HandshakeError):
+        client.welcomed(sk.public, sk.pake, sk.confirm, kw["nonce"], kw["token"], kw["session"])
+
+
+def test_the_client_makes_one_spake2_message_per_token_and_none_for_an_open_room():
+    client = ClientKeying("p")
+    first = client.challenged(True, "Sala", b"n" * 8, b"t" * 8)
+    assert client.challenged(True, "Sala", b"n" * 8, b"t" * 8) == first      # the same HELLO again
+    assert client.challenged(True, "Sala", b"n" * 8, b"u" * 8) != first      # a new token: a new exchange
+    assert client.challenged(True, "Sala", b"m" * 8, b"u" * 8) != first
+    assert client.challenged(False, "Sala", b"n" * 8, b"t" * 8) == b""
+
+
+def test_resume_proofs_differ_by_side_nonce_and_token():
+    sk = server_handshake(KeyShare.generate().public, b"", "", "", b"n" * 8, b"t" * 8, b"s" * 8)
+    k = sk.keys
+    proofs = {client_resume_proof(k, b"s" * 8, b"n" * 8, b"t" * 8), server_resume_proof(k, b"s" * 8, b"n" * 8, b"t" * 8),
+              client_resume_proof(k, b"s" * 8, b"m" * 8, b"t" * 8), client_resume_proof(k, b"s" * 8, b"n" * 8, b"u" * 8),
+              client_resume_proof(k, b"r" * 8, b"n" * 8, b"t" * 8)}
+    assert len(proofs) == 5 and all(len(p) == 32 for p in proofs)

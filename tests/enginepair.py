@@ -10,6 +10,7 @@ import random
 from typing import Callable
 
 from udpcore import events as ev
+from udpcore import wire
 from udpcore.client import ClientEngine
 from udpcore.limits import Limits
 from udpcore.server import ServerEngine
@@ -22,6 +23,17 @@ def drain(engine) -> list[ev.Event]:
     while (e := engine.next_event()) is not None:
         out.append(e)
     return out
+
+
+def kind(data: bytes) -> wire.PacketType | None:
+    """The packet type a datagram of ours says it is, read without decoding (a member's
+    packets all say SEALED); None for anything else (a guest's plain text)."""
+    if not wire.is_protocol(data) or len(data) < 5:
+        return None
+    try:
+        return wire.PacketType(data[4])
+    except ValueError:
+        return None
 
 
 # For tests about delivery rather than rates: no member's rate gets in the way.

@@ -8,7 +8,9 @@ from udpcore import InvalidName, LeaveReason, LineTooLong, NameTaken, NoSuchMemb
 from chatfront.wording import explain, unreachable as explain_unreachable
 from udpcore.client import State
 from udpcore.handshake import AMPLIFICATION
-from tests.enginepair import SERVER, UNLIMITED, Room, drain
+from udpcore.protection import Side
+from tests.enginepair import SERVER, UNLIMITED, Room, drain, kind
+from tests.sealed import is_sealed, keys_of, peek
 from tests.typing_ import typed
 
 pytestmark = pytest.mark.timeout(30)
@@ -27,6 +29,12 @@ def joined_room(*names: str, **server_kw) -> tuple[Room, list]:
 
 def lines(events) -> list[tuple[int, str, str]]:
     return [(e.seq, e.sender, e.text) for e in events if isinstance(e, ev.RoomLine)]
+
+
+def opened(keys, d: bytes, to: Side = Side.SERVER) -> wire.Packet:
+    """The session packet inside a datagram, which must have travelled sealed."""
+    assert is_sealed(d), d[:6]
+    return peek(keys, d, to=to)
 
 
 # --- joining -------------------------------------------------------------------------
@@ -77,12 +85,14 @@ def test_server_keeps_no_state_before_the_token_is_echoed():
     reply = room.server.datagrams_to_send(room.now)
     assert len(reply) == 1 and isinstance(wire.decode(reply[0][0]), wire.Challenge)
     assert len(reply[0][0]) <= AMPLIFICATION * len(hello)
-    assert room.server.member_names == [] and not room.server._roster.by_addr
+    assert room.server.member_names == [] and not room.server._roster.by_addr and not room.server._pending.by_addr
 
 
 def test_unpadded_hello_gets_no_answer_and_small_junk_no_large_answer():
     room = Room()
-    tiny = wire.encode(wire.Hello(b"n" * 8, "a")).rstrip(b"\0")   # without the padding
+    public = b"\x01" * wire.PUBLIC_LEN
+    tiny = wire.encode(wire.Hello(b"n" * 8, "a", public=public))[:5 + 8 + 1 + 1 + 3 + 33 + 1]   # without the padding
+    assert wire.decode(tiny) == wire.Hello(b"n" * 8, "a", public=public) and len(tiny) < wire.HELLO_MIN_SIZE
     room.server.receive_datagram(tiny, ("127.0.0.1", 9), room.now)
     assert room.server.datagrams_to_send(room.now) == []
     assert room.server.counters["short_hello"] == 1
@@ -109,7 +119,7 @@ def test_token_is_bound_to_the_address_and_expires():
 def test_future_protocol_version_is_refused_cleanly():
     room = Room()
     hello = bytearray(wire.encode(wire.Hello(b"n" * 8, "alice")))
-    hello[3] = 2
+    hello[3] = 3
     room.server.receive_datagram(bytes(hello), ("127.0.0.1", 9), room.now)
     (data, _), = room.server.datagrams_to_send(room.now)
     p = wire.decode(data)
@@ -119,7 +129,7 @@ def test_future_protocol_version_is_refused_cleanly():
 def test_lost_welcome_is_answered_again_not_taken_as_a_second_join():
     room = Room()
     a = room.add("alice")
-    room.drop = lambda d, s, dst: s == SERVER and isinstance(wire.decode(d), wire.Welcome)
+    room.drop = lambda d, s, dst: s == SERVER and kind(d) is wire.PacketType.WELCOME
     room.advance(0.3)
     room.drop = lambda d, s, dst: False
     room.advance(2)
@@ -146,7 +156,7 @@ def test_a_server_that_answered_is_not_called_unreachable_at_ten_seconds():
     gets its own ten seconds instead of a false 'no answer, firewall?'."""
     room = Room()
     c = room.add("alice")
-    room.drop = lambda d, src, dst: src == SERVER and not (isinstance(wire.decode(d), wire.Challenge)
+    room.drop = lambda d, src, dst: src == SERVER and not (kind(d) is wire.PacketType.CHALLENGE
                                                            and room.now >= 1000 + 8.0)
     room.advance(9.9)                      # only a CHALLENGE after 8 s gets through
     assert c.state is State.CONNECTING and c._join.token
@@ -156,20 +166,57 @@ def test_a_server_that_answered_is_not_called_unreachable_at_ten_seconds():
     assert not [e for e in drain(c) if isinstance(e, ev.Unreachable)]
 
 
-def test_a_lost_welcome_is_asked_for_again_as_soon_as_room_data_arrives():
+def test_a_lost_welcome_is_asked_for_again_by_the_hello_retry_with_the_same_bytes():
+    """A new member is in the room only once its first sealed packet opens, so no room
+    data can come before the WELCOME: the HELLO's own retry asks for it again."""
     room = Room()
     c = room.add("alice")
     welcomes = []
 
     def drop_first_welcome(d, src, dst):
-        if src == SERVER and isinstance(wire.decode(d), wire.Welcome):
-            welcomes.append(room.now)
+        if src == SERVER and kind(d) is wire.PacketType.WELCOME:
+            welcomes.append((room.now, d))
             return len(welcomes) == 1
         return False
     room.drop = drop_first_welcome
-    room.settle()                          # no time passes: no HELLO retry timer fires
-    assert c.state is State.JOINED         # the member list told alice she was in; she asked again
-    assert len(welcomes) == 2
+    room.settle()
+    assert c.state is State.CONNECTING and room.server.member_names == [] and len(welcomes) == 1
+    assert not [d for d, _ in room.sent_by_server if kind(d) is wire.PacketType.SEALED]
+    due = c._join.due
+    assert due == 1000.0 + 2 * wire.HELLO_FIRST_RETRY       # the HELLO with the token went at once, then backs off
+    room.now = due - 0.001
+    room.settle()
+    assert c.state is State.CONNECTING and len(welcomes) == 1
+    room.now = due
+    room.settle()
+    assert c.state is State.JOINED and drain(c)[0] == ev.Connected("alice", "127.0.0.1:5002")
+    assert [t for t, _ in welcomes] == [1000.0, due] and welcomes[1][1] == welcomes[0][1]
+    assert [e.name for e in drain(room.server) if isinstance(e, ev.MemberJoined)] == ["alice"]
+
+
+def test_a_lost_resumed_welcome_is_asked_for_again_as_soon_as_room_data_arrives():
+    """Resumed, the member is back in the room at once and its data follows the
+    WELCOME: when that data opens first, the client asks again without waiting."""
+    room, (a, b) = joined_room("alice", "bob")
+    alice = room.addr_of(a)
+    room.drop = lambda d, src, dst: alice in (src, dst)
+    room.advance(16)
+    assert a.state is State.RECONNECTING and "alice" in room.server.member_names
+    drain(a)
+    welcomes = []
+
+    def drop_first_welcome(d, src, dst):
+        if src == SERVER and kind(d) is wire.PacketType.WELCOME:
+            welcomes.append((room.now, wire.decode(d)))
+            return len(welcomes) == 1
+        return False
+    room.drop = drop_first_welcome
+    room.now = a._join.due                 # the next HELLO; then no time passes
+    room.settle()
+    assert a.state is State.JOINED and len(welcomes) == 2 and welcomes[0][0] == welcomes[1][0]
+    assert all(w.resumed and w.session == a._peer.session for _, w in welcomes)
+    assert ev.Reconnected(resumed=True) in drain(a)
+    assert not [e for e in drain(b) if isinstance(e, (ev.MemberLeft, ev.MemberJoined))]
 
 
 # --- the room -----------------------------------------------------------------------
@@ -261,11 +308,14 @@ def test_control_characters_in_text_become_spaces():
 def test_nobody_can_speak_from_another_address_with_a_members_session():
     room, (a, b) = joined_room("alice", "bob")
     typed(a, "genuine")
-    (data, _), = [x for x in a.datagrams_to_send(room.now) if isinstance(wire.decode(x[0]), wire.Data)]
+    (data, _), = [x for x in a.datagrams_to_send(room.now) if isinstance(opened(keys_of(a), x[0]), wire.Data)]
     room.server.receive_datagram(data, ("127.0.0.9", 666), room.now)   # replayed from elsewhere
+    room.server.receive_datagram(data, room.addr_of(b), room.now)      # or from another member's address
     room.settle()
-    assert room.server.counters["wrong_address"] == 1
-    assert lines(drain(b)) == []
+    assert room.server.counters["unknown_session"] == 1 and room.server.counters["undecryptable"] == 1
+    assert room.raw_to[("127.0.0.9", 666)] == [wire.encode(wire.Reset(bytes(8)))]
+    assert lines(drain(b)) == [] and b.state is State.JOINED
+    assert room.server.member_names == ["alice", "bob"]
 
 
 def test_leaving_is_announced_and_delivers_everything_first():
@@ -324,7 +374,7 @@ def test_a_timer_that_fires_on_time_does_its_work_so_it_cannot_spin():
     at = a.get_timer()
     assert at == 126.00005 + 5.0
     a.handle_timer(at)
-    assert [wire.decode(d) for d, _ in a.datagrams_to_send(at)] == [wire.Ping(a._peer.session)]
+    assert [opened(keys_of(a), d) for d, _ in a.datagrams_to_send(at)] == [wire.Ping(a._peer.session)]
     assert a.get_timer() > at
 
 
@@ -359,7 +409,7 @@ def test_a_line_lost_after_a_long_outage_is_resent_at_the_new_rto_not_the_old_ti
     dropped = []
 
     def drop_next_data_to_bob(d, src, dst):
-        if dst == bob and not dropped and isinstance(wire.decode(d), wire.Data):
+        if dst == bob and not dropped and isinstance(opened(keys_of(b), d, to=Side.CLIENT), wire.Data):
             dropped.append(room.now)
             return True
         return False
@@ -478,8 +528,8 @@ def test_the_handshake_times_the_path_so_a_first_line_lost_is_resent_in_millisec
     drain(b)
     bob = room.addr_of(b)
     lost = []
-    room.drop = lambda d, src, dst: dst == bob and not lost and isinstance(wire.decode(d), wire.Data) \
-        and not lost.append(1)
+    room.drop = lambda d, src, dst: dst == bob and not lost and isinstance(opened(keys_of(b), d, to=Side.CLIENT),
+                                                                           wire.Data) and not lost.append(1)
     typed(a, "first words")
     room.advance(0.1, tick=0.005)
     assert lost and any(isinstance(e, ev.RoomLine) and e.text == "first words" for e in drain(b))
@@ -494,9 +544,8 @@ def test_a_lossy_handshake_still_times_the_path_from_its_first_exchange():
     dropped = []
 
     def drop(d, src, dst):
-        p = wire.decode(d)
-        if dst == SERVER and isinstance(p, wire.Hello) and p.token and not dropped:
-            dropped.append(p)
+        if dst == SERVER and kind(d) is wire.PacketType.HELLO and wire.decode(d).token and not dropped:
+            dropped.append(wire.decode(d))
             return True
         return False
     room.drop = drop

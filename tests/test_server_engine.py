@@ -11,15 +11,22 @@ from udpcore import appmsg as m
 from udpcore import events as ev
 from udpcore import wire
 from udpcore.appmsg import LeaveReason
-from udpcore.errors import LineTooLong, NoSuchMember
+from udpcore.client import State
+from udpcore.errors import LineTooLong, NameTaken, NoSuchMember
+from udpcore.keying import ClientKeying, client_resume_proof, server_resume_proof
 from udpcore.operator import CLOSE_LINGER
+from udpcore.pending import PENDING_LIFETIME
+from udpcore.protection import Side
+from udpcore.sealing import Seal
 from udpcore.server import SWEEP_INTERVAL, ServerEngine
-from tests.enginepair import SERVER, Room, drain
+from tests.enginepair import SERVER, Room, drain, kind
+from tests.sealed import is_sealed, keys_of, peek
 from tests.typing_ import typed
 
 pytestmark = pytest.mark.timeout(10)
 
 GUEST = ("127.0.0.1", 50000)
+RESET = wire.encode(wire.Reset(bytes(8)))     # a RESET names no session: a sealed packet carries none in clear
 
 
 def joined(*names: str, **kw) -> tuple[Room, list]:
@@ -36,13 +43,67 @@ def member(room: Room, name: str):
     return room.server._roster.named(name)
 
 
+def opened(keys, d: bytes, to: Side = Side.CLIENT) -> wire.Packet:
+    """The session packet inside a datagram, which must have travelled sealed."""
+    assert is_sealed(d), d[:6]
+    return peek(keys, d, to=to)
+
+
 def packets_to(room: Room, addr) -> list:
-    return [wire.decode(d) for d, dst in room.server.datagrams_to_send(room.now) if dst == addr]
+    keys = keys_of(room.clients[addr])
+    return [opened(keys, d) for d, dst in room.server.datagrams_to_send(room.now) if dst == addr]
 
 
 def messages_in(datagrams: list) -> list:
     """The chat messages inside DATA (single fragments), in order."""
     return [m.decode_msg(p.payload) for p in datagrams if isinstance(p, wire.Data)]
+
+
+def sealed_by(client, packet) -> bytes:
+    """``packet`` as ``client`` would send it: sealed, with its next packet number."""
+    return client._peer.wrap(wire.encode(packet))
+
+
+class Hand:
+    """A client's half of the handshake, done by hand, for tests about the server's
+    bytes: a HELLO with a fresh token and key, the WELCOME's keys, sealed packets."""
+
+    def __init__(self, s: ServerEngine, addr, name: str, now: float, nonce: bytes = b"n" * 8) -> None:
+        self.s, self.addr = s, addr
+        self.keying = ClientKeying()
+        self.hello = wire.Hello(nonce, name, s._gate.tokens.mint(addr, now), public=self.keying.share.public)
+        self.seal: Seal | None = None
+        self.session = b""
+
+    def send_hello(self, now: float) -> list:
+        self.s.receive_datagram(wire.encode(self.hello), self.addr, now)
+        return self.s.datagrams_to_send(now)
+
+    def welcomed(self, welcome: bytes) -> wire.Welcome:
+        p = wire.decode(welcome)
+        assert isinstance(p, wire.Welcome) and p.nonce == self.hello.nonce and not p.resumed
+        keys = self.keying.welcomed(p.public, p.pake, p.confirm, self.hello.nonce, self.hello.token, p.session)
+        self.seal, self.session = Seal(keys, Side.CLIENT), p.session
+        return p
+
+    def handshake(self, now: float) -> bytes:
+        """HELLO; our one answer must be a WELCOME, whose keys we take. Its bytes
+        (what the server sends others meanwhile is dropped)."""
+        (welcome,) = [d for d, dst in self.send_hello(now) if dst == self.addr]
+        self.welcomed(welcome)
+        return welcome
+
+    def sealed(self, packet) -> bytes:
+        assert self.seal is not None
+        return self.seal.seal(wire.encode(packet))
+
+    def confirm(self, now: float) -> None:
+        """Our first sealed packet (a PING, as the client engine sends)."""
+        self.s.receive_datagram(self.sealed(wire.Ping(self.session)), self.addr, now)
+
+    def open(self, d: bytes) -> wire.Packet:
+        assert self.seal is not None and is_sealed(d)
+        return wire.decode(self.seal.open(d))
 
 
 # --- the timer ---------------------------------------------------------------------------
@@ -74,7 +135,7 @@ def test_the_timer_is_a_members_retransmission_deadline_when_that_is_sooner():
     assert deadline is not None and deadline < sweep
     assert s.get_timer() == deadline == mem.timer_at
     s.handle_timer(deadline)                     # the line goes again
-    again = [wire.decode(d) for d, _ in s.datagrams_to_send(deadline)]
+    again = [opened(keys_of(a), d) for d, _ in s.datagrams_to_send(deadline)]
     assert [type(p) for p in again] == [wire.Data]
     assert s.get_timer() == min(sweep, mem.peer.channel.get_timer())
 
@@ -98,7 +159,7 @@ def test_a_member_gone_before_its_timer_fires_is_not_served_and_does_not_rearm()
     s.handle_timer(t)                                 # alice's entry surfaces first: skipped, not the end
     out = s.datagrams_to_send(t)
     assert out and {dst for _, dst in out} == {room.addr_of(b)}
-    assert m.Closing("for bob") in [m.decode_msg(wire.decode(d).payload) for d, _ in out]
+    assert m.Closing("for bob") in [m.decode_msg(opened(keys_of(b), d).payload) for d, _ in out]
     assert s.get_timer() == pytest.approx(min(bob.peer.channel.get_timer(), s._next_sweep))
     assert alice.peer.channel.get_timer() is not None      # she had data out, but nobody times it
 
@@ -116,7 +177,7 @@ def test_a_closing_server_wakes_at_its_deadline_and_a_closed_one_never():
     assert not s.closed
     out = s.datagrams_to_send(room.now + 1.0)
     assert s.closed and s.get_timer() is None
-    assert wire.Bye(a._peer.session, "") in [wire.decode(d) for d, _ in out]
+    assert wire.Bye(a._peer.session, "") in [opened(keys_of(a), d) for d, _ in out]
     s.receive_datagram(b"hello", GUEST, room.now + 2)     # closed: nothing more is taken
     assert s.member_names == ["alice"] and s.datagrams_to_send(room.now + 2) == []
 
@@ -145,22 +206,30 @@ def test_close_is_acknowledged_then_finished_and_happens_once():
 
 
 def test_every_drop_is_counted_once_per_datagram():
-    room, (a,) = joined("alice")
+    room, (a, b) = joined("alice", "bob")
     s = room.server
     stranger = ("127.0.0.1", 45000)
     for _ in range(2):
-        s.receive_datagram(wire.encode(wire.Ping(b"x" * 8)), stranger, room.now)     # unknown session
-        s.receive_datagram(wire.encode(wire.Ping(a._peer.session)), stranger, room.now)   # wrong address
-        s.receive_datagram(wire.MAGIC + b"\x01\x63" + bytes(8), stranger, room.now)  # malformed
-        s.receive_datagram(wire.MAGIC + b"\x02\x07" + bytes(300), stranger, room.now)   # version
+        s.receive_datagram(wire.encode(wire.Ping(a._peer.session)), stranger, room.now)   # a session packet in clear
+        s.receive_datagram(sealed_by(a, wire.Ping(a._peer.session)), stranger, room.now)  # sealed, from nobody's
+        s.receive_datagram(sealed_by(a, wire.Ping(a._peer.session)), room.addr_of(b), room.now)   # not bob's keys
+        twice = sealed_by(a, wire.Ping(a._peer.session))
+        s.receive_datagram(twice, room.addr_of(a), room.now)                          # opens: counted nowhere
+        s.receive_datagram(twice, room.addr_of(a), room.now)                          # replayed
+        s.receive_datagram(wire.MAGIC + bytes([wire.VERSION, 0x63]) + bytes(8), stranger, room.now)   # malformed
+        s.receive_datagram(wire.MAGIC + bytes([wire.VERSION + 1, 0x07]) + bytes(300), stranger, room.now)   # version
         s.receive_datagram(wire.encode(wire.Hello(b"n" * 8, "x"))[:150], stranger, room.now)   # short hello
         s.receive_datagram(wire.encode(wire.Reset(b"x" * 8)), stranger, room.now)     # unexpected
-    assert s.counters["unknown_session"] == 2 and s.counters["wrong_address"] == 2
-    assert s.counters["malformed"] == 2 and s.counters["version"] == 2
-    assert s.counters["short_hello"] == 2 and s.counters["unexpected"] == 2
+    assert s.counters == {"unsealed": 2, "unknown_session": 2, "undecryptable": 2, "replayed": 2,
+                          "malformed": 2, "version": 2, "short_hello": 2, "unexpected": 2}
+    assert s.member_names == ["alice", "bob"]
     out = s.datagrams_to_send(room.now)
-    assert [type(wire.decode(d)) for d, _ in out].count(wire.Reset) == 2          # unknown sessions are told
-    assert [type(wire.decode(d)) for d, _ in out].count(wire.Refuse) == 2
+    to_stranger = [d for d, dst in out if dst == stranger]
+    assert to_stranger.count(RESET) == 2                                            # unknown addresses are told
+    assert [type(wire.decode(d)) for d in to_stranger].count(wire.Refuse) == 2
+    assert len(to_stranger) == 4
+    assert {dst for _, dst in out} == {stranger, room.addr_of(a)}                   # alice's PINGs are answered
+    assert [type(opened(keys_of(a), d)) for d, dst in out if dst == room.addr_of(a)] == [wire.Ack]
 
 
 def test_an_ack_or_ping_from_another_address_is_ignored():
@@ -172,16 +241,18 @@ def test_an_ack_or_ping_from_another_address_is_ignored():
     s.datagrams_to_send(room.now)
     heard = mem.last_heard
     later = room.now + 3
-    ack = wire.encode(wire.Ack(a._peer.session, 0xFFFF, 0, 0))
-    for data in (ack, wire.encode(wire.Ping(a._peer.session))):
-        s.receive_datagram(data, ("127.0.0.1", 45000), later)
-    assert not mem.peer.channel.idle and mem.last_heard == heard
-    assert s.datagrams_to_send(later) == []
-    assert s.counters["wrong_address"] == 2
-    s.receive_datagram(wire.encode(wire.Ping(a._peer.session)), room.addr_of(a), later)
+    elsewhere = ("127.0.0.1", 45000)
+    ack = sealed_by(a, wire.Ack(a._peer.session, 0xFFFF, 0, 0))
+    ping = sealed_by(a, wire.Ping(a._peer.session))
+    for data in (ack, ping):
+        s.receive_datagram(data, elsewhere, later)
+    assert not mem.peer.channel.idle and mem.last_heard == heard and mem.addr == room.addr_of(a)
+    assert s.datagrams_to_send(later) == [(RESET, elsewhere)] * 2       # held nothing for that address
+    assert s.counters["unknown_session"] == 2
+    s.receive_datagram(sealed_by(a, wire.Ping(a._peer.session)), room.addr_of(a), later)
     assert mem.last_heard == later
     (d, dst), = s.datagrams_to_send(later)
-    assert isinstance(wire.decode(d), wire.Ack) and dst == room.addr_of(a)
+    assert isinstance(opened(keys_of(a), d), wire.Ack) and dst == room.addr_of(a)
 
 
 def test_an_ack_from_the_member_acknowledges_and_lets_the_backlog_go():
@@ -192,11 +263,11 @@ def test_an_ack_from_the_member_acknowledges_and_lets_the_backlog_go():
     room.drop = lambda *x: True
     s.say("one", room.now)
     s.say("two", room.now)
-    (first,) = [wire.decode(d) for d, _ in s.datagrams_to_send(room.now)]
-    s.receive_datagram(wire.encode(wire.Ack(a._peer.session, first.seq + 1, 0, first.ts)),
+    (first,) = [opened(keys_of(a), d) for d, _ in s.datagrams_to_send(room.now)]
+    s.receive_datagram(sealed_by(a, wire.Ack(a._peer.session, first.seq + 1, 0, first.ts)),
                        room.addr_of(a), room.now + 0.01)
     assert mem.last_heard == room.now + 0.01
-    (second,) = [wire.decode(d) for d, _ in s.datagrams_to_send(room.now + 0.01)]
+    (second,) = [opened(keys_of(a), d) for d, _ in s.datagrams_to_send(room.now + 0.01)]
     assert second.seq == first.seq + 1 and m.decode_msg(second.payload).text == "two"
 
 
@@ -206,14 +277,14 @@ def test_a_malformed_fragment_stream_drops_the_member():
     huge = [wire.Data(a._peer.session, seq, 0, 0, wire.FLAG_MORE, 0, 0, b"x" * wire.MAX_FRAGMENT)
             for seq in range(a._peer.channel._next_seq, a._peer.channel._next_seq + 113)]
     for p in huge:
-        s.receive_datagram(wire.encode(p), room.addr_of(a), room.now)
+        s.receive_datagram(sealed_by(a, p), room.addr_of(a), room.now)
     assert s.member_names == ["bob"] and s.counters["malformed"] == 1
     assert ev.MemberLeft("alice", LeaveReason.LEFT) in drain(s)
 
 
 def test_a_member_that_says_bye_leaves():
     room, (a, b) = joined("alice", "bob")
-    room.server.receive_datagram(wire.encode(wire.Bye(a._peer.session, "")), room.addr_of(a), room.now)
+    room.server.receive_datagram(sealed_by(a, wire.Bye(a._peer.session, "")), room.addr_of(a), room.now)
     assert room.server.member_names == ["bob"]
     room.settle()
     assert ev.MemberLeft("alice", LeaveReason.LEFT) in drain(b)
@@ -225,11 +296,11 @@ def test_a_leave_is_acknowledged_at_once_and_a_later_data_gets_reset():
     a._peer.send(m.Leave(), capped=False)
     (d, _), = a.datagrams_to_send(room.now)
     s.receive_datagram(d, room.addr_of(a), room.now)
-    out = [wire.decode(x) for x, _ in s.datagrams_to_send(room.now)]
-    assert isinstance(out[0], wire.Ack) and out[0].ack == wire.decode(d).seq + 1
+    out = [opened(keys_of(a), x) for x, _ in s.datagrams_to_send(room.now)]
+    assert isinstance(out[0], wire.Ack) and out[0].ack == opened(keys_of(a), d, to=Side.SERVER).seq + 1
     assert s.member_names == []
     s.receive_datagram(d, room.addr_of(a), room.now)           # the LEAVE again
-    assert [wire.decode(x) for x, _ in s.datagrams_to_send(room.now)] == [wire.Reset(a._peer.session)]
+    assert s.datagrams_to_send(room.now) == [(RESET, room.addr_of(a))]
 
 
 def test_a_server_to_client_message_from_a_member_is_counted_unexpected():
@@ -326,6 +397,20 @@ def test_renames_are_checked_announced_and_may_change_case():
 # --- coming back --------------------------------------------------------------------------------
 
 
+def resume_hello(client, nonce: bytes, token: bytes) -> bytes:
+    """A resuming HELLO as ``client`` makes it: its name, a fresh key, and the proof
+    that it holds its session's keys, bound to this nonce and token."""
+    proof = client_resume_proof(keys_of(client), client._peer.session, nonce, token)
+    return wire.encode(wire.Hello(nonce, client.name, token, proof, ClientKeying().share.public))
+
+
+def resumed_welcome(client, nonce: bytes, token: bytes) -> wire.Welcome:
+    """The WELCOME that resumes ``client``'s session: no new key, the server's proof."""
+    session = client._peer.session
+    return wire.Welcome(nonce, session, client.name, resumed=True,
+                        confirm=server_resume_proof(keys_of(client), session, nonce, token))
+
+
 def test_a_member_resuming_from_a_new_address_moves_there_and_gets_its_lines_at_once():
     room, (a, b) = joined("alice", "bob")
     s = room.server
@@ -338,16 +423,44 @@ def test_a_member_resuming_from_a_new_address_moves_there_and_gets_its_lines_at_
     assert not mem.peer.channel.idle
     nonce = b"r" * 8
     tok = s._gate.tokens.mint(new, room.now)
-    s.receive_datagram(wire.encode(wire.Hello(nonce, "alice", tok, resume=a._peer.session)), new, room.now)
+    s.receive_datagram(resume_hello(a, nonce, tok), new, room.now)
     out = s.datagrams_to_send(room.now)
     assert all(dst == new for _, dst in out)
-    got = [wire.decode(d) for d, _ in out]
-    assert got[0] == wire.Welcome(nonce, a._peer.session, "alice", resumed=True)
-    assert any(isinstance(p, wire.Data) for p in got[1:])            # resent now, not at the timer
+    assert wire.decode(out[0][0]) == resumed_welcome(a, nonce, tok)
+    got = [opened(keys_of(a), d) for d, _ in out[1:]]
+    assert any(isinstance(p, wire.Data) for p in got)                # resent now, not at the timer
     assert mem.addr == new and s._roster.at(old) is None and s._roster.at(new) is mem
     assert mem.nonce == nonce and mem.peer.last_heard == room.now and mem.peer.last_sent == room.now
     assert s.member_names == ["alice", "bob"]
     assert not [e for e in drain(s) if isinstance(e, (ev.MemberLeft, ev.MemberJoined))]
+
+
+def test_a_resume_with_a_wrong_proof_resumes_nothing_and_the_name_is_taken():
+    room, (a, b) = joined("alice", "bob")
+    s = room.server
+    new = ("127.0.0.1", 41999)
+    mem = member(room, "alice")
+    before = s._gate.tokens.mint(new, room.now - 1)        # a proof bound to another token proves nothing now
+    tok = s._gate.tokens.mint(new, room.now)
+    nonce = b"r" * 8
+    sa, sb = a._peer.session, b._peer.session
+    proofs = [
+        bytes(32),                                                   # a guess
+        client_resume_proof(keys_of(b), sa, nonce, tok),             # another session's keys
+        client_resume_proof(keys_of(a), sb, nonce, tok),             # alice's keys, another session's id
+        client_resume_proof(keys_of(a), sa, nonce, before),          # alice's proof, for an older token...
+        client_resume_proof(keys_of(a), sa, b"o" * 8, tok),          # ...or for another HELLO
+    ]
+    for i, proof in enumerate(proofs):
+        hello = wire.Hello(nonce, "alice", tok, proof, ClientKeying().share.public)
+        s.receive_datagram(wire.encode(hello), new, room.now + i)
+        assert s.datagrams_to_send(room.now + i) == [
+            (wire.encode(wire.Refuse(nonce, wire.RefuseCode.NAME_TAKEN, "alice")), new)]
+    assert mem.addr == room.addr_of(a) and s._roster.at(new) is None and not s._pending.by_addr
+    assert s.member_names == ["alice", "bob"] and drain(s) == []
+    s.receive_datagram(resume_hello(a, nonce, tok), new, room.now + 5)     # the right proof, then
+    assert wire.decode(s.datagrams_to_send(room.now + 5)[0][0]) == resumed_welcome(a, nonce, tok)
+    assert mem.addr == new
 
 
 def test_a_resume_to_an_address_a_guest_holds_replaces_the_guest():
@@ -355,22 +468,32 @@ def test_a_resume_to_an_address_a_guest_holds_replaces_the_guest():
     s = room.server
     s.receive_datagram(b"hi", GUEST, room.now)
     tok = s._gate.tokens.mint(GUEST, room.now)
-    s.receive_datagram(wire.encode(wire.Hello(b"r" * 8, "alice", tok, resume=a._peer.session)), GUEST, room.now)
+    s.receive_datagram(resume_hello(a, b"r" * 8, tok), GUEST, room.now)
     assert s.member_names == ["alice", "bob"] and member(room, "alice").addr == GUEST
     assert ev.MemberLeft("guest-127.0.0.1:50000", LeaveReason.LEFT) in drain(s)
 
 
-def test_a_lost_welcome_is_repeated_with_the_same_session():
+def test_a_lost_welcome_is_repeated_byte_for_byte_and_the_member_waits_for_its_first_sealed_packet():
     room = Room()
     c = room.add("alice")
-    room.drop = lambda d, src, dst: src == SERVER and isinstance(wire.decode(d), wire.Welcome)
+    addr = room.addr_of(c)
+    lost = []
+    room.drop = lambda d, src, dst: src == SERVER and kind(d) is wire.PacketType.WELCOME and not lost.append(d)
     room.settle()
-    (hello, _), = [x for x in c.datagrams_to_send(room.now + 1) if isinstance(wire.decode(x[0]), wire.Hello)]
-    room.server.receive_datagram(hello, room.addr_of(c), room.now + 1)
-    out = [wire.decode(d) for d, _ in room.server.datagrams_to_send(room.now + 1)]
-    mem = member(room, "alice")
-    assert out == [wire.Welcome(wire.decode(hello).nonce, mem.peer.session, "alice")]
-    assert room.server.member_names == ["alice"]
+    assert len(lost) == 1 and c.state is State.CONNECTING
+    assert room.server.member_names == [] and room.server._pending.at(addr) is not None
+    (hello, _), = [x for x in c.datagrams_to_send(room.now + 1) if kind(x[0]) is wire.PacketType.HELLO]
+    assert wire.decode(hello).token                         # the same HELLO: its nonce, its token
+    room.server.receive_datagram(hello, addr, room.now + 1)
+    assert room.server.datagrams_to_send(room.now + 1) == [(lost[0], addr)]
+    session = wire.decode(lost[0]).session
+    assert room.server._pending.at(addr).session == session and room.server.member_names == []
+    room.now += 1
+    c.receive_datagram(lost[0], SERVER, room.now)
+    room.settle()
+    assert c.state is State.JOINED and room.server.member_names == ["alice"]
+    assert member(room, "alice").peer.session == session == c._peer.session
+    assert [e.name for e in drain(room.server) if isinstance(e, ev.MemberJoined)] == ["alice"]
 
 
 def test_a_new_program_at_a_members_address_replaces_it():
@@ -378,15 +501,19 @@ def test_a_new_program_at_a_members_address_replaces_it():
     s = room.server
     addr = room.addr_of(a)
     room.now += 0.01                       # a token admits once: each program gets its own
-    tok = s._gate.tokens.mint(addr, room.now)
-    s.receive_datagram(wire.encode(wire.Hello(b"z" * 8, "carol", tok)), addr, room.now)
+    carol = Hand(s, addr, "carol", room.now, nonce=b"z" * 8)
+    carol.handshake(room.now)
+    assert s.member_names == ["bob"]       # alice's program is gone: the address is carol's now
+    carol.confirm(room.now)
     assert s.member_names == ["bob", "carol"]
     room.now += 0.01
     tok = s._gate.tokens.mint(addr, room.now)
-    s.receive_datagram(wire.encode(wire.Hello(b"y" * 8, "a b", tok)), addr, room.now)   # refused, and carol goes
+    s.receive_datagram(wire.encode(wire.Hello(b"y" * 8, "a b", tok, public=ClientKeying().share.public)), addr,
+                       room.now)           # refused, and carol goes
     assert s.member_names == ["bob"]
     evs = drain(s)
     assert ev.MemberLeft("alice", LeaveReason.LEFT) in evs and ev.MemberLeft("carol", LeaveReason.LEFT) in evs
+    assert ev.MemberJoined("carol", "127.0.0.1:40000") in evs
 
 
 def test_joins_are_not_announced_when_turned_off_but_still_reported_to_the_operator():
@@ -400,14 +527,143 @@ def test_joins_are_not_announced_when_turned_off_but_still_reported_to_the_opera
 
 
 def test_session_ids_never_collide():
-    ids = iter([b"A" * 8, b"A" * 8, b"A" * 8, b"B" * 8])
+    """Not with a member's, nor with a handshake's still waiting for its first sealed packet."""
+    ids = iter([b"D" * 8, b"A" * 8, b"A" * 8, b"B" * 8, b"A" * 8, b"B" * 8, b"C" * 8])
     rng = random.Random(3)
-    s = ServerEngine(0.0, randbytes=lambda n: next(ids) if n == 8 else rng.randbytes(n))
-    for i, name in enumerate(("alice", "bob")):
-        addr = ("127.0.0.1", 42000 + i)
-        tok = s._gate.tokens.mint(addr, 0.0)
-        s.receive_datagram(wire.encode(wire.Hello(b"n" * 8, name, tok)), addr, 0.0)
-    assert sorted(x.peer.session for x in s._roster.sessions()) == [b"A" * 8, b"B" * 8]
+    s = ServerEngine(0.0, randbytes=lambda n: next(ids) if n == 8 else rng.randbytes(n))   # D: discovery's id
+    hands = [Hand(s, ("127.0.0.1", 42000 + i), name, 0.0) for i, name in enumerate(("alice", "bob", "carol"))]
+    hands[0].handshake(0.0)
+    hands[0].confirm(0.0)                  # alice is a member...
+    hands[1].handshake(0.0)                # ...bob's handshake waits...
+    hands[2].handshake(0.0)
+    assert [h.session for h in hands] == [b"A" * 8, b"B" * 8, b"C" * 8]
+    for h in hands[1:]:
+        h.confirm(0.0)
+    assert sorted(x.peer.session for x in s._roster.sessions()) == [b"A" * 8, b"B" * 8, b"C" * 8]
+    assert next(ids, None) is None
+
+
+# --- the door: handshakes wait for their first sealed packet ------------------------------------
+
+
+def test_a_handshake_waits_unannounced_until_its_first_sealed_packet_opens():
+    room, (a,) = joined("alice")
+    s = room.server
+    addr = ("127.0.0.1", 41000)
+    bob = Hand(s, addr, "bob", room.now)
+    out = bob.send_hello(room.now)
+    assert len(out) == 1 and out[0][1] == addr              # the WELCOME, and nothing else to anyone
+    session = bob.welcomed(out[0][0]).session
+    assert s.member_names == ["alice"] and s._roster.session(session) is None
+    assert s._pending.at(addr).session == session and drain(s) == []
+    room.settle()
+    assert not [e for e in drain(a) if isinstance(e, ev.MemberJoined)]
+    forged = bytearray(bob.sealed(wire.Ping(bob.session)))
+    forged[-1] ^= 1                                         # does not open: proves nothing
+    s.receive_datagram(bytes(forged), addr, room.now)
+    assert s.counters["undecryptable"] == 1 and s.member_names == ["alice"] and s._pending.at(addr) is not None
+    assert s.datagrams_to_send(room.now) == []
+    bob.confirm(room.now + 0.1)
+    assert s.member_names == ["alice", "bob"] and not s._pending.by_addr
+    assert s._roster.session(session) is member(room, "bob")
+    assert drain(s) == [ev.MemberJoined("bob", "127.0.0.1:41000")]
+    room.now += 0.1
+    room.settle()
+    assert messages_in([bob.open(d) for d in room.raw_to[addr]]) == [
+        m.Limits(300, 20), m.Members(("server", "alice", "bob"))]
+    assert ev.MemberJoined("bob", "127.0.0.1:41000") in drain(a)
+
+
+def test_a_handshake_never_confirmed_is_forgotten_after_its_lifetime_and_counted_unconfirmed():
+    assert PENDING_LIFETIME == 10.0
+    s = ServerEngine(0.0)
+    addr = ("127.0.0.1", 41000)
+    bob = Hand(s, addr, "bob", 0.0)
+    bob.handshake(0.0)
+    s._next_sweep = PENDING_LIFETIME - 0.001
+    s.handle_timer(PENDING_LIFETIME - 0.001)
+    assert s._pending.at(addr) is not None and "unconfirmed" not in s.counters
+    s._next_sweep = PENDING_LIFETIME
+    s.handle_timer(PENDING_LIFETIME)
+    assert s._pending.at(addr) is None and s.counters["unconfirmed"] == 1
+    s.handle_timer(PENDING_LIFETIME + 5)                    # counted once
+    assert s.counters["unconfirmed"] == 1
+    bob.confirm(PENDING_LIFETIME + 5)                       # too late: the server holds nothing for it
+    assert s.member_names == [] and s.counters["unknown_session"] == 1
+    assert s.datagrams_to_send(PENDING_LIFETIME + 5) == [(RESET, addr)]
+    assert drain(s) == []
+
+
+def test_a_repeated_hello_gets_the_same_welcome_and_a_fresh_token_a_new_handshake():
+    rng = random.Random(5)
+    drawn = []
+
+    def randbytes(n: int) -> bytes:
+        drawn.append(n)
+        return rng.randbytes(n)
+    s = ServerEngine(0.0, randbytes=randbytes)
+    addr = ("127.0.0.1", 41000)
+    first = Hand(s, addr, "bob", 0.0)
+    out = first.send_hello(0.01)
+    before = len(drawn)
+    assert first.send_hello(0.3) == out and len(out) == 1       # byte for byte, to the same address
+    assert first.send_hello(0.8) == out
+    assert len(drawn) == before and len(s._pending) == 1          # no new session, no new key
+    assert s.counters == {} and s.member_names == []
+    first.welcomed(out[0][0])
+    again = Hand(s, addr, "bob", 1.0, nonce=first.hello.nonce)   # the same nonce, another token: another handshake
+    welcome = again.handshake(1.0)
+    assert welcome != out[0][0] and again.session != first.session
+    assert len(s._pending) == 1 and s._pending.at(addr).session == again.session
+    first.confirm(1.1)                                            # the replaced handshake's keys open nothing
+    assert s.counters["undecryptable"] == 1 and s.member_names == []
+    again.confirm(1.1)
+    assert s.member_names == ["bob"] and member_session(s, "bob") == again.session
+
+
+def member_session(s: ServerEngine, name: str) -> bytes:
+    return s._roster.named(name).peer.session
+
+
+def test_two_clients_racing_for_one_name_the_second_to_confirm_is_refused_name_taken():
+    room = Room()
+    first, second = room.add("dave"), room.add("Dave")
+    room.settle()
+    addrs = room.addr_of(first), room.addr_of(second)
+    welcomed = [dst for d, dst in room.sent_by_server if kind(d) is wire.PacketType.WELCOME]
+    assert sorted(welcomed) == sorted(addrs)              # both: neither was in the room yet
+    assert first.state is State.JOINED and second.state is State.CLOSED
+    refusals = [(wire.decode(d), dst) for d, dst in room.sent_by_server if kind(d) is wire.PacketType.REFUSE]
+    assert refusals == [(wire.Refuse(second._join.nonce, wire.RefuseCode.NAME_TAKEN, "Dave"), addrs[1])]
+    assert drain(second) == [ev.JoinRefused(NameTaken("Dave"))]
+    assert drain(first)[0] == ev.Connected("dave", "127.0.0.1:5002")
+    assert room.server.member_names == ["dave"] and not room.server._pending.by_addr
+    assert member(room, "dave").addr == addrs[0]
+    assert [e for e in drain(room.server) if isinstance(e, (ev.MemberJoined, ev.MemberLeft))] == [
+        ev.MemberJoined("dave", "127.0.0.1:40000")]
+
+
+def test_session_packets_in_clear_from_a_members_address_are_counted_unsealed_and_change_nothing():
+    room, (a, b) = joined("alice", "bob")
+    s = room.server
+    mem = member(room, "alice")
+    room.drop = lambda *x: True
+    s.say("one", room.now)
+    (line,) = [opened(keys_of(a), d) for d, dst in s.datagrams_to_send(room.now) if dst == room.addr_of(a)]
+    drain(s)
+    heard = mem.last_heard
+    later = room.now + 3
+    sid = a._peer.session
+    said = m.encode_msg(m.Say(1, "in clear"))
+    clear = [wire.Data(sid, a._peer.channel._next_seq, line.seq + 1, 0, 0, 0, 0, said),
+             wire.Ack(sid, line.seq + 1, 0, line.ts), wire.Ping(sid), wire.Bye(sid, "")]
+    for p in clear:
+        s.receive_datagram(wire.encode(p), room.addr_of(a), later)
+    assert s.counters == {"unsealed": 4}
+    assert s.member_names == ["alice", "bob"] and mem.last_heard == heard and not mem.peer.channel.idle
+    assert s.datagrams_to_send(later) == [] and drain(s) == []
+    s.receive_datagram(sealed_by(a, clear[1]), room.addr_of(a), later)     # the same ACK, sealed, counts
+    assert mem.peer.channel.idle and mem.last_heard == later
 
 
 # --- guests ----------------------------------------------------------------------------------
@@ -490,7 +746,7 @@ def test_a_member_vanishes_after_nineteen_silent_seconds_so_the_sweep_never_pass
     assert s.datagrams_to_send(t0 + 4.9) == []
     s._next_sweep = t0 + 5.0
     s.handle_timer(t0 + 5.0)
-    assert [wire.decode(d) for d, _ in s.datagrams_to_send(t0 + 5.0)] == [wire.Ping(a._peer.session)]
+    assert [opened(keys_of(a), d) for d, _ in s.datagrams_to_send(t0 + 5.0)] == [wire.Ping(a._peer.session)]
     assert mem.peer.last_sent == t0 + 5.0
     s._next_sweep = t0 + 19.0 - 0.001
     s.handle_timer(t0 + 19.0 - 0.001)
@@ -582,10 +838,10 @@ def test_the_member_list_is_cut_at_100000_bytes():
 def test_a_newer_version_is_refused_to_its_sender_with_our_version():
     s = ServerEngine(0.0)
     hello = bytearray(wire.encode(wire.Hello(b"n" * 8, "alice")))
-    hello[3] = 2
+    hello[3] = 3
     s.receive_datagram(bytes(hello), GUEST, 0.0)
     (d, dst), = s.datagrams_to_send(0.0)
-    assert dst == GUEST and wire.decode(d) == wire.Refuse(bytes(8), wire.RefuseCode.VERSION, "1")
+    assert dst == GUEST and wire.decode(d) == wire.Refuse(bytes(8), wire.RefuseCode.VERSION, "2")
 
 
 def test_counters_count_every_occurrence():
@@ -612,7 +868,7 @@ def test_two_malformed_members_count_twice():
         seq = x._peer.channel._next_seq
         for i in range(113):
             p = wire.Data(x._peer.session, seq + i, 0, 0, wire.FLAG_MORE, 0, 0, b"x" * wire.MAX_FRAGMENT)
-            s.receive_datagram(wire.encode(p), room.addr_of(x), room.now)
+            s.receive_datagram(sealed_by(x, p), room.addr_of(x), room.now)
     assert s.counters["malformed"] == 2 and s.member_names == ["carol"]
 
 
@@ -634,7 +890,7 @@ def test_the_line_to_the_other_party_of_a_private_line_carries_no_message_id():
     room.settle()
     lines = {}
     for d, dst in room.sent_by_server:
-        p = wire.decode(d)
+        p = opened(keys_of(room.clients[dst]), d)
         if isinstance(p, wire.Data) and p.payload[:1] == bytes([m.MsgType.LINE]):
             lines[dst] = m.decode_msg(p.payload)
     assert lines[room.addr_of(b)] == m.Line(0, "alice", "psst", m.LINE_PRIVATE, 0, "bob")
@@ -707,8 +963,9 @@ def test_a_member_list_of_exactly_100000_bytes_is_whole_and_one_byte_more_is_cut
 def test_the_handshake_round_trip_seeds_the_members_rtt():
     s = ServerEngine(0.0)
     addr = ("127.0.0.1", 41000)
-    tok = s._gate.tokens.mint(addr, 10.0)
-    s.receive_datagram(wire.encode(wire.Hello(b"n" * 8, "alice", tok)), addr, 10.02)
+    hand = Hand(s, addr, "alice", 10.0)            # the token: minted at 10.0
+    hand.handshake(10.02)
+    hand.confirm(10.5)                             # its first sealed packet comes later: no sample
     assert s._roster.named("alice").peer.channel.rtt.srtt == pytest.approx(0.02)
 
 
@@ -752,7 +1009,7 @@ def test_a_relayed_line_carries_no_message_id_but_its_echo_does():
     room.settle()
     got = {}
     for d, dst in room.sent_by_server:
-        p = wire.decode(d)
+        p = opened(keys_of(room.clients[dst]), d)
         if isinstance(p, wire.Data) and p.payload[:1] == bytes([m.MsgType.LINE]):
             got[dst] = m.decode_msg(p.payload)
     assert got[room.addr_of(b)] == m.Line(1, "alice", "hello", 0, 0, "")

@@ -503,9 +503,12 @@ def test_a_new_program_at_a_members_address_replaces_it():
     room.now += 0.01                       # a token admits once: each program gets its own
     carol = Hand(s, addr, "carol", room.now, nonce=b"z" * 8)
     carol.handshake(room.now)
-    assert s.member_names == ["bob"]       # alice's program is gone: the address is carol's now
+    assert s.member_names == ["alice", "bob"]   # a handshake alone removes nobody...
+    a.say("alice is still here")
+    room.settle()
+    assert [e.text for e in drain(b) if isinstance(e, ev.RoomLine)] == ["alice is still here"]
     carol.confirm(room.now)
-    assert s.member_names == ["bob", "carol"]
+    assert s.member_names == ["bob", "carol"]   # ...but one whose keys are proven does: the address is carol's
     room.now += 0.01
     tok = s._gate.tokens.mint(addr, room.now)
     s.receive_datagram(wire.encode(wire.Hello(b"y" * 8, "a b", tok, public=ClientKeying().share.public)), addr,

@@ -118,8 +118,8 @@ class Admission:
             self.counters["bad_handshake"] += 1
             return
         self._gate.spend(h.token, now)
-        if v.member is not None:                 # a previous program at this address
-            self._room.remove(v.member, LeaveReason.LEFT)
+        # A previous program at this address stays until this one proves its keys
+        # (_confirm replaces it then): a handshake alone removes nobody.
         welcome = encode(Welcome(h.nonce, sid, h.name, False, sk.public, sk.pake, sk.confirm))
         self._pending.add(addr, Pending(h, sid, Seal(sk.keys, Side.SERVER), welcome,
                                         now + PENDING_LIFETIME, v.rtt, locked))
@@ -131,12 +131,13 @@ class Admission:
         h = pend.hello
         holder = self._roster.named(h.name)
         existing = self._roster.at(addr)
+        replaced = existing is not None and existing.peer is not None      # its place is freed first
         code = None
         if holder is not None and holder is not existing:
             code = RefuseCode.NAME_TAKEN          # someone else confirmed that name first
-        elif len(self._roster.by_sid) >= self.limits.max_members:
+        elif len(self._roster.by_sid) - replaced >= self.limits.max_members:
             code = RefuseCode.FULL
-        elif self._roster.per_host[addr[0]] >= self.limits.max_per_address:
+        elif self._roster.per_host[addr[0]] - replaced >= self.limits.max_per_address:
             code = RefuseCode.HOST_FULL
         if code is not None:
             self._refuse(h, addr, code)
@@ -188,18 +189,21 @@ class Admission:
         """The plaintext of a SEALED datagram and the member whose keys opened it,
         or None (dropped and counted; an address we hold nothing for is told RESET)."""
         mem = self._by_addr.get(addr)
-        if mem is None or mem.peer is None:
-            pend = self._pending.at(addr) if self._pending.by_addr else None
-            if pend is not None:
-                try:
-                    inner = pend.seal.open(data)
-                except DecryptError:
-                    self.counters["undecryptable"] += 1
-                    return None
+        pend = self._pending.at(addr) if self._pending.by_addr else None
+        if pend is not None:                       # a new program at this address, or a member to be
+            try:
+                inner = pend.seal.open(data)
+            except DecryptError:
+                inner = None                       # perhaps the member still there: tried below
+            if inner is not None:
                 mem = self._confirm(pend, addr, now)
                 return None if mem is None else (inner, mem)
+        if mem is None or mem.peer is None:
             mem = self._parting.at(addr) if self._parting_sessions else None
             if mem is None:
+                if pend is not None:
+                    self.counters["undecryptable"] += 1
+                    return None
                 self.counters["unknown_session"] += 1
                 self._reply(encode(Reset(_NO_SESSION)), addr, len(data))
                 return None

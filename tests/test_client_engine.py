@@ -7,15 +7,22 @@ import random
 
 import pytest
 
+from dataclasses import replace
+
 from udpcore import appmsg as m
 from udpcore import events as ev
 from udpcore import wire
 from udpcore.client import CONNECT_TIMEOUT, LEAVE_TIMEOUT, MAX_QUEUED, ClientEngine
 from udpcore.client_state import State
 from udpcore.errors import (BacklogFull, InvalidName, LineTooLong, NameProblem, NameTaken, NoSuchMember,
-                            NotInRoom, RoomFull, VersionMismatch)
+                            NotInRoom, NotLocked, PassphraseNeeded, RoomFull, VersionMismatch, WrongPassphrase)
+from udpcore.keying import client_resume_proof, server_resume_proof
 from udpcore.peer import KEEPALIVE, SERVER_TIMEOUT, Peer
+from udpcore.protection import SessionKeys, Side
+from udpcore.reliable import MAX_REASSEMBLY
+from udpcore.sealing import Seal
 from tests.enginepair import SERVER, drain
+from tests.sealed import ScriptKeys, is_sealed
 
 pytestmark = pytest.mark.timeout(10)
 
@@ -23,26 +30,53 @@ SID = b"s" * 8
 
 
 class FakeServer:
-    """One client and the server's side of its session, moved by hand."""
+    """One client and the server's side of its session, moved by hand.
 
-    def __init__(self, name: str = "alice", now: float = 100.0) -> None:
+    It answers a HELLO with a real WELCOME (:class:`tests.sealed.ScriptKeys`),
+    seals what it sends over the session and opens what the client seals."""
+
+    def __init__(self, name: str = "alice", now: float = 100.0, passphrase: str = "") -> None:
         self.now = now
-        self.c = ClientEngine(name, SERVER, now, randbytes=random.Random(5).randbytes)
-        self.peer = Peer(SID, now)
+        self.c = ClientEngine(name, SERVER, now, randbytes=random.Random(5).randbytes, passphrase=passphrase)
+        self.keys: ScriptKeys | None = None
+        self.peer: Peer | None = None
+
+    def open(self, data: bytes):
+        """A datagram from the client, decoded (a sealed one opened with the session's keys)."""
+        if is_sealed(data):
+            assert self.keys is not None
+            return wire.decode(self.keys.seal.open(data))
+        return wire.decode(data)
 
     def out(self) -> list:
-        return [wire.decode(d) for d, dst in self.c.datagrams_to_send(self.now) if dst == SERVER]
+        return [self.open(d) for d, dst in self.c.datagrams_to_send(self.now) if dst == SERVER]
 
     def to_client(self, p) -> None:
+        """A packet in clear (CHALLENGE, WELCOME, REFUSE, RESET, or a forgery)."""
         self.c.receive_datagram(wire.encode(p), SERVER, self.now)
 
-    def join(self, name: str | None = None, resumed: bool = False) -> None:
+    def sealed(self, p) -> None:
+        """A session packet, sealed with the session's keys as the server sends it."""
+        assert self.peer is not None
+        self.c.receive_datagram(self.peer.wrap(wire.encode(p)), SERVER, self.now)
+
+    def welcome(self, hello: wire.Hello, session: bytes = SID, name: str | None = None,
+                passphrase: str = "", room: str = "") -> None:
+        """Answer ``hello`` with a real WELCOME (the confirmation does not cover the
+        name) and hold the server's side of the new session."""
+        self.keys = ScriptKeys(hello, session, passphrase, room)
+        self.peer = Peer(session, self.now, seal=self.keys.seal)
+        w = wire.decode(self.keys.welcome)
+        self.c.receive_datagram(wire.encode(replace(w, name=name or hello.name)), SERVER, self.now)
+
+    def join(self, name: str | None = None) -> None:
         self.c.connect(self.now)
         hello = self.out()[0]
-        self.to_client(wire.Welcome(hello.nonce, SID, name or self.c.name, resumed))
+        self.welcome(hello, name=name)
 
     def say(self, *msgs) -> None:
         """The server sends these messages over the session."""
+        assert self.peer is not None
         for x in msgs:
             self.peer.send(x)
         for d in self.peer.datagrams(self.now):
@@ -53,6 +87,7 @@ class FakeServer:
         got = []
         for p in self.out():
             if isinstance(p, (wire.Data, wire.Ack, wire.Ping)):
+                assert self.peer is not None and p.session == self.peer.session
                 got += self.peer.receive(p, self.now)
         return got
 
@@ -60,7 +95,7 @@ class FakeServer:
 def joined(name: str = "alice") -> FakeServer:
     f = FakeServer(name)
     f.join()
-    f.say(m.Members((name,)))
+    f.say(m.Members((name,)))                    # the server's first sealed packet: Connected
     f.hear()
     drain(f.c)
     return f
@@ -113,7 +148,9 @@ def test_a_reconnecting_client_times_only_its_hellos():
     assert c.state is State.RECONNECTING and c._peer is not None
     assert c.get_timer() == f.now                 # the HELLO, not the old session's timers
     c.datagrams_to_send(f.now)
-    assert c.get_timer() == f.now + 0.25 and c._deadline is None
+    # A RESET resumes (with a proof), so the HELLO repeats at the resume's first
+    # retry, 0.5 s (version 1 began a fresh join after a RESET: 0.25 s).
+    assert c.get_timer() == f.now + 0.5 and c._deadline is None
 
 
 def test_the_keepalive_goes_at_exactly_five_seconds_and_loss_at_fifteen():
@@ -123,12 +160,19 @@ def test_the_keepalive_goes_at_exactly_five_seconds_and_loss_at_fifteen():
     c.handle_timer(t0 + KEEPALIVE - 0.001)
     assert c.datagrams_to_send(t0 + KEEPALIVE - 0.001) == []
     c.handle_timer(t0 + KEEPALIVE)
-    assert [wire.decode(d) for d, _ in c.datagrams_to_send(t0 + KEEPALIVE)] == [wire.Ping(SID)]
+    ping = c.datagrams_to_send(t0 + KEEPALIVE)
+    assert all(is_sealed(d) for d, _ in ping)
+    assert [f.open(d) for d, _ in ping] == [wire.Ping(SID)]
     c.handle_timer(t0 + SERVER_TIMEOUT - 0.001)
     assert c.state is State.JOINED
     c.handle_timer(t0 + SERVER_TIMEOUT)
     assert c.state is State.RECONNECTING and drain(c) == [ev.ConnectionLost()]
-    assert wire.decode(c.datagrams_to_send(t0 + SERVER_TIMEOUT)[-1][0]).resume == SID
+    f.now = t0 + SERVER_TIMEOUT
+    hello = f.out()[-1]
+    assert hello.resume == b""                    # the proof needs the server's token
+    f.to_client(wire.Challenge(hello.nonce, b"T" * 20))
+    again = f.out()[-1]
+    assert again.resume == client_resume_proof(f.keys.seal.keys, SID, hello.nonce, b"T" * 20)
 
 
 def test_a_lost_server_while_leaving_closes_instead_of_reconnecting():
@@ -287,7 +331,7 @@ def test_a_bye_while_closing_is_not_told_twice():
     f.peer.send(m.Closing("bye"))
     for d in f.peer.datagrams(f.now):
         f.c.receive_datagram(d, SERVER, f.now)
-    f.to_client(wire.Bye(SID, "bye"))
+    f.sealed(wire.Bye(SID, "bye"))
     assert drain(f.c) == [ev.ServerClosed("bye")] and f.c.closed
 
 
@@ -319,14 +363,16 @@ def test_answers_with_another_nonce_or_from_another_address_are_ignored():
     f = FakeServer()
     f.c.connect(f.now)
     hello = f.out()[0]
+    keys = ScriptKeys(hello, SID)
+    welcome = wire.decode(keys.welcome)
     f.to_client(wire.Refuse(b"x" * 8, wire.RefuseCode.FULL, ""))
-    f.to_client(wire.Welcome(b"x" * 8, SID, "alice"))
-    f.c.receive_datagram(wire.encode(wire.Welcome(hello.nonce, SID, "alice")), ("127.0.0.1", 9), f.now)
+    f.to_client(replace(welcome, nonce=b"x" * 8))
+    f.c.receive_datagram(keys.welcome, ("127.0.0.1", 9), f.now)
     f.c.receive_datagram(b"\xff junk", SERVER, f.now)
     assert f.c.state is State.CONNECTING and f.c.ignored == 4 and drain(f.c) == []
-    f.to_client(wire.Welcome(hello.nonce, SID, "alice"))
+    f.c.receive_datagram(keys.welcome, SERVER, f.now)
     assert f.c.state is State.JOINED
-    f.to_client(wire.Welcome(hello.nonce, SID, "alice"))        # a repeated WELCOME once joined
+    f.c.receive_datagram(keys.welcome, SERVER, f.now)           # a repeated WELCOME once joined
     assert f.c.ignored == 5
 
 
@@ -337,11 +383,11 @@ def test_a_challenge_is_answered_at_once_with_its_token():
     f = FakeServer()
     f.c.connect(f.now)
     hello = f.out()[0]
-    assert hello.token == b"" and hello.resume == b""
+    assert hello.token == b"" and hello.resume == b"" and hello.pake == b"" and len(hello.public) == 32
     f.now += 0.01
     f.to_client(wire.Challenge(hello.nonce, b"T" * 20))
     again = f.out()
-    assert again == [wire.Hello(hello.nonce, "alice", b"T" * 20)]
+    assert again == [wire.Hello(hello.nonce, "alice", b"T" * 20, public=hello.public)]
 
 
 def test_a_challenge_late_in_the_connect_time_extends_it_once():
@@ -356,22 +402,62 @@ def test_a_challenge_late_in_the_connect_time_extends_it_once():
     assert f.c._deadline == f.now - 5.0 + CONNECT_TIMEOUT
 
 
-def test_the_welcome_names_us_and_a_welcome_marked_resumed_on_a_first_join_is_a_join():
+def test_the_welcome_names_us_and_connected_comes_with_the_servers_first_sealed_packet():
     f = FakeServer("alice")
-    f.join(name="Alice", resumed=True)
+    f.join(name="Alice")
     assert f.c.state is State.JOINED and f.c.name == "Alice"
+    assert drain(f.c) == []                        # not yet: the session is not the server's yet
+    f.hear()                                       # the client's sealed PING...
+    f.say()                                        # ...acknowledged, sealed
     assert drain(f.c) == [ev.Connected("Alice", "127.0.0.1:5002")]
 
 
+def test_a_welcome_marked_resumed_on_a_first_join_is_ignored():
+    # Version 1 took it as a join. A resumed WELCOME carries a proof made with
+    # the keys of the session asked back; on a first join there is none, so it
+    # cannot check: ignored, and the real WELCOME still gets us in.
+    f = FakeServer("alice")
+    f.c.connect(f.now)
+    hello = f.out()[0]
+    keys = ScriptKeys(hello, SID)
+    real = wire.decode(keys.welcome)
+    f.to_client(replace(real, resumed=True, public=b"", pake=b""))
+    f.to_client(replace(real, resumed=True))
+    assert f.c.state is State.CONNECTING and f.c.ignored == 2 and f.c._peer is None and drain(f.c) == []
+    f.c.receive_datagram(keys.welcome, SERVER, f.now)
+    assert f.c.state is State.JOINED and f.c._peer.session == SID
+
+
 def test_data_before_the_welcome_asks_for_the_welcome_again():
+    # While resuming: the server took us back (its WELCOME was lost) and its next
+    # packet, sealed with the session's keys, opens here: HELLO again at once.
+    f = joined()
+    f.to_client(wire.Reset(SID))
+    hello = f.out()[0]
+    f.to_client(wire.Challenge(hello.nonce, b"T" * 20))
+    f.out()                                        # the HELLO with the token and proof; its WELCOME is lost
+    f.now += 0.01
+    assert f.out() == []                           # its retry is not due yet
+    before = f.c.ignored
+    f.say(m.Members(("alice",)))
+    assert f.c.ignored == before + 1 and f.c.state is State.RECONNECTING
+    assert [type(p) for p in f.out()] == [wire.Hello]
+
+
+def test_a_sealed_packet_before_a_first_welcome_cannot_open_and_asks_for_nothing():
+    # Version 1 answered DATA before the WELCOME with a HELLO at once. On a first
+    # join the client has no keys before the WELCOME: the datagram is ignored and
+    # the HELLO waits for its retry.
     f = FakeServer()
     f.c.connect(f.now)
     hello = f.out()[0]
     f.to_client(wire.Challenge(hello.nonce, b"T" * 20))
-    f.out()                                        # the HELLO with the token; its WELCOME is lost
+    again = f.out()[0]                             # the HELLO with the token; its WELCOME is lost
+    keys = ScriptKeys(again, SID)
     f.now += 0.01
-    f.to_client(wire.Data(SID, 0, 0, 0, 0, 0, 0, m.encode_msg(m.Members(("alice",)))))
-    assert [type(p) for p in f.out()] == [wire.Hello]
+    f.c.receive_datagram(Peer(SID, f.now, seal=keys.seal).wrap(
+        wire.encode(wire.Data(SID, 0, 0, 0, 0, 0, 0, m.encode_msg(m.Members(("alice",)))))), SERVER, f.now)
+    assert f.c.ignored == 1 and f.out() == [] and f.c.state is State.CONNECTING
 
 
 def test_a_resume_keeps_the_session_and_resends_what_was_outstanding_at_once():
@@ -383,9 +469,14 @@ def test_a_resume_keeps_the_session_and_resends_what_was_outstanding_at_once():
     f.now += SERVER_TIMEOUT
     assert c.state is State.RECONNECTING
     hello = f.out()[0]
-    assert hello.resume == SID
+    assert hello.resume == b""                     # the proof needs the server's token
+    f.to_client(wire.Challenge(hello.nonce, b"T" * 20))
+    again = f.out()[0]
+    keys = f.keys.seal.keys
+    assert again.resume == client_resume_proof(keys, SID, hello.nonce, b"T" * 20) and len(again.resume) == 32
     f.now += 0.1
-    f.to_client(wire.Welcome(hello.nonce, SID, "alice", resumed=True))
+    f.to_client(wire.Welcome(hello.nonce, SID, "alice", resumed=True,
+                             confirm=server_resume_proof(keys, SID, hello.nonce, b"T" * 20)))
     assert drain(c)[1:] == [ev.ConnectionLost(), ev.Reconnected(resumed=True)]
     assert c._peer.last_heard == f.now and c._peer.last_sent == f.now
     assert [x.text for x in f.hear()] == ["during the blip"]
@@ -400,12 +491,15 @@ def test_a_rejoin_on_a_new_session_resends_the_unacknowledged_lines_and_lists_me
     assert drain(c)[-1] == ev.ConnectionLost()
     c.say("typed while away")
     hello = f.out()[0]
-    assert hello.resume == b""
-    f.peer = Peer(b"t" * 8, f.now)
-    f.to_client(wire.Welcome(hello.nonce, b"t" * 8, "alice"))
+    f.to_client(wire.Challenge(hello.nonce, b"T" * 20))
+    again = f.out()[0]
+    assert len(again.resume) == 32                 # it asks its session back...
+    f.welcome(again, session=b"t" * 8)             # ...but the server forgot it: a new session
     f.say(m.Members(("alice",)))           # (lines typed meanwhile wait for the session's first word)
     assert [x.text for x in f.hear()] == ["lost one", "typed while away"]
-    assert ev.MemberList(("alice",), answers_who=False) in drain(c)
+    events = drain(c)
+    assert ev.Reconnected(resumed=False) in events
+    assert ev.MemberList(("alice",), answers_who=False) in events
 
 
 def test_leave_while_connecting_waits_for_the_join_then_leaves():
@@ -415,7 +509,7 @@ def test_leave_while_connecting_waits_for_the_join_then_leaves():
     f.c.leave(f.now + 5.0)                          # a second leave changes nothing
     assert f.c.state is State.CONNECTING and f.c._deadline == f.now + LEAVE_TIMEOUT
     hello = f.out()[0]
-    f.to_client(wire.Welcome(hello.nonce, SID, "alice"))
+    f.welcome(hello)
     assert f.c.state is State.DRAINING
     assert f.hear() == [m.Sync(1)]
     f.say(m.Synced(1))
@@ -439,7 +533,7 @@ def test_who_before_the_join_is_sent_after_it_and_a_new_session_forgets_it():
     f.c.connect(f.now)
     f.c.who()                                      # queued with the lines
     hello = f.out()[0]
-    f.to_client(wire.Welcome(hello.nonce, SID, "alice"))
+    f.welcome(hello)
     assert f.hear() == [m.Who()]
     f.say(m.Members(("alice",)), m.Members(("alice",)))
     assert [e for e in drain(f.c) if isinstance(e, ev.MemberList)] == [
@@ -475,8 +569,8 @@ def test_a_reconnecting_client_is_not_woken_by_the_old_sessions_timers():
     c.datagrams_to_send(f.now)                     # its retransmission is due at now + 1 s
     f.now += 0.9
     f.to_client(wire.Reset(SID))
-    c.datagrams_to_send(f.now)                     # the HELLO
-    assert c.get_timer() == pytest.approx(f.now + 0.25)
+    c.datagrams_to_send(f.now)                     # the HELLO (a resume: its first retry is 0.5 s)
+    assert c.get_timer() == pytest.approx(f.now + 0.5)
 
 
 def test_data_on_the_old_session_while_reconnecting_is_not_shown():
@@ -491,8 +585,10 @@ def test_a_malformed_stream_from_the_server_is_ignored_once_per_datagram():
     f = joined()
     before = f.c.ignored
     seq = f.peer.channel._next_seq
-    for i in range(113):                           # 113 full fragments of one message: over 128 KiB
-        f.to_client(wire.Data(SID, seq + i, 0, 0, wire.FLAG_MORE, 0, 0, b"x" * wire.MAX_FRAGMENT))
+    n = MAX_REASSEMBLY // wire.MAX_FRAGMENT + 1    # the fewest full fragments of one message over 128 KiB
+    assert n == 115                                # (113 before sealing shrank MAX_FRAGMENT to 1140)
+    for i in range(n):
+        f.sealed(wire.Data(SID, seq + i, 0, 0, wire.FLAG_MORE, 0, 0, b"x" * wire.MAX_FRAGMENT))
     assert f.c.ignored == before + 1 and f.c.state is State.JOINED
 
 
@@ -520,7 +616,7 @@ def test_packets_of_another_session_are_each_ignored():
     f = joined()
     before = f.c.ignored
     for _ in range(2):
-        f.to_client(wire.Ping(b"o" * 8))
+        f.sealed(wire.Ping(b"o" * 8))              # sealed with our keys (in clear it would prove nothing)
     assert f.c.ignored == before + 2
 
 
@@ -539,5 +635,167 @@ def test_a_huge_unsent_backlog_moves_to_a_new_session_without_being_refused():
     f.to_client(wire.Reset(SID))
     f.c.who()                                     # and one more typed while away
     hello = f.out()[0]
-    f.to_client(wire.Welcome(hello.nonce, b"t" * 8, "alice"))
+    f.welcome(hello, session=b"t" * 8)
     assert f.c.state is State.JOINED and f.c.backlog == ch.max_backlog + 3
+
+
+# --- the sealed handshake (protocol version 2) -----------------------------------------------------
+
+
+def test_a_welcome_whose_confirmation_does_not_check_is_ignored_in_an_open_room():
+    f = FakeServer()
+    f.c.connect(f.now)
+    hello = f.out()[0]
+    keys = ScriptKeys(hello, SID)
+    real = wire.decode(keys.welcome)
+    other = wire.decode(ScriptKeys(hello, SID).welcome)          # another server's key share
+    forged = [replace(real, confirm=bytes(32)),
+              replace(real, confirm=bytes([real.confirm[0] ^ 1]) + real.confirm[1:]),
+              replace(real, public=other.public),
+              replace(real, session=b"o" * 8)]
+    for p in forged:
+        f.to_client(p)
+    assert f.c.ignored == len(forged) == 4
+    assert f.c.state is State.CONNECTING and f.c._peer is None and drain(f.c) == [] and f.out() == []
+    f.c.receive_datagram(keys.welcome, SERVER, f.now)            # the join goes on: the real one
+    assert f.c.state is State.JOINED and f.c._peer.session == SID
+    f.keys = keys
+    assert [f.open(d) for d, _ in f.c.datagrams_to_send(f.now)] == [wire.Ping(SID)]
+
+
+def _locked_hello(f: FakeServer) -> wire.Hello:
+    """Connect, be told the room is locked, and return the HELLO that answers it."""
+    f.c.connect(f.now)
+    hello = f.out()[0]
+    assert hello.pake == b""                                     # nobody has said it is locked yet
+    f.to_client(wire.Challenge(hello.nonce, b"T" * 20, locked=True, room="Sala 3"))
+    again = f.out()[0]
+    assert again.token == b"T" * 20 and len(again.pake) == wire.PAKE_LEN and again.public == hello.public
+    return again
+
+
+def test_a_welcome_whose_confirmation_does_not_check_means_a_wrong_passphrase():
+    f = FakeServer(passphrase="sesame")
+    hello = _locked_hello(f)
+    f.c.receive_datagram(ScriptKeys(hello, SID, "open sesame", "Sala 3").welcome, SERVER, f.now)
+    assert drain(f.c) == [ev.JoinRefused(WrongPassphrase("Sala 3"))] and f.c.closed
+    assert f.out() == [] and f.c.get_timer() is None
+    f.now += CONNECT_TIMEOUT
+    assert f.out() == []
+    # The same steps with the room's passphrase get in.
+    g = FakeServer(passphrase="sesame")
+    g.welcome(_locked_hello(g), passphrase="sesame", room="Sala 3")
+    assert g.c.state is State.JOINED and g.c.ignored == 0
+
+
+@pytest.mark.parametrize("locked,passphrase,error", [
+    (True, "", PassphraseNeeded("Sala 3")),
+    (False, "sesame", NotLocked("Sala 3")),
+])
+def test_a_room_we_cannot_join_as_it_is_ends_the_join_at_its_challenge(locked, passphrase, error):
+    f = FakeServer(passphrase=passphrase)
+    f.c.connect(f.now)
+    hello = f.out()[0]
+    f.to_client(wire.Challenge(hello.nonce, b"T" * 20, locked=locked, room="Sala 3"))
+    assert drain(f.c) == [ev.JoinRefused(error)] and f.c.closed
+    assert f.out() == [] and f.c.get_timer() is None              # nothing more: no HELLO with the token
+    f.now += CONNECT_TIMEOUT
+    assert f.out() == []
+
+
+def test_after_the_welcome_a_sealed_ping_repeats_with_backoff_until_a_sealed_packet_comes_back():
+    f = FakeServer()
+    f.join()
+    c = f.c
+    t0 = t = f.now
+    sent_at = []
+    while t < t0 + 8.0:
+        for d, _ in c.datagrams_to_send(t):
+            assert is_sealed(d) and f.open(d) == wire.Ping(SID)      # each opens: a fresh packet number
+            sent_at.append(round(t - t0, 6))
+        t = c.get_timer()
+        c.handle_timer(t)
+    assert sent_at == [0.0, 0.25, 0.75, 1.75, 3.75, 5.0, 5.75, 7.75]   # 5.0 is the keepalive
+    assert drain(c) == [] and c.state is State.JOINED
+    f.now = t
+    before = c.ignored
+    f.to_client(wire.Ping(SID))                                   # in clear: proves nothing
+    assert c.ignored == before + 1 and drain(c) == []
+    f.say(m.Members(("alice",)))                                  # the server's first sealed packet
+    assert drain(c) == [ev.Connected("alice", "127.0.0.1:5002"), ev.MemberList(("alice",), False)]
+    assert [type(f.open(d)) for d, _ in c.datagrams_to_send(f.now)] == [wire.Ack]
+    assert c.get_timer() == f.now + KEEPALIVE                     # no more confirming PINGs
+
+
+def test_a_refusal_after_the_welcome_but_before_the_server_confirmed_ends_the_join():
+    f = FakeServer()
+    f.c.connect(f.now)
+    hello = f.out()[0]
+    f.welcome(hello)
+    assert [type(p) for p in f.out()] == [wire.Ping]
+    f.to_client(wire.Refuse(b"x" * 8, wire.RefuseCode.NAME_TAKEN, "alice"))    # not ours
+    assert f.c.ignored == 1 and f.c.state is State.JOINED
+    f.to_client(wire.Refuse(hello.nonce, wire.RefuseCode.NAME_TAKEN, "alice"))  # someone confirmed it first
+    assert drain(f.c) == [ev.JoinRefused(NameTaken("alice"))] and f.c.closed
+    f.now += 1.0
+    assert f.out() == [] and f.c.get_timer() is None
+
+
+def test_a_refusal_after_the_server_confirmed_is_ignored():
+    f = FakeServer()
+    f.c.connect(f.now)
+    hello = f.out()[0]
+    f.welcome(hello)
+    f.hear()
+    f.say(m.Members(("alice",)))
+    drain(f.c)
+    f.to_client(wire.Refuse(hello.nonce, wire.RefuseCode.NAME_TAKEN, "alice"))
+    assert f.c.ignored == 1 and f.c.state is State.JOINED and drain(f.c) == []
+
+
+@pytest.mark.parametrize("session", [bytes(8), SID], ids=["no-session", "ours"])
+def test_a_reset_for_no_session_or_ours_makes_the_client_resume_with_a_proof(session):
+    f = joined()
+    f.to_client(wire.Reset(session))
+    assert f.c.state is State.RECONNECTING and drain(f.c) == [ev.ConnectionLost()]
+    hello = f.out()[0]
+    assert hello.name == "alice" and hello.resume == b"" and len(hello.public) == 32
+    f.to_client(wire.Challenge(hello.nonce, b"T" * 20))
+    again = f.out()[0]
+    assert again.nonce == hello.nonce and len(again.resume) == 32
+    assert again.resume == client_resume_proof(f.keys.seal.keys, SID, hello.nonce, b"T" * 20)
+
+
+def test_a_reset_for_another_session_is_ignored():
+    f = joined()
+    before = f.c.ignored
+    f.to_client(wire.Reset(b"o" * 8))
+    assert f.c.state is State.JOINED and f.c.ignored == before + 1
+    assert drain(f.c) == [] and f.out() == []
+
+
+def test_server_datagrams_sealed_with_other_keys_replayed_or_bit_flipped_are_ignored_and_counted():
+    f = joined()
+    c = f.c
+    before = c.ignored
+    line = m.Line(1, "bob", "hi")
+    stranger = Peer(SID, f.now, seal=Seal(SessionKeys(b"k" * 32), Side.SERVER))     # our session id, other keys
+    stranger.send(line)
+    for d in stranger.datagrams(f.now):
+        c.receive_datagram(d, SERVER, f.now)
+    f.sealed(wire.Ping(b"o" * 8))                  # our keys, another session's id inside
+    assert c.ignored == before + 2 and drain(c) == []
+    f.peer.send(line)
+    (real,) = f.peer.datagrams(f.now)
+    n = 0
+    for i in range(len(real)):
+        for bit in (0x01, 0x80):
+            forged = bytearray(real)
+            forged[i] ^= bit
+            c.receive_datagram(bytes(forged), SERVER, f.now)
+            n += 1
+    assert c.ignored == before + 2 + n and drain(c) == [] and c.state is State.JOINED
+    c.receive_datagram(real, SERVER, f.now)        # the flips burned nothing: the real one opens
+    assert drain(c) == [ev.RoomLine(1, "bob", "hi", False, None, False, None)]
+    c.receive_datagram(real, SERVER, f.now)        # replayed
+    assert c.ignored == before + 3 + n and drain(c) == []

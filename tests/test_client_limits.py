@@ -86,7 +86,7 @@ def test_lines_typed_before_the_join_wait_for_the_limits_that_follow_the_welcome
     for i in range(50):
         f.c.say(str(i))
     hello = f.out()[0]
-    f.to_client(wire.Welcome(hello.nonce, SID, "alice"))
+    f.welcome(hello)
     assert [x for x in f.hear() if isinstance(x, m.Say)] == []               # held for LIMITS
     f.say(LIMITS, m.Members(("alice",)))
     assert len([x for x in f.hear() if isinstance(x, m.Say)]) == 15          # then paced
@@ -98,15 +98,19 @@ def test_a_server_that_sends_no_limits_gets_the_held_lines_with_its_first_word_o
     f = FakeServer()
     f.c.connect(f.now)
     f.c.say("early")
-    f.to_client(wire.Welcome(f.out()[0].nonce, SID, "alice"))
-    assert f.hear() == []
+    f.welcome(f.out()[0])
+    assert f.hear() == []                         # (the client's sealed PING only)
+    assert f.c.get_timer() == f.now + 0.25        # its retry, until a sealed packet comes back
+    f.say()                                       # the server's ACK of it: no word yet
+    assert f.hear() == [] and drain(f.c) == [ev.LinePending(1, "early", False, None),
+                                             ev.Connected("alice", "127.0.0.1:5002")]
     assert f.c.get_timer() == f.now + HOLD_MAX
     f.say(m.Members(("alice",)))                  # an older server: no LIMITS first
     assert [x.text for x in f.hear() if isinstance(x, m.Say)] == ["early"]
     g = FakeServer()
     g.c.connect(g.now)
     g.c.say("early")
-    g.to_client(wire.Welcome(g.out()[0].nonce, SID, "alice"))
+    g.welcome(g.out()[0])
     g.now += HOLD_MAX
     g.c.handle_timer(g.now)
     assert [x.text for x in g.hear() if isinstance(x, m.Say)] == ["early"]
@@ -216,18 +220,18 @@ def test_removed_is_told_once_acknowledged_and_ends_the_stay_without_reconnectin
     out = f.out()
     assert out and not any(isinstance(p, wire.Data) and p.payload[:1] == bytes([m.MsgType.SAY]) for p in out)
     assert f.c.closed
-    f.to_client(wire.Bye(SID, "removed"))                    # the server's BYE later: nothing more
+    f.sealed(wire.Bye(SID, "removed"))                       # the server's BYE later: nothing more
     f.c.handle_timer(f.now + 60)
     assert drain(f.c) == [] and f.c.datagrams_to_send(f.now + 60) == []
 
 
 def test_a_bye_removed_whose_removed_was_lost_is_still_a_removal():
     f = limited()
-    f.to_client(wire.Bye(SID, "removed"))
+    f.sealed(wire.Bye(SID, "removed"))
     assert drain(f.c) == [ev.Removed("", False)] and f.c.closed
 
 
 def test_a_bye_with_other_words_is_still_the_room_closing():
     f = limited()
-    f.to_client(wire.Bye(SID, "closing time"))
+    f.sealed(wire.Bye(SID, "closing time"))
     assert drain(f.c) == [ev.ServerClosed("closing time")]

@@ -9,7 +9,9 @@ from udpcore import events as ev
 from udpcore import wire
 from udpcore.client import CONNECT_TIMEOUT, LEAVE_TIMEOUT, ClientEngine
 from udpcore.client_state import GONE, HANDSHAKING, IN_SESSION, TRANSITIONS, BadTransition, State
+from udpcore.protection import Side
 from tests.enginepair import SERVER, Room, drain
+from tests.sealed import keys_of, peek
 
 pytestmark = pytest.mark.timeout(10)
 
@@ -179,7 +181,8 @@ def test_joined_closed_on_bye():
     c = room.add("alice")
     room.settle()
     seen = recorded(c)
-    c.receive_datagram(wire.encode(wire.Bye(c._peer.session, "gone")), SERVER, room.now)
+    mem = room.server._roster.named("alice")          # sealed as the server seals it
+    c.receive_datagram(mem.peer.wrap(wire.encode(wire.Bye(c._peer.session, "gone"))), SERVER, room.now)
     assert seen == [(S.JOINED, S.CLOSED)] and drain(c)[-1] == ev.ServerClosed("gone")
 
 
@@ -247,14 +250,15 @@ def test_removed_from_every_state_in_a_session_is_acknowledged_then_closed(when)
             c._server_message(Synced(1), room.now)
     drain(c)
     seen = recorded(c)
-    server_side = Peer(c._peer.session, room.now)
+    server_side = Peer(c._peer.session, room.now, seal=room.server._roster.named("alice").peer.seal)
     server_side.channel._next_seq = c._peer.channel._expected     # continue the server's stream
     server_side.send(m.Removed("spam", banned=True))
     for d in server_side.datagrams(room.now):
         c.receive_datagram(d, SERVER, room.now)
     assert drain(c) == [ev.Removed("spam", True)]
     out = c.datagrams_to_send(room.now)
-    acks = [p.ack for p in map(wire.decode, (d for d, _ in out)) if isinstance(p, (wire.Ack, wire.Data))]
+    sent = [peek(keys_of(c), d, to=Side.SERVER) for d, _ in out]
+    acks = [p.ack for p in sent if isinstance(p, (wire.Ack, wire.Data))]
     assert acks and acks[-1] == server_side.channel._next_seq         # REMOVED acknowledged
     assert seen[-2:] == [(seen[-2][0], S.REMOVED), (S.REMOVED, S.CLOSED)]
     c.handle_timer(room.now + 100)

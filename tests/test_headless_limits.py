@@ -16,6 +16,7 @@ from udpcore import appmsg as m
 from udpcore import wire
 from udpcore.peer import Peer
 from udpcore.ratelimit import TokenBucket
+from tests.sealed import ScriptKeys, is_sealed
 from tests.test_headless import Proc, client, procs, server        # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.timeout(90)
@@ -26,7 +27,12 @@ SERVER_PACES = "limits" in inspect.signature(ServerEngine.__init__).parameters
 class ScriptedServer:
     """A server on loopback that follows a script instead of the room's rules: it
     welcomes anyone, acknowledges everything, and answers each SAY with ``answer``
-    (None: never echoed). ``send`` puts a message on the session's stream."""
+    (None: never echoed). ``send`` puts a message on the session's stream.
+
+    It speaks protocol 2: a HELLO gets a real WELCOME (no CHALLENGE: the client
+    then keys with an empty token), everything after it is sealed, and, as the
+    real server does, the session's stream (the member list after whatever was
+    queued, such as LIMITS) starts once the client's first sealed packet opened."""
 
     def __init__(self, answer) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -35,6 +41,9 @@ class ScriptedServer:
         self.port = self.sock.getsockname()[1]
         self.answer = answer
         self.peer: Peer | None = None
+        self.keys: ScriptKeys | None = None
+        self.nonce = b""
+        self.confirmed = False
         self.client: tuple[str, int] | None = None
         self.says: list[m.Say] = []
         self.arrivals: list[float] = []
@@ -58,15 +67,21 @@ class ScriptedServer:
             now = time.monotonic()
             try:
                 data, addr = self.sock.recvfrom(65535)
-                p = wire.decode(data)
+                if is_sealed(data):
+                    p = wire.decode(self.keys.seal.open(data)) if self.keys is not None else None
+                    if p is not None and not self.confirmed:
+                        self.confirmed = True             # the session is the client's: it may start
+                        self.send(m.Members(("script",)))
+                else:
+                    p = wire.decode(data)
             except (socket.timeout, ValueError, Exception):
                 p = None
             if isinstance(p, wire.Hello):
                 self.client = addr
-                if self.peer is None:
-                    self.peer = Peer(SID, now)
-                    self.send(m.Members(("script",)))
-                self.sock.sendto(wire.encode(wire.Welcome(p.nonce, SID, p.name)), addr)
+                if self.keys is None or p.nonce != self.nonce:
+                    self.keys, self.nonce, self.confirmed = ScriptKeys(p, SID), p.nonce, False
+                    self.peer = Peer(SID, now, seal=self.keys.seal)
+                self.sock.sendto(self.keys.welcome, addr)     # a repeated HELLO: the same WELCOME
             elif isinstance(p, (wire.Data, wire.Ack, wire.Ping)) and self.peer is not None:
                 for msg in self.peer.receive(p, now):
                     if isinstance(msg, m.Say):
@@ -78,8 +93,9 @@ class ScriptedServer:
                     elif isinstance(msg, m.Sync):
                         self.peer.send(m.Synced(msg.token))
                     elif isinstance(msg, m.Leave):
-                        self.sock.sendto(wire.encode(wire.Ack(SID, *self.peer.channel.ack_fields(now))), addr)
-            if self.peer is not None and self.client is not None:
+                        self.sock.sendto(self.peer.wrap(wire.encode(wire.Ack(SID, *self.peer.channel.ack_fields(now)))),
+                                         addr)
+            if self.peer is not None and self.client is not None and self.confirmed:
                 with self._lock:
                     out, self._out = self._out, []
                 for msg in out:

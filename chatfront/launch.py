@@ -6,15 +6,20 @@ have moved it), so they never join another room on the port it wanted, and its
 "Cannot listen" dialog is never behind their windows. They are separate programs
 (closing the server leaves them open, told the room closed), run as this one
 was: the same interpreter with gui_client.py, or the packaged ChatClient next to
-this ChatServer.
+this ChatServer. A locked room's passphrase reaches them in their environment
+(LANCHAT_PASSPHRASE), never in their command line, which every user of the
+machine can read.
 """
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 from udpcore import check_name, format_addr
+
+from .passphrase import ENV_VAR
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,14 +55,22 @@ def names_option(text: str) -> tuple[str, ...]:
 
 
 def open_clients(names: tuple[str, ...], address: tuple[str, int],
-                 program: list[str] | None = None) -> list[subprocess.Popen]:
+                 program: list[str] | None = None, *, passphrase: str | None = None) -> list[subprocess.Popen]:
     """Start one client window per name, joined to the server at ``address``.
+    ``passphrase``: the room's (it may come from a file, or be typed in the
+    window, so the environment may not hold it); "" drops an inherited one,
+    which an open room would refuse; None leaves the environment as it is.
     Raises OSError when the program cannot be started (the caller says so)."""
     program = program or client_program()
     server = local_server(address)
+    env = None
+    if passphrase is not None:
+        env = {k: v for k, v in os.environ.items() if k != ENV_VAR}
+        if passphrase:
+            env[ENV_VAR] = passphrase
     # No stream of ours: a window that outlives the server must not hold its pipes
     # (``gui_server.py --headless --open-clients … | tee log`` would wait for every
     # window to close); a window's own errors go to its log file and dialog.
     return [subprocess.Popen([*program, "--server", server, "--name", name], stdin=subprocess.DEVNULL,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
             for name in names]

@@ -100,6 +100,18 @@ def _report(root: tk.Tk, log_path: Path | None):
     return report
 
 
+def given_passphrase(args: argparse.Namespace, root: tk.Tk, title: str) -> str | None:
+    """The passphrase --passphrase-file or LANCHAT_PASSPHRASE gives ("" for none);
+    None, after one sentence in a dialog, when it cannot be used (never a traceback)."""
+    from chatfront.passphrase import PassphraseProblem, passphrase_from
+    from chatfront.wording import explain
+    try:
+        return passphrase_from(getattr(args, "passphrase_file", None))
+    except PassphraseProblem as exc:
+        messagebox.showerror(title, explain(exc), parent=root)
+        return None
+
+
 def run_client_window(args: argparse.Namespace) -> int:
     from udpcore import ChatError
     from udpnet import RoomFinder, server_or_room
@@ -114,7 +126,9 @@ def run_client_window(args: argparse.Namespace) -> int:
     root, palette = make_root("ChatClient", getattr(args, "theme", "auto"))
     root.geometry("760x520")
     root.minsize(480, 340)
-    ClientApp(root, palette, server, args.name, find_rooms=lambda: RoomFinder(ports))
+    from chatfront.lock_wording import passphrase_unusable_title
+    passphrase = given_passphrase(args, root, passphrase_unusable_title())     # None: said; go on without
+    ClientApp(root, palette, server, args.name, find_rooms=lambda: RoomFinder(ports), passphrase=passphrase or "")
     root.mainloop()
     return 0
 
@@ -125,8 +139,14 @@ def run_server_window(args: argparse.Namespace) -> int:
     root.geometry("900x560")
     root.minsize(560, 360)
     from chatfront.options import limits_from, port_tries
+    from chatfront.lock_wording import cannot_lock_title
+    passphrase = given_passphrase(args, root, cannot_lock_title())
+    if passphrase is None:               # asked to lock it and cannot: not opened unlocked instead
+        root.destroy()
+        return 2
     app = ServerApp(root, palette, args.host, args.port, allow_guests=not args.no_guests,
                     limits=limits_from(args), data_dir=args.data_dir, tries=port_tries(args),
-                    open_names=tuple(getattr(args, "open_clients", ())), room=getattr(args, "room", ""))
+                    open_names=tuple(getattr(args, "open_clients", ())), room=getattr(args, "room", ""),
+                    passphrase=passphrase)
     root.mainloop()
     return app.exit_code

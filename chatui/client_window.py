@@ -5,10 +5,12 @@ import tkinter as tk
 from enum import Enum
 from typing import Callable
 
+from chatfront import keychain
 from chatfront.commands import Help, Quit, parse, perform
 from chatfront.i18n import _
+from chatfront.lock_wording import forgotten, not_remembered
 from chatfront.wording import client_help, explain, failure, mistake, not_sent, notice, private_tag
-from udpcore import ChatError, events as ev
+from udpcore import ChatError, NotLocked, PassphraseNeeded, WrongPassphrase, events as ev
 from udpnet import ClientTransport, RoomFinder, start_client
 
 from . import settings
@@ -41,14 +43,19 @@ def title() -> str:
 
 class ClientApp(LeavingWindow):
     """Owns the window's content and the transport. Handlers are plain methods
-    (``connect``, ``send``, ``exit``, ``handle``) so tests drive them directly."""
+    (``connect``, ``send``, ``exit``, ``handle``) so tests drive them directly.
+
+    ``passphrase``: given with --passphrase-file or LANCHAT_PASSPHRASE (the
+    clients a server opens get its own that way); used for a locked room when
+    the keychain has none for it, never sent to an open one."""
 
     def __init__(self, root: tk.Tk, palette: Palette, server: str | None = None, name: str | None = None,
-                 start: Callable[[str, str], ClientTransport] = start_client,
-                 find_rooms: Callable[[], RoomFinder] | None = RoomFinder) -> None:
+                 start: Callable[..., ClientTransport] = start_client,
+                 find_rooms: Callable[[], RoomFinder] | None = RoomFinder, passphrase: str = "") -> None:
         self.root = root
         self.palette = palette
         self.start = start
+        self.attempt = ("", "")            # the address and passphrase of the join under way
         self.transport: ClientTransport | None = None
         self.poller: QueuePoller | None = None
         self.view: ChatView | None = None
@@ -74,7 +81,8 @@ class ClientApp(LeavingWindow):
                 finder = None
         self.form: ConnectForm | None = ConnectForm(
             root, server or remembered.get("server", "localhost"), name or remembered.get("name", ""),
-            self.connect, palette, on_cancel=self.cancel, finder=finder, recent=settings.recent_servers())
+            self.connect, palette, on_cancel=self.cancel, finder=finder, recent=settings.recent_servers(),
+            passphrase=passphrase)
         self.form.pack(expand=True)          # centred in the window
         if server and name:
             self.connect(server, name)
@@ -86,11 +94,14 @@ class ClientApp(LeavingWindow):
         if self.transport is not None:
             return                            # already connecting
         server = self.form.address_of(server)  # a room's name, as listed, is as good as its address
+        secret = self.form.secret()            # only a locked room's row has one
         try:
-            self.transport = self.start(server, name)
+            # Only with one: an open room's join is the two-argument call it always was.
+            self.transport = self.start(server, name, passphrase=secret) if secret else self.start(server, name)
         except ChatError as exc:
             self.form.show_error(explain(exc))
             return
+        self.attempt = (server, secret)
         self.me = name
         self.stopped = False
         self.form.show_progress(_("Connecting to {server}…").format(server=self.transport.server_label))
@@ -108,6 +119,7 @@ class ClientApp(LeavingWindow):
 
     def _connected(self, e: ev.Connected) -> None:
         settings.remember_join(self.form.server.get().strip() if self.form else e.server, e.name)
+        problem = self._keep_passphrase()
         if self.form is not None:
             self.form.destroy()
             self.form = None
@@ -117,16 +129,57 @@ class ClientApp(LeavingWindow):
         self.view = ChatView(self.root, self.palette, on_send=self.send, on_exit=self.exit,
                              on_pick=self.pick)
         self.view.pack(fill="both", expand=True)
+        if problem:
+            self._show(Entry("error", not_remembered(problem)))
         self._status()
         self._title()
 
-    def _failed(self, sentence: str) -> None:
-        """The join did not happen: back to the form, fields kept."""
+    def _keep_passphrase(self) -> str | None:
+        """The join worked: remember its passphrase if the box is ticked, forget a
+        remembered one if it was unticked. Returns what kept it from being remembered."""
+        server, secret = self.attempt
+        if not secret or self.form is None:
+            return None
+        row = self.form.lock_row
+        if row.remember.get():
+            return keychain.remember(server, secret) if secret != row.recalled else None
+        if row.recalled:
+            keychain.forget(server)
+        return None
+
+    def _failed(self, e: ev.Event) -> None:
+        """The join did not happen: back to the form, fields kept. A locked room
+        asks for its passphrase (or is tried again at once with a remembered or
+        given one); a remembered one that is wrong is forgotten."""
         if self.poller:
             self.poller.stop()
         self.transport = None
-        if self.form is not None:
-            self.form.show_error(sentence)
+        if self.form is None:
+            return
+        error = e.error if isinstance(e, ev.JoinRefused) else None
+        server, secret = self.attempt
+        row = self.form.lock_row
+        if isinstance(error, PassphraseNeeded):
+            if not secret:                  # the room is locked after all: a passphrase we have, at once
+                self.form.offer_passphrase(server, error.room)
+                if self.form.secret():
+                    self.connect(server, self.me)       # once: with a passphrase it cannot be refused for want of one
+                    return
+            # failure() would add how the terminal takes it: the window's field is right here.
+            self.form.ask_passphrase(explain(error), server, error.room)
+        elif isinstance(error, WrongPassphrase):
+            sentence = explain(error)
+            if row.recalled and secret == row.recalled:
+                keychain.forget(server)
+                row.recalled = ""
+                row.remember.set(False)
+                sentence += " " + forgotten()
+            self.form.ask_passphrase(sentence, server, error.room, select=True)
+        elif isinstance(error, NotLocked):
+            row.hide()                      # the sentence says to join without one, if it is meant to be open
+            self.form.show_error(explain(error))
+        else:
+            self.form.show_error(failure(e) or "")
 
     # --- what the user does -------------------------------------------------------------
 
@@ -177,7 +230,7 @@ class ClientApp(LeavingWindow):
                     self._connected(e)
                     changed = True
                 elif isinstance(e, (ev.JoinRefused, ev.Unreachable)):
-                    self._failed(failure(e) or "")
+                    self._failed(e)
                     return
                 continue
             if isinstance(e, ev.RoomLine):

@@ -1,5 +1,5 @@
 """The first thing a client shows: the rooms found on the LAN, and where to
-connect and under which name."""
+connect and under which name (and, for a locked room only, its passphrase)."""
 from __future__ import annotations
 
 from chatfront.i18n import _
@@ -9,9 +9,12 @@ import tkinter as tk
 from tkinter import ttk
 from typing import Callable
 
-from chatfront.wording import EXAMPLE_ADDRESS, or_type_address, room_help_link, rooms_found, rooms_heading, rooms_looking, rooms_none
-from udpcore import DEFAULT_PORT
+from chatfront import keychain
+from chatfront.wording import EXAMPLE_ADDRESS, explain, or_type_address, room_help_link, rooms_found, rooms_heading, \
+    rooms_looking, rooms_none
+from udpcore import DEFAULT_PORT, PassphraseNeeded
 
+from .passphrase_row import PassphraseRow
 from .room_help import RoomHelp
 from .room_list import RoomList, Row
 from .theme import LIGHT, Palette, ui_font
@@ -26,15 +29,19 @@ class ConnectForm(ttk.Frame):
     fields and a Connect button; problems are shown under the fields in one
     sentence and the fields are kept as typed. While an attempt is under way a
     Cancel button stands next to Connect: nobody has to wait for an answer that
-    may never come.
+    may never come. A Passphrase row comes up for a locked room (picked in the
+    list, or one that refused a join for want of it) and goes when the Server
+    field is changed to another address.
 
     ``finder``: a started udpnet.RoomFinder (or anything with ``rooms``, a queue
-    of room tuples, and ``stop``), stopped when the form goes; None: no list."""
+    of room tuples, and ``stop``), stopped when the form goes; None: no list.
+    ``passphrase``: the one the program was given, for a locked room the
+    keychain knows nothing of."""
 
     def __init__(self, master: tk.Misc, server: str, name: str,
                  on_connect: Callable[[str, str], None], palette: Palette = LIGHT,
                  on_cancel: Callable[[], None] | None = None, *, finder=None,
-                 recent: list[str] | None = None) -> None:
+                 recent: list[str] | None = None, passphrase: str = "") -> None:
         super().__init__(master, padding=(28, 20))
         self.on_connect = on_connect
         self.on_cancel = on_cancel
@@ -73,10 +80,14 @@ class ConnectForm(ttk.Frame):
         ttk.Label(self, text=_("Your name")).grid(row=7, column=0, sticky="w", padx=(0, 12), pady=6)
         self.name_entry = ttk.Entry(self, textvariable=self.name, width=32)
         self.name_entry.grid(row=7, column=1, sticky="ew", pady=6)
+        self.lock_row = PassphraseRow(self, 8, palette, self.submit)     # rows 8 and 9, for a locked room
+        self.given = passphrase
+        self.locked_room = ""             # the name of the room the row was asked for
+        self._row_text = ""               # the Server field as it was when the row came up
         self.message = ttk.Label(self, text="", wraplength=440, justify="left")
-        self.message.grid(row=8, column=0, columnspan=2, sticky="ew", pady=(10, 6))
+        self.message.grid(row=10, column=0, columnspan=2, sticky="ew", pady=(10, 6))
         buttons = ttk.Frame(self)
-        buttons.grid(row=9, column=1, sticky="e", pady=(6, 0))
+        buttons.grid(row=11, column=1, sticky="e", pady=(6, 0))
         self.button = ttk.Button(buttons, text=_("Connect"), command=self.submit, style="Accent.TButton")
         self.button.grid(row=0, column=1)
         self.cancel_button = ttk.Button(buttons, text=_("Cancel"), command=self.cancel)
@@ -87,6 +98,8 @@ class ConnectForm(ttk.Frame):
         self.rowconfigure(2, weight=1)
         for w in (self.server_entry, self.name_entry):
             w.bind("<Return>", lambda e: self.submit())
+        self.server.trace_add("write", lambda *a: self._server_changed())
+        self.server_entry.bind("<<ComboboxSelected>>", lambda e: self.offer_remembered(self.server.get()))
         (self.name_entry if server and not name else self.server_entry).focus_set()
         if finder is None:
             self.rooms_status.configure(text="")
@@ -120,18 +133,74 @@ class ConnectForm(ttk.Frame):
         return rows[0].where if len(rows) == 1 else typed
 
     def pick_room(self, row: Row) -> None:
-        """A room selected: its address goes into the Server field."""
+        """A room selected: its address goes into the Server field; a locked
+        one brings the Passphrase row, filled in if this computer remembers it."""
         if not self.busy:
             self.server.set(row.where)
+            if row.locked:
+                self.offer_passphrase(row.where, row.room)
 
     def join_room(self, row: Row) -> None:
-        """A room double-clicked: join it (asking for a name first if there is none)."""
+        """A room double-clicked: join it (asking for a name, or a locked room's
+        passphrase, first if there is none)."""
         if self.busy:
             return
-        self.server.set(row.where)
+        self.pick_room(row)
         self.submit()
         if not self.name.get().strip():
             self.name_entry.focus_set()
+
+    # --- a locked room's passphrase --------------------------------------------------
+
+    def secret(self) -> str:
+        """The passphrase to join with: "" unless the Passphrase row is on the form."""
+        return self.lock_row.get()
+
+    def offer_passphrase(self, server: str, room: str = "", passphrase: str | None = None) -> None:
+        """Show the Passphrase row for ``server`` (its address: what the keychain
+        knows it by); ``passphrase`` None: filled in from the keychain, if it has it."""
+        same = server == self.lock_row.for_server
+        self.lock_row.show(server, passphrase)
+        if passphrase is None and self.given and not self.lock_row.get():
+            self.lock_row.secret.set(self.given)
+        self.locked_room = room or (self.locked_room if same else "")
+        self._row_text = self.server.get().strip()
+        self._fit()
+
+    def _fit(self) -> None:
+        """The row takes room: a window too short for the fields and Connect
+        (the list shrinks first, to nothing) grows by what is missing rather than
+        hide Connect. Only when that is needed, and never past the screen."""
+        top = self.winfo_toplevel()
+        self.update_idletasks()
+        need = self.winfo_reqheight() - self.rooms.winfo_reqheight()
+        have = top.winfo_height()
+        if have > 1 and need > have:                 # 1: not drawn yet, its size unknown
+            height = min(need, top.winfo_screenheight() - 80)
+            top.geometry(f"{top.winfo_width()}x{height}")
+
+    def offer_remembered(self, typed: str) -> bool:
+        """An address picked among the recent ones: the row, filled in, if its
+        passphrase is remembered (the room may be locked; a listed room says so itself)."""
+        server = self.address_of(typed).strip()
+        if self.busy or not server or not keychain.available():
+            return False
+        self.offer_passphrase(server)
+        if not self.lock_row.recalled:
+            self.lock_row.hide()
+        return bool(self.lock_row.recalled)
+
+    def ask_passphrase(self, sentence: str, server: str, room: str = "", select: bool = False) -> None:
+        """A join refused for the passphrase: say why, keep what was typed, and
+        put the cursor in the field (``select``: its text selected, to type over)."""
+        self.show_error(sentence)
+        self.offer_passphrase(server, room)
+        self.lock_row.focus(select)
+
+    def _server_changed(self) -> None:
+        """Another address typed: the row asked for the previous one goes."""
+        if self.lock_row.visible and self.server.get().strip() != self._row_text:
+            self.lock_row.hide()
 
     def open_help(self) -> RoomHelp:
         return RoomHelp(self, self.palette)
@@ -153,6 +222,9 @@ class ConnectForm(ttk.Frame):
             self.show_error(_("Type the server's address, for example {example}.").format(example=EXAMPLE_ADDRESS))
         elif not name:
             self.show_error(_("Type the name the others will see."))
+        elif self.lock_row.visible and not self.lock_row.get():
+            self.show_error(explain(PassphraseNeeded(self.locked_room)))
+            self.lock_row.focus()
         else:
             self.on_connect(server, name)
 
@@ -178,6 +250,7 @@ class ConnectForm(ttk.Frame):
         state = "disabled" if busy else "normal"
         for w in (self.server_entry, self.name_entry, self.button):
             w.configure(state=state)
+        self.lock_row.set_enabled(not busy)
         self.rooms.set_enabled(not busy)
         if busy and self.on_cancel is not None:
             self.cancel_button.grid()

@@ -1,5 +1,6 @@
-"""The rooms found on the LAN, as the connect form lists them: room, where, how
-many are in it, a lock for a locked room. Each ``show`` is the whole list as the
+"""The rooms found on the LAN, as the connect form lists them: a padlock for a
+locked room (drawn, chatui/padlock.py: the 🔒 character is an empty box where no
+emoji font is installed), room, where, how many are in it. Each ``show`` is the whole list as the
 finder has it now (udpnet.RoomFinder forgets a room that stopped answering); rows
 are kept by the server's identity, so a room heard again updates its row in place
 and the selection stays on it."""
@@ -12,6 +13,7 @@ from tkinter import ttk
 
 from chatfront.i18n import _, n_
 
+from .padlock import padlock
 from .theme import Palette
 
 @dataclass(frozen=True)
@@ -34,10 +36,16 @@ class RoomList(ttk.Frame):
         super().__init__(master)
         self.on_join, self.on_pick = on_join, on_pick
         self.rows: dict[str, Row] = {}              # tree item id -> row
-        self.tree = ttk.Treeview(self, columns=("room", "where", "members", "lock"), show="headings",
-                                 height=height, selectmode="browse")
+        style = ttk.Style(self)
+        # The padlock goes in the tree column; a flat list has no use for its expand indicator's room.
+        style.layout("Rooms.Treeview.Item", [("Treeitem.padding", {"sticky": "nswe", "children": [
+            ("Treeitem.image", {"sticky": ""})]})])
+        self.tree = ttk.Treeview(self, columns=("room", "where", "members"), show=("tree", "headings"),
+                                 height=height, selectmode="browse", style="Rooms.Treeview")
+        self.padlock = padlock(self, palette.fg, style.lookup("Treeview", "background") or palette.bg)
+        self.tree.column("#0", width=self.padlock.width() + 16, minwidth=self.padlock.width() + 16, stretch=False)
         for column, heading, width, stretch in (("room", _("Room"), 190, True), ("where", _("Address"), 150, True),
-                                                ("members", _("Members"), 90, False), ("lock", "", 30, False)):
+                                                ("members", _("Members"), 90, False)):
             self.tree.heading(column, text=heading, anchor="w")
             self.tree.column(column, width=width, minwidth=30, stretch=stretch, anchor="w")
         bar = ttk.Scrollbar(self, orient="vertical", command=self.tree.yview)
@@ -55,13 +63,14 @@ class RoomList(ttk.Frame):
         by_key = {row.key: item for item, row in self.rows.items()}
         keep: set[str] = set()
         for row in rows:
-            values = (row.room, row.where, members_text(row.members), "🔒" if row.locked else "")
+            values = (row.room, row.where, members_text(row.members))
+            image = self.padlock if row.locked else ""
             item = by_key.get(row.key)
             if item is None:
-                item = self.tree.insert("", "end", values=values)
+                item = self.tree.insert("", "end", values=values, image=image)
                 by_key[row.key] = item
             elif self.rows[item] != row:
-                self.tree.item(item, values=values)
+                self.tree.item(item, values=values, image=image)
             self.rows[item] = row
             keep.add(item)
         for item in [i for i in self.rows if i not in keep]:

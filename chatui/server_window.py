@@ -1,5 +1,6 @@
 """The server window: the room as the server sees it, the server's own voice,
-and the operator's tools (kick, mute, ban, the bans kept across restarts)."""
+and the operator's tools (kick, mute, ban, the bans kept across restarts, and
+locking the room with a passphrase)."""
 from __future__ import annotations
 
 import sys
@@ -13,12 +14,13 @@ from chatfront.commands import Help, Msg, Quit, Say, Usage, Who, parse
 from chatfront.datadir import data_dir as default_data_dir
 from chatfront.i18n import _
 from chatfront.launch import open_clients
+from chatfront.lock_wording import room_unlocked_note
 from chatfront.options import default_room
 from chatfront.reachability import reachability
 from chatfront.moderation import Bans, Mute, parse_moderation, perform_moderation
 from chatfront.wording import ago, explain, members, mistake, notice, server_help, server_speaks_as_server, \
     server_status
-from chatfront.wording import room_renamed
+from chatfront.wording import room_locked_note, room_renamed
 from chatfront.wording import (ban_button, ban_question, ban_title, bans_changed, bans_loaded,
                                close_room_button, close_room_question, close_room_title, kick_button, kick_prompt,
                                kick_title, moderation_help, mute_left, muted_column, muted_for,
@@ -31,6 +33,7 @@ from udpnet import ServerTransport, local_addresses, local_networks, start_serve
 from . import moderation
 from .chat_view import ChatView
 from .firewall_box import FirewallBox
+from .lock_bar import LockBar
 from .reach_table import ReachTable
 from .room_name_bar import RoomNameBar
 from .history import Entry
@@ -64,14 +67,19 @@ class ServerApp(LeavingWindow):
     The private target (``to``) is a value of its own, not the list's
     selection: it stays when its member leaves or renames, and a line to a
     member no longer in the room is refused with a sentence, never sent to
-    everyone instead."""
+    everyone instead.
+
+    ``passphrase`` (from --passphrase-file or LANCHAT_PASSPHRASE) starts the
+    room locked; the operator locks and unlocks it from the bar at the top."""
 
     def __init__(self, root: tk.Tk, palette: Palette, host: str | None = None, port: int = 5002,
                  allow_guests: bool = True,
                  start: Callable[..., ServerTransport] = start_server, *,
                  limits=None, data_dir: str | None = None, tries: int = 1, open_names: tuple[str, ...] = (),
-                 launch: Callable[..., list] = open_clients, room: str = "") -> None:
+                 launch: Callable[..., list] = open_clients, room: str = "", passphrase: str = "") -> None:
         self.root = root
+        self.passphrase = passphrase          # the room's, while it is locked; "" when open
+        self.lock_bar: LockBar | None = None
         self.room = room or default_room()    # --room, else "HOSTNAME's room"
         self.room_bar: RoomNameBar | None = None
         self.reach: ReachTable | None = None
@@ -140,6 +148,8 @@ class ServerApp(LeavingWindow):
             options["tries"] = self.tries
         if self.room:
             options["room"] = self.room
+        if self.passphrase:
+            options["passphrase"] = self.passphrase
         try:
             self.transport = self.start(self.host, port, **options)
         except ChatError as exc:
@@ -178,6 +188,11 @@ class ServerApp(LeavingWindow):
         if self.room_bar is None and hasattr(self.transport, "rename_room"):
             self.room_bar = RoomNameBar(self.root, name, self.rename_room)
             self.room_bar.pack(before=self.view, fill="x")
+            if hasattr(self.transport, "lock"):
+                self.lock_bar = LockBar(self.room_bar, self.palette, self.lock_room, locked=bool(self.passphrase))
+                self.lock_bar.pack(side="left", padx=(16, 0))
+        if self.passphrase:
+            self.view.history.append([Entry("notice", room_locked_note())])
         if self.reach is None and not host.startswith("127.") and host != "::1":
             self.reach = ReachTable(self.view.side, self.palette)
             self.reach.pack(fill="x", side="bottom", before=self.view.members)   # its space first
@@ -191,6 +206,17 @@ class ServerApp(LeavingWindow):
         self.transport.rename_room(announced)
         self.view.history.append([Entry("notice", room_renamed(announced))])
         return announced
+
+    def lock_room(self, passphrase: str) -> None:
+        """Lock the room with ``passphrase`` ("": open it). Members already in stay;
+        whoever joins next needs it."""
+        if self.transport is None:
+            return
+        self.transport.lock(passphrase)
+        self.passphrase = passphrase
+        if self.lock_bar is not None:
+            self.lock_bar.show(bool(passphrase))
+        self.view.history.append([Entry("notice", room_locked_note() if passphrase else room_unlocked_note())])
 
     def _reach(self, looked, members) -> None:
         if self.reach is None or self.transport is None:
@@ -208,8 +234,10 @@ class ServerApp(LeavingWindow):
         names, self.open_names = self.open_names, ()
         if not names or self.transport is None:
             return
+        # A locked room's passphrase goes to them in their environment, never in their command line.
+        secret = {"passphrase": self.passphrase} if self.passphrase else {}
         try:
-            self.children = self.launch(names, self.transport.address)
+            self.children = self.launch(names, self.transport.address, **secret)
         except OSError as exc:
             self.view.history.append([Entry("error", clients_not_opened(exc.strerror or str(exc)))])
 

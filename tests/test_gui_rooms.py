@@ -30,7 +30,10 @@ def test_rooms_are_listed_by_name_once_each_and_updated_in_place(rooms, tk_root)
     assert len(rooms.listed()) == 2
     assert rooms.tree.item(first, "values")[2] == "5 members"
     assert rooms.selected().members == 5                                           # the selection stayed on it
-    assert rooms.tree.item(rooms.tree.get_children()[0], "values")[1:] == ("192.168.1.31:5003", "1 member", "🔒")
+    locked, unlocked = rooms.tree.get_children()
+    assert rooms.tree.item(locked, "values")[1:] == ("192.168.1.31:5003", "1 member")
+    assert rooms.tree.item(locked, "image") == (str(rooms.padlock),)          # a drawn padlock: no font needed
+    assert rooms.tree.item(unlocked, "image") == ""
 
 
 def test_a_room_the_finder_no_longer_has_leaves_the_list(rooms):

@@ -129,6 +129,12 @@ def scene(mode: str, which: str) -> None:
     if which == "operator":            # the To: chip and the member list's menu, under a window manager
         operator_scene(root, palette, port, mode)
         return
+    if which == "locked-server":       # a room locked from the window: the bar, and the dialog that locks it
+        locked_server_scene(root, palette, port, mode)
+        return
+    if which == "connect-passphrase":  # a locked room picked in the list, a wrong passphrase tried
+        connect_passphrase_scene(root, palette, mode)
+        return
     if which == "server":
         root.geometry("900x520+0+0")
         server = ServerApp(root, palette, None, port)          # every address, as by default
@@ -195,6 +201,83 @@ def operator_scene(root, palette, port: int, mode: str) -> None:
     server.transport.close()
 
 
+PASSPHRASE = "correct horse battery"
+
+
+def locked_server_scene(root, palette, port: int, mode: str) -> None:
+    """The room locked (as with LANCHAT_PASSPHRASE), two members in, one who
+    came without the passphrase turned away; then, opened again, the Lock dialog."""
+    from chatui.server_window import ServerApp
+    from udpnet import start_client
+    os.environ["LANCHAT_DATA_DIR"] = "/tmp/lanchat-screens/data"
+    root.geometry("900x520+0+0")
+    server = ServerApp(root, palette, None, port, room="LAN party", passphrase=PASSPHRASE)
+    port = server.transport.address[1]
+    people = [start_client(f"localhost:{port}", n, passphrase=PASSPHRASE) for n in ("alice", "bob")]
+    start_client(f"localhost:{port}", "eve")          # no passphrase: refused, never listed
+    pump([root], 1.5)
+    submit(people[0], "the room is locked now, right?")
+    pump([root], 0.3)
+    server.transport.say("Yes: only those with tonight's passphrase get in.")
+    pump([root], 1.2)
+    shoot(root, f"locked-server-{mode}.png")
+    server.lock_room("")
+    pump([root], 0.3)
+    dialog = server.lock_bar.ask()
+    dialog.secret.set(PASSPHRASE)
+    dialog.geometry("+60+60")
+    pump([root], 0.5)
+    shoot(dialog, f"lock-dialog-{mode}.png")
+    for c in people:
+        c.close(timeout=1)
+    server.transport.close()
+
+
+def connect_passphrase_scene(root, palette, mode: str) -> None:
+    """The form with a locked room selected and a wrong passphrase tried: the
+    sentence, the field kept (selected, to type over), Remember on this computer.
+    An in-memory keychain stands in for the desktop's (this display has none)."""
+    import keyring
+    import keyring.backend
+    from chatui.client_window import ClientApp
+    from udpnet import RoomFinder, start_server
+
+    class Desk(keyring.backend.KeyringBackend):
+        priority = 1
+        kept: dict = {}
+
+        def get_password(self, service, user):
+            return self.kept.get((service, user))
+
+        def set_password(self, service, user, password):
+            self.kept[(service, user)] = password
+
+        def delete_password(self, service, user):
+            self.kept.pop((service, user), None)
+    keyring.set_keyring(Desk())
+    os.environ["LANCHAT_DISCOVERY_HOSTS"] = "127.0.0.1"
+    rooms = [start_server("127.0.0.1", 0, stats=False, room="Sala 3", passphrase=PASSPHRASE),
+             start_server("127.0.0.1", 0, stats=False, room="LAN party")]
+    root.geometry("620x680+0+0")
+    app = ClientApp(root, palette, None, None, find_rooms=lambda: RoomFinder([r.address[1] for r in rooms]))
+    app.form.name.set("alice")
+    pump([root], 2.0)
+    tree = app.form.rooms.tree
+    item = next(i for i, r in app.form.rooms.rows.items() if r.room == "Sala 3")
+    tree.selection_set(item)
+    pump([root], 0.3)
+    app.form.lock_row.secret.set("correct horse battery staple")
+    app.form.lock_row.remember.set(True)
+    app.form.submit()
+    end = time.monotonic() + 10
+    while "Wrong" not in str(app.form.message.cget("text")) and time.monotonic() < end:
+        pump([root], 0.1)
+    pump([root], 0.3)
+    shoot(root, f"connect-passphrase-{mode}.png")
+    for r in rooms:
+        r.close()
+
+
 def port_is_free(port: int) -> bool:
     import socket
     with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
@@ -210,7 +293,8 @@ def main() -> None:
     from tests.xvfb import Xvfb
     with Xvfb():                    # its own display, chosen by Xvfb: DISPLAY for the scenes below
         for mode in ("light", "dark"):
-            for which in ("server", "client", "connect", "unreachable", "busy", "operator", "firewall"):
+            for which in ("server", "client", "connect", "unreachable", "busy", "operator", "firewall",
+                          "locked-server", "connect-passphrase"):
                 subprocess.run([sys.executable, __file__, "--scene", mode, which], check=True, timeout=120)
 
 

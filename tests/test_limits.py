@@ -9,8 +9,11 @@ import pytest
 
 from udpcore import appmsg as m
 from udpcore import wire as w
-from udpcore.errors import InvalidName, NameProblem, ProtocolError, VersionError
+from udpcore.errors import DecryptError, InvalidName, NameProblem, ProtocolError, VersionError
 from udpcore.handshake import AMPLIFICATION, Gate, Step, within_budget
+from udpcore.keying import client_resume_proof, server_resume_proof
+from udpcore.protection import Binding, KeyShare, SessionKeys, Side
+from udpcore.sealing import Seal
 from udpcore.limits import Limits
 from udpcore.moderation import Moderation
 from udpcore.names import check_name, clean_text, name_key, name_problem
@@ -23,7 +26,15 @@ pytestmark = pytest.mark.timeout(10)
 
 NONCE = bytes(range(1, 9))
 SID = b"S" * 8
-V1 = w.MAGIC + bytes([w.VERSION])
+V1 = w.MAGIC + bytes([w.VERSION])      # the header of this version (2), whatever its name says
+PUB = KeyShare(b"\x11" * 32).public
+PAKE = b"A" + bytes(range(32))
+CONFIRM = bytes(range(100, 132))
+
+
+def session_keys(seed: bytes = b"k") -> SessionKeys:
+    """Keys of some session (what they are does not matter here, only whose they are)."""
+    return SessionKeys.derive(KeyShare(seed * 32).shared(PUB), Binding(NONCE, b"t", PUB, PUB, SID))
 
 
 def refused(data: bytes, decoder=w.decode) -> bool:
@@ -38,17 +49,33 @@ def refused(data: bytes, decoder=w.decode) -> bool:
 
 
 def test_a_datagram_of_exactly_1200_bytes_is_taken_and_1201_refused():
-    full = w.encode(w.Data(SID, 1, 2, 3, 0, 4, 5, b"x" * w.MAX_FRAGMENT))
+    # decode's own limit: a DATA of 1200 bytes (more than a sealed one carries) still decodes
+    full = w.data_prefix(SID) + w.DATA_REST.pack(1, 2, 3, 0, 4, 5) + b"x" * (w.MAX_DATAGRAM - 5 - 29)
     assert len(full) == w.MAX_DATAGRAM == 1200
-    assert w.decode(full).payload == b"x" * w.MAX_FRAGMENT
+    assert w.decode(full).payload == b"x" * (1200 - 34)
     assert refused(full + b"x")
     # the slow path too: a BYE padded to 1201 bytes is refused for its size
     bye = w.encode(w.Bye(SID, "x" * 500))
     assert refused(bye + b"\0" * (1201 - len(bye)))
 
 
+def test_a_sealed_datagram_of_exactly_1200_bytes_opens_and_1201_is_refused():
+    keys = session_keys()
+    inner = w.encode(w.Data(SID, 1, 2, 3, 0, 4, 5, b"x" * w.MAX_FRAGMENT))
+    sealed = Seal(keys, Side.CLIENT).seal(inner)
+    assert len(inner) == 1200 - w.SEAL_OVERHEAD and len(sealed) == w.MAX_DATAGRAM
+    assert Seal(keys, Side.SERVER).open(sealed) == inner
+    # one byte more, sealed properly (it would authenticate): refused for its size alone
+    sender, receiver = Seal(keys, Side.CLIENT), Seal(keys, Side.SERVER)
+    over = sender.seal(inner + b"x")
+    assert len(over) == 1201
+    with pytest.raises(DecryptError):
+        receiver.open(over)
+    assert receiver.receiver.failed == 0 and receiver.receiver.window.highest is None   # never tried
+
+
 def test_a_fragment_of_max_fragment_bytes_is_encoded_and_one_more_is_our_bug():
-    assert len(w.encode_data(SID, 0, 0, 0, 0, 0, 0, b"x" * w.MAX_FRAGMENT)) == 1200
+    assert len(w.encode_data(SID, 0, 0, 0, 0, 0, 0, b"x" * w.MAX_FRAGMENT)) == 1200 - w.SEAL_OVERHEAD
     with pytest.raises(ValueError):
         w.encode_data(SID, 0, 0, 0, 0, 0, 0, b"x" * (w.MAX_FRAGMENT + 1))
 
@@ -62,12 +89,13 @@ def test_data_and_ack_sizes_are_exact():
     assert refused(ack[:-1]) and refused(ack + b"\0")
 
 
-@pytest.mark.parametrize("code", [0, 10, 99, 255])
+@pytest.mark.parametrize("code", [0, 10, 11, 12, 13, 99, 255])
 def test_unknown_packet_types_are_refused(code):
+    # 10 and 11 (DISCOVER, HERE) are udpcore.discovery's, 12 (SEALED) udpcore.sealing's: never a packet here
     assert refused(V1 + bytes([code]) + SID)
 
 
-@pytest.mark.parametrize("version", [0, 2, 255])
+@pytest.mark.parametrize("version", [0, 1, 3, 255])
 def test_another_version_is_a_version_error_carrying_it(version):
     with pytest.raises(VersionError) as info:
         w.decode(w.MAGIC + bytes([version, w.PacketType.PING]) + SID)
@@ -85,8 +113,9 @@ def test_is_protocol_looks_at_the_first_byte_only():
     assert not w.is_protocol(b"") and not w.is_protocol(b"U") and not w.is_protocol(b"\xfe\xff")
 
 
-def hello_bytes(name=b"\x00\x05alice", token=b"", resume=b"") -> bytes:
-    raw = V1 + bytes([w.PacketType.HELLO]) + NONCE + bytes([len(resume)]) + resume + bytes([len(token)]) + token + name
+def hello_bytes(name=b"\x00\x05alice", token=b"", resume=b"", public=PUB, pake=b"") -> bytes:
+    raw = (V1 + bytes([w.PacketType.HELLO]) + NONCE + bytes([len(resume)]) + resume + bytes([len(token)]) + token
+           + name + bytes([len(public)]) + public + bytes([len(pake)]) + pake)
     return raw + bytes(max(0, 200 - len(raw)))
 
 
@@ -97,29 +126,54 @@ def test_hello_token_of_64_bytes_is_taken_and_65_refused():
         w.encode(w.Hello(NONCE, "x" * 97))
 
 
-@pytest.mark.parametrize("n", [1, 7, 9, 16])
-def test_hello_resume_must_be_a_whole_session_id_or_nothing(n):
+@pytest.mark.parametrize("n", [1, 8, 31, 33, 64])
+def test_hello_resume_must_be_a_whole_proof_or_nothing(n):
     assert refused(hello_bytes(resume=b"r" * n))
 
 
-def test_hello_resume_of_eight_bytes_or_none_is_taken():
-    assert w.decode(hello_bytes(resume=b"r" * 8)).resume == b"r" * 8
+def test_hello_resume_of_32_bytes_or_none_is_taken():
+    assert w.decode(hello_bytes(resume=b"r" * 32)).resume == b"r" * 32
     assert w.decode(hello_bytes()).resume == b""
     assert w.decode(hello_bytes()).name == "alice"
 
 
+@pytest.mark.parametrize("n", [1, 31, 33, 64])
+def test_hello_public_key_must_be_32_bytes_or_nothing(n):
+    assert refused(hello_bytes(public=b"p" * n))
+
+
+@pytest.mark.parametrize("n", [1, 32, 34, 64])
+def test_hello_pake_message_must_be_33_bytes_or_nothing(n):
+    assert refused(hello_bytes(pake=b"A" * n))
+
+
+def test_hello_public_key_and_pake_message_of_their_size_or_none_are_taken():
+    assert w.decode(hello_bytes(public=PUB, pake=PAKE)) == w.Hello(NONCE, "alice", public=PUB, pake=PAKE)
+    assert w.decode(hello_bytes(public=b"", pake=PAKE)) == w.Hello(NONCE, "alice", pake=PAKE)
+    assert w.decode(hello_bytes(public=b"")) == w.Hello(NONCE, "alice")
+
+
 def test_hello_padding_must_be_zero_but_may_be_absent():
-    good = hello_bytes()
+    good = hello_bytes(pake=PAKE)
+    end = 5 + 8 + 1 + 1 + 7 + 1 + 32 + 1 + 33               # the last field's last byte
+    assert good[end:] == bytes(200 - end)
     assert refused(good[:-1] + b"\x01")
-    assert refused(good[:100] + b"\x80" + good[101:])
-    assert w.decode(good[:5 + 8 + 1 + 1 + 7]) == w.Hello(NONCE, "alice")    # short: decodes (the server drops it)
+    assert refused(good[:end] + b"\x80" + good[end + 1:])     # the first byte of padding
+    assert w.decode(good[:end]) == w.Hello(NONCE, "alice", public=PUB, pake=PAKE)   # short: decodes (the server drops it)
+    bare = hello_bytes(public=b"")
+    assert w.decode(bare[:5 + 8 + 1 + 1 + 7 + 2]) == w.Hello(NONCE, "alice")
+    # Version 2: the padding starts after the public and pake length bytes, which must be there
+    assert refused(bare[:5 + 8 + 1 + 1 + 7]) and refused(bare[:5 + 8 + 1 + 1 + 7 + 1])
 
 
 def test_name_fields_take_96_bytes_and_refuse_97():
     at = "\U0001F600" * 24                          # 24 characters of 4 bytes: 96 bytes
     assert w.decode(w.encode(w.Hello(NONCE, at))).name == at
-    assert w.decode(w.encode(w.Welcome(NONCE, SID, at))).name == at
-    raw = V1 + bytes([w.PacketType.WELCOME]) + NONCE + SID + b"\x00" + (97).to_bytes(2, "big") + b"x" * 97
+    assert w.decode(w.encode(w.Welcome(NONCE, SID, at, confirm=CONFIRM))).name == at
+    tail = b"\x00\x00\x20" + CONFIRM                          # no public key, no pake, a confirmation
+    raw = V1 + bytes([w.PacketType.WELCOME]) + NONCE + SID + b"\x00" + (96).to_bytes(2, "big") + b"x" * 96 + tail
+    assert w.decode(raw).name == "x" * 96
+    raw = V1 + bytes([w.PacketType.WELCOME]) + NONCE + SID + b"\x00" + (97).to_bytes(2, "big") + b"x" * 97 + tail
     assert refused(raw)
     assert refused(hello_bytes(name=(97).to_bytes(2, "big") + b"x" * 97))
 
@@ -135,9 +189,15 @@ def test_reasons_take_512_bytes_and_refuse_513():
     assert refused(V1 + bytes([w.PacketType.REFUSE]) + NONCE + b"\x04" + (513).to_bytes(2, "big") + b"r" * 513)
 
 
-@pytest.mark.parametrize("code", [0, 7, 255])
+@pytest.mark.parametrize("code", [0, 9, 255])
 def test_unknown_refuse_codes_are_refused(code):
     assert refused(V1 + bytes([w.PacketType.REFUSE]) + NONCE + bytes([code]) + b"\x00\x00")
+
+
+@pytest.mark.parametrize("code", list(range(1, 9)))
+def test_every_known_refuse_code_is_taken(code):
+    assert w.decode(V1 + bytes([w.PacketType.REFUSE]) + NONCE + bytes([code]) + b"\x00\x00") == \
+        w.Refuse(NONCE, w.RefuseCode(code), "")
 
 
 @pytest.mark.parametrize("ptype,body", [
@@ -150,7 +210,17 @@ def test_unknown_refuse_codes_are_refused(code):
     (w.PacketType.RESET, SID[:7]),
     (w.PacketType.BYE, SID + b"\x00\x03ab"),
     (w.PacketType.BYE, SID + b"\x00\x02\xc3\x28"),          # bad UTF-8
-    (w.PacketType.CHALLENGE, NONCE + b"\x01ab"),            # trailing byte
+    (w.PacketType.CHALLENGE, NONCE + b"\x01a\x00\x00\x00\x00"),  # trailing byte
+    (w.PacketType.CHALLENGE, NONCE + b"\x01a"),              # no flags, no room
+    (w.PacketType.CHALLENGE, NONCE + b"\x01a\x01"),          # no room
+    (w.PacketType.CHALLENGE, NONCE + b"\x01a\x00\x00\x02\xc3\x28"),   # a room of bad UTF-8
+    (w.PacketType.WELCOME, NONCE + SID + b"\x00\x00\x01a\x00\x00"),          # no confirmation
+    (w.PacketType.WELCOME, NONCE + SID + b"\x00\x00\x01a\x00\x00\x00"),      # an empty one
+    (w.PacketType.WELCOME, NONCE + SID + b"\x00\x00\x01a\x00\x00\x1f" + bytes(31)),   # 31 bytes
+    (w.PacketType.WELCOME, NONCE + SID + b"\x00\x00\x01a\x00\x00\x21" + bytes(33)),   # 33 bytes
+    (w.PacketType.WELCOME, NONCE + SID + b"\x00\x00\x01a\x00\x00\x20" + bytes(33)),   # trailing byte
+    (w.PacketType.WELCOME, NONCE + SID + b"\x00\x00\x01a\x1f" + bytes(31) + b"\x00\x20" + bytes(32)),  # public 31
+    (w.PacketType.WELCOME, NONCE + SID + b"\x00\x00\x01a\x00\x20" + bytes(32) + b"\x20" + bytes(32)),  # pake 32
     (w.PacketType.DATA, SID + bytes(20)),                   # too short for its header
     (w.PacketType.ACK, SID + bytes(11)),
 ])
@@ -418,26 +488,44 @@ def member(name, addr, sid=SID, nonce=NONCE, now=0.0):
     return Member(name, addr, Peer(sid, now), now, nonce=nonce)
 
 
-def test_the_gate_refuses_invalid_and_taken_names_and_resumes_by_session_and_name():
+def test_the_gate_refuses_invalid_and_taken_names_and_resumes_by_proof_and_name():
+    # Version 2: a resume is a proof made with the session's keys (HMAC over the session id,
+    # the HELLO's nonce and its token), checked against the member the HELLO names.
     gate = new_gate()
     tok = gate.tokens.mint(ADDR, 10.0)
     roster = Roster()
-    bob = member("Bob", ("192.0.2.9", 1), sid=b"B" * 8, nonce=b"n" * 8)
+    keys = session_keys(b"b")
+    bob = Member("Bob", ("192.0.2.9", 1), Peer(b"B" * 8, 0.0, seal=Seal(keys, Side.SERVER)), 0.0, nonce=b"n" * 8)
     roster.add(bob)
+    guest = Member("guest-x", ("192.0.2.7", 7), None, 0.0, nonce=b"")
+    roster.add(guest)
+    proof = client_resume_proof(keys, b"B" * 8, NONCE, tok)
 
     def j(h):
         return judge(h, 10.0, roster=roster, gate=gate)
 
-    v = j(w.Hello(NONCE, "a b", tok))
+    v = j(w.Hello(NONCE, "a b", tok, public=PUB))
     assert (v.step, v.refuse) == (Step.REFUSE, w.RefuseCode.NAME_INVALID)
-    v = j(w.Hello(NONCE, "BOB", tok))
+    v = j(w.Hello(NONCE, "BOB", tok, public=PUB))
     assert (v.step, v.refuse, v.member) == (Step.REFUSE, w.RefuseCode.NAME_TAKEN, None)
-    v = j(w.Hello(NONCE, "bob", tok, resume=b"B" * 8))
+    v = j(w.Hello(NONCE, "bob", tok, resume=proof, public=PUB))          # the name as names compare
     assert (v.step, v.member) == (Step.RESUME, bob)
-    v = j(w.Hello(NONCE, "carol", tok, resume=b"B" * 8))       # someone else's session: no resume
-    assert v.step is Step.ADMIT
-    v = j(w.Hello(NONCE, "bob", tok, resume=b"X" * 8))          # unknown session, taken name
-    assert (v.step, v.refuse) == (Step.REFUSE, w.RefuseCode.NAME_TAKEN)
+    v = j(w.Hello(NONCE, "carol", tok, resume=proof, public=PUB))        # someone else's session: no resume
+    assert (v.step, v.member) == (Step.ADMIT, None)
+    wrong = {
+        "other keys": client_resume_proof(session_keys(b"x"), b"B" * 8, NONCE, tok),
+        "another session id": client_resume_proof(keys, b"X" * 8, NONCE, tok),
+        "another nonce": client_resume_proof(keys, b"B" * 8, b"m" * 8, tok),
+        "another token (a recorded proof)": client_resume_proof(keys, b"B" * 8, NONCE, tok[:-1] + bytes([tok[-1] ^ 1])),
+        "the server's proof echoed": server_resume_proof(keys, b"B" * 8, NONCE, tok),
+        "the session id itself (version 1)": b"B" * 8,
+        "zeros": bytes(32),
+    }
+    for why, bad in wrong.items():
+        v = j(w.Hello(NONCE, "bob", tok, resume=bad, public=PUB))      # no resume: a taken name
+        assert (v.step, v.refuse, v.member) == (Step.REFUSE, w.RefuseCode.NAME_TAKEN, None), why
+    v = j(w.Hello(NONCE, "guest-x", tok, resume=proof, public=PUB))    # a guest has no keys to prove
+    assert (v.step, v.refuse) == (Step.REFUSE, w.RefuseCode.NAME_INVALID)
 
 
 def test_the_gate_rewelcomes_the_same_nonce_and_replaces_a_new_program_at_the_address():
@@ -507,10 +595,12 @@ def test_closing_reasons_take_512_bytes_and_refuse_513():
 
 
 def test_a_hello_already_200_bytes_long_gets_no_padding():
-    h = w.Hello(NONCE, "a", token=b"t" * 190)              # 5+8+1+1+190+2+1 = 208 bytes
+    h = w.Hello(NONCE, "a", token=b"t" * 123, public=PUB, pake=PAKE)   # 5+8+1+1+123+2+1+1+32+1+33 = 208 bytes
     assert len(w.encode(h)) == 208
-    h = w.Hello(NONCE, "a", token=b"t" * 182)              # exactly 200 without padding
-    assert len(w.encode(h)) == 200 and w.encode(h)[-1:] == b"a"
+    h = w.Hello(NONCE, "a", token=b"t" * 115, public=PUB, pake=PAKE)   # exactly 200 without padding
+    assert len(w.encode(h)) == 200 and w.encode(h)[-34:] == b"\x21" + PAKE
+    h = w.Hello(NONCE, "a", token=b"t" * 114, public=PUB, pake=PAKE)   # 199: one byte of padding
+    assert len(w.encode(h)) == 200 and w.encode(h)[-35:] == b"\x21" + PAKE + b"\0"
 
 
 def test_the_gate_refuses_a_taken_name_and_names_the_program_it_replaces():

@@ -117,15 +117,40 @@ def test_plain_text_is_never_this_protocol_and_vice_versa():
     assert wire.is_protocol(packet)
     with pytest.raises(UnicodeDecodeError):
         packet.decode("utf-8")
+    from udpcore.sealing import SEALED_PREFIX
+    sealed = SEALED_PREFIX + bytes(5) + bytes(16)            # a SEALED header and tag, of zeros
+    assert wire.is_protocol(sealed)
+    with pytest.raises(UnicodeDecodeError):
+        sealed.decode("utf-8")
 
 
 def test_every_datagram_fits_1200_bytes():
-    biggest = wire.encode(wire.Data(b"s" * 8, 1, 2, 3, 0, 4, 5, b"x" * wire.MAX_FRAGMENT))
-    assert len(biggest) == wire.MAX_DATAGRAM
+    from udpcore.protection import Binding, KeyShare, SessionKeys, Side
+    from udpcore.sealing import Seal
+    share = KeyShare(b"\x07" * 32)
+    keys = SessionKeys.derive(share.shared(share.public), Binding(b"n" * 8, b"t", share.public, share.public, b"s" * 8))
+    # The biggest DATA goes sealed: exactly 1200 bytes on the wire.
+    inner = wire.encode(wire.Data(b"s" * 8, 1, 2, 3, 0, 4, 5, b"x" * wire.MAX_FRAGMENT))
+    biggest = Seal(keys, Side.CLIENT).seal(inner)
+    assert len(biggest) == wire.MAX_DATAGRAM and len(inner) == wire.MAX_DATAGRAM - wire.SEAL_OVERHEAD
     with pytest.raises(ValueError):
         wire.encode(wire.Data(b"s" * 8, 1, 2, 3, 0, 4, 5, b"x" * (wire.MAX_FRAGMENT + 1)))
     with pytest.raises(wire.ProtocolError):
-        wire.decode(biggest + b"x")
+        Seal(keys, Side.SERVER).open(biggest + b"x")
+    with pytest.raises(wire.ProtocolError):
+        wire.decode(inner + bytes(wire.SEAL_OVERHEAD) + b"x")
+    # The handshake packets with every field at its largest fit too (in clear).
+    name = "\U0001F600" * wire.MAX_NAME_CHARS
+    largest = [
+        wire.Hello(b"n" * 8, name, b"t" * wire.MAX_TOKEN_LEN, b"r" * wire.CONFIRM_LEN, b"p" * wire.PUBLIC_LEN,
+                   b"A" * wire.PAKE_LEN),
+        wire.Challenge(b"n" * 8, b"t" * 255, True, "r" * wire.MAX_ROOM_BYTES),
+        wire.Welcome(b"n" * 8, b"s" * 8, name, False, b"p" * wire.PUBLIC_LEN, b"B" * wire.PAKE_LEN,
+                     b"c" * wire.CONFIRM_LEN),
+        wire.Refuse(b"n" * 8, wire.RefuseCode.TOO_MANY_GUESSES, "r" * 512),
+    ]
+    for p in largest:
+        assert len(wire.encode(p)) <= wire.MAX_DATAGRAM and wire.decode(wire.encode(p)) == p
 
 
 def test_text_view_lines():

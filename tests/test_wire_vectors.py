@@ -1,73 +1,158 @@
-"""Byte-exact test vectors: every packet type of wire.py and every message type of appmsg.py.
+"""Byte-exact test vectors: every packet type of wire.py, SEALED datagrams, and every
+message type of appmsg.py.
 
-The same vectors are listed in docs/protocol.md ("Test vectors"). Each is checked
+The same vectors are listed in docs/protocol.md ("Test vectors"), and
+:func:`test_the_docs_list_exactly_these_vectors` reads them there. Each is checked
 both ways -- what we encode is exactly these bytes, and these bytes decode to
 exactly this value -- so the magic, the version, every type code and every
 field's place and width are pinned, not only "encode and decode agree".
+
+The handshake fields are real where the vectors can make them so: RFC 7748 section
+6.1's X25519 keys (Alice the client, Bob the server), the CHALLENGE's token
+``aabbcc``, session ``a1..a8``, an open room. So the WELCOME's confirmation, the
+resume proofs and the SEALED datagrams are what the key schedule gives for those
+inputs. The SPAKE2 messages (and the locked WELCOME's confirmation) are patterns:
+their layout is what is pinned here; tests/test_protection.py pins SPAKE2 itself.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
+import re
+from pathlib import Path
+
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
 from udpcore import appmsg as m
 from udpcore import discovery as d
 from udpcore import wire as w
+from udpcore.errors import DecryptError, ProtocolError
+from udpcore.keying import ClientKeying, client_resume_proof, server_handshake, server_resume_proof
+from udpcore.protection import KeyShare, SessionKeys, Side, traffic_keys
+from udpcore.sealing import Seal
 
 pytestmark = pytest.mark.timeout(10)
 
 NONCE = bytes.fromhex("0102030405060708")
 SID = bytes.fromhex("a1a2a3a4a5a6a7a8")
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "protocol.md"
 
 
 def hx(s: str) -> bytes:
     return bytes.fromhex(s.replace(" ", "").replace("\n", ""))
 
 
+# --- the handshake the vectors come from ---------------------------------------------------
+
+A_PRIV = hx("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a")     # RFC 7748 6.1
+B_PRIV = hx("5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb")
+A_PUB = hx("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a")
+B_PUB = hx("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f")
+TOKEN = hx("aabbcc")                 # the CHALLENGE's token, echoed by the second HELLO
+RESUME_TOKEN = hx("102030")          # the token a resuming HELLO echoes
+HANDSHAKE = server_handshake(A_PUB, b"", "", "", NONCE, TOKEN, SID, KeyShare(B_PRIV))
+KEYS: SessionKeys = HANDSHAKE.keys
+CONFIRM = HANDSHAKE.confirm          # server_finished
+PROOF = client_resume_proof(KEYS, SID, NONCE, RESUME_TOKEN)
+WELCOME_PROOF = server_resume_proof(KEYS, SID, NONCE, RESUME_TOKEN)
+# Layout only (see the module docstring): a side byte and 32 bytes of pattern.
+PAKE_A = b"A" + bytes(range(0x80, 0xA0))
+PAKE_B = b"B" + bytes(range(0xA0, 0xC0))
+LOCKED_CONFIRM = bytes(range(0x60, 0x80))
+
+# Every secret and key of that handshake, as docs/protocol.md lists them.
+SECRETS = {
+    "c2s": "c2af98abc485a7b44bccd5c7d4f2c76207e4f5d3318f6c0e0aebd14453e6ab4e",
+    "s2c": "3f54225d2c6cca0a36344c209f69afc1fbf516b5863e16992d6a4f085f79a8be",
+    "key_0 (c2s)": "16521fd818952a9cf8ed0ca68ef8bd3893137d77f0281a46fe0fc81a06feb722",
+    "iv_0 (c2s)": "394bdfa96ceb7040d4eec10e",
+    "key_0 (s2c)": "aba0041c8bb87aecb5969696367565332ceabadff7963bcfa897710195653c8f",
+    "iv_0 (s2c)": "84188d92ddb29df50996e90d",
+    "server_finished": "4fced184b4e711c8044fa73c6cb016fff1cbd96b2853f5d32a25f51b1666df83",
+    "client resume proof": "63810792465fcc09f4d3fcec9410e327ed777fa5a0e28a3dfa3d84d92f105b13",
+    "server resume proof": "d1fc84ff84654e5ef2f864bd6fcf4b3264807d2b83814caad5758b92108c9135",
+}
+
+_A = "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a"
+_B = "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f"
+_PA = "41 808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+_PB = "42 a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+_CONFIRM = SECRETS["server_finished"]
+_PROOF = SECRETS["client resume proof"]
+_WPROOF = SECRETS["server resume proof"]
+_LOCKED_CONFIRM = "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+
 # (name, packet, bytes). HELLO is shown without its zero padding up to 200 bytes.
 PACKETS = [
-    ("HELLO", w.Hello(NONCE, "alice"),
-     "ff5543 01 01 0102030405060708 00 00 0005 616c696365"),
-    ("HELLO with resume and token", w.Hello(NONCE, "bob", token=hx("102030"), resume=SID),
-     "ff5543 01 01 0102030405060708 08 a1a2a3a4a5a6a7a8 03 102030 0003 626f62"),
-    ("CHALLENGE", w.Challenge(NONCE, hx("aabbcc")),
-     "ff5543 01 02 0102030405060708 03 aabbcc"),
-    ("WELCOME", w.Welcome(NONCE, SID, "alice"),
-     "ff5543 01 03 0102030405060708 a1a2a3a4a5a6a7a8 00 0005 616c696365"),
-    ("WELCOME resumed", w.Welcome(NONCE, SID, "alice", resumed=True),
-     "ff5543 01 03 0102030405060708 a1a2a3a4a5a6a7a8 01 0005 616c696365"),
+    ("HELLO", w.Hello(NONCE, "alice", public=A_PUB),
+     f"ff5543 02 01 0102030405060708 00 00 0005 616c696365 20 {_A} 00"),
+    ("HELLO with token", w.Hello(NONCE, "alice", token=TOKEN, public=A_PUB),
+     f"ff5543 02 01 0102030405060708 00 03 aabbcc 0005 616c696365 20 {_A} 00"),
+    ("HELLO locked", w.Hello(NONCE, "alice", token=TOKEN, public=A_PUB, pake=PAKE_A),
+     f"ff5543 02 01 0102030405060708 00 03 aabbcc 0005 616c696365 20 {_A} 21 {_PA}"),
+    ("HELLO with resume and token", w.Hello(NONCE, "alice", token=RESUME_TOKEN, resume=PROOF, public=A_PUB),
+     f"ff5543 02 01 0102030405060708 20 {_PROOF} 03 102030 0005 616c696365 20 {_A} 00"),
+    ("CHALLENGE", w.Challenge(NONCE, TOKEN),
+     "ff5543 02 02 0102030405060708 03 aabbcc 00 0000"),
+    ("CHALLENGE locked", w.Challenge(NONCE, TOKEN, locked=True, room="Sala 3"),
+     "ff5543 02 02 0102030405060708 03 aabbcc 01 0006 53616c612033"),
+    ("WELCOME", w.Welcome(NONCE, SID, "alice", public=B_PUB, confirm=CONFIRM),
+     f"ff5543 02 03 0102030405060708 a1a2a3a4a5a6a7a8 00 0005 616c696365 20 {_B} 00 20 {_CONFIRM}"),
+    ("WELCOME locked", w.Welcome(NONCE, SID, "alice", public=B_PUB, pake=PAKE_B, confirm=LOCKED_CONFIRM),
+     f"ff5543 02 03 0102030405060708 a1a2a3a4a5a6a7a8 00 0005 616c696365 20 {_B} 21 {_PB} 20 {_LOCKED_CONFIRM}"),
+    ("WELCOME resumed", w.Welcome(NONCE, SID, "alice", resumed=True, confirm=WELCOME_PROOF),
+     f"ff5543 02 03 0102030405060708 a1a2a3a4a5a6a7a8 01 0005 616c696365 00 00 20 {_WPROOF}"),
     ("REFUSE name taken", w.Refuse(NONCE, w.RefuseCode.NAME_TAKEN, "taken"),
-     "ff5543 01 04 0102030405060708 01 0005 74616b656e"),
+     "ff5543 02 04 0102030405060708 01 0005 74616b656e"),
     ("REFUSE name invalid", w.Refuse(NONCE, w.RefuseCode.NAME_INVALID, ""),
-     "ff5543 01 04 0102030405060708 02 0000"),
-    ("REFUSE version", w.Refuse(NONCE, w.RefuseCode.VERSION, "1"),
-     "ff5543 01 04 0102030405060708 03 0001 31"),
+     "ff5543 02 04 0102030405060708 02 0000"),
+    ("REFUSE version", w.Refuse(NONCE, w.RefuseCode.VERSION, "2"),
+     "ff5543 02 04 0102030405060708 03 0001 32"),
     ("REFUSE full", w.Refuse(NONCE, w.RefuseCode.FULL, ""),
-     "ff5543 01 04 0102030405060708 04 0000"),
+     "ff5543 02 04 0102030405060708 04 0000"),
     ("REFUSE banned", w.Refuse(NONCE, w.RefuseCode.BANNED, ""),
-     "ff5543 01 04 0102030405060708 05 0000"),
+     "ff5543 02 04 0102030405060708 05 0000"),
     ("REFUSE host full", w.Refuse(NONCE, w.RefuseCode.HOST_FULL, ""),
-     "ff5543 01 04 0102030405060708 06 0000"),
+     "ff5543 02 04 0102030405060708 06 0000"),
+    ("REFUSE locked", w.Refuse(NONCE, w.RefuseCode.LOCKED, "alice"),
+     "ff5543 02 04 0102030405060708 07 0005 616c696365"),
+    ("REFUSE too many guesses", w.Refuse(NONCE, w.RefuseCode.TOO_MANY_GUESSES, "30"),
+     "ff5543 02 04 0102030405060708 08 0002 3330"),
     ("DATA", w.Data(SID, 0x11223344, 0x55667788, 0x80000001, w.FLAG_MORE, 0x01020304, 0x0A0B0C0D, b"hi"),
-     "ff5543 01 05 a1a2a3a4a5a6a7a8 11223344 55667788 80000001 01 01020304 0a0b0c0d 6869"),
+     "ff5543 02 05 a1a2a3a4a5a6a7a8 11223344 55667788 80000001 01 01020304 0a0b0c0d 6869"),
     ("ACK", w.Ack(SID, 7, 5, 0xDEADBEEF),
-     "ff5543 01 06 a1a2a3a4a5a6a7a8 00000007 00000005 deadbeef"),
+     "ff5543 02 06 a1a2a3a4a5a6a7a8 00000007 00000005 deadbeef"),
     ("PING", w.Ping(SID),
-     "ff5543 01 07 a1a2a3a4a5a6a7a8"),
+     "ff5543 02 07 a1a2a3a4a5a6a7a8"),
     ("BYE", w.Bye(SID, "bye"),
-     "ff5543 01 08 a1a2a3a4a5a6a7a8 0003 627965"),
-    ("RESET", w.Reset(SID),
-     "ff5543 01 09 a1a2a3a4a5a6a7a8"),
+     "ff5543 02 08 a1a2a3a4a5a6a7a8 0003 627965"),
+    ("RESET", w.Reset(bytes(8)),
+     "ff5543 02 09 0000000000000000"),
+]
+
+# SEALED datagrams of the handshake above, in the order each side sends them (the
+# packet number counts per direction): (name, sender, the PACKETS vector inside, bytes).
+SEALED = [
+    ("SEALED PING", Side.CLIENT, "PING",
+     "ff5543 02 0c 00 00000000 4a301fff7b9467f14cb629d25d 5902e380ac5771d313e2ddae51fe2163"),
+    ("SEALED DATA", Side.CLIENT, "DATA",
+     "ff5543 02 0c 00 00000001 d3d4b3e56ee39ed36bb6a53ee7473445025440a5d8fa66f1754cdc0f7bdb2390b3b0eba7"
+     " 5a80026be284cc48f74b5a628f036ae9"),
+    ("SEALED ACK", Side.SERVER, "ACK",
+     "ff5543 02 0c 00 00000000 ccac335e2871b2a28917112f57e46a5f9e38199df76f66e18a"
+     " 2d08e0cc0bb673fdcf28b03d17042019"),
 ]
 
 INSTANCE = bytes.fromhex("b1b2b3b4b5b6b7b8")
 # Sessionless discovery (udpcore/discovery.py). DISCOVER is shown without its zero
 # padding: on the wire it continues with 00 bytes up to exactly 256 bytes.
 DISCOVERY = [
-    ("DISCOVER", NONCE, "ff5543 01 0a 0102030405060708"),
-    ("HERE", d.Here(NONCE, INSTANCE, 5002, 3, False, 1, "Sala 3"),
-     "ff5543 01 0b 0102030405060708 b1b2b3b4b5b6b7b8 138a 0003 00 01 0006 53616c612033"),
-    ("HERE locked", d.Here(NONCE, INSTANCE, 5011, 0, True, 1, "é"),
-     "ff5543 01 0b 0102030405060708 b1b2b3b4b5b6b7b8 1393 0000 01 01 0002 c3a9"),
+    ("DISCOVER", NONCE, "ff5543 02 0a 0102030405060708"),
+    ("HERE", d.Here(NONCE, INSTANCE, 5002, 3, False, 2, "Sala 3"),
+     "ff5543 02 0b 0102030405060708 b1b2b3b4b5b6b7b8 138a 0003 00 02 0006 53616c612033"),
+    ("HERE locked", d.Here(NONCE, INSTANCE, 5011, 0, True, 2, "é"),
+     "ff5543 02 0b 0102030405060708 b1b2b3b4b5b6b7b8 1393 0000 01 02 0002 c3a9"),
 ]
 
 MESSAGES = [
@@ -121,6 +206,59 @@ def test_packet_vector(name, packet, vector):
     assert type(back) is type(packet) and back == packet
 
 
+def test_sealed_vectors_in_the_order_each_side_sends_them():
+    inner = {name: hx(v) for name, _, v in PACKETS}
+    senders = {Side.CLIENT: Seal(KEYS, Side.CLIENT), Side.SERVER: Seal(KEYS, Side.SERVER)}
+    openers = {Side.CLIENT: Seal(KEYS, Side.SERVER), Side.SERVER: Seal(KEYS, Side.CLIENT)}
+    pns = {Side.CLIENT: 0, Side.SERVER: 0}
+    for name, sender, packet, vector in SEALED:
+        raw = hx(vector)
+        assert senders[sender].seal(inner[packet]) == raw, name
+        assert raw[:10] == w.SEALED_HEADER.pack(w.MAGIC, w.VERSION, w.PacketType.SEALED, 0, pns[sender]), name
+        assert len(raw) == len(inner[packet]) + w.SEAL_OVERHEAD
+        assert openers[sender].open(raw) == inner[packet]
+        with pytest.raises(DecryptError):                   # each direction has its own keys
+            senders[sender].open(raw)
+        with pytest.raises(ProtocolError):                  # never taken for a packet in clear
+            w.decode(raw)
+        pns[sender] += 1
+
+
+def test_the_vectors_handshake_is_what_both_sides_derive():
+    assert KeyShare(A_PRIV).public == A_PUB and KeyShare(B_PRIV).public == B_PUB
+    assert (HANDSHAKE.public, HANDSHAKE.pake) == (B_PUB, b"")
+    client = ClientKeying("", KeyShare(A_PRIV))
+    assert client.challenged(False, "", NONCE, TOKEN) == b""
+    theirs = client.welcomed(B_PUB, b"", CONFIRM, NONCE, TOKEN, SID)
+    assert (theirs.c2s, theirs.s2c, theirs.resume_key) == (KEYS.c2s, KEYS.s2c, KEYS.resume_key)
+    (c2s_key, c2s_iv), (s2c_key, s2c_iv) = traffic_keys(KEYS.c2s), traffic_keys(KEYS.s2c)
+    assert {"c2s": KEYS.c2s.hex(), "s2c": KEYS.s2c.hex(), "key_0 (c2s)": c2s_key.hex(), "iv_0 (c2s)": c2s_iv.hex(),
+            "key_0 (s2c)": s2c_key.hex(), "iv_0 (s2c)": s2c_iv.hex(), "server_finished": CONFIRM.hex(),
+            "client resume proof": PROOF.hex(), "server resume proof": WELCOME_PROOF.hex()} == SECRETS
+    assert KEYS.verify_resume(SID, NONCE + RESUME_TOKEN, PROOF)
+    assert PROOF != WELCOME_PROOF                            # the server's proof is not the client's echoed
+
+
+def test_the_sealed_vectors_follow_the_documented_construction():
+    """What another implementation does with the listed secrets, with nothing of ours but the bytes."""
+    def lp(b: bytes) -> bytes:
+        return bytes([len(b)]) + b
+
+    def resume_mac(nonce: bytes) -> bytes:
+        return hmac.new(KEYS.resume_key, b"udpchat resume" + lp(SID) + lp(nonce), hashlib.sha256).digest()
+
+    assert resume_mac(NONCE + RESUME_TOKEN) == PROOF
+    assert resume_mac(b"welcome " + NONCE + RESUME_TOKEN) == WELCOME_PROOF
+    inner = {name: hx(v) for name, _, v in PACKETS}
+    for name, sender, packet, vector in SEALED:
+        raw = hx(vector)
+        way = "c2s" if sender is Side.CLIENT else "s2c"
+        key, iv = bytes.fromhex(SECRETS[f"key_0 ({way})"]), bytes.fromhex(SECRETS[f"iv_0 ({way})"])
+        pn = int.from_bytes(raw[6:10], "big")
+        nonce = (int.from_bytes(iv, "big") ^ pn).to_bytes(12, "big")
+        assert ChaCha20Poly1305(key).decrypt(nonce, raw[10:], raw[:10]) == inner[packet], name
+
+
 @pytest.mark.parametrize("name,value,vector", DISCOVERY, ids=[x[0] for x in DISCOVERY])
 def test_discovery_vector(name, value, vector):
     raw = hx(vector)
@@ -145,20 +283,42 @@ def test_message_vector(name, msg, vector):
 def test_every_packet_and_message_type_has_a_vector():
     assert {type(p) for _, p, _ in PACKETS} == {w.Hello, w.Challenge, w.Welcome, w.Refuse, w.Data, w.Ack,
                                                   w.Ping, w.Bye, w.Reset}
-    assert {hx(v)[4] for _, _, v in PACKETS + DISCOVERY} == set(w.PacketType)
+    assert {hx(v)[4] for _, _, v in PACKETS + DISCOVERY} | {hx(v)[4] for *_, v in SEALED} == set(w.PacketType)
+    assert {hx(v)[4] for *_, v in SEALED} == {w.PacketType.SEALED}
+    assert {packet for _, _, packet, _ in SEALED} == {"PING", "DATA", "ACK"}
+    assert {sender for _, sender, _, _ in SEALED} == set(Side)
+    assert {x[0] for x in MESSAGES if x[0] in {x[0] for x in PACKETS}} == set()   # names are unique per table
     assert {hx(v)[0] for _, _, v in MESSAGES} == set(m.MsgType)
     assert {p.code for _, p, _ in PACKETS if isinstance(p, w.Refuse)} == set(w.RefuseCode)
     assert {x.code for _, x, _ in MESSAGES if isinstance(x, m.Error)} == set(m.ErrorCode)
     assert {x.reason for _, x, _ in MESSAGES if isinstance(x, m.Left)} == set(m.LeaveReason)
+    # every optional handshake field is shown both present and absent
+    hellos = [p for _, p, _ in PACKETS if isinstance(p, w.Hello)]
+    for field in ("token", "resume", "pake"):
+        assert {bool(getattr(h, field)) for h in hellos} == {True, False}, field
+    assert all(h.public for h in hellos)                  # a client always sends its key
+    assert {c.locked for _, c, _ in PACKETS if isinstance(c, w.Challenge)} == {True, False}
+    welcomes = [p for _, p, _ in PACKETS if isinstance(p, w.Welcome)]
+    for field in ("resumed", "public", "pake"):
+        assert {bool(getattr(x, field)) for x in welcomes} == {True, False}, field
 
 
 def test_the_named_constants_are_the_wire_values():
-    assert w.MAGIC == b"\xff\x55\x43" and w.VERSION == 1
-    assert [int(t) for t in w.PacketType] == list(range(1, 12))
-    assert (m.LINE_ACTION, m.LINE_PRIVATE, m.LINE_OWN, w.FLAG_MORE) == (1, 2, 4, 1)
+    assert w.MAGIC == b"\xff\x55\x43" and w.VERSION == 2
+    assert [int(t) for t in w.PacketType] == list(range(1, 13)) and w.PacketType.SEALED == 12
+    assert [int(c) for c in w.RefuseCode] == list(range(1, 9))
+    assert (w.RefuseCode.LOCKED, w.RefuseCode.TOO_MANY_GUESSES) == (7, 8)
+    assert (m.LINE_ACTION, m.LINE_PRIVATE, m.LINE_OWN, w.FLAG_MORE, w.FLAG_LOCKED) == (1, 2, 4, 1, 1)
     assert (w.MAX_DATAGRAM, w.HELLO_MIN_SIZE, w.MAX_MESSAGE_TEXT, w.MAX_NAME_CHARS) == (1200, 200, 8192, 24)
+    assert (w.NONCE_LEN, w.SESSION_ID_LEN, w.MAX_TOKEN_LEN, w.MAX_ROOM_BYTES) == (8, 8, 64, 160)
+    assert (w.PUBLIC_LEN, w.PAKE_LEN, w.CONFIRM_LEN) == (32, 33, 32)
     assert w.DATA_HEADER.size == 29 and w.ACK_BODY.size == 20
-    assert w.MAX_FRAGMENT == 1200 - 5 - 29 == 1166
+    assert w.SEALED_HEADER.size == 10 and w.AEAD_TAG == 16 and w.SEAL_OVERHEAD == 26
+    assert w.MAX_FRAGMENT == 1200 - 26 - 5 - 29 == 1140
+    # the other modules agree with the wire on every length they share
+    from udpcore import pake, protection
+    assert (protection.PUBLIC_LEN, pake.PAKE_MESSAGE_LEN, protection.TAG_LEN) == (w.PUBLIC_LEN, w.PAKE_LEN, w.AEAD_TAG)
+    assert len(KEYS.finished(Side.SERVER)) == len(PROOF) == w.CONFIRM_LEN
 
 
 def test_the_relays_shortcuts_build_the_vectors_bytes():
@@ -175,3 +335,42 @@ def test_the_relays_shortcuts_build_the_vectors_bytes():
 
 def test_encode_line_defaults_to_no_flags_no_message_id_and_nobody():
     assert m.encode_line(3, "a", "x") == hx("14 00 00000003 00000000 0001 61 0000 0001 78")
+
+
+# --- the same vectors in docs/protocol.md -----------------------------------------------------
+
+
+def doc_tables() -> dict[str, tuple[dict[str, str], str]]:
+    """The "Test vectors" section of docs/protocol.md: for each of its subsections,
+    the rows of its table (first cell -> the bytes in the last cell) and its text."""
+    text = DOCS.read_text(encoding="utf-8")
+    section = text[text.index("\n## Test vectors\n"):]
+    out: dict[str, tuple[dict[str, str], str]] = {}
+    for part in re.split(r"\n### ", section)[1:]:
+        heading, _, body = part.partition("\n")
+        rows: dict[str, str] = {}
+        for line in body.splitlines():
+            cells = [c.strip() for c in line.strip().strip("|").split("|")] if line.startswith("|") else []
+            if len(cells) >= 2 and re.fullmatch(r"`[0-9a-f ]+`", cells[-1]):
+                assert cells[0] not in rows, f"{cells[0]} listed twice under {heading}"
+                rows[cells[0]] = cells[-1].strip("`")
+        out[heading.strip()] = (rows, body)
+    return out
+
+
+def test_the_docs_list_exactly_these_vectors():
+    tables = doc_tables()
+    expected = {"Datagrams": PACKETS, "Sealed datagrams": SEALED, "Finding rooms": DISCOVERY,
+                "Chat messages": MESSAGES}
+    assert len(tables) == len(expected), sorted(tables)
+    for heading, vectors in expected.items():
+        (rows,) = [rows for h, (rows, _) in tables.items() if h.split(" (")[0] == heading]
+        assert rows == {x[0]: x[-1] for x in vectors}, heading
+
+
+def test_the_docs_give_the_inputs_and_secrets_of_the_sealed_vectors():
+    (body,) = [body for h, (_, body) in doc_tables().items() if h == "Sealed datagrams"]
+    lines = body.splitlines()
+    for name, value in {**SECRETS, "client private": A_PRIV.hex(), "server private": B_PRIV.hex(),
+                        "client public": A_PUB.hex(), "server public": B_PUB.hex()}.items():
+        assert any(line.startswith(name) and line.split()[-1] == value for line in lines), name

@@ -3,8 +3,8 @@
 Two real clients join a real server (start_server on 127.0.0.1, port 0); then
 several sockets blast ~20,000 junk datagrams at it as fast as they can: random
 bytes, the magic and version followed by random bytes, truncated valid packets,
-1,400-byte datagrams, invalid UTF-8, a future protocol version, and session
-packets with made-up session ids. During the storm and after it the members
+1,400-byte datagrams, invalid UTF-8, another protocol version, session
+packets in clear with made-up session ids, and SEALED datagrams no key made. During the storm and after it the members
 still exchange lines, in one order; the server thread lives; its counters (read
 from the ``Stats`` events) show the drops; it logs no internal error; and no
 junk socket ever got back more than three times the bytes it sent.
@@ -76,9 +76,15 @@ def _forged_session(rng: random.Random) -> bytes:
     ])()
 
 
+def _forged_sealed(rng: random.Random) -> bytes:
+    """A SEALED datagram nobody's keys made: any phase, any packet number, any ciphertext."""
+    return (wire.SEALED_HEADER.pack(wire.MAGIC, wire.VERSION, wire.PacketType.SEALED, rng.choice([0, 1, 2]),
+                                    rng.getrandbits(32)) + rng.randbytes(rng.randint(0, 300)))
+
+
 def junk(rng: random.Random) -> tuple[str, bytes]:
     """One junk datagram and its kind."""
-    kind = rng.choice(["random", "magic", "truncated", "huge", "utf8", "session", "version"])
+    kind = rng.choice(["random", "magic", "truncated", "huge", "utf8", "session", "sealed", "version"])
     if kind == "random":
         data = rng.randbytes(rng.randint(0, 600))
     elif kind == "magic":
@@ -92,8 +98,11 @@ def junk(rng: random.Random) -> tuple[str, bytes]:
         data = _invalid_utf8(rng)
     elif kind == "session":
         data = _forged_session(rng)
+    elif kind == "sealed":
+        data = _forged_sealed(rng)
     else:
-        data = wire.MAGIC + bytes([rng.randint(2, 255)]) + rng.randbytes(rng.randint(0, 40))
+        other = rng.choice([v for v in range(256) if v != wire.VERSION])
+        data = wire.MAGIC + bytes([other]) + rng.randbytes(rng.randint(0, 40))
     return kind, data
 
 
@@ -260,6 +269,7 @@ def test_room_keeps_talking_through_a_storm_of_junk(room, caplog):
         c = stats.counters
         assert {m.name for m in stats.members} >= {"alice", "bob"}
         assert c.get("malformed", 0) > 0 and c.get("unknown_session", 0) > 0 and c.get("version", 0) > 0, c
+        assert c.get("unsealed", 0) > 0, c            # the made-up session packets in clear
         assert stats.dropped == sum(c.values())
         assert c.get("version", 0) <= blaster.sent_kinds["version"]
         assert c.get("wrong_address", 0) == 0 and c.get("too_slow", 0) == 0, c

@@ -330,6 +330,11 @@ def members(names: tuple[str, ...] | list[str]) -> str:
         n=len(names), names=", ".join(map(_shown, names)) or _("nobody yet"))
 
 
+def guest_mark() -> str:
+    """After a guest's name or address: plain text crosses the network unencrypted."""
+    return _(" (guest, not encrypted)")
+
+
 def notice(e: ev.Event, *, addresses: bool = False) -> str | None:
     """The notice a window or terminal shows for a non-line event, or None.
     ``addresses``: say where members joined from (the terminal, the server's window)."""
@@ -340,7 +345,7 @@ def notice(e: ev.Event, *, addresses: bool = False) -> str | None:
                 text = _("{name} joined from {address}").format(name=n, address=a)
             else:
                 text = _("{name} joined").format(name=n)
-            return text + (_(" (guest)") if g else "")
+            return text + (guest_mark() if g else "")
         case ev.MemberLeft(name=n, reason=r):
             return f"{_shown(n)} {left_why(r)}"
         case ev.MemberRenamed(new=n, you=True):

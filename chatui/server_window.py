@@ -20,7 +20,7 @@ from chatfront.reachability import reachability
 from chatfront.moderation import Bans, Mute, parse_moderation, perform_moderation
 from chatfront.wording import ago, explain, members, mistake, notice, server_help, server_speaks_as_server, \
     server_status
-from chatfront.wording import room_locked_note, room_renamed
+from chatfront.wording import guest_mark, room_locked_note, room_renamed
 from chatfront.wording import (ban_button, ban_question, ban_title, bans_changed, bans_loaded,
                                close_room_button, close_room_question, close_room_title, kick_button, kick_prompt,
                                kick_title, moderation_help, mute_left, muted_column, muted_for,
@@ -458,7 +458,7 @@ class ServerApp(LeavingWindow):
         if self.to is not None and self.gone is None and name_key(self.to) not in self.present:
             self.gone = target_gone(self.to)      # left unnamed (in a crowd, say): still refused
         self.view.members.set_members(
-            (m.name, (m.address + (_(" (guest)") if m.guest else ""), ago(m.idle), mute_left(m.muted)))
+            (m.name, (m.address + (guest_mark() if m.guest else ""), ago(m.idle), mute_left(m.muted)))
             for m in e.members)
         self._show_target()
         self._status()

@@ -210,3 +210,10 @@ def test_the_summaries_count_lines():
 def test_help_says_private_lines_pass_through_the_server():
     text = wording.client_help()
     assert "/msg server TEXT" in text and "pass through the server" in text
+
+
+def test_a_guest_is_marked_as_not_encrypted_and_a_member_is_not():
+    guest = wording.notice(ev.MemberJoined("guest-127.0.0.1:5000", "127.0.0.1:5000", True), addresses=True)
+    member = wording.notice(ev.MemberJoined("ana", "127.0.0.1:5001", False), addresses=True)
+    assert guest == "guest-127.0.0.1:5000 joined (guest, not encrypted)"
+    assert member == "ana joined from 127.0.0.1:5001"

@@ -325,3 +325,23 @@ def test_a_locked_room_on_real_sockets_says_which_passphrase_is_wrong():
         for c in clients:
             c.close(timeout=0.5)
         srv.close(timeout=0.5)
+
+
+def test_sealed_datagrams_cross_key_updates_even_reordered():
+    """Key update on the wire: the header's phase bit flips every ``update_after``
+    packets and the receiver follows, late packets of the old phase included."""
+    from udpcore.protection import KeyShare
+    from udpcore.sealing import Seal
+    from udpcore.keying import server_handshake
+    from udpcore.errors import DecryptError
+    client = KeyShare.generate()
+    sk = server_handshake(client.public, b"", "", "", b"n" * 8, b"t" * 8, b"s" * 8)
+    sender, receiver = Seal(sk.keys, Side.SERVER), Seal(sk.keys, Side.CLIENT)
+    sender.sender = sk.keys.sender(Side.SERVER, update_after=3)
+    out = [sender.seal(b"packet %d" % i) for i in range(10)]
+    assert [d[5] for d in out] == [0, 0, 0, 1, 1, 1, 0, 0, 0, 1]           # the key phase, in clear
+    order = [0, 1, 3, 2, 4, 6, 5, 7, 9, 8]                                   # each update overtaken once
+    assert [receiver.open(out[i]) for i in order] == [b"packet %d" % i for i in order]
+    assert receiver.receiver.generation == 3
+    with pytest.raises(DecryptError):
+        receiver.open(out[4])                                                 # and nothing twice

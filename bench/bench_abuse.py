@@ -109,6 +109,7 @@ from bench.lean_member import Handshake, LeanMember, server_version  # noqa: E40
 from bench.loopback import LOOPBACK, SO_TIMESTAMPNS, Addr, raise_fd_limit, stamp_sockets, udp_socket  # noqa: E402
 from bench.measure import CpuMeter, cpu_seconds, percentile  # noqa: E402
 from bench.processes import PY, ROOT, ServerProcess, spawn, stop_process  # noqa: E402
+from bench.processes import label as checkout_label  # noqa: E402
 from bench.profiling import Profile, summarise  # noqa: E402
 from bench.results import Result, main_for, ms, rate  # noqa: E402
 
@@ -1115,7 +1116,7 @@ def join_row(label: str, run: dict, n_members: int) -> tuple:
 
 
 def run(opts: argparse.Namespace) -> Result:
-    res = Result("Abuse", "python bench/bench_abuse.py")
+    res = Result("Abuse", "python bench/bench_abuse.py" + "".join(f" {r}" for r in opts.checkouts))
     roots = [Path(r).resolve() for r in opts.checkouts] or [ROOT]
     for r in roots:
         if not (r / "gui_server.py").exists():
@@ -1132,7 +1133,7 @@ def run(opts: argparse.Namespace) -> Result:
     raise_fd_limit(max(opts.guests, opts.join_storm) + opts.members + 256)
     runs = []
     for r in roots:
-        label = "" if len(roots) == 1 else f"{r}: "
+        label = "" if len(roots) == 1 else f"{checkout_label(r)}: "
         got = one_run(r, opts, durations)
         if opts.join_storm:                       # on a fresh server: not the attack's aftermath
             got["join_run"] = one_run(r, opts, durations, joins=True)

@@ -81,7 +81,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import lean_wire as lw  # noqa: E402
-from bench.bench_abuse import Attacker, Recorder, Room, Stop, cell, p_with_missing, ratio_of  # noqa: E402
+from bench.bench_abuse import (Attacker, Recorder, Room, Stop, cell, p_with_missing, ratio_of,  # noqa: E402
+                               socket_drops)
 from bench.lean_crypto import ClientKeying, KeyShare  # noqa: E402
 from bench.lean_member import Handshake, LeanMember, server_version  # noqa: E402
 from bench.loopback import LOOPBACK, raise_fd_limit, udp_socket  # noqa: E402
@@ -359,7 +360,8 @@ def flood_run(root: Path, version: int, locked: bool, opts: argparse.Namespace, 
     """A baseline, then the flood at the limits (slices), then beyond them (slices): figures per part."""
     names = ["calm0", "calm1"]
     out: dict = {"root": root, "locked": locked, "parts": {}}
-    with server(root, locked, TALKATIVE) as srv:
+    extra = [*TALKATIVE, *opts.server_args.split()] if version >= 2 else TALKATIVE
+    with server(root, locked, extra) as srv:
         rec = Recorder(names, "hs")
         room = Room(srv.address, 2, rec, say_every=opts.say_every, passphrase=PASSPHRASE if locked else "")
         try:
@@ -395,6 +397,7 @@ def flood_run(root: Path, version: int, locked: bool, opts: argparse.Namespace, 
                     a.start_meter()
                 room.drive(0.5)                             # the first slice without
                 cpu = {2: 0.0, 4: 0.0}
+                drops = {2: 0, 4: 0}
                 prof = Profile(srv.pid, 2 * opts.flood) if opts.profile and version >= 2 else None
                 on_time = 0.0
                 t_start = time.monotonic()
@@ -404,9 +407,10 @@ def flood_run(root: Path, version: int, locked: bool, opts: argparse.Namespace, 
                         for a in attackers:
                             a.pause(paused)
                         rec.set_phase(i)
-                        c0, t = cpu_seconds(srv.pid), time.monotonic()
+                        c0, d0, t = cpu_seconds(srv.pid), socket_drops([srv.address]), time.monotonic()
                         room.drive(n)
                         cpu[i] += cpu_seconds(srv.pid) - c0
+                        drops[i] += socket_drops([srv.address]) - d0
                         if i == 2:
                             on_time += time.monotonic() - t
                 rec.set_phase(0)
@@ -426,7 +430,7 @@ def flood_run(root: Path, version: int, locked: bool, opts: argparse.Namespace, 
                     missing = max(0, rec.expected[i] - rec.got[i])
                     figs[i] = {"p50": p_with_missing(lat, missing, 50), "p99": p_with_missing(lat, missing, 99),
                                "max": max(lat) if lat else math.nan, "n": len(lat), "expected": rec.expected[i],
-                               "cpu": cpu[i] / rec.seconds(i), "seconds": rec.seconds(i)}
+                               "cpu": cpu[i] / rec.seconds(i), "seconds": rec.seconds(i), "drops": drops[i]}
                 out["parts"][part] = {"figs": figs, "reports": reports, "on_time": on_time,
                                       "dropped": dict(rec.dropped)}
                 room.drive(1.0)                             # pending handshakes expire or complete
@@ -450,7 +454,7 @@ def flood_rows(run: dict) -> list[tuple]:
         return f"{cell(f['p50'])} / {cell(f['p99'])} / {cell(f['max'])} ({f['n']:,} of {f['expected']:,})"
     base = run["baseline"]
     rows = [(label(run["root"]), "locked" if run["locked"] else "open", "none (the baseline before)",
-             lines(base), "-", "-", f"{base['cpu']:.0%}", "-", "-")]
+             lines(base), "-", "-", f"{base['cpu']:.0%}", "-", "-", "-")]
     for part, got in run["parts"].items():
         figs, reps, on = got["figs"], got["reports"], got["on_time"] or math.nan
         a, b = figs[2], figs[4]
@@ -479,7 +483,8 @@ def flood_rows(run: dict) -> list[tuple]:
         rows.append((label(run["root"]), "locked" if run["locked"] else "open", part, lines(b), lines(a),
                      f"{ratio_of(a['p50'], ref['p50'])} / {ratio_of(a['p99'], ref['p99'])}"
                      + (" (vs the baseline)" if which == "baseline" else ""),
-                     f"{b['cpu']:.0%} / {a['cpu']:.0%}", flood, f"{dropped} of 2"))
+                     f"{b['cpu']:.0%} / {a['cpu']:.0%}", f"{b['drops']:,} / {a['drops']:,}", flood,
+                     f"{dropped} of 2"))
     return rows
 
 
@@ -513,7 +518,7 @@ def run(opts: argparse.Namespace) -> Result:
             with ServerProcess(policy=True, root=r) as probe:
                 version = server_version(probe.address)
             rooms = (False, True) if version >= 2 else (False,)
-            for locked in rooms:
+            for locked in rooms if not opts.no_absorb else ():
                 for lifted in (False, True):
                     absorb_rows.append(absorb(r, version, locked, lifted, opts, tmp, res))
             if not opts.no_flood:
@@ -521,23 +526,26 @@ def run(opts: argparse.Namespace) -> Result:
                     flood_runs.append(flood_run(r, version, locked, opts, tmp, res))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    res.add_table(
-        f"Handshakes absorbed: one process keeps {opts.window} real handshakes going (a fresh member and X25519 key "
-        f"each, SPAKE2 in the locked room, the confirmation checked, a sealed PING; HELLO/PING repeated every "
-        f"{RETRY} s; BYE once in), from {len(JOIN_HOSTS)} addresses in turn, for {opts.absorb:g} s; 'limits': the "
-        f"server's defaults (50 key agreements/s, burst 50; 8 SPAKE2/s; 256 pending; 5 guesses per address, then "
-        f"one per 10 s) or every handshake limit lifted",
-        ("server", "room", "limits", "handshakes completed", "server CPU", "server CPU per handshake",
-         "HELLO -> in p50 / p99", "refused", "given up (5 s) / started"), absorb_rows)
+    if absorb_rows:
+        res.add_table(
+            f"Handshakes absorbed: one process keeps {opts.window} real handshakes going (a fresh member and X25519 "
+            f"key each, SPAKE2 in the locked room, the confirmation checked, a sealed PING; HELLO/PING repeated "
+            f"every {RETRY} s; BYE once in), from {len(JOIN_HOSTS)} addresses in turn, for {opts.absorb:g} s; "
+            f"'limits': the server's defaults (50 key agreements/s, burst 50; 8 SPAKE2/s; 256 pending; 5 guesses "
+            f"per address, then one per 10 s) or every handshake limit lifted",
+            ("server", "room", "limits", "handshakes completed", "server CPU", "server CPU per handshake",
+             "HELLO -> in p50 / p99", "refused", "given up (5 s) / started"), absorb_rows)
     if flood_runs:
         rows = [row for run_ in flood_runs for row in flood_rows(run_)]
         res.add_table(
             f"Members' lines during a handshake flood: 2 members each saying a line every {opts.say_every * 1e3:.0f} "
             f"ms (latency = sendto -> the kernel's arrival stamp at the other); the flood on and off in "
-            f"{opts.slice:g} s slices until on for {opts.flood:g} s; flooders at nice {opts.attack_nice}",
+            f"{opts.slice:g} s slices until on for {opts.flood:g} s; flooders at nice {opts.attack_nice}"
+            + (f"; the version-2 server with {opts.server_args}" if opts.server_args else ""),
             ("server", "room", "flood", "without (the slices between): p50 / p99 / max (lines)",
              "with: p50 / p99 / max (lines)", "with / without: p50 / p99", "server CPU without / with",
-             "what the flood did", "members dropped"),
+             "datagrams the server's full socket dropped, without / with", "what the flood did",
+             "members dropped"),
             rows)
         goal_root = roots[-1]
         for run_ in flood_runs:
@@ -582,6 +590,10 @@ def add_args(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--say-every", type=float, default=0.02, help="seconds between a member's lines (default 0.02)")
     ap.add_argument("--attack-nice", type=int, default=10, help="niceness of the flooders (default 10)")
     ap.add_argument("--no-flood", action="store_true", help="only the handshakes absorbed")
+    ap.add_argument("--no-absorb", action="store_true", help="only the flood")
+    ap.add_argument("--server-args", default="", metavar="ARGS",
+                    help="more options for a version-2 server in the flood (what-ifs with its own limits), "
+                         "e.g. --server-args='--handshake-burst 5'")
 
 
 if __name__ == "__main__":

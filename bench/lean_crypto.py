@@ -13,7 +13,8 @@ thousands of members needs them without an engine, so they are imported here,
 in one place.
 
 It also holds the stand-ins ``bench_relay_cpu.py --what-if`` swaps in for a
-server's seals, to tell where the server's time goes (:func:`stand_in`).
+server's seals, to tell where the server's time goes (:func:`stand_in`), and
+``server_runner.py --flat-seal``'s (:func:`server_flat_seal`).
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from udpcore.sealing import Seal
 from udpcore.wire import MAGIC, SEALED_HEADER, VERSION, PacketType
 
 __all__ = ["ClientKeying", "DecryptError", "HandshakeError", "KeyShare", "Seal", "Side", "client_seal",
-           "stand_in", "WHAT_IFS"]
+           "server_flat_seal", "stand_in", "WHAT_IFS"]
 
 WHAT_IFS = ("null-seal", "flat-seal")
 
@@ -35,6 +36,14 @@ WHAT_IFS = ("null-seal", "flat-seal")
 def client_seal(keys) -> Seal:
     """The client's packet protection for a session's keys."""
     return Seal(keys, Side.CLIENT)
+
+
+def server_flat_seal() -> None:
+    """``server_runner.py --flat-seal``: every session the server engine of this process admits from
+    now on seals and opens with :func:`stand_in`'s FlatSeal (the same bytes as Seal)."""
+    import udpcore.admission as admission
+    real = admission.Seal
+    admission.Seal = lambda keys, side: stand_in("flat-seal", real(keys, side), side is Side.CLIENT)
 
 
 def stand_in(kind: str, old, side_is_client: bool):

@@ -7,7 +7,9 @@ crowd joins at once, against the same room without, measured in the same run on 
 The server is the real headless program (``gui_server.py --headless``) of this
 checkout, or of each CHECKOUT folder given (``git worktree add /tmp/base
 950709f``, say), run one after the other, each from its own folder; the
-members, the storm and the flood are always this checkout's bench code.
+members, the storm and the flood are always this checkout's bench code, and
+speak the protocol version the server speaks (version 2, sealed, since issue
+12; version 1, in clear, to a server that refuses version 2).
 
 1. **baseline**: ``--members`` well-behaved members (8; lean members with the
    real handshake, each bound to its own loopback address 127.0.10.N) each say
@@ -49,11 +51,15 @@ members, the storm and the flood are always this checkout's bench code.
    join, a baseline of their own (``join-baseline``, 4 s with --quick), then
    they go on while another process (nice ``--attack-nice``) joins that many members as fast as
    it can, with the real handshake (HELLO padded to 200 bytes, the CHALLENGE's
-   token echoed, ``JOIN_WINDOW`` handshakes in flight, a handshake unanswered
-   for 5 s given up): first ``--join-burst`` (40) from one address, 127.0.30.1,
-   more than the server's 32 per address (refused HOST_FULL), then
-   ``--joins-per-address`` (4) from each of 127.0.31.1, 127.0.31.2, … (so the
-   per-address cap is not what stops them; the room's 500 is, refused FULL).
+   token echoed; since version 2 a fresh X25519 key per join, the server's
+   confirmation checked and a sealed PING, ``bench.lean_member.Handshake``;
+   ``JOIN_WINDOW`` handshakes in flight, a handshake unanswered for 5 s given
+   up): first ``--join-burst`` (40) from one address, 127.0.30.1, more than the
+   server's 32 per address (refused HOST_FULL), then ``--joins-per-address`` (4)
+   from each of 127.0.31.1, 127.0.31.2, … (so the per-address cap is not what
+   stops them; the room's 500 is, refused FULL; since version 2 the server's 50
+   key agreements a second come first: a handshake over that rate gets no
+   answer and is repeated).
    Each admitted member stays for the phase (``--join-seconds``, 10; 6 with
    --quick), acknowledging everything and answering PINGs, saying nothing.
    Reported: joins attempted, admitted (and how fast), refused by code,
@@ -98,10 +104,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import lean_wire as lw  # noqa: E402
-from bench.lean_member import LeanMember  # noqa: E402
+from bench.lean_crypto import DecryptError  # noqa: E402
+from bench.lean_member import Handshake, LeanMember, server_version  # noqa: E402
 from bench.loopback import LOOPBACK, SO_TIMESTAMPNS, Addr, raise_fd_limit, stamp_sockets, udp_socket  # noqa: E402
 from bench.measure import CpuMeter, cpu_seconds, percentile  # noqa: E402
 from bench.processes import PY, ROOT, ServerProcess, spawn, stop_process  # noqa: E402
+from bench.processes import label as checkout_label  # noqa: E402
 from bench.profiling import Profile, summarise  # noqa: E402
 from bench.results import Result, main_for, ms, rate  # noqa: E402
 
@@ -109,11 +117,11 @@ GOAL_FACTOR = 2.0           # p95 under attack within 2x the same room's p95 wit
 GOAL_P95 = 0.050            # and under 50 ms
 SAY_EVERY = 0.25            # each well-behaved member: a line every ~250 ms
 FLOOD_WINDOW = 128          # a flooder's unacknowledged lines (the server buffers 256 ahead)
-BYE, RESET = 8, 9           # packet types lean_wire does not need
 JOINED = 21                 # chat message: guest(1) · name text16 · address text16
 LEFT = 22                   # chat message: name text16 · reason text16
 CROWD = 30                  # chat message: joined u32 · left u32 (joins counted, not named; newer servers)
-REFUSE_CODES = {1: "NAME_TAKEN", 2: "NAME_INVALID", 3: "VERSION", 4: "FULL", 5: "BANNED", 6: "HOST_FULL"}
+REFUSE_CODES = {1: "NAME_TAKEN", 2: "NAME_INVALID", 3: "VERSION", 4: "FULL", 5: "BANNED", 6: "HOST_FULL",
+                7: "LOCKED", 8: "TOO_MANY_GUESSES"}
 JOIN_WINDOW = 128           # the join storm's handshakes in flight at once
 FLAG_MORE = 0x01
 MASK = 0xFFFFFFFF
@@ -160,11 +168,8 @@ class Member(LeanMember):
     __slots__ = ("host", "whole", "rec", "partial", "partial_size", "dropped", "undecoded", "due", "idx")
 
     def __init__(self, name: str, server: Addr, host: str, rcvbuf: int, whole: bool = False,
-                 rec: "Recorder | None" = None) -> None:
-        super().__init__(name, server, 0)
-        self.sock.close()
-        self.sock = udp_socket(rcvbuf, host)
-        self.fd = self.sock.fileno()
+                 rec: "Recorder | None" = None, passphrase: str = "") -> None:
+        super().__init__(name, server, rcvbuf, host, passphrase)
         self.host = host
         self.whole = whole
         self.rec = rec
@@ -205,7 +210,28 @@ class Member(LeanMember):
         return n
 
     def _datagram(self, data: bytes, now: float, stamp: int) -> None:
-        if data[:4] != lw.PREFIX:
+        if self.opener is not None:                     # version 2: sealed, or a RESET in clear
+            if data[:5] == lw.SEALED_PREFIX:
+                try:
+                    data = self.opener(data)
+                except DecryptError:
+                    self.undecryptable += 1
+                    return
+            elif data[:5] == lw.RESET_PREFIX:
+                if data[5:13] == lw.NO_SESSION and not self.dropped:
+                    self.dropped = "reset"
+                return
+            else:
+                self.undecoded += 1
+                return
+        self._packet(data, now, stamp)
+
+    def _inner(self, data: bytes, now: float) -> None:
+        """The first packet of the session, opened by the handshake (bench.lean_member.Handshake)."""
+        self._packet(data, now, time.time_ns())
+
+    def _packet(self, data: bytes, now: float, stamp: int) -> None:
+        if data[:4] != self.prefix:
             self.undecoded += 1
             return
         t = data[4]
@@ -230,9 +256,9 @@ class Member(LeanMember):
                 self._acked_to(ack, now)
         elif t == lw.PING:
             self.need_ack = True
-        elif t in (BYE, RESET):
+        elif t in (lw.BYE, lw.RESET):                   # version 2: BYE sealed; version 1: both in clear
             if data[5:13] == self.session and not self.dropped:
-                self.dropped = "reset" if t == RESET else "bye"
+                self.dropped = "reset" if t == lw.RESET else "bye"
         else:
             self.undecoded += 1
 
@@ -337,8 +363,10 @@ class Recorder:
 class Room:
     """The well-behaved members, driven from this process with one epoll."""
 
-    def __init__(self, server: Addr, n: int, rec: Recorder) -> None:
+    def __init__(self, server: Addr, n: int, rec: Recorder, say_every: float = SAY_EVERY,
+                 passphrase: str = "") -> None:
         self.rec = rec
+        self.say_every = say_every
         self.ep = select.epoll()
         self.members: list[Member] = []
         self.by_fd: dict[int, Member] = {}
@@ -346,7 +374,8 @@ class Room:
         self.said = 0
         try:
             for i in range(n):
-                mem = Member(f"calm{i}", server, loopback_host(10, i), 4 << 20, whole=True, rec=rec)
+                mem = Member(f"calm{i}", server, loopback_host(10, i), 4 << 20, whole=True, rec=rec,
+                             passphrase=passphrase)
                 mem.idx = i
                 self.members.append(mem)
                 self.by_fd[mem.fd] = mem
@@ -357,7 +386,7 @@ class Room:
             raise
         now = time.monotonic()
         for i, mem in enumerate(self.members):
-            mem.due = now + SAY_EVERY * i / n         # spread over the period
+            mem.due = now + say_every * i / n         # spread over the period
 
     def live(self) -> list[Member]:
         return [m for m in self.members if m.name not in self.rec.dropped and not m.dropped]
@@ -388,9 +417,9 @@ class Room:
                         continue
                     if now >= mem.due:
                         self.say(mem, now)
-                        mem.due += SAY_EVERY
+                        mem.due += self.say_every
                         if mem.due < now:             # fell far behind: no burst to catch up
-                            mem.due = now + SAY_EVERY
+                            mem.due = now + self.say_every
                     wait = min(wait, mem.due - now)
             for fd, _ in poll(max(0.0, min(wait, 0.005))):
                 by_fd[fd].drain(time.monotonic())
@@ -558,26 +587,6 @@ def join_hosts(n: int, burst: int, per_address: int) -> list[str]:
     return hosts + [loopback_host(31, i // max(1, per_address)) for i in range(n - len(hosts))]
 
 
-class Joining:
-    """One join of the storm, mid-handshake: HELLO (200 bytes), CHALLENGE, HELLO with the token."""
-
-    __slots__ = ("mem", "nonce", "token", "started", "resend_at")
-
-    def __init__(self, mem: Member, now: float) -> None:
-        self.mem = mem
-        self.nonce = os.urandom(8)
-        self.token = b""
-        self.started = now
-        self.resend_at = now
-
-    def hello(self, now: float) -> None:
-        try:
-            self.mem.sock.sendto(lw.hello(self.nonce, self.mem.name, self.token), self.mem.server)
-        except OSError:
-            pass
-        self.resend_at = now + 0.5
-
-
 def join_child(args: dict) -> dict:
     """The join storm: ``joins`` members join as fast as the handshake allows (``JOIN_WINDOW``
     handshakes in flight), each on its own socket, then stay (acknowledging everything, answering
@@ -593,7 +602,7 @@ def join_child(args: dict) -> dict:
                  "burst_host": hosts[0] if hosts else "", "burst": min(args["joins"], args["burst"]),
                  "burst_admitted": 0, "burst_refused": Counter(), "bind_failed": 0}
     ep = select.epoll()
-    pending: dict[int, Joining] = {}
+    pending: dict[int, Handshake] = {}
     held: dict[int, Member] = {}
     Path(args["ready"]).write_text("ready")
     wait_until = time.monotonic() + 30.0
@@ -604,7 +613,7 @@ def join_child(args: dict) -> dict:
     nxt = 0
     next_sweep = t0
 
-    def finish(fd: int) -> Joining:
+    def finish(fd: int) -> Handshake:
         j = pending.pop(fd)
         ep.unregister(fd)
         if not pending and nxt >= len(hosts) and out["answered_s"] is None:
@@ -623,10 +632,9 @@ def join_child(args: dict) -> dict:
                 nxt += 1
                 continue
             mem.idx = nxt
-            j = Joining(mem, now)
-            pending[mem.fd] = j
             ep.register(mem.fd, select.EPOLLIN)
-            j.hello(now)
+            j = Handshake(mem, now, args["version"], retry=0.5)      # sends the first HELLO
+            pending[mem.fd] = j
             nxt += 1
             out["attempted"] += 1
         for fd, _ in ep.poll(0.002):
@@ -657,14 +665,8 @@ def join_child(args: dict) -> dict:
                     break
                 except OSError:                         # ICMP: nobody there (the server died)
                     break
-                if len(data) < 14 or data[:4] != lw.PREFIX or data[5:13] != j.nonce:
-                    continue
-                kind = data[4]
-                if kind == lw.CHALLENGE:
-                    j.token = data[14:14 + data[13]]
-                    j.hello(now)
-                elif kind == lw.WELCOME and len(data) >= 21:
-                    mem.session = data[13:21]
+                state = j.datagram(data, now)
+                if state == "in":
                     finish(fd)
                     out["admitted"] += 1
                     out["admitted_at"].append(round(now - t0, 3))
@@ -672,12 +674,12 @@ def join_child(args: dict) -> dict:
                         out["burst_admitted"] += 1
                     held[fd] = mem
                     ep.register(fd, select.EPOLLIN)
-                    mem.drain(now, 32)                  # what came right behind the WELCOME
+                    mem.drain(now, 32)                  # what came right behind
                     if mem.need_ack:
                         mem.send_ack(now)
                     break
-                elif kind == lw.REFUSE:
-                    code = REFUSE_CODES.get(data[13], str(data[13]))
+                if state == "refused":
+                    code = REFUSE_CODES.get(j.refused[0], str(j.refused[0]))
                     finish(fd)
                     out["refused"][code] += 1
                     if mem.idx < out["burst"]:
@@ -692,8 +694,8 @@ def join_child(args: dict) -> dict:
                     finish(fd)
                     out["unanswered"] += 1
                     j.mem.close()
-                elif now >= j.resend_at:
-                    j.hello(now)
+                else:
+                    j.tick(now)                         # HELLO or the sealed PING, when due
             for mem in held.values():                   # acks lost to a full buffer, stalled LEAVEs: none here
                 if mem.need_ack:
                     mem.send_ack(now)
@@ -722,9 +724,10 @@ def child_main(kind: str, spec: str) -> int:
 
 
 class Attacker:
-    """A storm or flood child: started, told to stop, its report read back."""
+    """A storm or flood child (``script --child KIND SPEC``, this file's by default): started,
+    told to stop, its report read back."""
 
-    def __init__(self, kind: str, tmp: Path, grace: float = 0.5, **args) -> None:
+    def __init__(self, kind: str, tmp: Path, grace: float = 0.5, script: Path | None = None, **args) -> None:
         self.kind = kind
         self.grace = grace                                # to write its report once told to stop
         self.ready = tmp / f"{kind}.ready"
@@ -732,7 +735,7 @@ class Attacker:
         self.err_path = tmp / f"{kind}.err"
         self.err = open(self.err_path, "wb")
         spec = dict(args, ready=str(self.ready), out=str(self.out))
-        self.p = spawn([PY, str(Path(__file__).resolve()), "--child", kind, json.dumps(spec)],
+        self.p = spawn([PY, str(script or Path(__file__).resolve()), "--child", kind, json.dumps(spec)],
                        cwd=Path(__file__).resolve().parent.parent, stdout=subprocess.DEVNULL, stderr=self.err)
         self.meter: CpuMeter | None = None
         self.cpu = float("nan")
@@ -843,6 +846,7 @@ def one_run(root: Path, opts: argparse.Namespace, durations: dict[str, float], j
         fast as it can and keeps them; then (phase 6, not a row of its own) the members fall
         silent until their last lines have arrived, at most ``join-tail`` seconds."""
         joiner = Attacker("joins", tmp, grace=3.0, port=srv.address[1], nice=opts.attack_nice,
+                          version=server_version(srv.address),
                           joins=opts.join_storm, burst=opts.join_burst, per_address=opts.joins_per_address,
                           prefix="join", join_timeout=5.0,
                           seconds=durations["joins"] + durations["join-tail"] + 10.0)   # a backstop
@@ -1112,7 +1116,7 @@ def join_row(label: str, run: dict, n_members: int) -> tuple:
 
 
 def run(opts: argparse.Namespace) -> Result:
-    res = Result("Abuse", "python bench/bench_abuse.py")
+    res = Result("Abuse", "python bench/bench_abuse.py" + "".join(f" {r}" for r in opts.checkouts))
     roots = [Path(r).resolve() for r in opts.checkouts] or [ROOT]
     for r in roots:
         if not (r / "gui_server.py").exists():
@@ -1129,7 +1133,7 @@ def run(opts: argparse.Namespace) -> Result:
     raise_fd_limit(max(opts.guests, opts.join_storm) + opts.members + 256)
     runs = []
     for r in roots:
-        label = "" if len(roots) == 1 else f"{r}: "
+        label = "" if len(roots) == 1 else f"{checkout_label(r)}: "
         got = one_run(r, opts, durations)
         if opts.join_storm:                       # on a fresh server: not the attack's aftermath
             got["join_run"] = one_run(r, opts, durations, joins=True)
@@ -1165,8 +1169,8 @@ def run(opts: argparse.Namespace) -> Result:
     if opts.join_storm:
         res.add_table(
             f"The join storm: one process (nice {opts.attack_nice}) joins {opts.join_storm:,} members with the "
-            f"real handshake (HELLO padded to 200 bytes, the CHALLENGE's token echoed; {JOIN_WINDOW} handshakes "
-            f"in flight), {opts.join_burst} from one address first, then {opts.joins_per_address} per address, "
+            f"real handshake (HELLO padded to 200 bytes, the CHALLENGE's token echoed, and in version 2 the key "
+            f"agreement, the server's confirmation and a sealed PING; {JOIN_WINDOW} handshakes in flight), {opts.join_burst} from one address first, then {opts.joins_per_address} per address, "
             f"and keeps them (acknowledging, answering PINGs) while the well-behaved members talk",
             ("server", "joins attempted", "admitted", "refused: FULL / HOST_FULL", "no answer (in 5 s, or by the end)",
              "join-storm members dropped", "join notices per well-behaved member, in all",

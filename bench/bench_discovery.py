@@ -83,7 +83,7 @@ def _runs(runs: int, form_run) -> None:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             s.settimeout(2)
             t1 = time.perf_counter()
-            s.sendto(hello(secrets.token_bytes(8), "bench"), (SERVER, 5002))
+            s.sendto(hello(secrets.token_bytes(8), "bench", public=secrets.token_bytes(32)), (SERVER, 5002))
             rtt = None
             while rtt is None:
                 data, _a = s.recvfrom(2048)

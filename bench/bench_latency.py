@@ -46,20 +46,40 @@ average; every member measures every line it receives).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import select
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+HERE = Path(__file__).resolve().parent.parent
+
+
+def _root_argument() -> Path:
+    """``--root FOLDER``: the project folder whose server and client engine to measure (a child of a
+    comparison run). Read before anything imports udpcore, so that it is that folder's."""
+    if "--root" in sys.argv[:-1]:
+        return Path(sys.argv[sys.argv.index("--root") + 1]).resolve()
+    return HERE
+
+
+SERVER_ROOT = _root_argument()
+if SERVER_ROOT != HERE:                 # that folder's udpcore; this folder's bench code
+    sys.path.insert(0, str(SERVER_ROOT))
+    import udpcore  # noqa: E402
+    sys.path.remove(str(SERVER_ROOT))
+    assert Path(udpcore.__file__).resolve().is_relative_to(SERVER_ROOT), udpcore.__file__
+sys.path.insert(0, str(HERE))
 from udpcore import events as ev  # noqa: E402
 
 from bench.engine_pump import EnginePump, join_all  # noqa: E402
 from bench.loopback import recv_stamped, stamp_sockets, udp_socket  # noqa: E402
-from bench.measure import percentile  # noqa: E402
-from bench.processes import EchoProcess, ServerProcess  # noqa: E402
+from bench.measure import median, percentile  # noqa: E402
+from bench.processes import PY, EchoProcess, ServerProcess, label, spawn  # noqa: E402
 from bench.profiling import Profile, summarise  # noqa: E402
 from bench.results import Result, main_for, ms  # noqa: E402
 
@@ -164,7 +184,7 @@ def run_room(place: Placement, n: int, seconds: float, everyone: bool, gap: floa
     clock = LineClock()
     rng = random.Random(seed)
     prof_text = ""
-    with ServerProcess(SERVER_ARGS, runner=bool(SERVER_ARGS)) as srv:
+    with ServerProcess(SERVER_ARGS, runner=bool(SERVER_ARGS), root=SERVER_ROOT) as srv:
         place.place_server(srv.pid)
         pump = EnginePump(srv.address, rcvbuf=1 << 20, stamped=True)
         pump.sleep_poll = POLL_SLEEP
@@ -212,7 +232,8 @@ def row(label: str, wire: list[float], submit: list[float] | None, app: list[flo
             pp(submit), pp(app))
 
 
-def run(opts: argparse.Namespace) -> Result:
+def run_one(opts: argparse.Namespace) -> tuple[Result, dict]:
+    """Every row against the server (and client engine) of SERVER_ROOT; the result and its figures."""
     SERVER_ARGS[:] = opts.server_args.split()
     res = Result("Latency", "python bench/bench_latency.py")
     samples = 500 if opts.quick else 1500
@@ -265,10 +286,86 @@ def run(opts: argparse.Namespace) -> Result:
                      "printing (server_runner what-ifs): it comes with confining the load generator.")
     if prof:
         res.profiles.append(("server while 100 members chat at 1 line/s each (an extra 4 s run under py-spy)", prof))
+    keys = ["echo", "idle", "quiet"] + (["echo, unpinned", "idle, unpinned"] if place.pinned else []) + ["load"]
+    wires = [ek, idle.wire, quiet.wire] + ([fk, fidle.wire] if place.pinned else []) + [load.wire]
+    bases = [base] * 3 + ([fbase] * 2 if place.pinned else []) + [fbase]
+    figures = {"base": base, "free_base": fbase, "pinned": place.pinned,
+               "rows": {k: {"label": r[0], "p50": percentile(v, 50), "p99": percentile(v, 99), "base": b}
+                        for k, r, v, b in zip(keys, rows, wires, bases)},
+               "idle_p50": p50_idle, "free_idle_p50": percentile(fidle.wire, 50), "load_p99_submit": p99_load}
+    return res, figures
+
+
+def run(opts: argparse.Namespace) -> Result:
+    if opts.figures:                      # a child of a comparison run
+        res, figures = run_one(opts)
+        opts.figures.write_text(json.dumps(figures))
+        return res
+    if not opts.checkouts:
+        return run_one(opts)[0]
+    return compare(opts)
+
+
+def compare(opts: argparse.Namespace) -> Result:
+    """Each CHECKOUT's server and client engine in turn, ``--rounds`` times, each run a child
+    process with its own echo baseline; the figures side by side."""
+    roots = [Path(r).resolve() for r in opts.checkouts]
+    res = Result("Latency", "python bench/bench_latency.py" + "".join(f" {r}" for r in opts.checkouts))
+    figs: dict[Path, list[dict]] = {r: [] for r in roots}
+    last: Result | None = None
+    with tempfile.TemporaryDirectory(prefix="bench-latency-") as tmp:
+        for rnd in range(opts.rounds):
+            for r in roots:
+                f, j = Path(tmp) / "figures.json", Path(tmp) / "result.json"
+                cmd = [PY, str(Path(__file__).resolve()), "--root", str(r), "--figures", str(f), "--json", str(j)]
+                cmd += ["--quick"] * opts.quick + ["--no-pin"] * opts.no_pin
+                cmd += [f"--server-args={opts.server_args}"] if opts.server_args else []
+                p = spawn(cmd, cwd=HERE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                _, err = p.communicate(timeout=600)
+                if p.returncode != 0:
+                    raise RuntimeError(f"{label(r)}: the latency run failed: {err.decode(errors='replace')[-1500:]}")
+                figs[r].append(json.loads(f.read_text()))
+                if r == roots[-1]:
+                    last = Result.from_json(json.loads(j.read_text()))
+    assert last is not None
+    for caption, tbl in last.tables:
+        res.tables.append((f"{label(roots[-1])}, the last round: {caption}", tbl))
+    rows = []
+    for key, row in figs[roots[-1]][0]["rows"].items():
+        cells = []
+        for r in roots:
+            got = [f["rows"][key] for f in figs[r] if key in f["rows"]]
+            if not got:
+                cells.append("-")
+                continue
+            p50, p99 = median(g["p50"] for g in got), median(g["p99"] for g in got)
+            runs = [g["p50"] / g["base"] for g in got]
+            cells.append(f"{ms(p50)} / {ms(p99)} ({median(runs):.1f}x; runs "
+                         + ", ".join(f"{x:.1f}x" for x in runs) + ")")
+        rows.append((row["label"], *cells))
+    res.add_table(f"Latency, {' against '.join(label(r) for r in reversed(roots))}: p50 / p99 of the sender's sendto "
+                  f"-> arrival, and p50 against the bare round trip measured in the same run; medians of "
+                  f"{opts.rounds} runs each, alternating",
+                  ("path", *(label(r) for r in roots)), rows)
+    for r in roots:
+        idle = median(f["idle_p50"] / f["base"] for f in figs[r])
+        free = median(f["free_idle_p50"] / f["free_base"] for f in figs[r])
+        res.goal(f"p50 at idle within {GOAL_P50_FACTOR:.0f}x the bare round trip ({label(r)}, median of "
+                 f"{opts.rounds} runs)", f"{idle:.1f}x; unpinned {free:.1f}x", idle <= GOAL_P50_FACTOR)
+        p99 = median(f["load_p99_submit"] for f in figs[r])
+        res.goal(f"p99 under {GOAL_P99_LOAD * 1000:.0f} ms while 100 members chat at 1 line/s each (from submit; "
+                 f"{label(r)})", ms(p99), p99 < GOAL_P99_LOAD)
+    res.notes += last.notes
     return res
 
 
 def add_args(ap: argparse.ArgumentParser) -> None:
+    ap.add_argument("checkouts", nargs="*", metavar="CHECKOUT",
+                    help="project folders to compare (their server and client engine, this folder's bench), "
+                         "each run in turn in a child process, --rounds times")
+    ap.add_argument("--rounds", type=int, default=2, help="runs of each CHECKOUT, alternating (default 2)")
+    ap.add_argument("--root", type=Path, default=HERE, help=argparse.SUPPRESS)
+    ap.add_argument("--figures", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--no-pin", action="store_true", help="let the scheduler place the prober and the servers")
     ap.add_argument("--server-args", default="", metavar="ARGS",
                     help="run bench/server_runner.py with these what-if options instead of gui_server.py, "

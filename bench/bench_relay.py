@@ -1,7 +1,7 @@
 """Relay throughput: datagrams per second the server takes in and sends out while
 relaying room lines among N members, against a bare recvfrom/sendto echo loop.
 
-    .venv/bin/python bench/bench_relay.py [--quick] [--sizes 2,10,100]
+    .venv/bin/python bench/bench_relay.py [--quick] [--sizes 2,10,100] [CHECKOUT ...]
 
 The server is the real headless program (``gui_server.py --headless``) in its
 own process. One load-generator process drives N lean members (real handshake,
@@ -15,6 +15,14 @@ datagrams the size of a relayed line, a fixed number in flight), measured in
 alternation with the server in the same run. Datagrams are counted at the
 generator (what it sent to the server = the server's in, what it received =
 the server's out); CPU is read from /proc for the server and the echo loop.
+
+Since protocol version 2 every member datagram is sealed: the lean members do
+the real handshake (X25519, the server's confirmation checked) and seal and
+open every datagram with udpcore's ChaCha20-Poly1305, as a real client would.
+Give CHECKOUT folders (``git -C /work/main worktree add /work/wt-old d3caeb2``,
+then ``bench/bench_relay.py /work/wt-old .``) to load each folder's server in
+turn in the same run, against the same echo loop: the members speak version 1
+(in clear) to a server that refuses version 2.
 """
 from __future__ import annotations
 
@@ -29,13 +37,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.lean_member import LeanMember, join_lean, settle_lean  # noqa: E402
 from bench.loopback import udp_socket  # noqa: E402
 from bench.measure import CpuMeter, median, udp_errors  # noqa: E402
-from bench.processes import EchoProcess, ServerProcess  # noqa: E402
+from bench.processes import ROOT, EchoProcess, ServerProcess, label  # noqa: E402
 from bench.profiling import Profile, summarise  # noqa: E402
 from bench.results import Result, main_for, rate  # noqa: E402
 
 TEXT = "the quick brown fox jumps over the lazy dog, line {}"
 GOAL_N = 10
-GOAL_RATIO = 0.5
+GOAL_RATIO = 0.4             # since protocol version 2 (issue 12: every datagram sealed); 0.5 before
 
 
 def drive_relay(members: list[LeanMember], seconds: float, in_flight: int) -> dict:
@@ -139,78 +147,119 @@ def run(opts: argparse.Namespace) -> Result:
     sizes = [int(x) for x in opts.sizes.split(",")]
     reps = 4 if opts.quick else 8
     window = 0.6 if opts.quick else 1.0
-    res = Result("Relay throughput", "python bench/bench_relay.py")
+    roots = [Path(r).resolve() for r in opts.checkouts] or [ROOT]
+    res = Result("Relay throughput", "python bench/bench_relay.py" + "".join(f" {r}" for r in opts.checkouts))
     rows = []
-    ratio_at_goal = None
+    ratio_at_goal: dict[Path, float] = {}
+    by_root: dict[tuple[int, Path], dict] = {}
     me = os.getpid()
+    runner = opts.server_args.split() if opts.server_args else None
     with EchoProcess() as echo:
         echo_socks = [udp_socket(1 << 20) for _ in range(10)]
-        echo_samples = []
         for n in sizes:
-            samples = []
-            runner = opts.server_args.split() if opts.server_args else None
-            with ServerProcess(runner, runner=bool(runner)) as srv:
-                members = join_lean([f"m{i:03d}" for i in range(n)], srv.address)
-                settle_lean(members)
+            samples: dict[Path, list[dict]] = {r: [] for r in roots}
+            servers: dict[Path, ServerProcess] = {}
+            members: dict[Path, list[LeanMember]] = {}
+            drop0 = 0
+            try:
+                for r in roots:                   # every release's server up at once, so their windows alternate
+                    servers[r] = ServerProcess(runner, runner=bool(runner), root=r)
+                    members[r] = join_lean([f"m{i:03d}" for i in range(n)], servers[r].address)
+                    settle_lean(members[r])
                 drop0 = udp_errors().get("RcvbufErrors", 0)
                 for rep in range(reps):
-                    drive_relay(members, 0.15, opts.in_flight)             # warm up
-                    cs, cg = srv.cpu_meter().start(), CpuMeter(me).start()
-                    r = drive_relay(members, window, opts.in_flight)
-                    r["cpu"], r["gen_cpu"] = cs.stop()[1], cg.stop()[1]
-                    samples.append(r)
-                    drive_echo(echo.address, echo_socks, 0.1, opts.echo_in_flight, 70)
-                    ce, cg = echo.cpu_meter().start(), CpuMeter(me).start()
-                    e = drive_echo(echo.address, echo_socks, window, opts.echo_in_flight, 70)
-                    e["cpu"], e["gen_cpu"] = ce.stop()[1], cg.stop()[1]
-                    echo_samples.append(e)
-                    samples[-1]["echo"] = e
+                    for r in roots:
+                        srv, mem = servers[r], members[r]
+                        settle_lean(mem, 0.05)                                # what queued while the other ran
+                        drive_relay(mem, 0.15, opts.in_flight)               # warm up
+                        cs, cg = srv.cpu_meter().start(), CpuMeter(me).start()
+                        x = drive_relay(mem, window, opts.in_flight)
+                        x["cpu"], x["gen_cpu"] = cs.stop()[1], cg.stop()[1]
+                        drive_echo(echo.address, echo_socks, 0.1, opts.echo_in_flight, 70)
+                        ce, cg = echo.cpu_meter().start(), CpuMeter(me).start()
+                        e = drive_echo(echo.address, echo_socks, window, opts.echo_in_flight, 70)
+                        e["cpu"], e["gen_cpu"] = ce.stop()[1], cg.stop()[1]
+                        x["echo"] = e
+                        samples[r].append(x)
                 drops = udp_errors().get("RcvbufErrors", 0) - drop0
                 if opts.profile and n == GOAL_N:        # an extra window, so py-spy does not touch the figures
-                    prof = Profile(srv.pid, 3.0)
-                    drive_relay(members, 3.3, opts.in_flight)
-                    res.profiles.append((f"server relaying among {n} members (an extra 3 s window under py-spy)",
-                                         summarise(prof.stacks(), 30)))
-                for x in members:
-                    x.leave()
-                    x.close()
-            dg = [(r["in"] + r["out"]) / r["dt"] for r in samples]
-            eg = [(r["echo"]["in"] + r["echo"]["out"]) / r["echo"]["dt"] for r in samples]
-            ratios = [a / b for a, b in zip(dg, eg)]
-            per_cpu = [(r["in"] + r["out"]) / r["dt"] / max(r["cpu"], 1e-9) for r in samples]
-            echo_per_cpu = [(r["echo"]["in"] + r["echo"]["out"]) / r["echo"]["dt"] / max(r["echo"]["cpu"], 1e-9)
-                            for r in samples]
-            lines = median(r["lines"] / r["dt"] for r in samples)
-            ratio = median(ratios)
-            if n == GOAL_N:
-                ratio_at_goal = ratio
-            rows.append((n, f"{rate(median(r['in'] / r['dt'] for r in samples))}/s",
-                         f"{rate(median(r['out'] / r['dt'] for r in samples))}/s",
-                         f"{rate(median(dg))}/s", f"{rate(median(eg))}/s", f"{ratio:.2f}",
-                         f"{median(r['cpu'] for r in samples):.0%} / {median(r['echo']['cpu'] for r in samples):.0%}",
-                         f"{median(a / b for a, b in zip(per_cpu, echo_per_cpu)):.2f}",
-                         f"{rate(lines)}/s", f"{median(r['gen_cpu'] for r in samples):.0%}",
-                         sum(r["gaps"] for r in samples) + drops))
+                    for r in roots:
+                        prof = Profile(servers[r].pid, 3.0)
+                        drive_relay(members[r], 3.3, opts.in_flight)
+                        res.profiles.append((f"{label(r)}: server relaying among {n} members (an extra 3 s "
+                                             f"window under py-spy)", summarise(prof.stacks(), 30)))
+                for r in roots:
+                    if not servers[r].alive():
+                        res.notes.append(f"{label(r)}: the server died while relaying among {n} members")
+            finally:
+                for r in roots:
+                    for x in members.get(r, []):
+                        x.leave()
+                        x.close()
+                    if r in servers:
+                        servers[r].close()
+            for r in roots:
+                got = samples[r]
+                dg = [(x["in"] + x["out"]) / x["dt"] for x in got]
+                eg = [(x["echo"]["in"] + x["echo"]["out"]) / x["echo"]["dt"] for x in got]
+                ratios = [a / b for a, b in zip(dg, eg)]
+                per_cpu = [(x["in"] + x["out"]) / x["dt"] / max(x["cpu"], 1e-9) for x in got]
+                echo_per_cpu = [(x["echo"]["in"] + x["echo"]["out"]) / x["echo"]["dt"] / max(x["echo"]["cpu"], 1e-9)
+                                for x in got]
+                lines = median(x["lines"] / x["dt"] for x in got)
+                ratio = median(ratios)
+                by_root[(n, r)] = {"ratio": ratio, "ratios": ratios, "lines": lines,
+                                   "per_cpu": median(a / b for a, b in zip(per_cpu, echo_per_cpu))}
+                if n == GOAL_N:
+                    ratio_at_goal[r] = ratio
+                who = () if len(roots) == 1 else (label(r),)
+                rows.append((n, *who, f"{rate(median(x['in'] / x['dt'] for x in got))}/s",
+                             f"{rate(median(x['out'] / x['dt'] for x in got))}/s",
+                             f"{rate(median(dg))}/s", f"{rate(median(eg))}/s", f"{ratio:.2f}",
+                             f"{median(x['cpu'] for x in got):.0%} / {median(x['echo']['cpu'] for x in got):.0%}",
+                             f"{by_root[(n, r)]['per_cpu']:.2f}",
+                             f"{rate(lines)}/s", f"{median(x['gen_cpu'] for x in got):.0%}",
+                             sum(x["gaps"] for x in got) + (drops if r == roots[-1] else 0)))
         for s in echo_socks:
             s.close()
+    who = () if len(roots) == 1 else ("server",)
+    order = "each server's window then an echo window, the servers in turn" if len(roots) > 1 else \
+        "server then echo loop"
     res.add_table(
-        f"Relay throughput: medians over {reps} pairs of {window:.1f} s windows, server then echo loop; "
+        f"Relay throughput: medians over {reps} pairs of {window:.1f} s windows ({order}); "
         f"ratio = median of the pairs' ratios; {opts.in_flight} lines in flight (echo: {opts.echo_in_flight} "
         f"datagrams)",
-        ("members", "server in", "server out", "in+out", "bare echo in+out", "ratio",
+        ("members", *who, "server in", "server out", "in+out", "bare echo in+out", "ratio",
          "CPU server / echo", "ratio per CPU-second", "lines relayed", "generator CPU", "drops"),
         rows)
+    if len(roots) > 1:
+        base, new = roots[0], roots[-1]
+        res.add_table(
+            f"Relay throughput, {label(new)} against {label(base)} (ratio to the bare echo loop, same run)",
+            ("members", label(base), label(new), "new / old", "lines relayed old -> new"),
+            [(n, f"{by_root[(n, base)]['ratio']:.2f}", f"{by_root[(n, new)]['ratio']:.2f}",
+              f"{by_root[(n, new)]['ratio'] / by_root[(n, base)]['ratio']:.2f}",
+              f"{rate(by_root[(n, base)]['lines'])}/s -> {rate(by_root[(n, new)]['lines'])}/s") for n in sizes])
     res.notes.append("ratio = server datagrams (in+out) per second / bare echo loop's, each median of "
                      "paired windows; 'ratio per CPU-second' divides each by the CPU it used (the fairer "
                      "figure when the generator, not the echo loop, is the limit). 'drops' = out-of-order "
-                     "arrivals the lean members dropped plus kernel RcvbufErrors.")
-    if ratio_at_goal is not None:
-        res.goal(f"relay at N = {GOAL_N} at least {GOAL_RATIO} of the bare loop's datagram rate",
-                 f"{ratio_at_goal:.2f}", ratio_at_goal >= GOAL_RATIO)
+                     "arrivals the lean members dropped plus kernel RcvbufErrors (those counted for the run, "
+                     "in the last server's row). Against a version-2 server every datagram is sealed and "
+                     "opened (ChaCha20-Poly1305) by both sides; against version 1 nothing is.")
+    goal = roots[-1]
+    if goal in ratio_at_goal:
+        res.goal(f"relay at N = {GOAL_N} at least {GOAL_RATIO} of the bare loop's datagram rate"
+                 + (f" ({label(goal)})" if len(roots) > 1 else ""),
+                 f"{ratio_at_goal[goal]:.2f}" + "".join(f"; {label(r)}: {ratio_at_goal[r]:.2f}"
+                                                       for r in roots[:-1] if r in ratio_at_goal),
+                 ratio_at_goal[goal] >= GOAL_RATIO)
     return res
 
 
 def add_args(ap: argparse.ArgumentParser) -> None:
+    ap.add_argument("checkouts", nargs="*", metavar="CHECKOUT",
+                    help="project folders whose servers to measure in turn, in the same run against the same "
+                         "echo loop (default: this one); the last one's figure is judged against the goal")
     ap.add_argument("--sizes", default="2,10,100", help="member counts (default 2,10,100)")
     ap.add_argument("--in-flight", type=int, default=32, help="lines on their way at once (default 32)")
     ap.add_argument("--echo-in-flight", type=int, default=64, help="echo datagrams in flight (default 64)")

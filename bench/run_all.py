@@ -1,6 +1,7 @@
 """Run every benchmark (short versions), print their tables, write bench/RESULTS.md.
 
     .venv/bin/python bench/run_all.py [--full] [--only relay,latency] [--no-write] [--build] [--profile] [--readme]
+                                      [--against OLD_CHECKOUT]
 
 Each bench runs in its own process (``--quick --json``), one after the other,
 so one's sockets, threads or Tk state never touch another's. The whole set
@@ -8,7 +9,10 @@ takes about two minutes. ``--full`` runs the longer versions; ``--build`` lets t
 start-up bench build packaged programs (otherwise it measures them only if
 ``dist/`` holds a build, and RESULTS.md keeps the packaged figures that
 ``bench/bench_startup.py`` wrote last); ``--readme`` also refreshes the figures
-in the project README (between its bench markers).
+in the project README (between its bench markers). ``--against OLD_CHECKOUT``
+(a worktree of an earlier commit, ``git worktree add /work/wt-old d3caeb2``)
+runs the benches that compare releases (relay, latency, abuse, handshake,
+relay-cpu) on both folders in the same run, the older first.
 """
 from __future__ import annotations
 
@@ -26,8 +30,9 @@ from bench.processes import PY, ROOT  # noqa: E402
 from bench.results import Result, load_average, machine  # noqa: E402
 
 BENCHES = [("relay", "bench_relay.py"), ("latency", "bench_latency.py"), ("scale", "bench_scale.py"),
-           ("abuse", "bench_abuse.py"), ("loss", "bench_loss.py"), ("window", "bench_window.py"),
-           ("startup", "bench_startup.py")]
+           ("abuse", "bench_abuse.py"), ("handshake", "bench_handshake.py"), ("loss", "bench_loss.py"),
+           ("window", "bench_window.py"), ("startup", "bench_startup.py"), ("relay-cpu", "bench_relay_cpu.py")]
+COMPARED = ("relay", "latency", "abuse", "handshake", "relay-cpu")     # take CHECKOUT folders
 README_START = "<!-- bench:start -->"
 README_END = "<!-- bench:end -->"
 
@@ -65,10 +70,10 @@ def verdict(ok: bool | None) -> str:
     return {True: "holds", False: "**missed**", None: "not measured"}[ok]
 
 
-def markdown(results: list[Result], started: datetime, total: float, full: bool) -> str:
+def markdown(results: list[Result], started: datetime, total: float, full: bool, against: str = "") -> str:
     out = ["# Benchmark results", "",
-           f"Run {started:%Y-%m-%d %H:%M} UTC with `python bench/run_all.py{' --full' if full else ''}` "
-           f"in {total:.0f} s.", "",
+           f"Run {started:%Y-%m-%d %H:%M} UTC with `python bench/run_all.py{' --full' if full else ''}"
+           f"{f' --against {against}' if against else ''}` in {total:.0f} s.", "",
            f"Machine: {machine()}; load average at the end {load_average()}. "
            "The machine is a shared VM: figures move by 10-30 % between runs; compare the ratios to the "
            "baselines measured in the same run, not absolute times across runs.", "",
@@ -124,6 +129,8 @@ def main() -> int:
     ap.add_argument("--no-write", action="store_true", help="do not write bench/RESULTS.md")
     ap.add_argument("--readme", action="store_true", help="also refresh the figures in README.md")
     ap.add_argument("--profile", action="store_true", help="pass --profile to the benches that take it")
+    ap.add_argument("--against", metavar="OLD_CHECKOUT",
+                    help="also measure this older checkout's server, in the same run, in the benches that compare")
     ap.add_argument("--build", action="store_true",
                     help="let bench_startup build the packaged programs (~15-90 s more) when dist/ holds none")
     opts = ap.parse_args()
@@ -134,9 +141,13 @@ def main() -> int:
     print(f"{machine()} — load average {load_average()}", flush=True)
     for key, script in chosen:
         print(f"\n=== {key} ({script})", flush=True)
-        extra = ["--profile"] if opts.profile and key in ("relay", "latency", "scale") else []
+        extra = ["--profile"] if opts.profile and key in ("relay", "latency", "scale", "handshake") else []
         if key == "startup" and not opts.build:
             extra.append("--no-build")
+        if opts.against and key in COMPARED:
+            extra += [str(Path(opts.against).resolve()), str(ROOT)]
+            if key == "relay-cpu":
+                extra += ["--what-if", "null-seal,flat-seal"]
         r = run_one(key, script, opts.full, extra)
         print(r.text(), flush=True)
         print(f"({r.seconds:.0f} s)", flush=True)
@@ -147,7 +158,8 @@ def main() -> int:
         for g in r.goals:
             print(f"{verdict(g.ok).strip('*'):>12}  {r.name}: {g.text}: {g.measured}")
     if not opts.no_write:
-        (ROOT / "bench" / "RESULTS.md").write_text(markdown(results, started, total, opts.full), encoding="utf-8")
+        (ROOT / "bench" / "RESULTS.md").write_text(markdown(results, started, total, opts.full, opts.against or ""),
+                                                   encoding="utf-8")
         print("wrote bench/RESULTS.md")
     if opts.readme:
         print("updated README.md" if update_readme(results, started) else

@@ -22,6 +22,20 @@ interpreter or the process's own stdout; nothing in the program is patched:
                    (the transport's ``keep`` filter; what-if: the whole cost of
                    handing each line to the program)
 
+Two more what-ifs measure changes proposed for udpcore (issue 12). They are
+the exception to the above: each replaces one piece of the engine *in this
+process only*, before the server starts (no file of the program is changed):
+
+--flat-seal        the server seals and opens with bench/lean_crypto.py's
+                   FlatSeal: the same protection, bytes for bytes (same keys,
+                   nonces, associated data, replay window; a key update, after
+                   2**20 packets, is not done), in one function per direction
+                   instead of Seal -> Sender/Receiver -> PacketKey
+--send-first       the relay's copies, already sealed when a line is relayed,
+                   go out before the engine builds and seals what else is due
+                   (the sender's own echo, acks): datagrams_to_send hands them
+                   over first, so the transport sends them at once
+
 Nothing else differs. Only benchmarks use this file.
 """
 from __future__ import annotations
@@ -50,6 +64,19 @@ class OnlyListening(io.TextIOBase):
         return len(s)
 
 
+def send_first() -> None:
+    """--send-first: the relay's sealed copies are handed to the transport before anything else is built."""
+    from udpcore import ServerEngine
+    build = ServerEngine.datagrams_to_send
+
+    def datagrams_to_send(self, now):
+        room = self._room
+        ready, room.out = room.out, []
+        yield from ready                      # the transport sends each as it comes
+        yield from build(self, now)
+    ServerEngine.datagrams_to_send = datagrams_to_send
+
+
 def main() -> int:
     p = server_parser()
     p.add_argument("--quiet-joins", action="store_true")
@@ -57,7 +84,14 @@ def main() -> int:
     p.add_argument("--no-gc", action="store_true")
     p.add_argument("--no-room-events", action="store_true")
     p.add_argument("--switch-interval", type=float)
+    p.add_argument("--flat-seal", action="store_true")
+    p.add_argument("--send-first", action="store_true")
     args = p.parse_args()
+    if args.flat_seal:
+        from bench.lean_crypto import server_flat_seal
+        server_flat_seal()
+    if args.send_first:
+        send_first()
     options: dict = {"announce_joins": not args.quiet_joins}
     if args.no_room_events:
         options["keep"] = lambda e: not isinstance(e, events.RoomLine)

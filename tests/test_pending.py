@@ -129,7 +129,8 @@ def test_the_client_makes_one_spake2_message_per_token_and_none_for_an_open_room
     assert client.challenged(True, "Sala", b"n" * 8, b"t" * 8) == first      # the same HELLO again
     assert client.challenged(True, "Sala", b"n" * 8, b"u" * 8) != first      # a new token: a new exchange
     assert client.challenged(True, "Sala", b"m" * 8, b"u" * 8) != first
-    assert client.challenged(False, "Sala", b"n" * 8, b"t" * 8) == b""
+    assert client.challenged(False, "Sala", b"n" * 8, b"v" * 8) == b""
+    assert client.challenged(True, "Sala", b"n" * 8, b"t" * 8) == first        # each token keeps its side
 
 
 def test_resume_proofs_differ_by_side_nonce_and_token():
@@ -139,3 +140,20 @@ def test_resume_proofs_differ_by_side_nonce_and_token():
               client_resume_proof(k, b"s" * 8, b"m" * 8, b"t" * 8), client_resume_proof(k, b"s" * 8, b"n" * 8, b"u" * 8),
               client_resume_proof(k, b"r" * 8, b"n" * 8, b"t" * 8)}
     assert len(proofs) == 5 and all(len(p) == 32 for p in proofs)
+
+
+def test_beyond_the_handshake_rate_a_hello_is_dropped_before_it_is_judged():
+    from udpcore import ServerEngine, wire
+    s = ServerEngine(0.0, limits=Limits(handshake_rate=0.1, handshake_burst=1))
+    key = KeyShare.generate().public
+
+    def hello(port: int, name: str, now: float, resume: bytes = b"") -> list:
+        addr = ("127.0.0.1", port)
+        tok = s._gate.tokens.mint(addr, now)
+        s.receive_datagram(wire.encode(Hello(bytes([port % 256]) * 8, name, tok, resume, key)), addr, now)
+        return [wire.decode(d) for d, _ in s.datagrams_to_send(now)]
+    assert isinstance(hello(5000, "ana", 0.0)[0], wire.Welcome)
+    assert hello(5001, "a b", 0.0) == []                   # not even refused: no agreement could run
+    assert s.counters["handshake_limited"] == 1
+    assert isinstance(hello(5002, "a b", 0.0, resume=b"r" * 32)[0], wire.Refuse)   # a resume needs no agreement
+    assert isinstance(hello(5003, "bia", 10.0)[0], wire.Welcome)   # one more every 1/rate s

@@ -345,3 +345,52 @@ def test_sealed_datagrams_cross_key_updates_even_reordered():
     assert receiver.receiver.generation == 3
     with pytest.raises(DecryptError):
         receiver.open(out[4])                                                 # and nothing twice
+
+
+def test_a_slow_server_answering_two_challenges_still_lets_the_right_passphrase_in():
+    """The client retries before the CHALLENGE comes, so it gets two tokens and answers
+    both; the server's WELCOME answers one of them, and must still check out."""
+    from udpcore import ServerEngine
+    s = ServerEngine(0.0, passphrase="tulipa", room="Sala 3", limits=UNLIMITED)
+    c = ClientEngine("ana", SERVER, 0.0, passphrase="tulipa")
+    me = ("127.0.0.1", 41000)
+    c.connect(0.0)
+
+    def to_server(now):
+        for d, _ in c.datagrams_to_send(now):
+            s.receive_datagram(d, me, now)
+        return [d for d, _ in s.datagrams_to_send(now)]
+    first = to_server(0.0)                 # CHALLENGE 1, held back (the path is slow)
+    c.handle_timer(0.3)
+    second = to_server(0.3)                # the retry: CHALLENGE 2, another token
+    assert wire.decode(first[0]).token != wire.decode(second[0]).token
+    back = []
+    for t, held in ((0.31, first), (0.32, second)):
+        for d in held:
+            c.receive_datagram(d, SERVER, t)
+        back += to_server(t)               # each answered: one WELCOME, then the same again
+    assert len(back) == 2 and back[0] == back[1] and wire.decode(back[0]).session
+    for d in back:
+        c.receive_datagram(d, SERVER, 0.4)
+    for _ in range(3):
+        for d in to_server(0.5):
+            c.receive_datagram(d, SERVER, 0.5)
+    assert [type(e) for e in drain(c)][:1] == [ev.Connected]
+    assert [m.name for m in s._roster] == ["ana"]
+
+
+def test_retries_held_back_by_the_handshake_rate_use_up_no_passphrase_attempts():
+    from udpcore import Limits
+    room = Room(11, limits=Limits(locked_handshake_rate=0.5, guess_burst=2, guess_rate=0.01,
+                                  line_rate=1e9, line_burst=10**9), passphrase="tulipa", room="Sala 3")
+    clients = []
+    for i in range(4):                      # four people behind one address, joining at once
+        c = ClientEngine(f"p{i}", SERVER, room.now, randbytes=room.rng.randbytes, passphrase="tulipa")
+        room.clients[("127.0.0.1", 41000 + i)] = c
+        c.connect(room.now)
+        clients.append(c)
+    room.advance(9.5)
+    got = {c.name: [type(e).__name__ for e in drain(c) if isinstance(e, (ev.Connected, ev.JoinRefused))]
+           for c in clients}
+    assert got == {f"p{i}": ["Connected"] for i in range(4)}
+    assert room.server.counters["handshake_limited"] > 0 and room.server.counters["guesses_limited"] == 0

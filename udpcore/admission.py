@@ -64,8 +64,17 @@ class Admission:
 
     def _hello(self, h: Hello, addr: Addr, now: float, size: int) -> None:
         pend = self._pending.at(addr) if self._pending.by_addr else None
-        if pend is not None and pend.hello.nonce == h.nonce and pend.hello.token == h.token:
-            self._room.out.append((pend.welcome, addr))        # our WELCOME was lost: the same again
+        if pend is not None and pend.hello.nonce == h.nonce and h.token:
+            # The same handshake again: our WELCOME was lost, or we were slow and it
+            # answered a second CHALLENGE. The same WELCOME again (the client keeps
+            # every token it answered, so it can check this one's keys).
+            if self._gate.tokens.check(h.token, addr, now):
+                self._room.out.append((pend.welcome, addr))
+            return
+        if h.token and h.public and not h.resume and not self._pending.may_agree(now):
+            # No key agreement could run now: say nothing, before the costlier checks
+            # (a flood of HELLOs beyond the limit costs a token check, not a judgement).
+            self.counters["handshake_limited"] += 1
             return
         v = self._gate.judge(h, addr, now, size, self._roster)
         if v.step is Step.DROP:
@@ -98,16 +107,16 @@ class Admission:
         if locked and not h.pake:
             self._refuse(h, addr, RefuseCode.LOCKED)
             return
-        if locked:
+        why = self._pending.room_for(addr, locked, now)
+        if why is not None:
+            self.counters[why] += 1              # no answer: the client asks again
+            return
+        if locked:                               # an attempt is counted only when SPAKE2 will run
             wait = self._pending.guess_wait(addr[0], now)
             if wait:
                 self.counters["guesses_limited"] += 1
                 self._refuse(h, addr, RefuseCode.TOO_MANY_GUESSES, str(math.ceil(wait)))
                 return
-        why = self._pending.room_for(addr, locked, now)
-        if why is not None:
-            self.counters[why] += 1              # no answer: the client asks again
-            return
         sid = self._randbytes(8)
         while self._roster.session(sid) is not None or sid in {p.session for p in self._pending.by_addr.values()}:
             sid = self._randbytes(8)

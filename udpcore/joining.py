@@ -10,10 +10,11 @@ session starts with a real RTT sample instead of RFC 6298's initial 1 s.
 """
 from __future__ import annotations
 
+import hmac
 from typing import Callable
 
 from .errors import ChatError, HandshakeError, NotLocked, PassphraseNeeded
-from .keying import ClientKeying, client_resume_proof, server_resume_proof
+from .keying import MAX_TOKENS, ClientKeying, client_resume_proof, server_resume_proof
 from .protection import KeyShare, SessionKeys
 from .wire import HELLO_FIRST_RETRY, Challenge, Hello, Welcome, encode
 
@@ -24,7 +25,7 @@ RESUME_FIRST_RETRY = 0.5
 
 class Joiner:
     __slots__ = ("_randbytes", "nonce", "token", "resume", "due", "_retry", "_sent", "rtts", "passphrase",
-                 "keying", "room", "_pake", "_proof")
+                 "keying", "room", "_pake", "_proof", "_answered")
 
     def __init__(self, randbytes: Callable[[int], bytes], passphrase: str = "") -> None:
         self._randbytes = randbytes
@@ -36,6 +37,7 @@ class Joiner:
         self.room = ""                         # the room's name, as its CHALLENGE gave it
         self._pake = b""
         self._proof = b""
+        self._answered: list[bytes] = []       # the tokens this handshake answered, oldest first
         self.due: float | None = None          # when the next HELLO goes (None: not joining)
         self._retry = HELLO_FIRST_RETRY
         self._sent: list[float] = []           # when each HELLO with the current token went
@@ -50,6 +52,7 @@ class Joiner:
         self.rtts = []
         self.resume = resume
         self.keying = ClientKeying(self.passphrase, KeyShare(self._randbytes(32)))
+        self._answered: list[bytes] = []       # the tokens this handshake answered, oldest first
         self._pake = self._proof = b""
         self.due = now
         self._retry = RESUME_FIRST_RETRY if resume else HELLO_FIRST_RETRY
@@ -79,6 +82,8 @@ class Joiner:
                 self.rtts.append(now - self._sent[0])
             self._sent = []
         self.token = p.token
+        if p.token not in self._answered:
+            self._answered = [*self._answered[-(MAX_TOKENS - 1):], p.token]
         self.room = p.room
         self._pake = self.keying.challenged(p.locked, p.room, self.nonce, p.token)
         if self.resume is not None:
@@ -93,11 +98,13 @@ class Joiner:
             if self.resume is None or self.resume[0] != p.session:
                 raise HandshakeError("a resumed WELCOME for a session we did not ask back")
             keys = self.resume[1]
-            if p.confirm != server_resume_proof(keys, p.session, self.nonce, self.token):
-                raise HandshakeError("the server's resume proof does not check")
-            return keys
+            for token in reversed(self._answered):      # the WELCOME answers one of the tokens we answered
+                if hmac.compare_digest(p.confirm, server_resume_proof(keys, p.session, self.nonce, token)):
+                    return keys
+            raise HandshakeError("the server's resume proof does not check")
         assert self.keying is not None
-        return self.keying.welcomed(p.public, p.pake, p.confirm, self.nonce, self.token, p.session)
+        keys, _token = self.keying.welcomed_any(p.public, p.pake, p.confirm, self.nonce, p.session)
+        return keys
 
     def welcomed(self, now: float) -> list[float]:
         """Joined: stop sending HELLO; the round trips the handshake timed."""

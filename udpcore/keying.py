@@ -64,36 +64,56 @@ def server_handshake(client_public: bytes, client_pake: bytes, passphrase: str, 
     return ServerKeys(keys, share.public, pake_msg, keys.finished(Side.SERVER))
 
 
+MAX_TOKENS = 4          # tokens one handshake answers (a slow server may send a CHALLENGE per HELLO)
+
+
 class ClientKeying:
-    """The client's side of one handshake: a fresh X25519 key, and a SPAKE2 side once the room says it is locked."""
+    """The client's side of one handshake: a fresh X25519 key, and a SPAKE2 side
+    per token answered once the room says it is locked.
+
+    A server slower than our first retry may send two CHALLENGEs, each with its
+    own token; we answer both, and its WELCOME answers one of them. So each
+    answered token keeps its own SPAKE2 side, and :meth:`welcomed` tries each."""
 
     def __init__(self, passphrase: str = "", share: KeyShare | None = None) -> None:
         self.passphrase = passphrase
         self.share = share or KeyShare.generate()
-        self._pake: RoomPake | None = None
-        self._bound: tuple[bytes, bytes] = (b"", b"")
+        self._pakes: dict[tuple[bytes, bytes], RoomPake | None] = {}     # (nonce, token) -> its side
 
     def challenged(self, locked: bool, room: str, hello_nonce: bytes, token: bytes) -> bytes:
         """Our SPAKE2 message for this token (empty for an open room). The caller has
         already refused a locked room without a passphrase, and a passphrase for an open room."""
-        if not locked:
-            self._pake = None
-            return b""
-        if self._pake is None or self._bound != (hello_nonce, token):
-            self._pake = RoomPake(Side.CLIENT, self.passphrase, room, hello_nonce, token)
-            self._bound = (hello_nonce, token)
-        return self._pake.message
+        key = (hello_nonce, token)
+        if key not in self._pakes:
+            if len(self._pakes) >= MAX_TOKENS:
+                del self._pakes[next(iter(self._pakes))]             # the oldest answer
+            self._pakes[key] = RoomPake(Side.CLIENT, self.passphrase, room, hello_nonce, token) if locked else None
+        pake = self._pakes[key]
+        return b"" if pake is None else pake.message
 
     def welcomed(self, server_public: bytes, server_pake: bytes, confirm: bytes, hello_nonce: bytes,
                  token: bytes, session: bytes) -> SessionKeys:
-        """The session keys, once the server's confirmation checks; HandshakeError otherwise."""
+        """The session keys for a WELCOME answering ``token``, once the server's
+        confirmation checks; HandshakeError otherwise."""
         shared = self.share.shared(server_public)
-        pake_key = b""
-        if self._pake is not None:
-            pake, self._pake = self._pake, None          # SPAKE2 finishes once
-            pake_key = pake.finish(server_pake)
+        pake = self._pakes.get((hello_nonce, token))
+        if (pake is None) != (not server_pake):
+            raise HandshakeError("SPAKE2 on one side only")          # a lock added or stripped
+        pake_key = b"" if pake is None else pake.finish(server_pake)   # once: a failure ends a locked join
         keys = SessionKeys.derive(shared, Binding(hello_nonce, token, self.share.public, server_public, session),
                                   pake_key)
         if not keys.check_finished(Side.SERVER, confirm):
             raise HandshakeError("the server's confirmation does not check")
         return keys
+
+    def welcomed_any(self, server_public: bytes, server_pake: bytes, confirm: bytes, hello_nonce: bytes,
+                     session: bytes) -> tuple[SessionKeys, bytes]:
+        """The keys and the token, for whichever token we answered the WELCOME
+        answers (the newest first; none answered: the empty token)."""
+        tokens = [t for n, t in self._pakes if n == hello_nonce] or [b""]
+        for token in reversed(tokens):
+            try:
+                return self.welcomed(server_public, server_pake, confirm, hello_nonce, token, session), token
+            except HandshakeError:
+                continue
+        raise HandshakeError("the server's confirmation does not check for any token we answered")

@@ -19,6 +19,7 @@ from .wire import Hello
 
 Addr = tuple[str, int]
 PENDING_LIFETIME = 10.0     # the client's whole handshake gets CONNECT_TIMEOUT; after that it is gone
+PAKE_BURST = 2              # SPAKE2 runs at once, whatever the rate
 GUESS_HOSTS = 1024          # addresses whose attempts are tracked at once; beyond, locked joins wait
 
 
@@ -37,7 +38,9 @@ class PendingJoins:
         self.limits = limits
         self.by_addr: dict[Addr, Pending] = {}
         self._agreements = TokenBucket(limits.handshake_rate, limits.handshake_burst, now)
-        self._pakes = TokenBucket(limits.locked_handshake_rate, max(1.0, limits.locked_handshake_rate), now)
+        # SPAKE2 runs ~9 ms each on the socket thread: at most two back to back, so a
+        # burst of them delays members' lines by ~20 ms, not by a whole second's worth.
+        self._pakes = TokenBucket(limits.locked_handshake_rate, PAKE_BURST, now)
         self._guesses: dict[str, TokenBucket] = {}
 
     def __len__(self) -> int:
@@ -56,6 +59,11 @@ class PendingJoins:
         if locked and self._pakes.take(now):
             return "handshake_limited"
         return None
+
+    def may_agree(self, now: float) -> bool:
+        """Is a key agreement allowed now? (Looks only; :meth:`room_for` takes it.)"""
+        b = self._agreements
+        return min(b.burst, b.tokens + max(0.0, now - b.stamp) * b.rate) >= 1.0
 
     def guess_wait(self, host: str, now: float) -> float:
         """Seconds before ``host`` may try a passphrase again; 0.0 takes one attempt."""

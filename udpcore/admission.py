@@ -71,11 +71,6 @@ class Admission:
             if self._gate.tokens.check(h.token, addr, now):
                 self._room.out.append((pend.welcome, addr))
             return
-        if h.token and h.public and not h.resume and not self._pending.may_agree(now):
-            # No key agreement could run now: say nothing, before the costlier checks
-            # (a flood of HELLOs beyond the limit costs a token check, not a judgement).
-            self.counters["handshake_limited"] += 1
-            return
         v = self._gate.judge(h, addr, now, size, self._roster)
         if v.step is Step.DROP:
             self.counters["short_hello"] += 1

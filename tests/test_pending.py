@@ -157,3 +157,20 @@ def test_beyond_the_handshake_rate_a_hello_is_dropped_before_it_is_judged():
     assert s.counters["handshake_limited"] == 1
     assert isinstance(hello(5002, "a b", 0.0, resume=b"r" * 32)[0], wire.Refuse)   # a resume needs no agreement
     assert isinstance(hello(5003, "bia", 10.0)[0], wire.Welcome)   # one more every 1/rate s
+
+
+def test_may_agree_looks_at_the_refill_without_taking():
+    joins = PendingJoins(Limits(handshake_rate=0.1, handshake_burst=1), 0.0)
+    assert joins.may_agree(0.0) and joins.may_agree(0.0)          # looking takes nothing
+    assert joins.room_for(A, False, 0.0) is None
+    assert not joins.may_agree(0.0) and not joins.may_agree(5.0)  # 0.5 of a token after 5 s
+    assert joins.may_agree(10.0)                                   # a whole one after 1/rate
+    fast = PendingJoins(Limits(handshake_rate=2.0, handshake_burst=1), 0.0)
+    fast.room_for(A, False, 0.0)
+    assert not fast.may_agree(0.1) and fast.may_agree(0.5)
+
+
+def test_discarding_an_address_with_nothing_pending_is_harmless():
+    joins = PendingJoins(Limits(), 0.0)
+    joins.discard(A)
+    assert len(joins) == 0

@@ -394,3 +394,22 @@ def test_retries_held_back_by_the_handshake_rate_use_up_no_passphrase_attempts()
            for c in clients}
     assert got == {f"p{i}": ["Connected"] for i in range(4)}
     assert room.server.counters["handshake_limited"] > 0 and room.server.counters["guesses_limited"] == 0
+
+
+def test_packet_numbers_past_16_bits_and_empty_and_largest_plaintexts_open():
+    """Every byte of the 32-bit packet number counts, and the length bounds are exact."""
+    from udpcore.protection import KeyShare
+    from udpcore.sealing import Seal
+    from udpcore.keying import server_handshake
+    from udpcore.errors import DecryptError
+    sk = server_handshake(KeyShare.generate().public, b"", "", "", b"n" * 8, b"t" * 8, b"s" * 8)
+    sender, receiver = Seal(sk.keys, Side.SERVER), Seal(sk.keys, Side.CLIENT)
+    sender.sender.next_pn = 2**24 + 5                     # a long session
+    d = sender.seal(b"late in the session")
+    assert d[6:10] == (2**24 + 5).to_bytes(4, "big") and receiver.open(d) == b"late in the session"
+    assert receiver.open(sender.seal(b"")) == b""        # 26 bytes: header and tag only
+    biggest = sender.seal(b"x" * (wire.MAX_DATAGRAM - wire.SEAL_OVERHEAD))
+    assert len(biggest) == wire.MAX_DATAGRAM and receiver.open(biggest) == b"x" * (wire.MAX_DATAGRAM - 26)
+    too_big = sender.seal(b"x" * (wire.MAX_DATAGRAM - wire.SEAL_OVERHEAD + 1))
+    with pytest.raises(DecryptError):
+        receiver.open(too_big)

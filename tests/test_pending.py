@@ -174,3 +174,25 @@ def test_discarding_an_address_with_nothing_pending_is_harmless():
     joins = PendingJoins(Limits(), 0.0)
     joins.discard(A)
     assert len(joins) == 0
+
+
+def test_may_agree_measures_time_from_the_last_take_not_from_zero():
+    joins = PendingJoins(Limits(handshake_rate=1.0, handshake_burst=1), 100.0)
+    assert joins.room_for(A, False, 100.0) is None
+    assert not joins.may_agree(100.5) and joins.may_agree(101.0)
+
+
+def test_the_client_keeps_the_spake2_sides_of_its_last_four_tokens_only():
+    from udpcore.keying import MAX_TOKENS
+    client = ClientKeying("p")
+    tokens = [bytes([i]) * 8 for i in range(MAX_TOKENS + 1)]
+    for t in tokens:
+        client.challenged(True, "Sala", b"n" * 8, t)
+    assert len(client._pakes) == MAX_TOKENS and (b"n" * 8, tokens[0]) not in client._pakes
+
+    def welcome(token):                        # the server answering the HELLO that carried ``token``
+        return server_handshake(client.share.public, client._pakes[(b"n" * 8, token)].message, "p", "Sala",
+                                b"n" * 8, token, b"s" * 8)
+    sk = welcome(tokens[1])                    # the oldest token still kept: its WELCOME checks
+    keys, token = client.welcomed_any(sk.public, sk.pake, sk.confirm, b"n" * 8, b"s" * 8)
+    assert token == tokens[1] and keys.c2s == sk.keys.c2s

@@ -21,7 +21,8 @@ from .names import check_name, clean_text
 from .pacing import Pacer
 from .peer import SERVER_TIMEOUT, Peer
 from .sealing import SEALED_PREFIX
-from .wire import HELLO_FIRST_RETRY, MAGIC, MAX_MESSAGE_TEXT, VERSION, Ack, Bye, Data, PacketType, Ping, Reset, decode, encode
+from .wire import (HELLO_FIRST_RETRY, MAGIC, MAX_MESSAGE_TEXT, VERSION, Ack, Bye, Data, PacketType, Ping, Reset,
+                   decode, encode)
 
 __all__ = ["ClientEngine", "State", "BadTransition", "CONNECT_TIMEOUT", "LEAVE_TIMEOUT"]
 

@@ -70,9 +70,9 @@ class Gate:
             return Verdict(Step.CHALLENGE)
         if h.resume:                     # a proof that the sender holds that member's session keys
             mem = roster.named(h.name)
-            seal = mem.peer.seal if mem is not None and mem.peer is not None else None
-            if seal is not None and seal.keys.verify_resume(mem.peer.session, resume_nonce(h.nonce, h.token),  # type: ignore[union-attr]
-                                                           h.resume):
+            peer = mem.peer if mem is not None else None
+            if peer is not None and peer.seal is not None and peer.seal.keys.verify_resume(
+                    peer.session, resume_nonce(h.nonce, h.token), h.resume):
                 return Verdict(Step.RESUME, mem)
         # Anyone else at this address is a previous program (or a guest) on the same port.
         if name_problem(h.name) is not None:

@@ -1,6 +1,7 @@
 """Packet protection for member sessions: key agreement, key schedule, AEAD, key update.
 
-A building block, not yet on the wire (issue 12). Everything cryptographic is
+Used by :mod:`udpcore.sealing` (every SEALED datagram) and :mod:`udpcore.keying`
+(the handshake). Everything cryptographic is
 ``cryptography``'s: X25519, HKDF-SHA256, HMAC-SHA256 and ChaCha20-Poly1305;
 this module only decides what goes in and what comes out. Pure like the rest of
 udpcore: bytes in, bytes out, no clock, no sockets (the only randomness is

@@ -78,6 +78,15 @@ def test_two_folders_are_two_rooms(tmp_path):
         b.close()
 
 
+def test_a_file_that_cannot_be_opened_is_a_typed_error_and_frees_the_lock(tmp_path):
+    (tmp_path / "history.sqlite3").mkdir()                 # a folder where the file should be
+    with pytest.raises(history.HistoryUnavailable):
+        HistoryStore.open(tmp_path, now=NOW)
+    assert (tmp_path / "history.sqlite3").is_dir()         # not "moved aside": not damaged
+    (tmp_path / "history.sqlite3").rmdir()
+    HistoryStore.open(tmp_path, now=NOW).close()           # the lock was let go
+
+
 def test_keep_days_must_be_positive(tmp_path):
     with pytest.raises(ValueError):
         HistoryStore.open(tmp_path, keep_days=0, now=NOW)
@@ -415,3 +424,10 @@ def test_a_bug_of_ours_is_raised_not_paused(store):
         store.append([StoredLine(1, NOW, "ana", "text", object())])   # type: ignore[arg-type]
     assert store.paused is False and store.last_seq() == 0 and store.after(0, 5) == []
     assert not store._conn.in_transaction
+
+
+def test_search_limit_keeps_the_newest(either):
+    either.append(lines(1, 50))
+    assert [ln.seq for ln in either.search("line", 3)] == [50, 49, 48]
+    assert [ln.seq for ln in either.search("lin", 100)][:2] == [50, 49]     # a word's beginning
+    assert len(either.search("line", 1000)) == 50

@@ -372,8 +372,9 @@ class HistoryStore:
         if self.fts:
             match = " ".join('"' + t.replace('"', '""') + '"*' for t in terms)
             return self._lines(
-                "WHERE seq IN (SELECT rowid FROM lines_fts WHERE lines_fts MATCH ?)"
-                " ORDER BY seq DESC LIMIT ?", (match, limit))
+                # the newest matches straight from the index, not every match sorted
+                "WHERE seq IN (SELECT rowid FROM lines_fts WHERE lines_fts MATCH ?"
+                " ORDER BY rowid DESC LIMIT ?) ORDER BY seq DESC", (match, limit))
         where = " AND ".join(["folded LIKE ? ESCAPE '\\'"] * len(terms))
         pats = ["%" + re.sub(r"([\\%_])", r"\\\1", fold(t)) + "%" for t in terms]
         return self._lines(f"WHERE {where} ORDER BY seq DESC LIMIT ?", (*pats, limit))

@@ -349,7 +349,7 @@ class RefusingConnection:
         self.real, self.error, self.after = real, error, after
 
     def execute(self, sql, args=()):
-        if sql.lstrip().upper().startswith("INSERT"):
+        if sql.lstrip().upper().startswith(("INSERT", "DELETE")):
             raise sqlite3.OperationalError(self.error)
         return self.real.execute(sql, args)
 
@@ -431,3 +431,17 @@ def test_search_limit_keeps_the_newest(either):
     assert [ln.seq for ln in either.search("line", 3)] == [50, 49, 48]
     assert [ln.seq for ln in either.search("lin", 100)][:2] == [50, 49]     # a word's beginning
     assert len(either.search("line", 1000)) == 50
+
+
+def test_retention_on_a_refusing_disk_forgets_nothing_and_does_not_raise(tmp_path):
+    s = HistoryStore.open(tmp_path, keep_days=1, now=NOW)
+    try:
+        s.append(lines(1, 2, at=NOW - 5 * DAY))
+        real = s._conn
+        s._conn = RefusingConnection(real, "disk I/O error")
+        assert s.forget_older_than(NOW) == 0
+        s._conn = real
+        assert not real.in_transaction and len(s.after(0, 10)) == 2
+        assert s.forget_older_than(NOW) == 2                 # the next sweep does it
+    finally:
+        s.close()

@@ -201,6 +201,8 @@ class HistoryStore:
 
     def __init__(self, conn: sqlite3.Connection, lock: IO[bytes], path: Path, *,
                  keep_days: float, fts: bool, notice: str | None) -> None:
+        # check_same_thread=False: opened by the program's thread, then used only by the
+        # socket thread (never by two at once).
         self._conn = conn
         self._lock: IO[bytes] | None = lock
         self.path = path
@@ -333,9 +335,14 @@ class HistoryStore:
         """Delete room and private lines older than ``keep_days``; returns how many room
         lines went. ``last_seq`` stays (it lives in the room row), so numbering continues."""
         cutoff = now - self.keep_days * _DAY
-        with _transaction(self._conn):
-            gone = self._conn.execute("DELETE FROM lines WHERE at < ?", (cutoff,)).rowcount
-            self._conn.execute("DELETE FROM privates WHERE at < ?", (cutoff,))
+        try:
+            with _transaction(self._conn):
+                gone = self._conn.execute("DELETE FROM lines WHERE at < ?", (cutoff,)).rowcount
+                self._conn.execute("DELETE FROM privates WHERE at < ?", (cutoff,))
+        except _OUR_BUGS:
+            raise
+        except sqlite3.DatabaseError:
+            return 0        # the disk said no: the old lines wait for the next sweep
         return gone
 
     # --- reading -------------------------------------------------------------------

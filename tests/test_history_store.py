@@ -2,7 +2,11 @@
 without FTS5, retention, the folder's lock, damaged files and a refusing disk."""
 from __future__ import annotations
 
+import importlib.util
+import os
 import sqlite3
+import sys
+import types
 
 import pytest
 
@@ -445,3 +449,37 @@ def test_retention_on_a_refusing_disk_forgets_nothing_and_does_not_raise(tmp_pat
         assert s.forget_older_than(NOW) == 2                 # the next sweep does it
     finally:
         s.close()
+
+
+def test_on_windows_the_lock_is_msvcrt_and_fcntl_is_never_imported(tmp_path, monkeypatch):
+    """Load the module as Windows would (no fcntl there) against a stand-in msvcrt that
+    behaves like LK_NBLCK: a second lock on the same file fails until it is unlocked."""
+    held: dict[int, int] = {}          # inode -> fd holding it
+
+    def locking(fd: int, mode: int, nbytes: int) -> None:
+        inode = os.fstat(fd).st_ino
+        if mode == fake.LK_NBLCK:
+            if inode in held:
+                raise PermissionError(13, "locked")
+            held[inode] = fd
+        elif mode == fake.LK_UNLCK and held.get(inode) == fd:
+            del held[inode]
+
+    fake = types.ModuleType("msvcrt")
+    fake.LK_UNLCK, fake.LK_NBLCK = 0, 2
+    fake.locking = locking
+    monkeypatch.setitem(sys.modules, "msvcrt", fake)
+    monkeypatch.setitem(sys.modules, "fcntl", None)          # import fcntl -> ImportError
+    monkeypatch.setattr(sys, "platform", "win32")
+    spec = importlib.util.spec_from_file_location("history_as_on_windows", history.__file__)
+    win = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, win)           # dataclasses look it up
+    spec.loader.exec_module(win)
+    monkeypatch.undo()
+    first = win.HistoryStore.open(tmp_path, now=NOW)
+    assert len(held) == 1
+    with pytest.raises(win.HistoryInUse):
+        win.HistoryStore.open(tmp_path, now=NOW)
+    first.close()
+    assert held == {}
+    win.HistoryStore.open(tmp_path, now=NOW).close()

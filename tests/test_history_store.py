@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import sqlite3
+import subprocess
 import sys
 import types
 
@@ -483,3 +484,25 @@ def test_on_windows_the_lock_is_msvcrt_and_fcntl_is_never_imported(tmp_path, mon
     first.close()
     assert held == {}
     win.HistoryStore.open(tmp_path, now=NOW).close()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
+def test_kill_9_after_append_loses_nothing_committed(tmp_path):
+    """What WAL + synchronous=NORMAL promises: a process crash right after append
+    returns True loses none of it (the lock dies with the process, too)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(history.__file__)))
+    script = (
+        "import os, signal, sys\n"
+        f"sys.path.insert(0, {root!r})\n"
+        "from udpnet.history import HistoryStore, StoredLine, StoredPrivate\n"
+        f"s = HistoryStore.open({str(tmp_path)!r}, now={NOW})\n"
+        f"assert s.append([StoredLine(i, {NOW}, 'ana', f'said {{i}}') for i in range(1, 501)])\n"
+        f"assert s.append([StoredLine(501, {NOW}, 'ana', 'the last'), StoredPrivate({NOW}, 'ana', 'bob', 'p')])\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n")
+    proc = subprocess.run([sys.executable, "-c", script], timeout=20)
+    assert proc.returncode == -9
+    with HistoryStore.open(tmp_path, now=NOW) as s:
+        assert s.notice is None and s.last_seq() == 501
+        assert [ln.text for ln in s.last(2)] == ["said 500", "the last"]
+        assert [p.text for p in s.privates_for("bob", 0, 5)] == ["p"]
+        assert [ln.seq for ln in s.search("last", 5)] == [501]

@@ -1,0 +1,491 @@
+"""The room's history on disk: a SQLite file the server writes once per loop turn.
+
+Building block for issue 13, not yet wired into the server. It lives in udpnet
+because it is I/O (a file, a lock, fsyncs); the protocol in udpcore will only ever
+see it through an interface it is handed.
+
+One folder holds one room: ``history.sqlite3`` (plus SQLite's ``-wal``/``-shm``)
+and ``history.lock``, locked for the store's whole life so that a second server
+started on the same folder is refused instead of interleaving sequence numbers.
+
+Room lines carry the room's sequence number: gapless, one order for everyone,
+continuing across restarts (the last number is kept in the ``room`` row, so
+deleting old lines never rewinds it). Private lines have no place in that order
+(a third member must never learn that one was said), so they live in their own
+table with their own ids and are only read back for one of their two parties.
+"""
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import sqlite3
+import sys
+import time
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Iterable, Union
+
+__all__ = ["HistoryStore", "StoredLine", "StoredPrivate", "HistoryError", "HistoryInUse",
+           "HistoryGap", "HistoryUnavailable", "fold", "DB_NAME", "LOCK_NAME"]
+
+DB_NAME = "history.sqlite3"
+LOCK_NAME = "history.lock"
+_DAY = 86400.0
+
+
+class HistoryError(Exception):
+    """Anything the history store refuses; the program words it for a person."""
+
+
+class HistoryInUse(HistoryError):
+    """Another store (another server) holds this folder's lock."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"history folder in use by another server: {path}")
+        self.path = path
+
+
+class HistoryUnavailable(HistoryError):
+    """The folder or file cannot be opened at all (permissions, not a folder, ...)."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"history unavailable at {path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class HistoryGap(HistoryError, ValueError):
+    """A batch whose numbering does not continue the room's: an engine bug, so it is
+    raised (and nothing of the batch written) rather than quietly stored out of order."""
+
+
+@dataclass(frozen=True)
+class StoredLine:
+    """One room line, numbered by the room (``seq``); ``at`` is the server's wall clock."""
+    seq: int
+    at: float
+    sender: str
+    text: str
+    flags: int = 0
+
+
+@dataclass(frozen=True)
+class StoredPrivate:
+    """One private line. ``id`` is given by the store (leave it 0 when appending)."""
+    at: float
+    sender: str
+    to_name: str
+    text: str
+    flags: int = 0
+    id: int = 0
+
+
+Line = Union[StoredLine, StoredPrivate]
+
+
+def fold(text: str) -> str:
+    """What the LIKE fallback compares: compatibility-decomposed, combining marks
+    dropped, case-folded, so ``acao`` finds "ação" and ``CAFE`` finds "café" without FTS5."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+
+
+_WORD = re.compile(r"[^\W_]+")
+
+
+def _words(query: str) -> list[str]:
+    """The user's search words: runs of letters and digits only. Everything else
+    (quotes, ``*``, parentheses, ``-``, ``:``) is a separator, so nothing a person
+    types can become FTS5 syntax; NFKC first so a decomposed "ã" stays inside its word."""
+    return _WORD.findall(unicodedata.normalize("NFKC", query))
+
+
+def _probe_fts5(conn: sqlite3.Connection) -> bool:
+    """Whether this Python's SQLite has FTS5 (some builds lack it). A module-level
+    function so a test can make it fail."""
+    try:
+        conn.execute("CREATE VIRTUAL TABLE temp.fts5_probe USING fts5(x)")
+        conn.execute("DROP TABLE temp.fts5_probe")
+        return True
+    except sqlite3.Error:
+        return False
+
+
+# --- the folder's lock: fcntl on POSIX, msvcrt on Windows (neither exists on the other) ---
+
+if sys.platform == "win32":
+    import msvcrt
+
+    def _try_lock(f: IO[bytes]) -> bool:
+        f.seek(0)
+        try:
+            msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
+            return True
+        except OSError:
+            return False
+
+    def _unlock(f: IO[bytes]) -> None:
+        f.seek(0)
+        try:
+            msvcrt.locking(f.fileno(), msvcrt.LK_UNLCK, 1)
+        except OSError:
+            pass
+else:
+    import fcntl
+
+    def _try_lock(f: IO[bytes]) -> bool:
+        # flock locks belong to the open file description, so even a second store in
+        # the same process (a test, or a program opening the folder twice) is refused.
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except OSError:
+            return False
+
+    def _unlock(f: IO[bytes]) -> None:
+        fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS room(
+    one INTEGER PRIMARY KEY CHECK (one = 1),
+    room_id TEXT NOT NULL,
+    created REAL NOT NULL,
+    last_seq INTEGER NOT NULL,
+    fts_synced INTEGER NOT NULL DEFAULT 1);
+CREATE TABLE IF NOT EXISTS lines(
+    seq INTEGER PRIMARY KEY,
+    at REAL NOT NULL,
+    sender TEXT NOT NULL,
+    text TEXT NOT NULL,
+    flags INTEGER NOT NULL,
+    folded TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS lines_at ON lines(at);
+CREATE TABLE IF NOT EXISTS privates(
+    id INTEGER PRIMARY KEY,
+    at REAL NOT NULL,
+    sender TEXT NOT NULL,
+    to_name TEXT NOT NULL,
+    text TEXT NOT NULL,
+    flags INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS privates_sender ON privates(sender, id);
+CREATE INDEX IF NOT EXISTS privates_to ON privates(to_name, id);
+CREATE INDEX IF NOT EXISTS privates_at ON privates(at);
+"""
+
+# External-content FTS5 over lines(text, sender), kept in step by triggers (so the
+# retention DELETE keeps it right too). remove_diacritics 2 folds accents both ways.
+_FTS = """
+CREATE VIRTUAL TABLE IF NOT EXISTS lines_fts USING fts5(
+    text, sender, content='lines', content_rowid='seq',
+    tokenize='unicode61 remove_diacritics 2');
+CREATE TRIGGER IF NOT EXISTS lines_fts_ins AFTER INSERT ON lines BEGIN
+    INSERT INTO lines_fts(rowid, text, sender) VALUES (new.seq, new.text, new.sender);
+END;
+CREATE TRIGGER IF NOT EXISTS lines_fts_del AFTER DELETE ON lines BEGIN
+    INSERT INTO lines_fts(lines_fts, rowid, text, sender)
+        VALUES ('delete', old.seq, old.text, old.sender);
+END;
+"""
+
+# Errors that mean "the disk said no" (full, I/O error, read-only, locked, damaged
+# under our feet): the room keeps talking and history pauses. Programming errors
+# (a bad binding, a constraint) are ours and are raised.
+_OUR_BUGS = (sqlite3.ProgrammingError, sqlite3.InterfaceError, sqlite3.IntegrityError)
+
+
+class HistoryStore:
+    """The room's history. Open with :meth:`open`; only the server's socket thread uses it."""
+
+    def __init__(self, conn: sqlite3.Connection, lock: IO[bytes], path: Path, *,
+                 keep_days: float, fts: bool, notice: str | None) -> None:
+        # check_same_thread=False: opened by the program's thread, then used only by the
+        # socket thread (never by two at once).
+        self._conn = conn
+        self._lock: IO[bytes] | None = lock
+        self.path = path
+        self.keep_days = keep_days
+        self.fts = fts
+        #: What happened at open that a person should hear (a damaged file moved aside).
+        self.notice = notice
+        #: True after an append the disk refused; the next successful append clears it.
+        self.paused = False
+        row = conn.execute("SELECT room_id, last_seq FROM room").fetchone()
+        self.room_id: str = row[0]
+        self._last_seq: int = row[1]
+
+    # --- opening -------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, folder: str | Path, *, keep_days: float = 30, now: float) -> HistoryStore:
+        """Lock ``folder``, open (or create) its history file, check it.
+
+        A damaged file is moved aside to ``history.sqlite3.corrupt-<time>`` and a fresh
+        store started (``notice`` says so): the room starts rather than failing on a
+        traceback. A second store on the same folder raises :class:`HistoryInUse`."""
+        if not keep_days > 0:
+            raise ValueError("keep_days must be positive (math.inf keeps everything)")
+        folder = Path(folder)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            lock = open(folder / LOCK_NAME, "a+b")
+        except OSError as exc:
+            raise HistoryUnavailable(folder, exc.strerror or str(exc)) from exc
+        if not _try_lock(lock):
+            lock.close()
+            raise HistoryInUse(folder)
+        try:
+            path = folder / DB_NAME
+            notice = None
+            try:
+                conn = _connect(path)
+            except sqlite3.DatabaseError as exc:
+                if isinstance(exc, sqlite3.OperationalError) and "unable to open" in str(exc):
+                    raise HistoryUnavailable(path, str(exc)) from exc
+                aside = _move_aside(path, now)
+                why = str(exc).splitlines()[0][:80] if str(exc) else type(exc).__name__
+                notice = (f"The history file was damaged ({why}); it was moved aside to "
+                          f"{aside.name} and a new history started.")
+                conn = _connect(path)
+            fts = _probe_fts5(conn)
+            _create(conn, fts, now)
+            return cls(conn, lock, path, keep_days=keep_days, fts=fts, notice=notice)
+        except BaseException:
+            _unlock(lock)
+            lock.close()
+            raise
+
+    def close(self) -> None:
+        """Close the file (SQLite checkpoints the WAL) and release the folder's lock."""
+        if self._lock is None:
+            return
+        try:
+            self._conn.close()
+        finally:
+            _unlock(self._lock)
+            self._lock.close()
+            self._lock = None
+
+    def __enter__(self) -> HistoryStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- writing -------------------------------------------------------------------
+
+    def last_seq(self) -> int:
+        """The room's last sequence number ever stored (0 for a new room); never rewinds."""
+        return self._last_seq
+
+    def append(self, lines: Iterable[Line]) -> bool:
+        """Store one loop turn's lines in ONE transaction, before any of them is sent.
+
+        Room lines must continue the room's numbering (``last_seq() + 1``, then one by
+        one); otherwise :class:`HistoryGap` is raised and nothing is written. While
+        ``paused`` the first number may be further on: the lines in between were said
+        while the disk refused them and are known lost. Returns False (and sets
+        ``paused``) when the disk refuses this batch: the room keeps talking."""
+        lines = list(lines)
+        room = [ln for ln in lines if isinstance(ln, StoredLine)]
+        privates = [ln for ln in lines if isinstance(ln, StoredPrivate)]
+        if len(room) + len(privates) != len(lines):
+            raise TypeError("append takes StoredLine and StoredPrivate only")
+        if room:
+            first = room[0].seq
+            if first != self._last_seq + 1 and not (self.paused and first > self._last_seq):
+                raise HistoryGap(f"line {first} does not follow line {self._last_seq}")
+            for i, ln in enumerate(room):
+                if ln.seq != first + i:
+                    raise HistoryGap(f"line {ln.seq} does not follow line {first + i - 1}")
+        if not lines:
+            return True
+        conn = self._conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                if room:
+                    conn.executemany(
+                        "INSERT INTO lines(seq, at, sender, text, flags, folded) VALUES (?,?,?,?,?,?)",
+                        ((ln.seq, ln.at, ln.sender, ln.text, ln.flags,
+                          fold(ln.sender) + "\n" + fold(ln.text)) for ln in room))
+                    conn.execute("UPDATE room SET last_seq = ?", (room[-1].seq,))
+                if privates:
+                    conn.executemany(
+                        "INSERT INTO privates(at, sender, to_name, text, flags) VALUES (?,?,?,?,?)",
+                        ((p.at, p.sender, p.to_name, p.text, p.flags) for p in privates))
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        except _OUR_BUGS:
+            raise
+        except sqlite3.DatabaseError:
+            self.paused = True
+            return False
+        if room:
+            self._last_seq = room[-1].seq
+        self.paused = False
+        return True
+
+    def forget_older_than(self, now: float) -> int:
+        """Delete room and private lines older than ``keep_days``; returns how many room
+        lines went. ``last_seq`` stays (it lives in the room row), so numbering continues."""
+        cutoff = now - self.keep_days * _DAY
+        try:
+            with _transaction(self._conn):
+                gone = self._conn.execute("DELETE FROM lines WHERE at < ?", (cutoff,)).rowcount
+                self._conn.execute("DELETE FROM privates WHERE at < ?", (cutoff,))
+        except _OUR_BUGS:
+            raise
+        except sqlite3.DatabaseError:
+            return 0        # the disk said no: the old lines wait for the next sweep
+        return gone
+
+    # --- reading -------------------------------------------------------------------
+
+    def after(self, seq: int, limit: int) -> list[StoredLine]:
+        """Lines numbered above ``seq``, oldest first, at most ``limit`` (catch-up)."""
+        return self._lines("WHERE seq > ? ORDER BY seq LIMIT ?", (seq, max(limit, 0)))
+
+    def before(self, seq: int, limit: int) -> list[StoredLine]:
+        """The ``limit`` lines just below ``seq``, oldest first (scrolling back)."""
+        rows = self._lines("WHERE seq < ? ORDER BY seq DESC LIMIT ?", (seq, max(limit, 0)))
+        return rows[::-1]
+
+    def last(self, n: int) -> list[StoredLine]:
+        """The newest ``n`` lines, oldest first (a newcomer's replay)."""
+        return self._lines("ORDER BY seq DESC LIMIT ?", (max(n, 0),))[::-1]
+
+    def privates_for(self, name: str, after_id: int, limit: int) -> list[StoredPrivate]:
+        """Private lines ``name`` sent or received, id above ``after_id``, oldest first.
+        Only their two parties ever get them; names are compared exactly (the room has
+        already made them unique)."""
+        rows = self._conn.execute(
+            "SELECT at, sender, to_name, text, flags, id FROM privates"
+            " WHERE id > ? AND (sender = ? OR to_name = ?) ORDER BY id LIMIT ?",
+            (after_id, name, name, max(limit, 0))).fetchall()
+        return [StoredPrivate(*r) for r in rows]
+
+    def search(self, words: str, limit: int) -> list[StoredLine]:
+        """Room lines holding every word (each as a word prefix with FTS5, as a
+        substring without), accents and case ignored, newest first."""
+        terms = _words(words)
+        if not terms or limit <= 0:
+            return []
+        if self.fts:
+            match = " ".join('"' + t.replace('"', '""') + '"*' for t in terms)
+            return self._lines(
+                # the newest matches straight from the index, not every match sorted
+                "WHERE seq IN (SELECT rowid FROM lines_fts WHERE lines_fts MATCH ?"
+                " ORDER BY rowid DESC LIMIT ?) ORDER BY seq DESC", (match, limit))
+        where = " AND ".join(["folded LIKE ? ESCAPE '\\'"] * len(terms))
+        pats = ["%" + re.sub(r"([\\%_])", r"\\\1", fold(t)) + "%" for t in terms]
+        return self._lines(f"WHERE {where} ORDER BY seq DESC LIMIT ?", (*pats, limit))
+
+    def _lines(self, tail: str, args: tuple) -> list[StoredLine]:
+        rows = self._conn.execute(f"SELECT seq, at, sender, text, flags FROM lines {tail}", args)
+        return [StoredLine(*r) for r in rows.fetchall()]
+
+
+# --- helpers -------------------------------------------------------------------------
+
+class _transaction:
+    """BEGIN IMMEDIATE ... COMMIT, ROLLBACK on any error (the connection is in autocommit
+    mode so every transaction is one we opened on purpose)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, kind: object, *rest: object) -> None:
+        if kind is None:
+            self.conn.execute("COMMIT")
+        elif self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    """Open and check the file; raises sqlite3.DatabaseError when it is damaged."""
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        # WAL + synchronous=NORMAL: a commit is in the WAL file when COMMIT returns, so a
+        # crash of the process (kill -9) loses nothing committed: every line a sender saw
+        # acknowledged survives. What NORMAL gives up is the fsync at each commit, so a
+        # crash of the operating system or a power cut may lose the last transactions
+        # (never corrupting the file). We keep NORMAL: FULL would put one fsync in every
+        # loop turn of the socket thread, which also runs retransmission timers (tens of
+        # ms on a laptop disk or Windows, throttling the whole room), to guard against
+        # power loss on the server machine, after which the room itself is gone too and
+        # its members have the last lines on their own screens.
+        conn.execute("PRAGMA synchronous=NORMAL")
+        result = conn.execute("PRAGMA quick_check(1)").fetchone()     # the first problem only
+        if result is None or result[0] != "ok":
+            raise sqlite3.DatabaseError(f"quick_check: {result[0] if result else 'no answer'}")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _create(conn: sqlite3.Connection, fts: bool, now: float) -> None:
+    """The tables, the room row (a new random room_id) and, with FTS5, its index."""
+    # executescript commits on its own, so the schema is created statement by statement
+    # inside our own transaction instead.
+    with _transaction(conn):
+        for stmt in _statements(_SCHEMA):
+            conn.execute(stmt)
+        if conn.execute("SELECT 1 FROM room").fetchone() is None:
+            conn.execute("INSERT INTO room(one, room_id, created, last_seq) VALUES (1, ?, ?, 0)",
+                         (secrets.token_hex(8), now))
+        has_fts = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE name = 'lines_fts'").fetchone() is not None
+        if fts:
+            for stmt in _statements(_FTS):
+                conn.execute(stmt)
+            synced = conn.execute("SELECT fts_synced FROM room").fetchone()[0]
+            if not has_fts or not synced:
+                # New index over old lines, or lines written while a Python without FTS5
+                # had the file: rebuild the index from the lines table.
+                conn.execute("INSERT INTO lines_fts(lines_fts) VALUES ('rebuild')")
+                conn.execute("UPDATE room SET fts_synced = 1")
+        else:
+            # The triggers would fail every insert without the module: drop them, and
+            # remember that the index (if any) must be rebuilt when FTS5 is back.
+            conn.execute("DROP TRIGGER IF EXISTS lines_fts_ins")
+            conn.execute("DROP TRIGGER IF EXISTS lines_fts_del")
+            if has_fts:
+                conn.execute("UPDATE room SET fts_synced = 0")
+
+
+def _statements(script: str) -> list[str]:
+    """Split a script on the semicolons that end statements (a trigger's body holds its own)."""
+    out, cur = [], []
+    for line in script.strip().splitlines():
+        cur.append(line)
+        joined = "\n".join(cur).strip()
+        if joined.endswith(";") and sqlite3.complete_statement(joined):
+            out.append(joined)
+            cur = []
+    return out
+
+
+def _move_aside(path: Path, now: float) -> Path:
+    """Rename the damaged file and its -wal/-shm to ``<name>.corrupt-<UTC time>``."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(now))
+    base = path.with_name(f"{path.name}.corrupt-{stamp}")
+    n = 1
+    while base.exists():
+        n += 1
+        base = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+    for suffix in ("", "-wal", "-shm"):
+        src = Path(str(path) + suffix)
+        if src.exists():
+            os.replace(src, Path(str(base) + suffix))
+    return base

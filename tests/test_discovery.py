@@ -20,7 +20,7 @@ pytestmark = pytest.mark.timeout(60)
 
 NONCE = bytes(range(1, 9))
 PROBE = d.encode_discover(NONCE)
-A = ("10.0.0.7", 40000)
+A = ("127.0.0.7", 40000)
 
 
 # --- over loopback, with real sockets -------------------------------------------------------

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.timeout(60)
 
 NONCE = bytes(range(1, 9))
 PROBE = d.encode_discover(NONCE)
-A = ("10.0.0.7", 40000)
+A = ("127.0.0.7", 40000)
 
 
 def answerer(now: float = 0.0, **limits) -> tuple[d.Answerer, Counter]:
@@ -61,7 +61,7 @@ def test_the_here_says_what_the_room_is():
     assert h == d.Here(NONCE, bytes([7]) * 8, 5005, 0, False, VERSION, "Sala [2J 3")
     assert e.room_name == "Sala [2J 3"
     assert e.rename_room("x" * 50) == "x" * 40 and e.room_name == "x" * 40
-    e.receive_datagram(b"hello from nc", ("10.0.0.9", 1), 0.0)          # a guest counts as one in the room
+    e.receive_datagram(b"hello from nc", ("127.0.0.9", 1), 0.0)          # a guest counts as one in the room
     e.receive_datagram(PROBE, A, 0.1)
     here = [d.decode_here(x) for x, _a in e.datagrams_to_send(0.1) if x[:5] == d.HERE_PREFIX]
     assert [(h.members, h.room) for h in here] == [(1, "x" * 40)]
@@ -108,8 +108,8 @@ def test_one_address_gets_its_burst_then_its_rate():
     assert c["discover_limited"] == 1
     assert a.answer(PROBE, A, 0.249, 0) is None           # a token every 0.25 s
     assert a.answer(PROBE, A, 0.25, 0) is not None
-    assert a.answer(PROBE, ("10.0.0.7", 1), 0.25, 0) is None      # per IP address, whatever the port
-    assert a.answer(PROBE, ("10.0.0.8", 1), 0.25, 0) is not None   # another address has its own
+    assert a.answer(PROBE, ("127.0.0.7", 1), 0.25, 0) is None      # per IP address, whatever the port
+    assert a.answer(PROBE, ("127.0.0.8", 1), 0.25, 0) is not None   # another address has its own
 
 
 def test_everyone_together_gets_the_total_rate():

@@ -36,6 +36,70 @@ class RoomLine(Event):
     private_to: str | None = None
     own: bool = False
     msg_id: int | None = None
+    at: float = 0.0          # the server's wall clock when it ordered the line (0.0: not known)
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    """One past line of the room (``seq`` > 0) or a private line (``seq`` 0)."""
+
+    seq: int
+    at: float                # unix time the server ordered it
+    sender: str
+    text: str
+    action: bool = False
+    private_to: str | None = None
+
+
+@dataclass(frozen=True)
+class HistoryLines(Event):
+    """A block of past lines, oldest first.
+
+    ``kind``: ``"earlier"`` (a newcomer's replay of the room's last lines),
+    ``"missed"`` (what was said while we were away), ``"older"`` (a page loaded by
+    scrolling back: it goes above what is shown), ``"stored"`` (our own copy, shown
+    at start before the room answers). ``more``: room lines beyond this block on its
+    earlier side that were not sent. ``done``: the last block of a replay or catch-up;
+    live lines follow it."""
+
+    kind: str
+    lines: tuple[HistoryLine, ...]
+    more: int = 0
+    done: bool = True
+
+
+@dataclass(frozen=True)
+class MembersBack(Event):
+    """After a server restart: how many members came back (told as one line)."""
+
+    count: int
+
+
+@dataclass(frozen=True)
+class SearchResults(Event):
+    """The answer to a search of the history, newest first; ``fts``: full-text index
+    used (False: the slower substring search of a Python without FTS5)."""
+
+    query: str
+    lines: tuple[HistoryLine, ...]
+    fts: bool = True
+
+
+@dataclass(frozen=True)
+class HistorySaved(Event):
+    path: str
+    count: int
+
+
+@dataclass(frozen=True)
+class HistoryProblem(Event):
+    """Something about the history a person should hear. ``kind``: ``"in-use"``,
+    ``"unavailable"``, ``"damaged"`` (``detail``: where the file was moved),
+    ``"paused"`` (the disk refused: history paused, the room goes on),
+    ``"resumed"``, ``"save-failed"`` (``detail``: the system's reason)."""
+
+    kind: str
+    detail: str = ""
 
 
 @dataclass(frozen=True)

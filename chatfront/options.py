@@ -97,6 +97,10 @@ def _limit_options() -> tuple[tuple[str, int | None, str], ...]:
         ("max_pending", 1, _("joins waiting for the newcomer's first sealed packet at most")),
         ("guess_burst", 1, _("unconfirmed passphrase attempts one IP address may make at once")),
         ("guess_rate", None, _("then attempts a second one IP address may keep up")),
+        ("fetch_rate", None, _("pages of past lines a second one member may ask for")),
+        ("fetch_burst", 1, _("pages of past lines a member may ask for at once on top of that rate")),
+        ("fetches_rate", None, _("pages of past lines a second for the whole room together")),
+        ("fetches_burst", 1, _("pages of past lines the whole room may ask for at once")),
     )
 
 

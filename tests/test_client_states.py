@@ -41,7 +41,7 @@ def test_the_table_is_the_documented_one():
         S.RECONNECTING: {S.JOINED, S.CLOSED},
         S.DRAINING: {S.LEAVING, S.SERVER_CLOSING, S.REMOVED, S.CLOSED},
         S.LEAVING: {S.SERVER_CLOSING, S.REMOVED, S.CLOSED},
-        S.SERVER_CLOSING: {S.CLOSED},
+        S.SERVER_CLOSING: {S.RECONNECTING, S.CLOSED},   # RECONNECTING: rejoin after the room closed
         S.REMOVED: {S.CLOSED},
         S.CLOSED: set(),
     }

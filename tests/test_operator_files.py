@@ -24,7 +24,7 @@ pytestmark = pytest.mark.timeout(30)
 FIELDS = ("max_members", "max_per_address", "line_rate", "line_burst", "max_guests", "guest_line_chars",
           "guest_rate", "guest_burst", "guests_rate", "named_joins", "discover_rate", "discover_burst",
           "discovers_rate", "discover_hosts", "handshake_rate", "handshake_burst", "locked_handshake_rate",
-          "max_pending", "guess_burst", "guess_rate")
+          "max_pending", "guess_burst", "guess_rate", "fetch_rate", "fetch_burst", "fetches_rate", "fetches_burst")
 
 
 def test_every_limit_is_an_option_whose_default_is_the_engines():

@@ -160,9 +160,14 @@ class Admission:
         lim = self.limits
         mem = Member(h.name, addr, peer, now, nonce=h.nonce, bucket=TokenBucket(lim.line_rate, lim.line_burst, now))
         self._room.join(mem)
+        mem.fetches = TokenBucket(lim.fetch_rate, lim.fetch_burst, now)
         self._room.send(mem, self._limits_msg)
+        self._room_info(mem)
         self._room.send(mem, self._room.members_msg())
         return mem
+
+    def _room_info(self, mem: Member) -> None:
+        raise NotImplementedError
 
     def _welcome_back(self, mem: Member, h: Hello) -> bytes:
         peer = mem.peer

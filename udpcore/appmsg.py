@@ -9,7 +9,9 @@ import struct
 from dataclasses import dataclass
 from enum import Enum, IntEnum
 
+from . import pastmsg as past
 from .errors import ProtocolError
+from .pastmsg import Back, Fetch, History, PastLine, RoomInfo
 from .wire import MAX_MESSAGE_TEXT, NAME_LIMIT, Reader, pack_text
 
 
@@ -21,6 +23,7 @@ class MsgType(IntEnum):
     WHO = 4
     LEAVE = 5
     SYNC = 6         # answered by SYNCED after everything before it: an ordering barrier
+    FETCH = 7        # past lines of the room (udpcore.pastmsg)
     # server -> client
     LINE = 20
     JOINED = 21
@@ -34,6 +37,9 @@ class MsgType(IntEnum):
     REMOVED = 29       # to a member the operator kicked or banned, just before it is taken out
     CROWD = 30         # many joined or left at once: counted, not named (a join storm stays quiet)
     LIMITS = 31        # the room's line rate, sent once after WELCOME so clients pace themselves
+    ROOM = 32          # the room's id and last sequence number, after LIMITS (udpcore.pastmsg)
+    HISTORY = 33       # one page of past lines, answering a FETCH
+    BACK = 34          # a restarted room: how many members came back
 
 
 class LeaveReason(Enum):
@@ -180,7 +186,8 @@ class Limits:
 
 
 AppMessage = (Say | Private | Nick | Who | Leave | Sync | Synced | Line | Joined | Left | Renamed | Members | Error
-              | Closing | LineRefused | Removed | Crowd | Limits)
+              | Closing | LineRefused | Removed | Crowd | Limits | RoomInfo | Fetch | History | Back)
+_PAST_TYPES = {RoomInfo: 32, Fetch: 7, History: 33, Back: 34}      # MsgType values (pastmsg's messages)
 _U16 = 0xFFFF
 
 
@@ -237,6 +244,8 @@ def encode_msg(m: AppMessage) -> bytes:
             return struct.pack("!BII", MsgType.CROWD, m.joined, m.left)
         case Limits():
             return struct.pack("!BHH", MsgType.LIMITS, min(m.lines_per_minute, _U16), min(m.burst, _U16))
+        case RoomInfo() | Fetch() | History() | Back():
+            return past.encode_past(_PAST_TYPES[type(m)], m)
     raise TypeError(f"not a message: {m!r}")
 
 
@@ -308,6 +317,14 @@ def decode_msg(data: bytes) -> AppMessage:
         m = Removed(r.text(512), banned)
     elif t is MsgType.CROWD:
         m = Crowd(r.u32(), r.u32())
+    elif t is MsgType.FETCH:
+        m = past.decode_fetch(r)
+    elif t is MsgType.ROOM:
+        m = past.decode_room(r)
+    elif t is MsgType.HISTORY:
+        m = past.decode_history(r)
+    elif t is MsgType.BACK:
+        m = past.decode_back(r)
     else:
         m = Limits(r.u16(), r.u16())
     r.end()

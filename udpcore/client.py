@@ -12,6 +12,7 @@ from typing import Callable
 
 from . import appmsg as m
 from . import events as ev
+from .client_history import CatchUp
 from .client_joining import CONNECT_TIMEOUT, JoinSteps
 from .client_messages import ServerMessages
 from .client_state import ENDED_BY_SERVER, GONE, HANDSHAKING, IN_SESSION, TRANSITIONS, BadTransition, State
@@ -36,12 +37,17 @@ _RESET_PREFIX = MAGIC + bytes([VERSION, PacketType.RESET])
 REMOVED_BYE = "removed"    # the BYE's reason after a REMOVED (or instead of one that was lost)
 
 
-class ClientEngine(ServerMessages, JoinSteps):
+class ClientEngine(CatchUp, ServerMessages, JoinSteps):
     """``passphrase``: the room's, for a locked room (a client that holds one
-    refuses a room that says it is open)."""
+    refuses a room that says it is open). ``room_id``, ``last_seq`` and
+    ``oldest_seq`` say what the client's own copy of the room holds;
+    ``replay`` and ``catch_up`` how much of the past to ask for
+    (:mod:`udpcore.client_history`). ``rejoin``: when the server closes the
+    room, keep trying to join again (a window); without it the engine stops."""
 
     def __init__(self, name: str, server: Addr, now: float, *, server_label: str = "", passphrase: str = "",
-                 randbytes: Callable[[int], bytes] = secrets.token_bytes) -> None:
+                 randbytes: Callable[[int], bytes] = secrets.token_bytes, room_id: str = "", last_seq: int = 0,
+                 oldest_seq: int = 0, replay: int = 100, catch_up: int | None = 500, rejoin: bool = False) -> None:
         self.name = name
         self.server = server
         self.server_label = server_label or f"{server[0]}:{server[1]}"
@@ -68,6 +74,9 @@ class ClientEngine(ServerMessages, JoinSteps):
         self.ignored = 0                          # datagrams dropped (malformed, foreign, stale)
         self.refusals = 0                         # ICMP port unreachable once past joining (a hint)
         self._started = now                       # when connect() began: how long a refusal took
+        self._rejoin = rejoin
+        self.room_closed = False                  # the server closed the room; we wait for it to open
+        self._init_history(room_id, last_seq, oldest_seq, replay, catch_up)
 
     @property
     def closed(self) -> bool:
@@ -152,7 +161,10 @@ class ClientEngine(ServerMessages, JoinSteps):
                     self._events.append(ev.Removed())
             elif self.state not in ENDED_BY_SERVER:
                 self._events.append(ev.ServerClosed(p.reason))
-            self._set_state(State.CLOSED)
+            if self._rejoin and self.state in (State.JOINED, State.SERVER_CLOSING):
+                self._wait_for_room(now)
+            else:
+                self._set_state(State.CLOSED)
         elif self.state in IN_SESSION:
             try:
                 msgs = peer.receive(p, now)
@@ -177,8 +189,12 @@ class ClientEngine(ServerMessages, JoinSteps):
             self._confirm_retry = min(HELLO_MAX_RETRY, self._confirm_retry * 2)
         if peer is not None and self.state in IN_SESSION:
             self._release(peer, now)
+            if self._asked:
+                self._past_due(now)
             out.extend((d, self.server) for d in peer.datagrams(now))
-            if self.state in ENDED_BY_SERVER or (self.state is State.LEAVING and peer.channel.idle):
+            if self.state is State.SERVER_CLOSING and self._rejoin:
+                self._wait_for_room(now)          # our last ack is in ``out``; then HELLO, now and then
+            elif self.state in ENDED_BY_SERVER or (self.state is State.LEAVING and peer.channel.idle):
                 self._set_state(State.CLOSED)     # our last ack is in ``out``
         return out
 
@@ -194,6 +210,9 @@ class ClientEngine(ServerMessages, JoinSteps):
             times.append(peer.keepalive_at())
             times.append(peer.last_heard + SERVER_TIMEOUT)
             t = self._pacer.next_at()
+            if t is not None:
+                times.append(t)
+            t = self._past_timer()
             if t is not None:
                 times.append(t)
         return min(times) if times else None
@@ -255,10 +274,22 @@ class ClientEngine(ServerMessages, JoinSteps):
         self._deadline = now + LEAVE_TIMEOUT + self.pacing_delay(now)   # paced lines go first
         if self.state is State.JOINED:
             self._begin_leaving()
-        elif self.state is State.IDLE:
-            self._set_state(State.CLOSED)
+        elif self.state is State.IDLE or (self.state is State.RECONNECTING and self.room_closed):
+            self._set_state(State.CLOSED)         # nobody to say goodbye to
+
+    def rejoin_now(self, now: float) -> None:
+        """The room was closed and we wait for it: try to join again now ("Join again")."""
+        if self.state is State.RECONNECTING:
+            self._join.start(now)
 
     # --- inside --------------------------------------------------------------------
+
+    def _wait_for_room(self, now: float) -> None:
+        """The server closed the room: wait for it to open again, asking now and then
+        (a restarted server takes us in as a new member, and we catch up)."""
+        self.room_closed = True
+        self._set_state(State.RECONNECTING)
+        self._join.start(now)
 
     def _check_in_room(self) -> None:
         if self.state in GONE or self._leave_requested:

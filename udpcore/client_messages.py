@@ -29,8 +29,17 @@ class ServerMessages:
     def _set_state(self, new: State) -> None:
         raise NotImplementedError
 
+    def _emit(self, e: ev.Event) -> None:
+        raise NotImplementedError
+
+    def _past_message(self, msg: m.RoomInfo | m.History | m.Back, now: float) -> None:
+        raise NotImplementedError
+
     def _server_message(self, msg: m.AppMessage, now: float) -> None:
         e: ev.Event
+        if isinstance(msg, (m.RoomInfo, m.History, m.Back)):
+            self._past_message(msg, now)
+            return
         if isinstance(msg, m.Limits):
             self._pacer.limits(msg.lines_per_minute, msg.burst, now)
             return
@@ -50,6 +59,7 @@ class ServerMessages:
                 self.name = msg.new
             e = ev.MemberRenamed(msg.old, msg.new, you)
         elif isinstance(msg, m.Members):
+            # The member list is never held back behind a catch-up: it is state, not a line.
             answers = not self._join_list_due and self._whos > 0
             if self._join_list_due:
                 self._join_list_due = False
@@ -85,5 +95,8 @@ class ServerMessages:
         else:
             self.ignored += 1
             return
-        self._events.append(e)
+        if isinstance(e, ev.MemberList):
+            self._events.append(e)
+        else:
+            self._emit(e)
 

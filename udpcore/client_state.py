@@ -7,6 +7,7 @@
                           │                RECONNECTING             │                  │
                           │                                         │                  │
      JOINED, DRAINING, LEAVING ──CLOSING from the server──▶ SERVER_CLOSING ──acked──▶ CLOSED
+                                               (rejoin: ──acked──▶ RECONNECTING, until the room opens again)
      JOINED, DRAINING, LEAVING ──REMOVED (kicked, banned)──▶ REMOVED ──acked──▶ CLOSED
 
 Any state but CLOSED may also go straight to CLOSED (refused, unreachable, a
@@ -40,7 +41,7 @@ TRANSITIONS: dict[State, frozenset[State]] = {
     S.RECONNECTING: frozenset({S.JOINED, S.CLOSED}),
     S.DRAINING: frozenset({S.LEAVING, S.SERVER_CLOSING, S.REMOVED, S.CLOSED}),
     S.LEAVING: frozenset({S.SERVER_CLOSING, S.REMOVED, S.CLOSED}),
-    S.SERVER_CLOSING: frozenset({S.CLOSED}),
+    S.SERVER_CLOSING: frozenset({S.RECONNECTING, S.CLOSED}),   # RECONNECTING: waiting for the room to reopen
     S.REMOVED: frozenset({S.CLOSED}),
     S.CLOSED: frozenset(),
 }

@@ -69,6 +69,15 @@ class HistoryLines(Event):
 
 
 @dataclass(frozen=True)
+class InRoom(Event):
+    """The server said which room this is (a new ``room_id``: its history started
+    afresh) and its last sequence number; the client's copy follows that room."""
+
+    room_id: str
+    last_seq: int
+
+
+@dataclass(frozen=True)
 class MembersBack(Event):
     """After a server restart: how many members came back (told as one line)."""
 

@@ -39,15 +39,20 @@ class Limits:
     max_pending: int = 256          # handshakes waiting for the client's first sealed packet
     guess_burst: int = 5            # unconfirmed passphrase attempts from one IP address...
     guess_rate: float = 0.1         # ...then one every 10 s (a confirmed join gives its attempt back)
+    # History: each FETCH reads up to a page (500 lines, 60 kB) from the disk (~1 ms).
+    fetch_rate: float = 10.0        # pages a second one member may ask for (a catch-up of
+    fetch_burst: int = 40           # 10,000 lines is 20 pages)...
+    fetches_rate: float = 200.0     # ...and the whole room together: a restart's 150 returning
+    fetches_burst: int = 400        # members each catch up at once, a flood costs <= 20 % of a core
 
     def __post_init__(self) -> None:
         for name in ("max_members", "max_per_address", "line_burst", "max_guests", "guest_line_chars",
                      "guest_burst", "discover_burst", "discover_hosts", "handshake_burst", "max_pending",
-                     "guess_burst"):
+                     "guess_burst", "fetch_burst", "fetches_burst"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
         for name in ("line_rate", "guest_rate", "guests_rate", "discover_rate", "discovers_rate", "handshake_rate",
-                     "locked_handshake_rate", "guess_rate"):
+                     "locked_handshake_rate", "guess_rate", "fetch_rate", "fetches_rate"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be more than 0")
         if self.named_joins < 0:

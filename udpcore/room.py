@@ -40,11 +40,23 @@ class Room:
         self.events: deque[ev.Event] = deque()
         self.seq = 0                                 # the room's last sequence number
         self.relayed = 0
+        # Lines to store before anything of this turn is sent: (seq, sender, text, flags,
+        # private_to). Room lines, and the operator's own private lines (members' private
+        # lines to each other are theirs: the operator learns who, never what).
+        self.said: list[tuple[int, str, str, int, str]] = []
+        self.keeping = False                         # a history is kept: collect ``said``
+        # A restarted room gathers its returning members into one notice (BACK).
+        self.gathering = False
+        self.back = 0                                # members back so far, not told yet
+        self._quiet = 0                              # ticks since the last one came back
 
     def join(self, mem: Member) -> None:
         """A new member or guest: told to the room (before it is in it), then in."""
         address = format_addr(mem.addr)
-        if self.announce_joins:
+        if self.gathering and mem.peer is not None:
+            self.back += 1
+            self._quiet = 0
+        elif self.announce_joins:
             if self._by_name():
                 self.announce(m.Joined(mem.name, address, guest=mem.guest))
                 self.events.append(ev.MemberJoined(mem.name, address, guest=mem.guest))
@@ -62,13 +74,26 @@ class Room:
         return False
 
     def tick(self) -> None:
-        """Once a second: tell the room the joins and leaves it was not told by name."""
+        """Once a second: tell the room the joins and leaves it was not told by name;
+        a gathering ends after two quiet seconds, with one notice for all who came back."""
+        if self.gathering:
+            self._quiet += 1
+            if self.back and self._quiet >= 2:
+                self.end_gathering()
         joined, left = self._crowd
         if joined or left:
             self._crowd = [0, 0]
             self.announce(m.Crowd(joined, left))
             self.events.append(ev.Crowd(joined, left))
         self._named = 0
+
+    def end_gathering(self) -> None:
+        """Tell the room how many came back, once; from now on joins are told as usual."""
+        self.gathering = False
+        if self.back:
+            self.announce(m.Back(self.back))
+            self.events.append(ev.MembersBack(self.back))
+        self.back = 0
 
     def guest_said(self, mem: Member, line: str, now: float) -> None:
         """A guest's line: relayed, or its leaving when it is one of the quit words."""
@@ -92,6 +117,8 @@ class Room:
         self.seq += 1
         seq = self.seq
         flags = m.LINE_ACTION if action else 0
+        if self.keeping:
+            self.said.append((seq, sender, text, flags, ""))
         shared = m.encode_line(seq, sender, text, flags)
         plain = None                              # for guests, built only if there are any
         dirty, out, arm = self.dirty, self.out, self.timers.arm
@@ -128,6 +155,8 @@ class Room:
         elif target is not origin:
             self.send(target, m.Line(0, sender, text, flags, 0, target.name))
         if origin is None:            # the operator's own line: its window shows it
+            if self.keeping:
+                self.said.append((0, sender, text, flags & ~m.LINE_PRIVATE, target.name))
             self.events.append(ev.RoomLine(0, sender, text, action, private_to=target.name))
         else:                         # between members: the operator learns who, never what
             self.send(origin, m.Line(0, sender, text, flags | m.LINE_OWN, msg_id, target.name))
@@ -138,6 +167,8 @@ class Room:
         if not text.strip():
             return
         flags = m.LINE_PRIVATE | m.LINE_OWN | (m.LINE_ACTION if action else 0)
+        if self.keeping:
+            self.said.append((0, origin.name, text, flags & m.LINE_ACTION, SERVER_NAME))
         self.send(origin, m.Line(0, origin.name, text, flags, msg_id, SERVER_NAME))
         self.events.append(ev.RoomLine(0, origin.name, text, action, private_to=SERVER_NAME))
 

@@ -20,7 +20,7 @@ class Member:
     session), or a guest (plain text, no peer). A member's ``last_heard`` is its
     peer's, so the two can never drift apart."""
 
-    __slots__ = ("name", "addr", "peer", "nonce", "credit", "timer_at", "bucket", "_heard")
+    __slots__ = ("name", "addr", "peer", "nonce", "credit", "timer_at", "bucket", "fetches", "_heard")
 
     def __init__(self, name: str, addr: Addr, peer: Peer | None, now: float, nonce: bytes = b"",
                  bucket: TokenBucket | None = None) -> None:
@@ -31,6 +31,7 @@ class Member:
         self.credit = 0               # guests: bytes we may still send (anti-amplification)
         self.timer_at: float | None = None
         self.bucket = bucket          # its line rate (None: unlimited, the operator's tests)
+        self.fetches: TokenBucket | None = None   # its rate of history pages (members only)
         self._heard = now
 
     @property

@@ -29,6 +29,7 @@ from .moderation import Moderation
 from .names import SERVER_NAME, clean_text, name_key, name_problem
 from .operator import OperatorActions
 from .parting import Parting
+from .past_service import PastService
 from .peer import MEMBER_TIMEOUT
 from .pending import PendingJoins
 from .room import Room
@@ -50,16 +51,19 @@ GHOST_AFTER = MEMBER_TIMEOUT - SWEEP_INTERVAL
 STALL_TIMEOUT = 15.0     # an incomplete message from a member waits no longer
 
 
-class ServerEngine(OperatorActions, Admission):
+class ServerEngine(OperatorActions, PastService, Admission):
     """The server's four doors (as aioquic's), plus what its operator does:
     :meth:`say`, :meth:`say_to`, :meth:`close`, :meth:`snapshot`, :meth:`lock`.
 
     With a ``passphrase`` the room is locked: joining runs SPAKE2 with it, and
-    plain-text guests are turned away (they cannot prove they know it)."""
+    plain-text guests are turned away (they cannot prove they know it).
+    With a ``room_id`` the room keeps a history (:mod:`udpcore.past_service`):
+    numbering continues from ``last_seq``, the history's last line."""
 
     def __init__(self, now: float, *, allow_guests: bool = True, announce_joins: bool = True,
                  limits: Limits = Limits(), bans: Iterable[ev.Ban] = (), room: str = "", port: int = 0,
-                 passphrase: str = "", randbytes: Callable[[int], bytes] = secrets.token_bytes) -> None:
+                 passphrase: str = "", randbytes: Callable[[int], bytes] = secrets.token_bytes,
+                 room_id: str | None = None, last_seq: int = 0) -> None:
         self._randbytes = randbytes
         self.passphrase = ""
         self.limits = limits
@@ -75,6 +79,7 @@ class ServerEngine(OperatorActions, Admission):
         self._parting = Parting()
         self.discovery = Answerer(randbytes(8), room, port, limits, now, self.counters)   # a new id each run
         self._pending = PendingJoins(limits, now)
+        self._init_past(room_id, last_seq, now)
         self.lock(passphrase)
         self._parting_sessions = self._parting.sessions      # the same dict, never replaced
         # The hot paths' own names for the roster's indexes and the room's dirty set
@@ -193,6 +198,7 @@ class ServerEngine(OperatorActions, Admission):
         if now >= self._next_sweep:
             self._next_sweep = now + SWEEP_INTERVAL
             self._sweep(now)
+            self._past_tick(now)
             self._room.tick()
             self._gate.forget_spent(now)
             unconfirmed = self._pending.expire(now)
@@ -269,6 +275,8 @@ class ServerEngine(OperatorActions, Admission):
             self._nick(mem, msg.name)
         elif isinstance(msg, m.Who):
             self._room.send(mem, self._room.members_msg())
+        elif isinstance(msg, m.Fetch):
+            self._fetch(mem, msg, now)
         elif isinstance(msg, m.Sync):
             self._room.send(mem, m.Synced(msg.token))
         elif isinstance(msg, m.Leave):

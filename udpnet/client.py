@@ -5,8 +5,9 @@ import queue
 import threading
 import time
 
-from udpcore import DEFAULT_PORT, ClientEngine, ClientState, check_name
+from udpcore import DEFAULT_PORT, ClientEngine, ClientState, check_name, events as ev
 
+from .client_copy import ClientCopy
 from .loop import SocketLoop
 from .sockets import client_socket, resolve
 
@@ -16,16 +17,21 @@ SEND_AHEAD = 1000        # lines a sender may have unacknowledged before wait_fo
 class ClientTransport:
     """See docs/architecture.md. Every method is safe from any thread."""
 
-    def __init__(self, engine: ClientEngine, sock) -> None:
+    def __init__(self, engine: ClientEngine, sock, copy: ClientCopy | None = None) -> None:
         self._engine = engine
+        self._copy = copy
         self.server_label = engine.server_label
         self._room = threading.Condition()
         self._posted = 0                   # lines posted to the thread, not yet taken by the engine
         self._backlog = 0                  # the engine's backlog after the last turn
         self._closing: float | None = None # close()'s timeout, once it was asked
         self._stop_at = 0.0                # when the socket thread stops, leaving
-        self._loop = SocketLoop(engine, sock, "chat-client", after_turn=self._turned, on_refused=self._refused)
+        self._loop = SocketLoop(engine, sock, "chat-client", after_turn=self._turned, on_refused=self._refused,
+                                on_events=copy.keep if copy is not None else None,
+                                on_stop=copy.close if copy is not None else None)
         self.events = self._loop.events
+        if copy is not None and (shown := copy.stored()) is not None:
+            self.events.put(shown)             # the last conversation, before the server answers
         self.local_address: tuple[str, int] = sock.getsockname()[:2]   # our own end
         self._loop.call(engine.connect)
 
@@ -44,6 +50,30 @@ class ClientTransport:
 
     def who(self) -> None:
         self._loop.call(lambda now: self._engine.who())
+
+    def load_older(self) -> None:
+        """The page of room lines above what is shown: a HistoryLines("older") event."""
+        self._loop.call(self._engine.load_older)
+
+    def search(self, words: str) -> None:
+        """Search our own copy of the room; a SearchResults event answers."""
+        copy = self._copy
+        if copy is None:
+            self.events.put(ev.SearchResults(words, ()))
+        else:
+            self._loop.call(lambda now: self._loop.emit(copy.search(words)))
+
+    def save_history(self, path: str) -> None:
+        """Write our copy of the room to a text file; HistorySaved or HistoryProblem follows."""
+        copy = self._copy
+        if copy is None:
+            self.events.put(ev.HistoryProblem("save-failed", "no history"))
+        else:
+            self._loop.call(lambda now: self._loop.emit(copy.save(path)))
+
+    def rejoin(self) -> None:
+        """The room was closed and we wait for it: try to join again now."""
+        self._loop.call(self._engine.rejoin_now)
 
     @property
     def not_taken(self) -> int:
@@ -127,13 +157,31 @@ class ClientTransport:
             self._room.notify_all()
 
 
-def start_client(server: str, name: str, *, default_port: int = DEFAULT_PORT, passphrase: str = "") -> ClientTransport:
+def start_client(server: str, name: str, *, default_port: int = DEFAULT_PORT, passphrase: str = "",
+                 history_dir: str | None = None, replay: int = 100, catch_up: int | None = 500,
+                 rejoin: bool = False) -> ClientTransport:
     """Join ``server`` (as typed: host, host:port, [v6]:port) as ``name``, with
-    the room's ``passphrase`` when it is locked.
+    the room's ``passphrase`` when it is locked. Our copy of the room is kept in
+    ``history_dir`` (None: none, and every join replays as a newcomer's); a newcomer
+    is shown the last ``replay`` lines; after an absence the newest ``catch_up``
+    missed lines come (None: every one). ``rejoin``: when the server closes the room,
+    wait for it to open again instead of stopping.
     Raises InvalidName, AddressError, UnknownHost or SocketError; the rest
     arrives as events (Connected, or JoinRefused / Unreachable)."""
     check_name(name)
     addr, family, label = resolve(server, default_port)
-    sock = client_socket(family)
-    engine = ClientEngine(name, addr, time.monotonic(), server_label=label, passphrase=passphrase)
-    return ClientTransport(engine, sock)
+    copy = None
+    if history_dir is not None:
+        copy = ClientCopy(history_dir, label, name)
+        copy.open_last()
+    try:
+        sock = client_socket(family)
+    except BaseException:
+        if copy is not None:
+            copy.close()
+        raise
+    engine = ClientEngine(name, addr, time.monotonic(), server_label=label, passphrase=passphrase,
+                          room_id=copy.room_id if copy else "", last_seq=copy.last_seq if copy else 0,
+                          oldest_seq=copy.oldest_seq if copy else 0, replay=replay, catch_up=catch_up,
+                          rejoin=rejoin)
+    return ClientTransport(engine, sock, copy)

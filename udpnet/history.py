@@ -199,7 +199,7 @@ _OUR_BUGS = (sqlite3.ProgrammingError, sqlite3.InterfaceError, sqlite3.Integrity
 class HistoryStore:
     """The room's history. Open with :meth:`open`; only the server's socket thread uses it."""
 
-    def __init__(self, conn: sqlite3.Connection, lock: IO[bytes], path: Path, *,
+    def __init__(self, conn: sqlite3.Connection, lock: IO[bytes] | None, path: Path, *,
                  keep_days: float, fts: bool, notice: str | None) -> None:
         # check_same_thread=False: opened by the program's thread, then used only by the
         # socket thread (never by two at once).
@@ -212,6 +212,8 @@ class HistoryStore:
         self.notice = notice
         #: True after an append the disk refused; the next successful append clears it.
         self.paused = False
+        self.max_lines: int | None = None       # a memory-only store's cap
+        self.closed = False
         row = conn.execute("SELECT room_id, last_seq FROM room").fetchone()
         self.room_id: str = row[0]
         self._last_seq: int = row[1]
@@ -257,9 +259,24 @@ class HistoryStore:
             lock.close()
             raise
 
+    @classmethod
+    def in_memory(cls, *, keep_days: float = 30, now: float, max_lines: int = 100_000) -> HistoryStore:
+        """A store that lives only as long as the program (``--no-history``), keeping
+        its newest ``max_lines`` lines: catch-up and search still work while it runs."""
+        conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        fts = _probe_fts5(conn)
+        _create(conn, fts, now)
+        store = cls(conn, None, Path(":memory:"), keep_days=keep_days, fts=fts, notice=None)
+        store.max_lines = max_lines
+        return store
+
     def close(self) -> None:
         """Close the file (SQLite checkpoints the WAL) and release the folder's lock."""
+        if self.closed:
+            return
+        self.closed = True
         if self._lock is None:
+            self._conn.close()
             return
         try:
             self._conn.close()
@@ -280,20 +297,24 @@ class HistoryStore:
         """The room's last sequence number ever stored (0 for a new room); never rewinds."""
         return self._last_seq
 
-    def append(self, lines: Iterable[Line]) -> bool:
+    def append(self, lines: Iterable[Line], *, gaps: bool = False) -> bool:
         """Store one loop turn's lines in ONE transaction, before any of them is sent.
 
         Room lines must continue the room's numbering (``last_seq() + 1``, then one by
         one); otherwise :class:`HistoryGap` is raised and nothing is written. While
         ``paused`` the first number may be further on: the lines in between were said
         while the disk refused them and are known lost. Returns False (and sets
-        ``paused``) when the disk refuses this batch: the room keeps talking."""
+        ``paused``) when the disk refuses this batch: the room keeps talking.
+        ``gaps``: a client's copy, which holds what it was sent: any numbers, in any
+        order, a number already stored is kept as it was."""
         lines = list(lines)
         room = [ln for ln in lines if isinstance(ln, StoredLine)]
         privates = [ln for ln in lines if isinstance(ln, StoredPrivate)]
         if len(room) + len(privates) != len(lines):
             raise TypeError("append takes StoredLine and StoredPrivate only")
-        if room:
+        if gaps:
+            room.sort(key=lambda ln: ln.seq)
+        elif room:
             first = room[0].seq
             if first != self._last_seq + 1 and not (self.paused and first > self._last_seq):
                 raise HistoryGap(f"line {first} does not follow line {self._last_seq}")
@@ -308,10 +329,11 @@ class HistoryStore:
             try:
                 if room:
                     conn.executemany(
-                        "INSERT INTO lines(seq, at, sender, text, flags, folded) VALUES (?,?,?,?,?,?)",
+                        f"INSERT {'OR IGNORE ' if gaps else ''}INTO lines(seq, at, sender, text, flags, folded)"
+                        " VALUES (?,?,?,?,?,?)",
                         ((ln.seq, ln.at, ln.sender, ln.text, ln.flags,
                           fold(ln.sender) + "\n" + fold(ln.text)) for ln in room))
-                    conn.execute("UPDATE room SET last_seq = ?", (room[-1].seq,))
+                    conn.execute("UPDATE room SET last_seq = max(last_seq, ?)", (room[-1].seq,))
                 if privates:
                     conn.executemany(
                         "INSERT INTO privates(at, sender, to_name, text, flags) VALUES (?,?,?,?,?)",
@@ -327,9 +349,24 @@ class HistoryStore:
             self.paused = True
             return False
         if room:
-            self._last_seq = room[-1].seq
+            self._last_seq = max(self._last_seq, room[-1].seq)
         self.paused = False
+        if self.max_lines is not None and room:
+            self._trim()
         return True
+
+    def _trim(self) -> None:
+        """A memory-only store keeps its newest ``max_lines`` lines."""
+        cut = self._last_seq - self.max_lines           # type: ignore[operator]
+        if cut > 0 and self.first_seq() <= cut:
+            self._conn.execute("DELETE FROM lines WHERE seq <= ?", (cut,))
+
+    def adopt_room(self, room_id: str) -> None:
+        """A client's copy takes the id of the room it copies (a new file has a random one)."""
+        if room_id != self.room_id:
+            with _transaction(self._conn):
+                self._conn.execute("UPDATE room SET room_id = ?", (room_id,))
+            self.room_id = room_id
 
     def forget_older_than(self, now: float) -> int:
         """Delete room and private lines older than ``keep_days``; returns how many room
@@ -346,6 +383,18 @@ class HistoryStore:
         return gone
 
     # --- reading -------------------------------------------------------------------
+
+    def first_seq(self) -> int:
+        """The oldest room line's number still kept (0: none)."""
+        row = self._conn.execute("SELECT MIN(seq) FROM lines").fetchone()
+        return row[0] or 0
+
+    def everything(self, batch: int = 1000) -> Iterable[StoredLine]:
+        """Every room line, oldest first, read a batch at a time (saving to a file)."""
+        seq = 0
+        while rows := self.after(seq, batch):
+            yield from rows
+            seq = rows[-1].seq
 
     def after(self, seq: int, limit: int) -> list[StoredLine]:
         """Lines numbered above ``seq``, oldest first, at most ``limit`` (catch-up)."""
@@ -369,6 +418,12 @@ class HistoryStore:
             " WHERE id > ? AND (sender = ? OR to_name = ?) ORDER BY id LIMIT ?",
             (after_id, name, name, max(limit, 0))).fetchall()
         return [StoredPrivate(*r) for r in rows]
+
+    def recent_privates(self, n: int) -> list[StoredPrivate]:
+        """The newest ``n`` private lines, oldest first (a client's own copy holds only its own)."""
+        rows = self._conn.execute("SELECT at, sender, to_name, text, flags, id FROM privates"
+                                  " ORDER BY id DESC LIMIT ?", (max(n, 0),)).fetchall()
+        return [StoredPrivate(*r) for r in reversed(rows)]
 
     def search(self, words: str, limit: int) -> list[StoredLine]:
         """Room lines holding every word (each as a word prefix with FTS5, as a

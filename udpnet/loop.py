@@ -58,13 +58,22 @@ class SocketLoop:
     ``after_turn``: called on the thread after every turn (the client's back-pressure).
     ``on_refused``: called with (address or None, now) when the system reports an
     ICMP port unreachable (the client; a server ignores them).
+    ``before_send``: called on the thread each turn after the engine took what came
+    in and before anything is sent (the history is stored there: nothing of a turn
+    goes out before its lines are on disk).
+    ``on_events``: called on the thread with each turn's events before they are
+    queued; it returns the events to queue (the client's own copy of the room).
+    ``on_stop``: called on the thread when it ends, before Closed is queued.
     """
 
     def __init__(self, engine: Engine, sock: socket.socket, name: str, *,
                  snapshot: Callable[[float], Event] | None = None,
                  keep: Callable[[Event], bool] | None = None,
                  after_turn: Callable[[], None] | None = None,
-                 on_refused: Callable[[tuple | None, float], None] | None = None) -> None:
+                 on_refused: Callable[[tuple | None, float], None] | None = None,
+                 before_send: Callable[[float], None] | None = None,
+                 on_events: Callable[[list[Event]], list[Event]] | None = None,
+                 on_stop: Callable[[], None] | None = None) -> None:
         self.engine = engine
         self.sock = sock
         self.events: EventQueue = EventQueue()
@@ -75,6 +84,9 @@ class SocketLoop:
         self._keep = keep
         self._after_turn = after_turn
         self._on_refused = on_refused
+        self._before_send = before_send
+        self._on_events = on_events
+        self._on_stop = on_stop
         self._stop_at: float | None = None
         self._refused: list[Event] = []
         self.send_errors = 0
@@ -90,6 +102,10 @@ class SocketLoop:
             self._wake_w.send(b"\0")
         except OSError:
             pass
+
+    def emit(self, event: Event) -> None:
+        """On the socket thread: an event of the transport's own, queued this turn."""
+        self._refused.append(event)
 
     def stop_by(self, deadline: float) -> None:
         self._stop_at = deadline
@@ -136,6 +152,8 @@ class SocketLoop:
                 timer = eng.get_timer()
                 if timer is not None and now >= timer:
                     eng.handle_timer(now)
+                if self._before_send is not None:
+                    self._before_send(now)
                 for data, addr in eng.datagrams_to_send(now):
                     try:
                         sendto(data, addr)
@@ -147,6 +165,8 @@ class SocketLoop:
                 if next_stats is not None and now >= next_stats:
                     batch.append(self._snapshot(now))      # type: ignore[misc]
                     next_stats = now + STATS_INTERVAL
+                if self._on_events is not None and batch:
+                    batch = self._on_events(batch)
                 if self._keep is not None:
                     batch = [e for e in batch if self._keep(e)]
                 self.events.put_many(batch)
@@ -155,6 +175,11 @@ class SocketLoop:
                 if eng.closed or (self._stop_at is not None and now >= self._stop_at):
                     break
         finally:
+            if self._on_stop is not None:
+                try:
+                    self._on_stop()                # the transport closes its files
+                except Exception:
+                    log.exception("closing the transport's files failed")
             sock.close()
             self._wake_r.close()
             self._wake_w.close()

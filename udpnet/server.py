@@ -1,13 +1,16 @@
 """A running chat server: the server engine on its socket thread."""
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable
 from typing import Callable
 
 from udpcore import DEFAULT_PORT, Event, Limits, ServerEngine, events as ev, format_addr
 
+from .history import HistoryStore
 from .loop import SocketLoop
+from .room_history import RoomHistory
 from .sockets import bind_server_socket
 
 
@@ -15,12 +18,46 @@ class ServerTransport:
     """See docs/architecture.md. Every method is safe from any thread."""
 
     def __init__(self, engine: ServerEngine, sock, *, stats: bool = True,
-                 keep: Callable[[Event], bool] | None = None) -> None:
+                 keep: Callable[[Event], bool] | None = None, store: HistoryStore | None = None) -> None:
         self.address: tuple[str, int] = sock.getsockname()[:2]
         self._engine = engine
-        self._loop = SocketLoop(engine, sock, "chat-server", snapshot=engine.snapshot if stats else None, keep=keep)
+        self._store = store
+        self._history: RoomHistory | None = None
+        self._loop = SocketLoop(engine, sock, "chat-server", snapshot=engine.snapshot if stats else None, keep=keep,
+                                before_send=self._turn if store is not None else None,
+                                on_stop=store.close if store is not None else None)
+        if store is not None:
+            self._history = RoomHistory(store, engine, self._loop.emit)
         self.events = self._loop.events
         self.events.put(ev.Listening(self.address[0], self.address[1]))
+        if self._history is not None:
+            if store.notice:                   # type: ignore[union-attr]
+                self.events.put(ev.HistoryProblem("damaged", store.notice))   # type: ignore[union-attr]
+            shown = self._history.last_shown()
+            if shown.lines:
+                self.events.put(shown)
+
+    def _turn(self, now: float) -> None:
+        self._history.turn(now)                # type: ignore[union-attr]
+
+    @property
+    def history_path(self) -> str | None:
+        """Where the room's history is kept (None: nowhere; ":memory:" with --no-history)."""
+        return str(self._store.path) if self._store is not None else None
+
+    def search(self, words: str) -> None:
+        """Search the room's history; a SearchResults event answers."""
+        if self._history is not None:
+            self._loop.call(lambda now: self._loop.emit(self._history.search(words)))    # type: ignore[union-attr]
+        else:
+            self.events.put(ev.SearchResults(words, ()))
+
+    def save_history(self, path: str) -> None:
+        """Write the room's history to a text file; HistorySaved or HistoryProblem follows."""
+        if self._history is not None:
+            self._loop.call(lambda now: self._loop.emit(self._history.save(path)))      # type: ignore[union-attr]
+        else:
+            self.events.put(ev.HistoryProblem("save-failed", "no history"))
 
     @property
     def label(self) -> str:
@@ -81,15 +118,30 @@ class ServerTransport:
 def start_server(host: str | None = None, port: int = DEFAULT_PORT, *, allow_guests: bool = True,
                  announce_joins: bool = True, stats: bool = True, limits: Limits | None = None,
                  bans: Iterable[ev.Ban] = (), keep: Callable[[Event], bool] | None = None,
-                 tries: int = 1, room: str = "", passphrase: str = "") -> ServerTransport:
+                 tries: int = 1, room: str = "", passphrase: str = "", history_dir: str | None = None,
+                 history_days: float = 30, keep_history: bool = True) -> ServerTransport:
     """Listen on ``host`` (None: every address) and ``port`` (0: any free one),
     with ``limits`` (None: the defaults) and the ``bans`` kept from before;
     ``tries`` > 1: the first free port from ``port`` on (``address`` tells which);
     ``room`` is the name clients looking for rooms see (chatfront words the default);
-    a ``passphrase`` locks the room.
-    Raises PortBusyError, NotLocalAddress or SocketError."""
-    sock = bind_server_socket(host, port, tries)
+    a ``passphrase`` locks the room. The room's history is kept in ``history_dir``
+    (its ``room`` folder), lines older than ``history_days`` forgotten; with
+    ``keep_history=False`` in memory only; with neither, not at all.
+    Raises HistoryInUse or HistoryUnavailable (before the port is taken),
+    PortBusyError, NotLocalAddress or SocketError."""
+    store = None
+    if not keep_history:
+        store = HistoryStore.in_memory(keep_days=history_days, now=time.time())
+    elif history_dir is not None:
+        store = HistoryStore.open(os.path.join(history_dir, "room"), keep_days=history_days, now=time.time())
+    try:
+        sock = bind_server_socket(host, port, tries)
+    except BaseException:
+        if store is not None:
+            store.close()
+        raise
     engine = ServerEngine(time.monotonic(), allow_guests=allow_guests, announce_joins=announce_joins,
                           limits=limits or Limits(), bans=bans, room=room, port=sock.getsockname()[1],
-                          passphrase=passphrase)
-    return ServerTransport(engine, sock, stats=stats, keep=keep)
+                          passphrase=passphrase, room_id=store.room_id if store is not None else None,
+                          last_seq=store.last_seq() if store is not None else 0)
+    return ServerTransport(engine, sock, stats=stats, keep=keep, store=store)

@@ -1,0 +1,121 @@
+"""The server's side of the room's history, sans I/O: what to store, what was asked.
+
+The engine never reads or writes the history itself (that is a file, so I/O):
+each loop turn the transport takes the lines said (:meth:`take_said`) and
+stores them *before* it sends anything of that turn, so no line is
+acknowledged or relayed before it is on disk; then it takes the FETCHes
+members sent (:meth:`take_fetches`), reads the pages and hands them back
+(:meth:`answer_fetch`), which queues one HISTORY per FETCH to the member.
+A part of :class:`~udpcore.server.ServerEngine` kept in its own module.
+"""
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+
+from .limits import Limits
+from .pastmsg import PAGE_BYTES, PAGE_LINES, Fetch, History, PastLine, RoomInfo, page_size
+from .ratelimit import TokenBucket
+from .room import Room
+from .roster import Member, Roster
+
+BACK_WINDOW = 30.0      # after a restart, joins this long are gathered into one "N members are back"
+
+
+@dataclass(frozen=True)
+class Said:
+    """A line to store: ``seq`` > 0 a room line; 0 the operator's private line with ``private_to``."""
+    seq: int
+    sender: str
+    text: str
+    flags: int
+    private_to: str = ""
+
+
+@dataclass(frozen=True)
+class FetchAsk:
+    """A member's FETCH for the transport to read from the store (``member`` is opaque to it)."""
+    member: Member
+    fetch: Fetch
+
+
+class PastService:
+    limits: Limits
+    counters: Counter[str]
+    _room: Room
+    _roster: Roster
+
+    def _init_past(self, room_id: str | None, last_seq: int, now: float) -> None:
+        self.room_id = room_id                   # None: the room keeps no history at all
+        self._room.seq = last_seq
+        self._room.keeping = room_id is not None
+        self._asks: list[FetchAsk] = []
+        self._fetch_bucket = TokenBucket(self.limits.fetches_rate, self.limits.fetches_burst, now)
+        self._back_until: float | None = None
+        if room_id is not None and last_seq > 0:  # a room that ran before: its members are coming back
+            self._room.gathering = True
+            self._back_until = now + BACK_WINDOW
+
+    def take_said(self) -> list[Said]:
+        """The lines said since the last call, in order: store them before sending anything."""
+        said, self._room.said = self._room.said, []
+        if self.room_id is None:
+            return []
+        return [Said(*s) for s in said]
+
+    def take_fetches(self) -> list[FetchAsk]:
+        asks, self._asks = self._asks, []
+        return asks
+
+    def answer_fetch(self, ask: FetchAsk, lines: list[PastLine], more: int) -> None:
+        """The page for ``ask`` (oldest first, as the store gave it; ``more``: the lines
+        of the range beyond it). Cut to PAGE_BYTES from the far side, which then counts
+        in ``more``; nothing is sent to a member that left meanwhile."""
+        mem = ask.member
+        if not self._roster.present(mem) or mem.peer is None:
+            return
+        f = ask.fetch
+        lines = lines[-f.limit:] if f.newest else lines[:f.limit]
+        size, keep = 0, 0
+        for ln in (reversed(lines) if f.newest else lines):
+            size += page_size(ln)
+            if size > PAGE_BYTES:
+                break
+            keep += 1
+        cut = len(lines) - keep
+        lines = lines[cut:] if f.newest else lines[:keep]
+        self._room.send(mem, History(f.token, tuple(lines), more + cut))
+
+    def _room_info(self, mem: Member) -> None:
+        """After LIMITS on a fresh session: which room this is, and how far it has got."""
+        if self.room_id is not None:
+            self._room.send(mem, RoomInfo(self.room_id, self._room.seq))
+
+    def _fetch(self, mem: Member, f: Fetch, now: float) -> None:
+        """A FETCH: within the member's rate and the room's, asked of the transport;
+        over them, refused with how long to wait (the client asks again then)."""
+        if self.room_id is None:
+            self._room.send(mem, History(f.token, ()))
+            return
+        wait = mem.fetches.take(now) if mem.fetches is not None else 0.0
+        if not wait:
+            wait = self._fetch_bucket.take(now)
+            if wait and mem.fetches is not None:
+                mem.fetches.tokens += 1.0       # the room's budget said no: the member's token back
+        if wait:
+            self.counters["fetch_limited"] += 1
+            self._room.send(mem, History(f.token, (), 0, max(1, math.ceil(wait))))
+            return
+        limit = max(0, min(f.limit, PAGE_LINES))
+        self._asks.append(FetchAsk(mem, Fetch(f.token, f.after, f.before, limit, f.newest)))
+
+    def _past_tick(self, now: float) -> None:
+        """Once a second: a gathering ends when its window is over."""
+        if self._back_until is not None and now >= self._back_until:
+            self._back_until = None
+            if self._room.gathering:
+                self._room.end_gathering()
+        elif self._back_until is not None and not self._room.gathering:
+            self._back_until = None
+

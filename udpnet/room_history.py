@@ -1,0 +1,117 @@
+"""The server's history on its socket thread: store each turn's lines, answer FETCHes.
+
+The engine (pure) hands over what was said and what was asked; this module
+reads and writes the :class:`~udpnet.history.HistoryStore`. Everything here
+runs on the socket thread, between the engine taking a turn's datagrams in and
+anything of that turn going out, so a line is on disk before any member sees
+it acknowledged or relayed.
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+from pathlib import Path
+from typing import Callable, Iterable
+
+from udpcore import Event, ServerEngine, events as ev
+from udpcore.appmsg import LINE_ACTION, PastLine
+
+from .history import HistoryStore, StoredLine, StoredPrivate
+
+SEARCH_LIMIT = 200            # results of one search
+STORED_SHOWN = 100            # lines the operator's window shows at start
+SWEEP_EVERY = 3600.0          # old lines are forgotten once an hour
+
+
+def as_shown(line: StoredLine) -> ev.HistoryLine:
+    return ev.HistoryLine(line.seq, line.at, line.sender, line.text, bool(line.flags & LINE_ACTION))
+
+
+def text_line(line: StoredLine) -> str:
+    """How a line reads in a saved file: ``[YYYY-MM-DD HH:MM] NAME: TEXT``."""
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(line.at))
+    if line.flags & LINE_ACTION:
+        return f"[{when}] * {line.sender} {line.text}"
+    return f"[{when}] {line.sender}: {line.text}"
+
+
+def save_lines(lines: Iterable[StoredLine], path: str) -> int:
+    """Write ``lines`` to ``path`` (UTF-8), through a temporary file renamed at the end,
+    so a failed save never leaves half a file where an older one was. Raises OSError."""
+    target = Path(path)
+    tmp = target.with_name(target.name + ".part")
+    n = 0
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="\n") as f:
+            for line in lines:
+                f.write(text_line(line) + "\n")
+                n += 1
+        os.replace(tmp, target)
+    except OSError:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        raise
+    return n
+
+
+class RoomHistory:
+    """``store``: the room's history; ``emit``: queue an event of our own this turn."""
+
+    def __init__(self, store: HistoryStore, engine: ServerEngine, emit: Callable[[Event], None],
+                 clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self._engine = engine
+        self._emit = emit
+        self._clock = clock
+        self._paused = False
+        self._next_sweep = clock()
+
+    def turn(self, now: float) -> None:
+        """Store what was said this turn, then answer what was asked (one page each)."""
+        said = self._engine.take_said()
+        if said:
+            at = self._clock()
+            batch = [StoredLine(s.seq, at, s.sender, s.text, s.flags) if s.seq else
+                     StoredPrivate(at, s.sender, s.private_to, s.text, s.flags) for s in said]
+            ok = self.store.append(batch)
+            if ok != (not self._paused):
+                self._paused = not ok
+                self._emit(ev.HistoryProblem("paused" if self._paused else "resumed"))
+        for ask in self._engine.take_fetches():
+            lines, more = self.page(ask.fetch.after, ask.fetch.before, ask.fetch.limit, ask.fetch.newest)
+            self._engine.answer_fetch(ask, lines, more)
+        if said and self._clock() >= self._next_sweep:
+            self._next_sweep = self._clock() + SWEEP_EVERY
+            self.store.forget_older_than(self._clock())
+
+    def page(self, after: int, before: int, limit: int, newest: bool) -> tuple[list[PastLine], int]:
+        """The lines ``after < seq < before`` (0: no bound), at most ``limit``, and how many
+        of the range were left out (counted from the numbers: the store is gapless but
+        for lines forgotten by age, which are below its first line)."""
+        top = before or math.inf
+        if newest:
+            rows = [r for r in self.store.before(before or (1 << 62), limit) if r.seq > after]
+            more = max(0, rows[0].seq - max(after + 1, self.store.first_seq())) if rows else 0
+        else:
+            rows = [r for r in self.store.after(after, limit) if r.seq < top]
+            more = max(0, min(top - 1, self.store.last_seq()) - rows[-1].seq) if rows else 0
+        return [PastLine(r.seq, r.at, r.sender, r.text, r.flags) for r in rows], int(more)
+
+    def last_shown(self) -> ev.HistoryLines:
+        """The room's last lines, for the operator's window at start."""
+        lines = self.store.last(STORED_SHOWN)
+        return ev.HistoryLines("stored", tuple(as_shown(x) for x in lines),
+                               max(0, lines[0].seq - self.store.first_seq()) if lines else 0, True)
+
+    def search(self, words: str) -> ev.SearchResults:
+        return ev.SearchResults(words, tuple(as_shown(x) for x in self.store.search(words, SEARCH_LIMIT)),
+                                self.store.fts)
+
+    def save(self, path: str) -> Event:
+        try:
+            return ev.HistorySaved(path, save_lines(self.store.everything(), path))
+        except OSError as exc:
+            return ev.HistoryProblem("save-failed", exc.strerror or str(exc))

@@ -16,10 +16,11 @@ import dataclasses
 import math
 import os
 import time
+import unicodedata
 from pathlib import Path
 from urllib.parse import quote
 
-from udpcore import Event, events as ev, name_key
+from udpcore import Event, events as ev
 from udpcore.appmsg import LINE_ACTION
 
 from .history import HistoryError, HistoryInUse, HistoryStore, StoredLine, StoredPrivate
@@ -36,7 +37,9 @@ def _slug(text: str) -> str:
 
 class ClientCopy:
     def __init__(self, root: str, server_label: str, name: str) -> None:
-        self.folder = Path(root) / "client" / _slug(server_label) / _slug(name_key(name))
+        # The name as its person reads it, casefolded: the room already treats "Bia" and
+        # "bia" as one name, and a case-blind file system (Windows, macOS) would too.
+        self.folder = Path(root) / "client" / _slug(server_label) / _slug(unicodedata.normalize("NFC", name).casefold())
         self.store: HistoryStore | None = None
         self.problem: ev.HistoryProblem | None = None     # told once, with the first events
 

@@ -17,6 +17,7 @@ from udpcore import (GUEST_TIMEOUT, MEMBER_TIMEOUT, AddressError, AddressProblem
                      VersionMismatch, WrongPassphrase, MAX_NAME_CHARS,
                      MAX_ROOM_CHARS, FoundRoom, NoSuchRoom, SameNameRooms, clean_text, events as ev, format_addr)
 
+from . import history_wording
 from .commands import Command, Unknown, Usage
 from .i18n import _, n_
 from .passphrase import ENV_VAR, MAX_CHARS, PassphraseProblem
@@ -374,6 +375,14 @@ def notice(e: ev.Event, *, addresses: bool = False) -> str | None:
             return n_("{n} ban in force", "{n} bans in force", len(b)).format(n=len(b))
         case ev.Listening(host=h, port=p):
             return _("listening on {address}").format(address=format_addr((h, p)))
+        case ev.MembersBack():
+            return history_wording.members_back(e)
+        case ev.HistoryProblem():
+            return history_wording.problem(e)
+        case ev.HistorySaved():
+            return history_wording.saved(e)
+        case ev.SearchResults():
+            return history_wording.search_summary(e)
     return None
 
 

@@ -327,3 +327,20 @@ def test_history_folder_errors_are_raised_before_the_port_is_taken(tmp_path):
     with pytest.raises(HistoryUnavailable):
         start_server("127.0.0.1", 0, history_dir=str(blocker), stats=False)
     assert os.path.isfile(blocker)
+
+
+def test_a_full_disk_pauses_the_history_and_the_room_goes_on(made, tmp_path):
+    s = server(made, tmp_path / "s")
+    ana = client(made, s.address[1], "ana")
+    say_all(ana, ["guardada"])
+    conn = s._store._conn            # SQLITE_FULL, as a full disk gives it: no page beyond the current ones
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    conn.execute(f"PRAGMA max_page_count = {pages}")
+    say_all(ana, ["longa " * 1000, "ainda relayed"])          # relayed and acknowledged all the same
+    assert wait_for(s, lambda e: isinstance(e, ev.HistoryProblem)).kind == "paused"
+    conn.execute("PRAGMA max_page_count = 1073741823")
+    say_all(ana, ["de volta"])
+    assert wait_for(s, lambda e: isinstance(e, ev.HistoryProblem)).kind == "resumed"
+    bia = client(made, s.address[1], "bia", replay=10)
+    kept = [(x.seq, x.text) for x in block(bia, "earlier").lines]
+    assert kept[0] == (1, "guardada") and kept[-1] == (4, "de volta")      # numbering went on through the gap

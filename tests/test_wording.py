@@ -73,7 +73,8 @@ def test_every_leave_reason_has_its_own_words():
     assert len(set(words.values())) == len(words)
 
 
-SILENT = {ev.Event, ev.RoomLine, ev.LinePending, ev.Closed, ev.Stats}   # shown otherwise, or not at all
+SILENT = {ev.Event, ev.RoomLine, ev.LinePending, ev.Closed, ev.Stats,    # shown otherwise, or not at all
+          ev.HistoryLines, ev.InRoom}
 
 
 def test_every_event_the_core_emits_has_words_or_is_known_to_be_silent():
@@ -87,6 +88,9 @@ def test_every_event_the_core_emits_has_words_or_is_known_to_be_silent():
         ev.LineRefused: ev.LineRefused(3, errors.RateLimited(1)), ev.Removed: ev.Removed("spam"),
         ev.Crowd: ev.Crowd(12, 3), ev.PrivatePassed: ev.PrivatePassed("alice", "bob"),
         ev.BansChanged: ev.BansChanged((ev.Ban("eve"),)),
+        ev.MembersBack: ev.MembersBack(150), ev.HistoryProblem: ev.HistoryProblem("paused"),
+        ev.HistorySaved: ev.HistorySaved("/tmp/sala.txt", 3),
+        ev.SearchResults: ev.SearchResults("cafe", ()),
     }
     classes = {c for c in vars(ev).values() if inspect.isclass(c) and issubclass(c, ev.Event)}
     assert classes == set(samples) | SILENT

@@ -264,6 +264,7 @@ def test_kill_9_mid_burst_loses_no_acknowledged_line(made, tmp_path):
     proc, port = _spawn(tmp_path / "s")
     try:
         ana = client(made, port, "ana")
+        bia = client(made, port, "bia", tmp_path / "bia")       # a reader who must catch up afterwards
         for i in range(400):
             ana.say(f"rajada {i}")
         wait_for(ana, lambda e: isinstance(e, ev.RoomLine) and e.own and e.text == "rajada 60")
@@ -281,10 +282,17 @@ def test_kill_9_mid_burst_loses_no_acknowledged_line(made, tmp_path):
         stored = dict(db.execute("SELECT seq, text FROM lines").fetchall())
         db.close()
         assert all(stored.get(e.seq) == e.text for e in acked)
-        bia = client(made, port, "bia")
-        say_all(bia, ["depois"])
-        after = [e.seq for e in bia.seen if isinstance(e, ev.RoomLine) and e.text == "depois"]
+        caio = client(made, port, "caio")
+        say_all(caio, ["depois"])
+        after = [e.seq for e in caio.seen if isinstance(e, ev.RoomLine) and e.text == "depois"]
         assert after and after[0] > max(stored)          # numbering continues past every stored line
+        # bia, cut off by the crash, comes back by herself and gets exactly what she lacks, once.
+        wait_for(bia, lambda e: e == ev.Reconnected(resumed=False), timeout=30)
+        block(bia, "missed")
+        wait_for(bia, lambda e: isinstance(e, ev.RoomLine))      # live again after the catch-up
+        got = [x.seq for e in bia.seen for x in ((e,) if isinstance(e, ev.RoomLine) else
+                                                 e.lines if isinstance(e, ev.HistoryLines) else ())]
+        assert got == list(range(1, len(got) + 1)) and len(got) > after[0]   # every line once, in order
     finally:
         proc.kill()
         proc.wait(5)

@@ -182,7 +182,7 @@ def test_a_fetch_asks_for_at_most_a_page():
     room = HistRoom(last_lines=PAGE_LINES + 20)
     a = room.add_with("ana", replay=0)
     room.settle()
-    a._ask("older", Fetch(0, 0, 0, 60000, False))
+    a._ask("older", 0, 0, 60000, False)
     room.settle()
     (block,) = blocks(drain(a))
     assert len(block.lines) == PAGE_LINES and block.more == 20
@@ -192,7 +192,7 @@ def test_without_a_history_a_fetch_gets_an_empty_page():
     room = Room(limits=UNLIMITED)
     a = room.add("ana")
     room.settle()
-    a._ask("older", Fetch(0, 0, 0, 10, True))
+    a._ask("older", 0, 0, 10, True)
     room.settle()
     assert blocks(drain(a)) == [ev.HistoryLines("older", (), 0, True)]
 
@@ -436,3 +436,375 @@ def test_leaving_while_waiting_for_a_closed_room_stops_at_once():
 def test_a_history_message_from_the_server_is_never_mistaken_for_a_line():
     for msg in (m.RoomInfo("ab", 3), m.History(1, ()), m.Back(2)):
         assert type(m.decode_msg(m.encode_msg(msg))) is type(msg)
+
+
+# --- edges: what each field and boundary does ----------------------------------------------------
+
+def count_fetches(room: HistRoom) -> list[tuple[int, int, int, bool]]:
+    """Record every page the server reads: (after, before, limit, newest)."""
+    asked: list[tuple[int, int, int, bool]] = []
+    real = room.history.page
+
+    def page(after, before, limit, newest):
+        asked.append((after, before, limit, newest))
+        return real(after, before, limit, newest)
+    room.history.page = page
+    return asked
+
+
+def test_a_replayed_line_keeps_its_time_sender_and_action():
+    room = HistRoom()
+    from udpnet.history import StoredLine
+    room.store.append([StoredLine(1, 1_700_000_000.5, "bia", "acena", 1), StoredLine(2, 1_700_000_001.0, "caio", "oi")])
+    room.server._room.seq = 2
+    a = room.add_with("ana")
+    room.settle()
+    events = drain(a)
+    assert ev.InRoom(room.store.room_id, 2) in events
+    (block,) = blocks(events)
+    assert block.lines == (ev.HistoryLine(1, 1_700_000_000.5, "bia", "acena", True),
+                           ev.HistoryLine(2, 1_700_000_001.0, "caio", "oi", False))
+
+
+def test_no_fetch_is_made_when_there_is_nothing_to_ask():
+    room = HistRoom(last_lines=5)
+    asked = count_fetches(room)
+    room.add_with("ana", room_id=room.store.room_id, last_seq=5)          # nothing missed
+    room.add_with("bia", replay=0)                                          # no replay wanted
+    room.settle()
+    assert asked == []
+    empty = HistRoom()
+    asked = count_fetches(empty)
+    empty.add_with("caio")                                                  # nothing said yet
+    empty.settle()
+    assert asked == []
+
+
+def test_the_same_room_with_nothing_of_it_is_a_newcomers_replay():
+    room = HistRoom(last_lines=4)
+    a = room.add_with("ana", room_id=room.store.room_id, last_seq=0, replay=2)
+    room.settle()
+    (block,) = blocks(drain(a))
+    assert block.kind == "earlier" and [x.seq for x in block.lines] == [3, 4]
+
+
+@pytest.mark.parametrize("kw", [dict(replay=3), dict(last_seq=2), dict(last_seq=2, catch_up=None)],
+                         ids=["earlier", "missed", "missed-script"])
+def test_a_line_said_while_the_page_is_on_its_way_is_shown_once_live(kw):
+    room = HistRoom(last_lines=6)
+    b = room.add_with("bia")
+    room.settle()
+    room.hold_fetches = True
+    if "last_seq" in kw:
+        kw["room_id"] = room.store.room_id
+    a = room.add_with("ana", **kw)
+    room.settle()
+    room.say(b, "live")                   # stored as 7 before the page is read
+    room.hold_fetches = False
+    room.settle()
+    got = [x.seq for e in drain(a) for x in (e.lines if isinstance(e, ev.HistoryLines) else
+                                              (e,) if isinstance(e, ev.RoomLine) else ())]
+    assert got == list(range(got[0], 8)) and got[-1] == 7
+
+
+def test_scrolling_back_after_no_replay_starts_at_the_last_line():
+    room = HistRoom(last_lines=150)
+    a = room.add_with("ana", replay=0)
+    room.settle()
+    a.load_older(room.now)
+    room.settle()
+    (older,) = blocks(drain(a))
+    assert [x.seq for x in older.lines] == list(range(51, 151)) and older.more == 50
+
+
+def test_scrolling_back_reaches_line_one_and_then_asks_no_more():
+    room = HistRoom(last_lines=3)
+    asked = count_fetches(room)
+    a = room.add_with("ana", replay=2)
+    room.settle()
+    a.load_older(room.now)
+    room.settle()
+    assert [x.seq for b in blocks(drain(a)) for x in b.lines] == [2, 3, 1]
+    n = len(asked)
+    a.load_older(room.now)
+    room.settle()
+    assert blocks(drain(a)) == [ev.HistoryLines("older", (), 0, True)] and len(asked) == n
+
+
+def test_a_full_replay_leaves_nothing_older_to_ask_for():
+    room = HistRoom(last_lines=3)
+    asked = count_fetches(room)
+    a = room.add_with("ana", replay=10)
+    room.settle()
+    n = len(asked)
+    a.load_older(room.now)
+    room.settle()
+    assert blocks(drain(a))[-1] == ev.HistoryLines("older", (), 0, True) and len(asked) == n
+
+
+def test_an_older_page_that_reaches_the_start_ends_the_scrolling():
+    room = HistRoom(last_lines=120)
+    asked = count_fetches(room)
+    a = room.add_with("ana", replay=20)
+    room.settle()
+    a.load_older(room.now)           # 100 lines: 1..100, more 0
+    room.settle()
+    assert blocks(drain(a))[-1].more == 0
+    n = len(asked)
+    a.load_older(room.now)
+    room.settle()
+    assert blocks(drain(a)) == [ev.HistoryLines("older", (), 0, True)] and len(asked) == n
+
+
+def test_after_the_gap_scrolling_goes_on_below_our_own_copy_down_to_line_one():
+    room = HistRoom(last_lines=12)
+    a = room.add_with("ana", room_id=room.store.room_id, last_seq=4, oldest_seq=3, catch_up=3)
+    room.settle()
+    drain(a)
+    a.load_older(room.now)          # the gap 5..9
+    room.settle()
+    a.load_older(room.now)          # below what our copy holds (3..4): 1..2
+    room.settle()
+    assert [[x.seq for x in b.lines] for b in blocks(drain(a))] == [[5, 6, 7, 8, 9], [1, 2]]
+
+
+def test_a_pending_older_page_is_asked_again_on_a_new_session():
+    room = HistRoom(last_lines=30)
+    a = room.add_with("ana", replay=5, rejoin=True)
+    room.settle()
+    drain(a)
+    room.hold_fetches = True
+    a.load_older(room.now)
+    room.settle()
+    room.server.close(room.now)      # the page never comes on this session
+    room.advance(1.0)
+    room.server = ServerEngine(room.now, randbytes=room.rng.randbytes, limits=UNLIMITED,
+                               room_id=room.store.room_id, last_seq=room.store.last_seq())
+    room.history = RoomHistory(room.store, room.server, room.problems.append, clock=lambda: room.wall)
+    room.hold_fetches = False
+    room.advance(6.0)
+    events = drain(a)
+    assert a.room_closed is False and a.state is State.JOINED
+    (older,) = [b for b in blocks(events) if b.kind == "older"]
+    assert [x.seq for x in older.lines] == list(range(1, 26))
+
+
+def test_no_older_page_while_waiting_for_the_room():
+    room = HistRoom(last_lines=30)
+    a = room.add_with("ana", replay=5, rejoin=True)
+    room.settle()
+    room.server.close(room.now)
+    room.advance(1.0)
+    drain(a)
+    a.load_older(room.now)
+    assert drain(a) == [ev.HistoryLines("older", (), 0, True)] and a._asked == {}
+
+
+def test_duplicates_and_strays_are_each_counted():
+    room = HistRoom(last_lines=3)
+    a = room.add_with("ana", replay=0)
+    room.settle()
+    drain(a)
+    for _ in range(2):
+        a._emit(ev.RoomLine(2, "ana", "again"))
+        a._server_message(History(999, ()), room.now)
+    ignored = a.ignored
+    a._server_message(History(998, ()), room.now)
+    assert a.duplicates == 2 and a.ignored == ignored + 1
+
+
+def test_script_pages_say_nothing_is_beyond_them():
+    room = HistRoom(last_lines=PAGE_LINES + 10)
+    a = room.add_with("ana", room_id=room.store.room_id, last_seq=5, catch_up=None)
+    room.settle()
+    assert [(p.more, p.done) for p in blocks(drain(a))] == [(0, False), (0, True)]
+
+
+def test_a_script_catch_up_whose_last_page_came_back_empty_is_still_closed():
+    room = HistRoom(last_lines=10)
+    room.hold_fetches = True
+    a = room.add_with("ana", room_id=room.store.room_id, last_seq=2, catch_up=None)
+    room.settle()
+    ((token, asked),) = a._asked.items()
+    a._server_message(History(token, (m.PastLine(3, 1.0, "x", "y"),), more=5), room.now)
+    ((token2, _),) = a._asked.items()
+    a._server_message(History(token2, ()), room.now)         # the rest forgotten meanwhile
+    got = [(b.kind, len(b.lines), b.done) for b in blocks(drain(a))]
+    assert got == [("missed", 1, False), ("missed", 0, True)] and not a._holding
+
+
+def test_a_refused_page_is_asked_again_exactly_when_the_wait_is_over():
+    room = HistRoom(last_lines=10)
+    room.hold_fetches = True
+    a = room.add_with("ana", replay=3)
+    room.settle()
+    ((token, asked),) = a._asked.items()
+    a._server_message(History(token, (), 0, 2), room.now)
+    retry = room.now + 2
+    assert a._asked[token].retry_at == retry and a.get_timer() <= retry
+    a._past_due(retry - 0.001)
+    assert a._asked[token].retry_at == retry
+    a._past_due(retry)
+    assert a._asked[token].retry_at is None and a._past_timer() is None
+
+
+def test_tokens_wrap_within_u32_and_never_reach_zero():
+    room = HistRoom(last_lines=10)
+    a = room.add_with("ana", replay=0)
+    room.settle()
+    a._next_token = 0xFFFFFFFF
+    a._ask("older", 0, 5, 2, True)
+    a._ask("older", 0, 3, 1, True)
+    assert sorted(a._asked) == [1, 0xFFFFFFFF]
+    room.settle()
+    assert len(blocks(drain(a))) == 2
+
+
+def test_a_catch_up_of_one_still_asks_for_one_line():
+    room = HistRoom(last_lines=10)
+    a = room.add_with("ana", room_id=room.store.room_id, last_seq=3, catch_up=0)
+    room.settle()
+    (b,) = blocks(drain(a))
+    assert [x.seq for x in b.lines] == [10] and b.more == 6
+
+
+# --- the server's edges ------------------------------------------------------------------------
+
+def test_a_room_that_ran_one_line_before_gathers_its_members():
+    room = HistRoom(last_lines=1)
+    assert room.server._room.gathering
+
+
+def test_a_page_of_a_member_that_left_is_not_sent():
+    room = HistRoom(last_lines=10)
+    room.hold_fetches = True
+    a = room.add_with("ana", replay=3)
+    room.settle()
+    asks = room.server.take_fetches()
+    (mem,) = [x for x in room.server._roster if x.name == "ana"]
+    room.server._room.remove(mem, m.LeaveReason.LEFT)
+    room.server.answer_fetch(asks[0], [m.PastLine(1, 1.0, "x", "y")], 0)
+    assert not mem.peer.channel.has_output() or room.server._dirty == set()
+
+
+def test_an_oldest_first_page_keeps_its_oldest_lines_when_cut():
+    room = HistRoom()
+    long = "y" * 8000
+    for i in range(12):
+        room.store.append([_line(i + 1, long, room.wall)])
+    room.server._room.seq = 12
+    a = room.add_with("ana", room_id=room.store.room_id, last_seq=0, replay=0)
+    room.settle()
+    a._ask("missed", 0, 13, 12, False, continued=True)
+    room.settle()
+    assert [[x.seq for x in b.lines] for b in blocks(drain(a))] == [[1, 2, 3, 4, 5, 6, 7], [8, 9, 10, 11, 12]]
+
+
+def test_a_page_that_fits_exactly_is_not_cut():
+    from udpcore.pastmsg import page_size
+    room = HistRoom()
+    texts_ = ["z" * 8000] * 7
+    used = sum(page_size(m.PastLine(1, 0.0, "ana", t)) for t in texts_)
+    texts_.append("z" * (PAGE_BYTES - used - page_size(m.PastLine(1, 0.0, "ana", ""))))
+    for i, t in enumerate(texts_):
+        room.store.append([_line(i + 1, t, room.wall)])
+    room.server._room.seq = len(texts_)
+    a = room.add_with("ana", replay=8)
+    room.settle()
+    (b,) = blocks(drain(a))
+    assert len(b.lines) == 8 and b.more == 0
+
+
+def test_refusals_for_the_rate_are_counted_each_and_say_at_least_a_second():
+    room = HistRoom(last_lines=10, limits=Limits(line_rate=1e9, line_burst=10**9, fetch_rate=100.0, fetch_burst=1))
+    room.hold_fetches = True
+    a = room.add_with("ana", replay=0)
+    room.settle()
+    a._ask("older", 0, 5, 2, True)
+    a._ask("older", 0, 5, 2, True)
+    a._ask("older", 0, 5, 2, True)
+    room.step()
+    assert room.server.counters["fetch_limited"] == 2
+    waits = [x.retry_at - room.now for x in a._asked.values() if x.retry_at is not None]
+    assert waits == [1, 1]
+
+
+def test_a_fetch_of_no_lines_reads_none():
+    room = HistRoom(last_lines=10)
+    asked = count_fetches(room)
+    a = room.add_with("ana", replay=0)
+    room.settle()
+    a._ask("older", 0, 5, 0, True)
+    room.settle()
+    assert asked == [(0, 5, 0, True)] and blocks(drain(a)) == [ev.HistoryLines("older", (), 0, True)]
+
+
+def test_the_gathering_window_is_forgotten_when_it_is_over():
+    room = HistRoom(last_lines=3)
+    room.add_with("ana", replay=0)
+    room.advance(BACK_WINDOW + 1)
+    assert not room.server._room.gathering and room.server._back_until is None
+
+
+# --- the codecs' edges ----------------------------------------------------------------------------
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from udpcore.errors import ProtocolError  # noqa: E402
+from udpcore.pastmsg import ROOM_ID_BYTES  # noqa: E402
+
+
+def test_a_room_id_longer_than_its_cap_is_refused_both_ways():
+    m.encode_msg(m.RoomInfo("a" * ROOM_ID_BYTES, 1))
+    with pytest.raises(ValueError):
+        m.encode_msg(m.RoomInfo("a" * (ROOM_ID_BYTES + 1), 1))
+    forged = bytes([m.MsgType.ROOM]) + (ROOM_ID_BYTES + 1).to_bytes(2, "big") + b"a" * (ROOM_ID_BYTES + 1) + bytes(4)
+    with pytest.raises(ProtocolError):
+        m.decode_msg(forged)
+
+
+def test_a_sender_name_longer_than_a_name_is_refused():
+    from udpcore.wire import NAME_LIMIT
+    with pytest.raises(ValueError):
+        m.encode_msg(m.History(1, (m.PastLine(1, 0.0, "n" * (NAME_LIMIT + 1), "t"),)))
+
+
+def test_counts_are_clamped_to_their_fields():
+    big = 1 << 40
+    assert m.decode_msg(m.encode_msg(m.Fetch(1, 2, 3, big, True))).limit == 0xFFFF
+    back = m.decode_msg(m.encode_msg(m.History(1, (), big, big)))
+    assert (back.more, back.wait) == (0xFFFFFFFF, 0xFFFF)
+    assert m.decode_msg(m.encode_msg(m.Back(big))).count == 0xFFFFFFFF
+    assert m.decode_msg(m.encode_msg(m.RoomInfo("r", big))).last_seq == 0xFFFFFFFF
+    assert m.encode_msg(m.Back(1)) == b"\x22\x00\x00\x00\x01"
+    assert m.encode_msg(m.RoomInfo("r", 1))[-4:] == b"\x00\x00\x00\x01"
+
+
+def test_a_fetch_flag_other_than_0_or_1_is_malformed():
+    good = m.encode_msg(m.Fetch(1, 2, 3, 4, True))
+    assert m.decode_msg(good[:-1] + b"\x00").newest is False
+    with pytest.raises(ProtocolError):
+        m.decode_msg(good[:-1] + b"\x02")
+
+
+def test_a_history_page_longer_than_a_page_or_with_a_bad_time_is_malformed():
+    one = m.encode_msg(m.History(1, (m.PastLine(1, 5.0, "a", "b"),)))
+    head = bytes([m.MsgType.HISTORY]) + (1).to_bytes(4, "big") + bytes(4) + bytes(2)
+    body = one[len(head) + 2:]
+    m.decode_msg(head + PAGE_LINES.to_bytes(2, "big") + body * PAGE_LINES)
+    with pytest.raises(ProtocolError):
+        m.decode_msg(head + (PAGE_LINES + 1).to_bytes(2, "big") + body * (PAGE_LINES + 1))
+    for bad in (float("inf"), float("nan")):
+        raw = m.encode_msg(m.History(1, (m.PastLine(1, bad, "a", "b"),)))
+        with pytest.raises(ProtocolError):
+            m.decode_msg(raw)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from([m.MsgType.FETCH, m.MsgType.ROOM, m.MsgType.HISTORY, m.MsgType.BACK]), st.binary(max_size=300))
+def test_the_history_decoders_raise_only_protocol_errors(kind, body):
+    try:
+        msg = m.decode_msg(bytes([kind]) + body)
+    except ProtocolError:
+        return
+    assert m.decode_msg(m.encode_msg(msg)) == msg      # whatever decodes, encodes back the same

@@ -32,7 +32,7 @@ OLDER_PAGE = 100         # lines loaded per scroll past the top
 class _Asked:
     kind: str            # "earlier", "missed", "older"
     fetch: Fetch
-    shown: int = 0       # pages of this catch-up already given to the program
+    continued: bool = False   # a script's catch-up past its first page: its last block closes it
     retry_at: float | None = None
 
 
@@ -68,7 +68,7 @@ class CatchUp:
         if self._older_before <= 1 or self._peer is None or self.state is not State.JOINED:
             self._events.append(ev.HistoryLines("older", (), 0, True))
             return
-        self._ask("older", Fetch(0, self._older_floor, self._older_before, OLDER_PAGE, True))
+        self._ask("older", self._older_floor, self._older_before, OLDER_PAGE, True)
 
     # --- what the server says -------------------------------------------------------
 
@@ -105,10 +105,9 @@ class CatchUp:
             # The server's number is the truth: lines above it are live, whatever we had.
             if top > self.last_seq:
                 if self.catch_up is None:
-                    f = Fetch(0, self.last_seq, top + 1, PAGE_LINES, False)
+                    self._ask("missed", self.last_seq, top + 1, PAGE_LINES, False)
                 else:
-                    f = Fetch(0, self.last_seq, top + 1, self.catch_up, True)
-                self._ask("missed", f)
+                    self._ask("missed", self.last_seq, top + 1, self.catch_up, True)
                 self._holding = True
         else:                           # a room we have nothing of (or whose history began afresh)
             self.room_id = info.room_id
@@ -116,12 +115,12 @@ class CatchUp:
             self._older_before = top + 1 if top else 0
             self._older_floor = 0
             if self.replay and top:
-                self._ask("earlier", Fetch(0, 0, top + 1, self.replay, True))
+                self._ask("earlier", 0, top + 1, self.replay, True)
                 self._holding = True
             older = []                  # pages of another room: not wanted any more
         self.last_seq = top
-        for a in older:
-            self._ask("older", a.fetch)
+        for a in older:                  # a page asked on the session that ended: ask it again
+            self._ask("older", a.fetch.after, a.fetch.before, a.fetch.limit, True)
 
     def _history(self, h: History, now: float) -> None:
         asked = self._asked.pop(h.token, None)
@@ -145,9 +144,9 @@ class CatchUp:
             return
         if not f.newest and h.more and lines:                  # a script's catch-up: the next page
             self._events.append(ev.HistoryLines(asked.kind, lines, 0, False))
-            self._ask(asked.kind, Fetch(0, lines[-1].seq, f.before, f.limit, False), asked.shown + 1)
+            self._ask(asked.kind, lines[-1].seq, f.before, f.limit, False, continued=True)
             return
-        if lines or asked.shown:
+        if lines or asked.continued:
             self._events.append(ev.HistoryLines(asked.kind, lines, h.more if f.newest else 0, True))
         if f.newest and lines:
             if asked.kind == "earlier":
@@ -158,13 +157,16 @@ class CatchUp:
 
     # --- inside ---------------------------------------------------------------------
 
-    def _ask(self, kind: str, f: Fetch, shown: int = 0) -> None:
+    def _ask(self, kind: str, after: int, before: int, limit: int, newest: bool, continued: bool = False) -> None:
         token = self._next_token
-        self._next_token = token % 0xFFFFFFFF + 1
-        f = Fetch(token, f.after, f.before, f.limit, f.newest)
-        self._asked[token] = _Asked(kind, f, shown)
+        self._next_token = token % 0xFFFFFFFF + 1        # u32, never 0
+        self._send_ask(_Asked(kind, Fetch(token, after, before, limit, newest), continued))
+
+    def _send_ask(self, a: _Asked) -> None:
+        a.retry_at = None
+        self._asked[a.fetch.token] = a
         if self._peer is not None:
-            self._peer.send(m.encode_msg(f), capped=False)
+            self._peer.send(m.encode_msg(a.fetch), capped=False)
 
     def _let_live_through(self) -> None:
         """The catch-up is shown: the live events held meanwhile follow, in order."""
@@ -174,10 +176,9 @@ class CatchUp:
 
     def _past_due(self, now: float) -> None:
         """Ask again what the server refused for its rate, once the wait is over."""
-        for token, a in list(self._asked.items()):
+        for a in list(self._asked.values()):
             if a.retry_at is not None and now >= a.retry_at:
-                del self._asked[token]
-                self._ask(a.kind, a.fetch, a.shown)
+                self._send_ask(a)
 
     def _past_timer(self) -> float | None:
         times = [a.retry_at for a in self._asked.values() if a.retry_at is not None]

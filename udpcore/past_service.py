@@ -116,6 +116,4 @@ class PastService:
             self._back_until = None
             if self._room.gathering:
                 self._room.end_gathering()
-        elif self._back_until is not None and not self._room.gathering:
-            self._back_until = None
 

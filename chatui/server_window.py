@@ -37,6 +37,7 @@ from .lock_bar import LockBar
 from .reach_table import ReachTable
 from .room_name_bar import RoomNameBar
 from .history import Entry
+from .history_actions import ask_save_path, history_notice
 from .leaving import LeavingWindow, on_close
 from .poller import QueuePoller
 from .target import TargetChip
@@ -111,11 +112,12 @@ class ServerApp(LeavingWindow):
         root.title(title())
         on_close(root, self.exit)
         self.view = ChatView(root, palette, on_send=self.send, on_exit=self.exit, on_pick=self.write_privately,
-                             member_columns=columns(), members_width=460)
+                             member_columns=columns(), members_width=460,
+                             on_search=self.search_history, on_save=self.save_history)
         self.view.pack(fill="both", expand=True)
-        # The chip sits right above the line being typed: entry and status move down one row.
-        self.view.entry.grid_configure(row=2, pady=(4, 0))
-        self.view.status.grid_configure(row=3)
+        self.view.history.tag_of = self._private_tag
+        # The chip sits right above the line being typed (the view's row 1).
+        self.view.entry.grid_configure(pady=(4, 0))
         self.chip = TargetChip(self.view, palette, on_clear=self.clear_target)
         self.chip.grid(row=1, column=0, sticky="ew", pady=(8, 0))
         tree = self.view.members.tree
@@ -376,6 +378,25 @@ class ServerApp(LeavingWindow):
             return
         self.bans_window = moderation.BansWindow(self.root, self.bans, self.unban)
 
+    # --- the room's history ------------------------------------------------------------------
+
+    def search_history(self, words: str) -> None:
+        if self.transport is not None and hasattr(self.transport, "search"):
+            self.transport.search(words)
+
+    def save_history(self) -> None:
+        if self.transport is None or not hasattr(self.transport, "save_history"):
+            return
+        path = ask_save_path(self.root)
+        if path:
+            self.transport.save_history(path)
+
+    @staticmethod
+    def _private_tag(line: ev.HistoryLine) -> str:
+        if line.private_to and name_key(line.private_to) == name_key(SERVER_NAME):
+            return private_to_you()
+        return _("to {name}").format(name=line.private_to) if line.private_to else ""
+
     # --- closing -----------------------------------------------------------------------------
 
     def exit(self) -> None:
@@ -399,7 +420,15 @@ class ServerApp(LeavingWindow):
                     self._show_target()
                 else:
                     tag = _("to {name}").format(name=e.private_to) if e.private_to else ""
-                entries.append(Entry("line", e.text, e.sender, e.action, tag))
+                entries.append(Entry("line", e.text, e.sender, e.action, tag, when=e.at or None, seq=e.seq))
+            elif isinstance(e, ev.HistoryLines):
+                self.view.history.append(entries)
+                entries = []
+                self.view.history.show_block(e)
+            elif isinstance(e, ev.SearchResults):
+                self.view.show_results(e)
+            elif (note := history_notice(e)) is not None:
+                entries.append(note)
             elif isinstance(e, ev.PrivatePassed):
                 self.passed += 1
                 self._status()

@@ -262,7 +262,7 @@ class HistoryPane(BlocksMixin, ttk.Frame):
         follow = self.at_bottom()
         entries, self._last_day = self.dated(entries, self._last_day)
         self.insert_at("end-1c", entries)
-        if self.lines > self.max_lines:
+        if self.lines > self.max_lines and follow:     # not under a reader who is up in older pages
             self._trim(self.lines - self.max_lines)
         if follow:
             t.see("end")

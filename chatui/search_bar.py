@@ -45,7 +45,7 @@ class SearchBar(ttk.Frame):
         row.columnconfigure(0, weight=1)
         self.list_frame = ttk.Frame(self)
         self.list = tk.Listbox(self.list_frame, height=RESULT_ROWS, activestyle="none", exportselection=False,
-                               relief="flat", borderwidth=0, highlightthickness=1)
+                               relief="flat", borderwidth=0, highlightthickness=1, font="TkTextFont")
         self.list_scroll = ttk.Scrollbar(self.list_frame, orient="vertical", command=self.list.yview)
         self.list.configure(yscrollcommand=self.list_scroll.set)
         self.list.grid(row=0, column=0, sticky="nsew")
@@ -122,6 +122,10 @@ class SearchBar(ttk.Frame):
             self.list.insert("end", *(hw.search_line(line) for line in e.lines))
             self.list_frame.grid(row=1, column=0, sticky="ew", pady=(6, 0))
             self.list.configure(height=min(RESULT_ROWS, len(e.lines)))
+            if len(e.lines) > RESULT_ROWS:
+                self.list_scroll.grid()
+            else:
+                self.list_scroll.grid_remove()
         else:
             self.list_frame.grid_remove()
 

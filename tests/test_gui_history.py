@@ -180,7 +180,11 @@ def test_an_older_page_fills_the_gap_above_a_catch_up_under_its_heading(tk_root,
 def test_an_empty_older_page_means_nothing_older_and_the_marker_goes(tk_root, chat):
     app, fake = chat
     connect(app, fake, ev.HistoryLines("stored", page(50, 60, TUE), more=49))
-    app.load_older()
+    t = app.view.history.text
+    x, y, _w, h = t.bbox(t.search(hw.more_lines(49), "1.0"))
+    t.event_generate("<Motion>", x=x + 5, y=y + h // 2)
+    t.event_generate("<ButtonRelease-1>", x=x + 5, y=y + h // 2)        # the marker is a link too
+    assert fake.count("load_older") == 1
     app.load_older()
     assert fake.count("load_older") == 1
     put(app, fake, ev.HistoryLines("older", (), more=0))

@@ -55,6 +55,8 @@ class ClientHistory:
         if isinstance(e, ev.SearchResults):
             self.view.show_results(e)
             return True
+        if isinstance(e, ev.MembersBack):        # joins were not named: the list is asked for again
+            self._refresh_members_soon()         # type: ignore[attr-defined]
         note = history_notice(e)
         if note is not None:
             out.append(note)

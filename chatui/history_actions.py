@@ -3,6 +3,7 @@ saved files and problems, the Save history as… dialog, and the bar a client
 shows while its room is closed ("Join again")."""
 from __future__ import annotations
 
+import re
 import time
 import tkinter as tk
 from tkinter import filedialog, ttk
@@ -16,12 +17,23 @@ from .history import Entry
 REJOIN_PAUSE_MS = 2000       # Join again rests this long after a click: one try at a time
 
 
+MOVED_ASIDE = re.compile(r"moved aside to (.+?) and a new history started")
+
+
+def history_problem(kind: str, detail: str = "") -> str:
+    """chatfront's sentence for a history problem. The store tells a damaged file
+    in an English sentence of its own: only the file it names is kept from it."""
+    if kind == "damaged" and (m := MOVED_ASIDE.search(detail)):
+        detail = m.group(1)
+    return hw.problem(ev.HistoryProblem(kind, detail))
+
+
 def history_notice(e: ev.Event) -> Entry | None:
     """The history pane's line for a saved file, a problem, members coming back; None for others."""
     if isinstance(e, ev.HistorySaved):
         return Entry("notice", hw.saved(e))
     if isinstance(e, ev.HistoryProblem):
-        return Entry("notice" if e.kind == "resumed" else "error", hw.problem(e))
+        return Entry("notice" if e.kind == "resumed" else "error", history_problem(e.kind, e.detail))
     if isinstance(e, ev.MembersBack):
         return Entry("notice", hw.members_back(e))
     return None

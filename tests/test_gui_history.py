@@ -361,3 +361,156 @@ def test_the_server_window_searches_saves_and_tells_history_problems(tk_root, mo
     fake.events.put(ev.HistoryLines("earlier", (line(0, "old secret", MON, private_to="server"),)))
     pump(tk_root, lambda: "old secret" in app.view.history.content(), what="block")
     assert "(private to you)" in app.view.history.content() or "private" in app.view.history.content()
+
+
+# --- real transports on 127.0.0.1 -----------------------------------------------------------------------
+
+
+def said(client, text: str) -> None:
+    """``client`` says ``text`` and waits for the room's echo: stored before anyone else joins."""
+    from tests.conftest import wait_for
+    from tests.typing_ import typed
+    if not hasattr(client, "seen"):
+        client.seen = []
+    typed(client, text)
+    wait_for(client, lambda e: isinstance(e, ev.RoomLine) and e.own and e.text == text)
+
+
+def window_client(tmp_path, name: str = "alice"):
+    """start_client as the window's program starts it: a copy of its own, and rejoining by itself."""
+    from functools import partial
+    from udpnet import start_client
+    return partial(start_client, history_dir=str(tmp_path / f"copy-{name}"), rejoin=True)
+
+
+def test_a_late_joiner_sees_the_room_dimmed_and_ctrl_f_finds_cafe_typed_without_accent(tk_root, tmp_path):
+    from chatui.client_window import ClientApp
+    from tests.conftest import wait_for
+    from udpnet import start_client, start_server
+    srv = start_server("127.0.0.1", 0, stats=False, history_dir=str(tmp_path / "room"))
+    bob = start_client(f"127.0.0.1:{srv.address[1]}", "bob")
+    bob.seen = []
+    try:
+        wait_for(bob, lambda e: isinstance(e, ev.Connected))
+        for words in ("on se retrouve au café ?", "à 18 h", "ok pour moi"):
+            said(bob, words)
+        app = ClientApp(tk_root, tk_root._palette, f"127.0.0.1:{srv.address[1]}", "alice",
+                        start=window_client(tmp_path))
+        pump(tk_root, lambda: app.view is not None and "ok pour moi" in text(app), what="the replay")
+        shown = text(app).splitlines()
+        assert hw.earlier_heading() in shown and shown.count(hw.earlier_heading()) == 1
+        assert "dim" in tags_at(app, "au café") and "heading" in tags_at(app, hw.earlier_heading())
+        assert sum("bob: " in s for s in shown) == 3                     # each line once
+        said(bob, "now live")
+        pump(tk_root, lambda: "now live" in text(app), what="a live line")
+        assert "dim" not in tags_at(app, "now live") and text(app).count("now live") == 1
+        app.view.entry.entry.focus_force()
+        tk_root.update()
+        app.view.entry.entry.event_generate("<Control-f>")
+        tk_root.update()
+        app.view.search.var.set("cafe")
+        app.view.search.entry.event_generate("<Return>")
+        pump(tk_root, lambda: app.view.search.list.size() > 0, what="the results")
+        assert app.view.search.summary.cget("text") == "1 line found for \u201ccafe\u201d."
+        assert app.view.search.list.get(0).endswith("bob: on se retrouve au café ?")
+        assert app.view.search.choose(0)
+        found = app.view.history.text.tag_ranges("found")
+        assert "au café" in app.view.history.text.get(*found)
+    finally:
+        bob.close(timeout=1)
+        srv.close()
+
+
+@pytest.mark.timeout(90)
+def test_a_closed_room_that_opens_again_takes_the_window_back_with_every_line_once(tk_root, tmp_path):
+    from chatui.client_window import ClientApp
+    from tests.conftest import wait_for
+    from udpnet import start_client, start_server
+    room = str(tmp_path / "room")
+    srv = start_server("127.0.0.1", 0, stats=False, history_dir=room)
+    port = srv.address[1]
+    app = ClientApp(tk_root, tk_root._palette, f"127.0.0.1:{port}", "alice", start=window_client(tmp_path))
+    pump(tk_root, lambda: app.view is not None and "alice" in app.view.members.names(), what="joined")
+    srv.say("before the break")
+    pump(tk_root, lambda: "before the break" in text(app), what="a line")
+    srv.close()
+    pump(tk_root, lambda: app.closed_bar is not None, what="the room closed")
+    assert str(app.view.entry.entry.cget("state")) == "disabled" and app.view.members.tree.instate(["disabled"])
+    srv = start_server("127.0.0.1", port, stats=False, history_dir=room)        # the same room, restarted
+    bob = start_client(f"127.0.0.1:{port}", "bob")
+    bob.seen = []
+    try:
+        wait_for(bob, lambda e: isinstance(e, ev.Connected))
+        said(bob, "said while alice was out")
+        app.closed_bar.button.invoke()                                       # Join again: at once
+        pump(tk_root, lambda: app.closed_bar is None and "said while alice was out" in text(app),
+             timeout=20, what="back in the room")
+        pump(tk_root, lambda: "bob" in app.view.members.names(), what="the new member list")
+        assert str(app.view.entry.entry.cget("state")) == "normal" and not app.view.members.tree.instate(["disabled"])
+        assert text(app).count("said while alice was out") == 1 and text(app).count("before the break") == 1
+        app.view.entry.var.set("hello again")
+        app.view.entry.send()
+        wait_for(bob, lambda e: isinstance(e, ev.RoomLine) and e.text == "hello again")
+    finally:
+        bob.close(timeout=1)
+        srv.close()
+
+
+def test_the_server_window_shows_its_stored_room_and_searches_it(tk_root, tmp_path):
+    from chatui.server_window import ServerApp
+    from udpnet import start_server
+    room = str(tmp_path / "history")
+    first = start_server("127.0.0.1", 0, stats=False, history_dir=room)
+    first.say("yesterday's café plan")
+    time.sleep(0.3)
+    first.close()
+    app = ServerApp(tk_root, tk_root._palette, "127.0.0.1", 0, history_dir=room)
+    try:
+        pump(tk_root, lambda: "café plan" in app.view.history.content(), what="the stored room")
+        assert hw.earlier_heading() in app.view.history.content() and "dim" in tags_at(app, "café plan")
+        app.view.open_search()
+        app.view.search.var.set("CAFE")
+        app.view.search.search()
+        pump(tk_root, lambda: app.view.search.list.size() == 1, what="found")
+        assert app.view.search.choose(0)
+    finally:
+        app.transport.close()
+
+
+def test_a_second_server_window_on_the_same_history_says_so_and_quits(tk_root, tmp_path):
+    from chatui.server_window import PortDialog, ServerApp
+    from udpnet import start_server
+    room = str(tmp_path / "history")
+    first = start_server("127.0.0.1", 0, stats=False, history_dir=room)
+    try:
+        app = ServerApp(tk_root, tk_root._palette, "127.0.0.1", 0, history_dir=room)
+        dialog = next(w for w in tk_root.winfo_children() if isinstance(w, PortDialog))
+        assert dialog.message.cget("text").startswith("Another chat program is already using the history folder")
+        assert app.transport is None and not dialog.entry.winfo_manager()
+        dialog.quit_button.invoke()
+        assert app.exit_code == 2
+    finally:
+        first.close()
+
+
+def test_a_damaged_file_is_told_in_chatfront_words_naming_the_file_moved_aside(tk_root):
+    from chatui.history_actions import history_notice
+    store_says = ("The history file was damaged (file is not a database); it was moved aside to "
+                  "history.sqlite3.damaged-20261203-1030 and a new history started.")
+    note = history_notice(ev.HistoryProblem("damaged", store_says))
+    assert note.kind == "error"
+    assert note.text == hw.problem(ev.HistoryProblem("damaged", "history.sqlite3.damaged-20261203-1030"))
+    assert history_notice(ev.HistoryProblem("resumed")).kind == "notice"
+
+
+def test_no_history_is_said_once_in_the_server_window(tk_root):
+    from chatui.server_window import ServerApp
+    app = ServerApp(tk_root, tk_root._palette, "127.0.0.1", 0, keep_history=False)
+    try:
+        assert app.view.history.content().count(hw.no_history()) == 1
+        app.view.open_search()
+        app.view.search.var.set("nothing")
+        app.view.search.search()
+        pump(tk_root, lambda: app.view.search.summary.cget("text") != "", what="an answer")
+    finally:
+        app.transport.close()

@@ -1,5 +1,5 @@
 """The client window's side of the room's history (mixed into ClientApp):
-blocks of past lines, loading older pages at the top, search, saving, and the
+blocks of past lines, loading older pages at the top, and the
 room that closes and opens again.
 
 Kept apart from client_window.py so each stays small; it only uses what
@@ -12,12 +12,12 @@ from typing import Any
 from udpcore import events as ev
 
 from .history import Entry
-from .history_actions import ClosedBar, ask_save_path, history_notice
+from .history_actions import ClosedBar, HistoryTools, history_notice
 
 OLDER_WAIT_MS = 10_000       # no answer to load_older() in this time: it may be asked again
 
 
-class ClientHistory:
+class ClientHistory(HistoryTools):
     root: tk.Tk
     transport: Any
     view: Any
@@ -82,17 +82,6 @@ class ClientHistory:
             except tk.TclError:
                 pass
             self._older_timer = None
-
-    def search(self, words: str) -> None:
-        if self.transport is not None and not self.stopped and hasattr(self.transport, "search"):
-            self.transport.search(words)
-
-    def save_history(self) -> None:
-        if self.transport is None or self.stopped or not hasattr(self.transport, "save_history"):
-            return
-        path = ask_save_path(self.root)
-        if path:
-            self.transport.save_history(path)
 
     # --- the room closes, and opens again -----------------------------------------------------
 

@@ -130,7 +130,7 @@ class ClientApp(ClientHistory, LeavingWindow):
         self.members = list(e.members) or [e.name]
         self.state = Link.CONNECTED
         self.view = ChatView(self.root, self.palette, on_send=self.send, on_exit=self.exit,
-                             on_pick=self.pick, on_search=self.search, on_save=self.save_history)
+                             on_pick=self.pick, on_search=self.search_history, on_save=self.save_history)
         self.view.pack(fill="both", expand=True)
         self.history_ready()
         if problem:

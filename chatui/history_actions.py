@@ -7,7 +7,7 @@ import re
 import time
 import tkinter as tk
 from tkinter import filedialog, ttk
-from typing import Callable
+from typing import Any, Callable
 
 from chatfront import history_wording as hw
 from udpcore import events as ev
@@ -73,3 +73,22 @@ class ClosedBar(ttk.Frame):
             self.button.configure(state="normal")
         except tk.TclError:
             pass
+
+
+class HistoryTools:
+    """Search and Save history as…, the same in both windows (mixed into ClientApp and ServerApp)."""
+
+    root: tk.Tk
+    transport: Any
+    stopped: bool = False
+
+    def search_history(self, words: str) -> None:
+        if self.transport is not None and not self.stopped and hasattr(self.transport, "search"):
+            self.transport.search(words)
+
+    def save_history(self) -> None:
+        if self.transport is None or self.stopped or not hasattr(self.transport, "save_history"):
+            return
+        path = ask_save_path(self.root)
+        if path:
+            self.transport.save_history(path)

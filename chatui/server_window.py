@@ -38,7 +38,7 @@ from .reach_table import ReachTable
 from .room_name_bar import RoomNameBar
 from .history import Entry
 from chatfront.history_wording import no_history
-from .history_actions import ask_save_path, history_notice, history_problem
+from .history_actions import HistoryTools, history_notice, history_problem
 from .leaving import LeavingWindow, on_close
 from .poller import QueuePoller
 from .target import TargetChip
@@ -62,7 +62,7 @@ def host_of(address: str) -> str:
     return host.strip("[]")
 
 
-class ServerApp(LeavingWindow):
+class ServerApp(HistoryTools, LeavingWindow):
     """Owns the server window and the server transport. ``send``, ``exit``,
     ``handle`` and the moderation actions are plain methods so tests drive them directly.
 
@@ -395,17 +395,6 @@ class ServerApp(LeavingWindow):
         self.bans_window = moderation.BansWindow(self.root, self.bans, self.unban)
 
     # --- the room's history ------------------------------------------------------------------
-
-    def search_history(self, words: str) -> None:
-        if self.transport is not None and hasattr(self.transport, "search"):
-            self.transport.search(words)
-
-    def save_history(self) -> None:
-        if self.transport is None or not hasattr(self.transport, "save_history"):
-            return
-        path = ask_save_path(self.root)
-        if path:
-            self.transport.save_history(path)
 
     @staticmethod
     def _private_tag(line: ev.HistoryLine) -> str:

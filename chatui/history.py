@@ -304,18 +304,18 @@ class HistoryPane(BlocksMixin, ttk.Frame):
         """The view moved. When the pane's height changed (a bar shown, the window
         resized, the first layout), a reader who was at the bottom stays there;
         otherwise where the view is now is where the reader wants it."""
-        height = self.text.winfo_height()
-        if height != self._height:
-            self._height = height
-            if self._stuck and float(last) < 0.99999:
-                self.text.after_idle(self.text.see, "end")
-        else:
-            self._stuck = float(last) >= 0.99999
         self.scroll.set(first, last)
         if float(last) >= 0.99999 and self.more.winfo_manager():
             self.more.place_forget()
-        if float(first) <= 0.0 and float(last) < 1.0:       # scrolled to the very top of a longer history
-            self._reached_top()
+        height = self.text.winfo_height()
+        if height != self._height:                          # laid out again: not the reader's doing
+            self._height = height
+            if self._stuck and float(last) < 0.99999:
+                self.text.after_idle(self.text.see, "end")
+            return
+        self._stuck = float(last) >= 0.99999
+        if float(first) <= 0.0 and float(last) < 1.0 and self.text.winfo_ismapped():
+            self._reached_top()                             # scrolled to the very top of a longer history
 
     def _wheel(self, event) -> None:
         """Wheel or Page Up while already at the top (or with everything in view)."""

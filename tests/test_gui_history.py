@@ -164,6 +164,15 @@ def test_scrolling_to_the_top_loads_an_older_page_once_and_it_goes_above_keeping
     assert fake.count("load_older") == 2                    # line 1 is shown: nothing older to ask for
 
 
+def test_the_first_layout_is_not_the_reader_scrolling_up(tk_root, chat):
+    app, fake = chat
+    put(app, fake, ev.Connected("alice", "127.0.0.5:5002"), ev.HistoryLines("earlier", page(301, 400, TUE), more=300))
+    deadline = time.monotonic() + 0.5
+    while time.monotonic() < deadline:
+        tk_root.update()
+    assert app.view.history.at_bottom() and fake.count("load_older") == 0
+
+
 def test_an_older_page_fills_the_gap_above_a_catch_up_under_its_heading(tk_root, chat):
     app, fake = chat
     connect(app, fake, ev.HistoryLines("stored", page(1, 5, TUE)))

@@ -24,10 +24,49 @@ class ClientHistory(HistoryTools):
     stopped: bool
 
     def init_history(self) -> None:
+        self.joined = False                      # Connected has come (the view may be up before)
         self.early: list[ev.Event] = []          # history events that came before the chat view
         self.older_asked = False                 # a load_older() waits for its page
         self._older_timer: str | None = None
         self.closed_bar: ClosedBar | None = None
+
+    # --- before the room answers -------------------------------------------------------------
+
+    def make_view(self) -> None:
+        from .chat_view import ChatView
+        self.view = ChatView(self.root, self.palette, on_send=self.send, on_exit=self.exit,  # type: ignore
+                             on_pick=self.pick, on_search=self.search_history,            # type: ignore
+                             on_save=self.save_history)
+        self.view.pack(fill="both", expand=True)
+        self.history_ready()
+
+    def before_joining(self, e: ev.Event) -> None:
+        """Our stored copy came before the room answered: the last conversation is shown at
+        once (the issue's "before it connects"), greyed names and no entry until the join."""
+        form = self.form                                                    # type: ignore[attr-defined]
+        if self.view is None and isinstance(e, ev.HistoryLines) and e.lines and form is not None:
+            form.pack_forget()                   # kept: a join that fails goes back to it
+            self.make_view()
+            self.view.set_input_enabled(False)
+            self.view.members.set_enabled(False)
+            self._status()                                                  # type: ignore[attr-defined]
+        if self.view is None:
+            self.early.append(e)
+            return
+        out: list[Entry] = []
+        self.history_event(e, out)
+        self.flush(out)
+
+    def early_view_gone(self) -> None:
+        """The join failed: the stored conversation goes, the form comes back as it was."""
+        self.early = []
+        self.joined = False
+        if self.view is not None:
+            self.view.destroy()
+            self.view = None
+            self.closed_bar = None
+            if self.form is not None:                                       # type: ignore[attr-defined]
+                self.form.pack(expand=True)                                 # type: ignore[attr-defined]
 
     def history_ready(self) -> None:
         """The chat view exists: it loads older pages at the top, and shows what came before it."""

@@ -24,7 +24,6 @@ from .leaving import LeavingWindow, on_close
 from .theme import Palette
 
 
-
 class Link(Enum):
     """What the status line says about the connection."""
 
@@ -129,10 +128,12 @@ class ClientApp(ClientHistory, LeavingWindow):
         self.me = e.name
         self.members = list(e.members) or [e.name]
         self.state = Link.CONNECTED
-        self.view = ChatView(self.root, self.palette, on_send=self.send, on_exit=self.exit,
-                             on_pick=self.pick, on_search=self.search_history, on_save=self.save_history)
-        self.view.pack(fill="both", expand=True)
-        self.history_ready()
+        self.joined = True
+        if self.view is None:
+            self.make_view()
+        else:                                 # the stored conversation was up while it joined
+            self.room_back()
+            self.view.entry.entry.focus_set()
         if problem:
             self._show(Entry("error", not_remembered(problem)))
         self._status()
@@ -158,7 +159,7 @@ class ClientApp(ClientHistory, LeavingWindow):
         if self.poller:
             self.poller.stop()
         self.transport = None
-        self.early = []                     # the stored lines of a join that did not happen
+        self.early_view_gone()                # the stored lines of a join that did not happen
         if self.form is None:
             return
         error = e.error if isinstance(e, ev.JoinRefused) else None
@@ -231,7 +232,7 @@ class ClientApp(ClientHistory, LeavingWindow):
                 if self.leaving:
                     self.close_window()
                     return
-            if self.view is None:
+            if not self.joined:
                 if isinstance(e, ev.Connected):
                     self._connected(e)
                     changed = True
@@ -239,7 +240,7 @@ class ClientApp(ClientHistory, LeavingWindow):
                     self._failed(e)
                     return
                 elif isinstance(e, (ev.HistoryLines, ev.HistoryProblem)):
-                    self.early.append(e)        # our stored copy comes before the room answers
+                    self.before_joining(e)      # our stored copy comes before the room answers
                 continue
             if isinstance(e, ev.RoomLine):
                 lines += self._room_line(e, entries)
@@ -369,7 +370,9 @@ class ClientApp(ClientHistory, LeavingWindow):
         if self.view is None or self.transport is None or self.leaving:
             return
         label = self.transport.server_label
-        if self.state is Link.RECONNECTING:
+        if self.state is Link.CONNECTING:     # the stored conversation shown while it joins
+            text = _("Connecting to {server}…").format(server=label)
+        elif self.state is Link.RECONNECTING:
             text = _("Reconnecting to {server}…").format(server=label)
         elif self.state is Link.CLOSED:
             text = _("Server closed — {server} is no longer serving this room").format(server=label)

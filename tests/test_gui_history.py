@@ -104,6 +104,29 @@ def test_the_stored_copy_shows_dimmed_with_heading_and_days_and_an_overlapping_r
     assert app.view.history.text.cget("state") == "disabled"
 
 
+def test_the_stored_conversation_shows_before_the_room_answers_and_a_failed_join_goes_back_to_the_form(
+        tk_root, chat):
+    from udpcore import NameTaken
+    app, fake = chat
+    put(app, fake, ev.HistoryLines("stored", page(1, 3, TUE)))
+    assert app.view is not None and "bob: line 3" in text(app) and not app.form.winfo_manager()
+    assert app.view.status.get() == "Connecting to 127.0.0.5:5002…"
+    assert str(app.view.entry.entry.cget("state")) == "disabled" and app.view.members.tree.instate(["disabled"])
+    put(app, fake, ev.JoinRefused(NameTaken("alice")))
+    assert app.view is None and app.form.winfo_manager()
+    assert app.form.message.cget("text") == "The name alice is already taken in this room; choose another."
+
+
+def test_the_stored_conversation_stays_when_the_join_works(tk_root, chat):
+    app, fake = chat
+    put(app, fake, ev.HistoryLines("stored", page(1, 3, TUE)))
+    view = app.view
+    connect(app, fake)
+    assert app.view is view and app.form is None and text(app).count("bob: line 3") == 1
+    assert str(app.view.entry.entry.cget("state")) == "normal" and not app.view.members.tree.instate(["disabled"])
+    assert app.view.status.get() == "Connected to 127.0.0.5:5002 as alice"
+
+
 def test_a_missed_block_has_its_heading_is_not_dimmed_and_says_what_is_not_shown(tk_root, chat):
     app, fake = chat
     connect(app, fake)

@@ -546,3 +546,32 @@ def test_no_history_is_said_once_in_the_server_window(tk_root):
         pump(tk_root, lambda: app.view.search.summary.cget("text") != "", what="an answer")
     finally:
         app.transport.close()
+
+
+def test_private_lines_of_the_history_are_shown_once_and_say_who_they_were_for(tk_root, chat):
+    app, fake = chat
+    secret = line(0, "just for you", TUE, private_to="alice")
+    mine = line(0, "thanks", TUE + 5, sender="alice", private_to="bob")
+    connect(app, fake, ev.HistoryLines("stored", (line(1, "hi", TUE - 5), secret, mine)))
+    put(app, fake, ev.HistoryLines("missed", (secret, mine, line(2, "new", TUE + 9))))
+    shown = text(app)
+    assert shown.count("just for you") == 1 and shown.count("thanks") == 1 and "bob: new" in shown
+    assert "bob: (private) just for you" in shown and "alice: (to bob) thanks" in shown
+
+
+def test_a_reader_up_in_older_pages_is_not_trimmed_under(tk_root):
+    from chatui.history import Entry, HistoryPane
+    pane = HistoryPane(tk_root, tk_root._palette, max_lines=50)
+    pane.pack(fill="both", expand=True)
+    pane.append([Entry("line", f"old {i}", "bob", seq=i) for i in range(1, 41)])
+    tk_root.update()
+    pane.text.yview_moveto(0.0)
+    tk_root.update()
+    pane.append([Entry("line", f"new {i}", "bob", seq=i) for i in range(41, 81)])
+    assert "old 1" in pane.content() and pane.text.yview()[0] == 0.0        # kept while being read
+    pane.scroll_to_end()
+    tk_root.update()
+    pane.append([Entry("line", "newest", "bob", seq=81)])
+    assert "old 1" not in pane.content() and pane.lines <= 50 and pane.trimmed
+    assert not pane.may_have_older()                                      # the top is gone: nothing to load above
+    assert not pane.show_seq(1) and pane.show_seq(81)

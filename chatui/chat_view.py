@@ -66,6 +66,9 @@ class ChatView(ttk.Frame):
                 top.bind(sequence, lambda e: (self.open_search(), "break")[1], add="+")
             if top.tk.call("tk", "windowingsystem") == "aqua":
                 top.bind("<Command-f>", lambda e: (self.open_search(), "break")[1], add="+")
+        if on_save is not None:                   # Ctrl+S: Save history as…, as in any program that saves
+            for sequence in ("<Control-s>", "<Control-S>"):
+                top.bind(sequence, lambda e: (on_save(), "break")[1], add="+")
         self.entry.entry.focus_set()
 
     def _place_sash(self, event) -> None:

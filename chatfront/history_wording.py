@@ -148,3 +148,15 @@ def save_history_title() -> str:
 
 def no_history() -> str:
     return _("History is off (--no-history): lines are kept in memory only while the server runs.")
+
+
+# --- added for the windows (chatui) ----------------------------------------------------
+
+def search_button() -> str:
+    """The button that opens the search bar (Ctrl+F does the same)."""
+    return _("Search…")
+
+
+def save_history_button() -> str:
+    """The button that opens the Save history as dialog."""
+    return _("Save history as…")

@@ -117,13 +117,24 @@ def saved(e: ev.HistorySaved) -> str:
 
 # --- search ----------------------------------------------------------------------------
 
-def search_line(line: ev.HistoryLine) -> str:
-    """``[YYYY-MM-DD HH:MM] NAME: TEXT`` (the headless ``/search`` and saved files)."""
-    who = _shown(line.sender)
-    text = _shown(line.text)
-    if line.action:
-        return f"[{stamp(line.at)}] * {who} {text}"
-    return f"[{stamp(line.at)}] {who}: {text}"
+def search_line(line: ev.HistoryLine, me: str = "") -> str:
+    """``[YYYY-MM-DD HH:MM] NAME: TEXT`` (the headless ``/search`` and saved files).
+    A private line says so as a live one does: ``NAME (to bob): TEXT`` on the sender's
+    side (and wherever ``me`` is not known), ``NAME (private): TEXT`` on the recipient's."""
+    return f"[{stamp(line.at)}] {room_line(line, me)}"
+
+
+def as_room_line(line: ev.HistoryLine, me: str = "") -> ev.RoomLine:
+    """A line of the history as the live line it was, for what prints or shows live lines."""
+    return ev.RoomLine(seq=line.seq, sender=line.sender, text=line.text, action=line.action,
+                       private_to=line.private_to, own=bool(me) and line.sender == me, at=line.at)
+
+
+def room_line(line: ev.HistoryLine, me: str = "") -> str:
+    """The terminal's form of a line of the history, exactly that of a live line:
+    ``NAME: TEXT``, ``* NAME ACTION``, ``NAME (private): TEXT``."""
+    from .wording import describe       # wording is the larger module; only the terminal needs this
+    return describe(as_room_line(line, me), me) or ""
 
 
 def search_summary(e: ev.SearchResults) -> str:
@@ -136,6 +147,30 @@ def search_summary(e: ev.SearchResults) -> str:
 
 def search_usage() -> str:
     return _("Usage: /search WORDS (accents and case do not matter)")
+
+
+def save_usage() -> str:
+    return _("Usage: /save FILE (the history, written as text)")
+
+
+def history_help() -> str:
+    """The history's commands, after the program's own /help."""
+    return _("""  /search WORDS    find lines in the history (accents and case do not matter)
+  /save FILE       write the history to a text file""")
+
+
+def cannot_start(e: Exception, *, server: bool = True) -> str:
+    """udpnet.HistoryInUse / HistoryUnavailable raised as a program starts: one sentence,
+    then the program ends (status 1); never a traceback. ``server``: it has --no-history."""
+    path = str(getattr(e, "path", ""))
+    if type(e).__name__ == "HistoryInUse":
+        return problem(ev.HistoryProblem("in-use", path))
+    reason = _shown(str(getattr(e, "reason", "") or e))
+    if server:
+        return _("The history folder {path} cannot be used ({reason}). Choose another with --data-dir, "
+                 "or start with --no-history.").format(path=_shown(path), reason=reason)
+    return _("The history folder {path} cannot be used ({reason}). Choose another with --data-dir.").format(
+        path=_shown(path), reason=reason)
 
 
 def search_placeholder() -> str:

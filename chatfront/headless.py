@@ -246,7 +246,8 @@ def run_server(args: argparse.Namespace, **start_options) -> int:
         first.append(port_moved(args.port, srv.address[1]))
     if getattr(args, "open_clients", ()):
         try:
-            open_clients(args.open_clients, srv.address, passphrase=start_options["passphrase"])
+            open_clients(args.open_clients, srv.address, passphrase=start_options["passphrase"],
+                         data_dir=getattr(args, "data_dir", None))
         except OSError as exc:
             first.append(clients_not_opened(exc.strerror or str(exc)))
     for sentence in first:

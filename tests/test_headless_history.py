@@ -487,3 +487,18 @@ def test_kill_9_of_the_server_mid_burst_loses_no_acknowledged_line(procs, tmp_pa
     assert seqs == list(range(1, len(seqs) + 1)), "the room's numbering has a gap or restarted"
     texts = [s.text for s in stored if s.sender == "sender"]
     assert texts == [f"burst {i}" for i in range(1500)]
+
+
+def test_the_clients_a_server_opens_keep_their_history_in_its_data_folder(tmp_path):
+    import json
+    import sys
+    from chatfront.launch import open_clients
+    out = tmp_path / "seen.json"
+    program = [sys.executable, "-c", f"import json, sys; json.dump(sys.argv, open({str(out)!r}, 'w'))"]
+    (p,) = open_clients(("ana",), ("127.0.0.1", 5002), program, data_dir=str(tmp_path / "portable"))
+    assert p.wait(timeout=20) == 0
+    assert json.loads(out.read_text())[1:] == ["--server", "127.0.0.1:5002", "--name", "ana",
+                                               "--data-dir", str(tmp_path / "portable")]
+    (p,) = open_clients(("ana",), ("127.0.0.1", 5002), program)           # none given: theirs
+    assert p.wait(timeout=20) == 0
+    assert "--data-dir" not in json.loads(out.read_text())

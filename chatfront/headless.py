@@ -157,8 +157,9 @@ class HistoryPrinter:
 
     BLOCKS = {"earlier": hw.earlier_marker, "missed": hw.missed_marker}
 
-    def __init__(self) -> None:
+    def __init__(self, history_path: str | None = None) -> None:
         self.open: str | None = None        # the kind of the block being printed, until done
+        self.history_path = history_path    # the server's history file, for "damaged"
 
     def lines(self, e: ev.Event, me: str = "") -> list[str] | None:
         """The lines to print for ``e`` (maybe none), or None when ``e`` is no history event."""
@@ -170,7 +171,7 @@ class HistoryPrinter:
         if isinstance(e, ev.MembersBack):
             return ["* " + hw.members_back(e)]
         if isinstance(e, ev.HistoryProblem):
-            return ["* " + hw.problem(e)]
+            return ["* " + hw.problem(e, self.history_path)]
         if isinstance(e, ev.HistorySaved):
             return ["* " + hw.saved(e)]
         return None
@@ -254,7 +255,7 @@ def run_server(args: argparse.Namespace, **start_options) -> int:
         notes.put("* " + sentence)
     exit_asked = False              # ``exit`` with members in asks once; the next ``exit`` closes
     bans_now: tuple[ev.Ban, ...] = bans
-    history = HistoryPrinter()
+    history = HistoryPrinter(getattr(srv, "history_path", None))
 
     def typed(line: str) -> bool:
         nonlocal exit_asked
@@ -386,6 +387,10 @@ _LINE_ERRORS = (BacklogFull, NotInRoom, RateLimited, Muted, NoSuchMember)   # a 
 
 
 ANSWER_WAIT = 10.0     # seconds the client, its input ended, waits for /search and /save to be answered
+# After joining, the room's replay or catch-up starts within a round trip; a session that
+# has none shows none: /search waits this long for one to start (the engine does not say
+# "nothing to catch up"), then searches the copy as it is.
+SETTLE = 1.0
 LIST_TIME = 2.0        # seconds --list (and a room's name given as --server) waits for rooms to answer
 
 
@@ -408,8 +413,9 @@ def run_client(args: argparse.Namespace) -> int:
         # An address or host name first; else a room of that name on the LAN (2 s at most).
         passphrase = passphrase_from(getattr(args, "passphrase_file", None))
         # catch_up=None: every line missed is printed (paged by the transport), however many.
+        # rejoin=False: when the room closes the terminal ends (status 1); only windows wait for it.
         cli = start_client(server_or_room(args.server, LIST_TIME, getattr(args, "ports", None)), args.name,
-                           passphrase=passphrase, catch_up=None, **client_history(args))
+                           passphrase=passphrase, catch_up=None, rejoin=False, **client_history(args))
     except ChatError as exc:
         _fail("ChatClient", explain(exc))
         return 1
@@ -421,6 +427,8 @@ def run_client(args: argparse.Namespace) -> int:
     notes: queue.SimpleQueue[str] = queue.SimpleQueue()
     asked = [0]                        # /search and /save sent (the stdin thread counts them) ...
     answered = 0                       # ... and answered: the end of input waits for the answers
+    caught_up = threading.Event()      # in the room, and what it sends on joining is here
+    in_room_at: float | None = None    # when the session began (InRoom), while no block has come yet
 
     def typed(line: str) -> bool:
         if stop.is_set():
@@ -435,6 +443,13 @@ def run_client(args: argparse.Namespace) -> int:
             if stop.is_set():
                 return False
         if isinstance(cmd, (Search, Save)):
+            # The client searches its own copy: first let it hold what the room sends on
+            # joining (a newcomer's replay, a catch-up), so a script's first /search finds it.
+            by = time.monotonic() + ANSWER_WAIT
+            while not caught_up.wait(0.05) and not stop.is_set() and time.monotonic() < by:
+                pass
+            if stop.is_set():
+                return False
             asked[0] += 1
         if (usage := history_usage(cmd)) is not None:
             notes.put("* " + usage)
@@ -455,6 +470,9 @@ def run_client(args: argparse.Namespace) -> int:
     pending = problems.pending
     history = HistoryPrinter()
     while True:
+        if in_room_at is not None and time.monotonic() - in_room_at > SETTLE:
+            caught_up.set()                # nothing to catch up: no block came
+            in_room_at = None
         if typed_all.is_set() and not stop.is_set():
             answers_by = answers_by or time.monotonic() + ANSWER_WAIT
             if answered >= asked[0] or time.monotonic() > answers_by:
@@ -470,6 +488,14 @@ def run_client(args: argparse.Namespace) -> int:
             continue
         if isinstance(e, ev.Closed):
             break
+        if isinstance(e, ev.InRoom):       # a fresh session: a replay or a catch-up may follow
+            caught_up.clear()
+            in_room_at = time.monotonic()
+            continue
+        if isinstance(e, ev.HistoryLines) and e.kind in HistoryPrinter.BLOCKS:
+            in_room_at = None
+            if e.done:
+                caught_up.set()
         if (shown := history.lines(e, cli.name)) is not None:
             if isinstance(e, (ev.SearchResults, ev.HistorySaved)) or (
                     isinstance(e, ev.HistoryProblem) and e.kind == "save-failed"):

@@ -92,7 +92,9 @@ def join_again() -> str:
     return _("Join again")
 
 
-def problem(e: ev.HistoryProblem) -> str:
+def problem(e: ev.HistoryProblem, path: str | None = None) -> str:
+    """``path``: where the history is kept (ServerTransport.history_path), for "damaged",
+    whose detail is the store's own English notice and is never shown."""
     detail = _shown(e.detail)
     if e.kind == "in-use":
         return _("Another chat program is already using the history folder {path}. "
@@ -100,8 +102,11 @@ def problem(e: ev.HistoryProblem) -> str:
     if e.kind == "unavailable":
         return _("The history cannot be kept ({reason}); the room works without it.").format(reason=detail)
     if e.kind == "damaged":
-        return _("The history file was damaged; it was moved aside to {path} and a new history started.").format(
-            path=detail)
+        if path:
+            return _("The history file {path} was damaged; it was kept beside it, renamed with "
+                     ".corrupt- and the time, and a new history started.").format(path=_shown(path))
+        return _("The history file was damaged; it was kept, renamed with .corrupt- and the time, "
+                 "and a new history started.")
     if e.kind == "paused":
         return _("History paused: the disk refused to store lines. The room goes on; lines said now are not kept.")
     if e.kind == "resumed":

@@ -88,7 +88,11 @@ def test_every_history_problem_is_one_distinct_sentence():
     for s in sentences:
         assert s.endswith(".") and "\n" not in s and s[0].isupper()
     assert "/data/history/room" in sentences[0] and "--data-dir" in sentences[0]
-    assert "moved aside to /data/history/room" in sentences[2]
+    # "damaged": the detail is the store's English notice, never shown; the file's path is.
+    assert "/data/history/room" not in sentences[2]
+    damaged = hw.problem(ev.HistoryProblem("damaged", "English notice"), "/data/history/room/history.sqlite3")
+    assert damaged.startswith("The history file /data/history/room/history.sqlite3 was damaged")
+    assert "English notice" not in damaged and ".corrupt-" in damaged
 
 
 def test_a_store_that_cannot_open_is_one_sentence_naming_the_folder(tmp_path):
@@ -136,6 +140,7 @@ def test_every_sentence_goes_through_the_translation(monkeypatch):
             hw.save_history_title(), hw.no_history(), hw.cannot_start(HistoryInUse(Path("/x"))),
             hw.cannot_start(HistoryUnavailable(Path("/x"), "r")),
             hw.cannot_start(HistoryUnavailable(Path("/x"), "r"), server=False)]
+    said += [hw.problem(ev.HistoryProblem("damaged", "d"), "/x/history.sqlite3")]
     said += [hw.problem(ev.HistoryProblem(k, "d")) for k in
              ("in-use", "unavailable", "damaged", "paused", "resumed", "save-failed")]
     for s in said:

@@ -178,6 +178,11 @@ def cannot_start(e: Exception, *, server: bool = True) -> str:
         path=_shown(path), reason=reason)
 
 
+def whole_number_between(minimum: int, maximum: int) -> str:
+    """What an option such as --replay takes (after "--replay takes ")."""
+    return _("a whole number from {minimum} to {maximum}").format(minimum=minimum, maximum=maximum)
+
+
 def search_placeholder() -> str:
     return _("Search the history")
 

@@ -11,7 +11,10 @@ import platform
 
 from udpcore import DEFAULT_PORT, DISCOVERY_PORTS, ChatError, Limits, __version__, room_name
 
+from udpcore.pastmsg import PAGE_LINES
+
 from .datadir import data_dir
+from .history_wording import whole_number_between
 from .i18n import _
 from .launch import names_option
 from .passphrase import ENV_VAR
@@ -37,15 +40,17 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {message}\n")
 
 
-def _whole(option: str, minimum: int):
-    """argparse type: a whole number of at least ``minimum``, else one sentence naming ``option``."""
+def _whole(option: str, minimum: int, maximum: int | None = None):
+    """argparse type: a whole number of at least ``minimum`` (and at most ``maximum``),
+    else one sentence naming ``option``."""
     def convert(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             value = minimum - 1
-        if value < minimum:
-            raise argparse.ArgumentError(None, bad_option(option, text, whole_number_from(minimum)))
+        if value < minimum or (maximum is not None and value > maximum):
+            wanted = whole_number_from(minimum) if maximum is None else whole_number_between(minimum, maximum)
+            raise argparse.ArgumentError(None, bad_option(option, text, wanted))
         return value
     return convert
 
@@ -229,9 +234,9 @@ def client_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", metavar="DIR", default=None,
                    help=_("folder for this computer's copy of the rooms' history, one per server, room and name "
                           "(default: the user's data folder for LanChat)"))
-    p.add_argument("--replay", metavar="N", type=_whole("--replay", 0), default=REPLAY,
-                   help=_("on joining a room for the first time, show its last N lines (default {n}; 0: none)").format(
-                       n=REPLAY))
+    p.add_argument("--replay", metavar="N", type=_whole("--replay", 0, PAGE_LINES), default=REPLAY,
+                   help=_("on joining a room for the first time, show its last N lines (at most {most}; "
+                          "default {n}; 0: none)").format(n=REPLAY, most=PAGE_LINES))
     _passphrase(p, _("a locked room's passphrase, read from FILE (or from the {var} environment variable)"))
     _theme(p)
     return p

@@ -49,6 +49,7 @@ def test_history_options_reach_the_transports(tmp_path):
     args = client_parser().parse_args(["--data-dir", str(tmp_path / "c"), "--replay", "0"])
     assert client_history(args) == {"history_dir": str(tmp_path / "c" / "history"), "replay": 0}
     assert client_parser().parse_args([]).replay == 100
+    assert client_parser().parse_args(["--replay", "500"]).replay == 500
     for parser in (server_parser(), client_parser()):
         assert "--data-dir" in parser.format_help()
     assert "--history-days" in server_parser().format_help() and "--replay" in client_parser().format_help()
@@ -59,9 +60,10 @@ def test_history_options_reach_the_transports(tmp_path):
     ("gui_server.py", "--history-days", "-3", "a number above 0"),
     ("gui_server.py", "--history-days", "nan", "a number above 0"),
     ("gui_server.py", "--history-days", "week", "a number above 0"),
-    ("gui_client.py", "--replay", "-1", "a whole number of 0 or more"),
-    ("gui_client.py", "--replay", "many", "a whole number of 0 or more"),
-    ("gui_client.py", "--replay", "2.5", "a whole number of 0 or more"),
+    ("gui_client.py", "--replay", "-1", "a whole number from 0 to 500"),
+    ("gui_client.py", "--replay", "many", "a whole number from 0 to 500"),
+    ("gui_client.py", "--replay", "2.5", "a whole number from 0 to 500"),
+    ("gui_client.py", "--replay", "501", "a whole number from 0 to 500"),   # one HISTORY page at most
 ])
 def test_a_bad_history_option_is_one_sentence_and_status_2(procs, program, option, value, wanted):
     p = procs(program, "--headless", "--server", "127.0.0.1:1", "--name", "a", option, value, stdin=b"") \
@@ -390,6 +392,24 @@ def test_a_client_restarted_on_its_data_folder_prints_only_what_it_lacks(procs, 
     alice.send("live 7")
     again.expect(r"^alice: live 7$")
     assert [ln for ln in again.lines if ln.startswith("alice")].count("alice: away 4") == 1
+
+
+def test_two_names_on_one_data_folder_keep_their_own_copies(procs, tmp_path):
+    """Several people (or names) on one computer and one folder: no clash, no mixing."""
+    shared = tmp_path / "shared"
+    srv = start_server(procs, tmp_path / "srv")
+    alice = joined(procs, srv, "alice", shared)
+    bob = joined(procs, srv, "bob", shared)
+    alice.send("to everyone")
+    bob.expect(r"^alice: to everyone$")
+    code, _, err = bob.finish()
+    assert code == 0, err
+    alice.send("while bob is away")
+    alice.expect(r"^alice: while bob is away$")
+    again = joined(procs, srv, "bob", shared)
+    again.expect(r"^\* \(live\)$")
+    assert block(again.lines, "* while you were away:") == ["alice: while bob is away"]
+    assert not any("HistoryInUse" in ln or "Another chat program" in ln for ln in alice.lines + again.lines)
 
 
 def test_search_finds_words_without_their_accents(procs, tmp_path):

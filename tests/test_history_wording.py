@@ -139,7 +139,7 @@ def test_every_sentence_goes_through_the_translation(monkeypatch):
             hw.search_usage(), hw.save_usage(), hw.history_help(), hw.search_placeholder(),
             hw.save_history_title(), hw.no_history(), hw.cannot_start(HistoryInUse(Path("/x"))),
             hw.cannot_start(HistoryUnavailable(Path("/x"), "r")),
-            hw.cannot_start(HistoryUnavailable(Path("/x"), "r"), server=False)]
+            hw.cannot_start(HistoryUnavailable(Path("/x"), "r"), server=False), hw.whole_number_between(0, 5)]
     said += [hw.problem(ev.HistoryProblem("damaged", "d"), "/x/history.sqlite3")]
     said += [hw.problem(ev.HistoryProblem(k, "d")) for k in
              ("in-use", "unavailable", "damaged", "paused", "resumed", "save-failed")]

@@ -466,57 +466,95 @@ def test_save_writes_the_history_to_a_file(procs, tmp_path):
     alice.expect(r"^\* The history could not be saved: .+\.$")
 
 
-def _acknowledged(sender_lines: list[str], who: str) -> list[str]:
-    return [ln for ln in sender_lines if ln.startswith(f"{who}: ")]
+def _own(lines: list[str], who: str) -> list[str]:
+    return [ln for ln in lines if ln.startswith(f"{who}: ")]
 
 
-@pytest.mark.timeout(150)
-def test_kill_9_of_the_server_mid_burst_loses_no_acknowledged_line(procs, tmp_path):
+BURST = 1500
+
+
+def _kill_9_mid_burst(procs, tmp_path) -> dict:
     """A sender pipes 1,500 lines; the server is killed (SIGKILL) once 300 were
     acknowledged (echoed to the sender) and restarted on the same port and data
-    folder. Every line the sender saw acknowledged reaches the watcher exactly
-    once, in order, live or caught up; the room's numbering continues."""
+    folder. Returns what each program printed and what the store holds."""
     from udpnet.history import HistoryStore
     srv = start_server(procs, tmp_path / "srv")
     port = srv.port
     watcher = joined(procs, srv, "watcher", tmp_path / "w")
-    payload = "".join(f"burst {i}\n" for i in range(1500)).encode()
+    payload = "".join(f"burst {i}\n" for i in range(BURST)).encode()
     sender = member(procs, port, "sender", tmp_path / "s", stdin=payload)
     sender.expect(r"^sender: burst 299$", timeout=30)
     srv.p.send_signal(signal.SIGKILL)
     srv.p.wait(timeout=10)
-    seen_before = _acknowledged(sender.lines, "sender")
+    seen_before = _own(sender.lines, "sender")
     time.sleep(1.0)                                           # the room is down a moment
     again = start_server(procs, tmp_path / "srv", port=port)
     code, lines, err = sender.finish(timeout=90)
-    acknowledged = _acknowledged(lines, "sender")
-    assert acknowledged[:len(seen_before)] == seen_before
-    watcher.expect(r"^sender: burst 1499$", timeout=60)
-    got = [ln for ln in watcher.lines if ln.startswith("sender: ")]
-    assert len(got) == len(set(got)), "a line printed twice"
-    assert got == [f"sender: burst {i}" for i in range(len(got))], "a line lost or out of order"
-    assert set(acknowledged) <= set(got)
-    assert acknowledged == [f"sender: burst {i}" for i in range(1500)]     # its own, once each, in order
-    assert "* Reconnected and joined the room again" in watcher.lines
-    if "* while you were away:" in watcher.lines:             # what was said while it rejoined, then live
+    watcher.expect(rf"^sender: burst {BURST - 1}$", timeout=60)
+    if "* while you were away:" in watcher.lines:
         watcher.expect(r"^\* \(live\)$")
-        assert watcher.lines.index("* (live)") > watcher.lines.index("* while you were away:")
     again.send("exit")
     again.send("exit")
     again.finish()
-    store = HistoryStore.open(tmp_path / "srv" / "history" / "room", now=time.time())
-    try:
+    with HistoryStore.open(tmp_path / "srv" / "history" / "room", now=time.time()) as store:
         stored = store.last(5000)
-    finally:
-        store.close()
-    seqs = [s.seq for s in stored]
+    return {"seen_before": seen_before, "sender": lines, "code": code, "err": err,
+            "watcher": list(watcher.lines), "stored": stored}
+
+
+@pytest.mark.timeout(150)
+def test_kill_9_of_the_server_mid_burst_loses_no_acknowledged_line(procs, tmp_path):
+    """Every line the sender saw acknowledged reaches the watcher, in order, live or
+    caught up, and is in the store; the room's numbering continues without a gap."""
+    run = _kill_9_mid_burst(procs, tmp_path)
+    got = list(dict.fromkeys(_own(run["watcher"], "sender")))          # first time each was printed
+    assert got == [f"sender: burst {i}" for i in range(BURST)], "a line lost or out of order"
+    assert set(run["seen_before"]) <= set(got)
+    assert "* Reconnected and joined the room again" in run["watcher"]
+    if "* while you were away:" in run["watcher"]:             # what was said while it rejoined, then live
+        assert run["watcher"].index("* (live)") > run["watcher"].index("* while you were away:")
+    seqs = [s.seq for s in run["stored"]]
     assert seqs == list(range(1, len(seqs) + 1)), "the room's numbering has a gap or restarted"
-    texts = [s.text for s in stored if s.sender == "sender"]
-    assert texts == [f"burst {i}" for i in range(1500)]
-    # Everything typed was delivered, so the sender ends with 0. (Core, open: lines the server
-    # stored and acknowledged but had not yet echoed when it died come back to the sender in its
-    # "missed" block, never as its own echo, so they stay LinePending and are counted "not delivered".)
-    assert code == 0, err
+    assert list(dict.fromkeys(s.text for s in run["stored"] if s.sender == "sender")) == \
+        [f"burst {i}" for i in range(BURST)]
+
+
+@pytest.mark.timeout(150)
+def test_kill_9_of_the_server_mid_burst_prints_every_line_once_and_the_sender_ends_well(procs, tmp_path):
+    """Every line is printed once over the life of a data folder, and a sender whose
+    every line was delivered ends with status 0. Open in the core (see the report):
+    lines the dying server had stored but not yet acknowledged are sent again on the
+    new session and stored a second time (32 twice, the window in flight); lines it had
+    acknowledged but not yet echoed stay LinePending for ever ("N lines you typed were
+    not delivered", status 1)."""
+    run = _kill_9_mid_burst(procs, tmp_path)
+    texts = [s.text for s in run["stored"] if s.sender == "sender"]
+    assert len(texts) == len(set(texts)), f"{len(texts) - len(set(texts))} lines stored twice"
+    got = _own(run["watcher"], "sender")
+    assert len(got) == len(set(got)), f"{len(got) - len(set(got))} lines printed twice"
+    assert _own(run["sender"], "sender") == [f"sender: burst {i}" for i in range(BURST)]
+    assert run["code"] == 0, run["err"]
+
+
+@pytest.mark.timeout(90)
+def test_members_back_after_a_restart_are_one_line(procs, tmp_path):
+    """After kill -9 and a restart, the members who come back are told as one line
+    ("2 members are back"), not a "joined" each, however long each takes to notice:
+    here alice speaks at once (she notices the restart at once), bob stays idle."""
+    srv = start_server(procs, tmp_path / "srv")
+    alice = joined(procs, srv, "alice", tmp_path / "a")
+    bob = joined(procs, srv, "bob", tmp_path / "b")
+    alice.send("before")
+    bob.expect(r"^alice: before$")
+    srv.p.send_signal(signal.SIGKILL)
+    srv.p.wait(timeout=10)
+    again = start_server(procs, tmp_path / "srv", port=srv.port)
+    alice.send("after")
+    bob.expect(r"^alice: after$", timeout=30)
+    again.expect(r"^\* \d+ members? (is|are) back$", timeout=20)
+    for who in (alice, bob):
+        who.expect(r"^\* 2 members are back$", timeout=10)
+    assert not any("joined" in ln for ln in again.lines), again.lines
 
 
 def test_the_clients_a_server_opens_keep_their_history_in_its_data_folder(tmp_path):

@@ -532,7 +532,10 @@ def test_kill_9_of_the_server_mid_burst_prints_every_line_once_and_the_sender_en
     assert len(texts) == len(set(texts)), f"{len(texts) - len(set(texts))} lines stored twice"
     got = _own(run["watcher"], "sender")
     assert len(got) == len(set(got)), f"{len(got) - len(set(got))} lines printed twice"
-    assert _own(run["sender"], "sender") == [f"sender: burst {i}" for i in range(BURST)]
+    own = _own(run["sender"], "sender")
+    wanted = [f"sender: burst {i}" for i in range(BURST)]
+    assert own == wanted, (f"the sender printed {len(own) - len(set(own))} of its lines twice, "
+                           f"{len(set(wanted) - set(own))} never; {run['err']}")
     assert run["code"] == 0, run["err"]
 
 

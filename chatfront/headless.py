@@ -2,8 +2,13 @@
 
 Thin: they print what arrives on the transport's queue and send what is typed
 on stdin. Exit status: 0 after a clean end; 1 when the name is refused, the
-server cannot be reached or closed the room, the operator removed us, or
-anything typed was not delivered; 2 for a busy port or a bad option.
+server cannot be reached or closed the room, the operator removed us,
+anything typed was not delivered, or the history folder cannot be used (another
+server holds it); 2 for a busy port or a bad option.
+
+The room's history prints in the live form between markers scripts rely on
+(:class:`HistoryPrinter`); a closed room still ends the client (``rejoin=False``):
+waiting for the room to open again is the windows' way, not a script's.
 """
 from __future__ import annotations
 

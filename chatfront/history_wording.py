@@ -6,6 +6,8 @@ on, so they are worded here once and tested.
 """
 from __future__ import annotations
 
+import os
+import re
 import time
 
 from udpcore import clean_text, events as ev
@@ -92,9 +94,21 @@ def join_again() -> str:
     return _("Join again")
 
 
+# The name a damaged history file is given beside the new one (udpnet.history._move_aside:
+# ``history.sqlite3.corrupt-20261203-103000``), found by its form, not by the store's words.
+_ASIDE = re.compile(r"[^\s/\\]+\.(?:corrupt|damaged)-[0-9][0-9-]*")
+
+
+def aside_name(detail: str) -> str:
+    """The damaged file's new name in a HistoryProblem("damaged") detail: the store's own
+    English notice, or that name alone; "" when it names none."""
+    m = _ASIDE.search(detail)
+    return m.group(0) if m else ""
+
+
 def problem(e: ev.HistoryProblem, path: str | None = None) -> str:
-    """``path``: where the history is kept (ServerTransport.history_path), for "damaged",
-    whose detail is the store's own English notice and is never shown."""
+    """``path``: the history file (ServerTransport.history_path), so that "damaged" names
+    where the old file now is in full. The store's English words are never shown."""
     detail = _shown(e.detail)
     if e.kind == "in-use":
         return _("Another chat program is already using the history folder {path}. "
@@ -102,11 +116,11 @@ def problem(e: ev.HistoryProblem, path: str | None = None) -> str:
     if e.kind == "unavailable":
         return _("The history cannot be kept ({reason}); the room works without it.").format(reason=detail)
     if e.kind == "damaged":
-        if path:
-            return _("The history file {path} was damaged; it was kept beside it, renamed with "
-                     ".corrupt- and the time, and a new history started.").format(path=_shown(path))
-        return _("The history file was damaged; it was kept, renamed with .corrupt- and the time, "
-                 "and a new history started.")
+        if not (name := aside_name(e.detail)):
+            return _("The history file was damaged; it was moved aside and a new history started.")
+        where = os.path.join(os.path.dirname(path), name) if path and os.path.dirname(path) else name
+        return _("The history file was damaged; it was moved aside to {path} and a new history started.").format(
+            path=_shown(where))
     if e.kind == "paused":
         return _("History paused: the disk refused to store lines. The room goes on; lines said now are not kept.")
     if e.kind == "resumed":

@@ -3,6 +3,7 @@ scripts rely on, search results, problems, and that every one is translated."""
 from __future__ import annotations
 
 import gettext
+import os
 import re
 import time
 from pathlib import Path
@@ -88,11 +89,22 @@ def test_every_history_problem_is_one_distinct_sentence():
     for s in sentences:
         assert s.endswith(".") and "\n" not in s and s[0].isupper()
     assert "/data/history/room" in sentences[0] and "--data-dir" in sentences[0]
-    # "damaged": the detail is the store's English notice, never shown; the file's path is.
-    assert "/data/history/room" not in sentences[2]
-    damaged = hw.problem(ev.HistoryProblem("damaged", "English notice"), "/data/history/room/history.sqlite3")
-    assert damaged.startswith("The history file /data/history/room/history.sqlite3 was damaged")
-    assert "English notice" not in damaged and ".corrupt-" in damaged
+    assert "/data/history/room" not in sentences[2]               # a folder is no file moved aside
+    # "damaged": the store says it in English of its own; only the file it names is kept from it.
+    notice = ("The history file was damaged (file is not a database); it was moved aside to "
+              "history.sqlite3.corrupt-20261203-103000 and a new history started.")
+    assert hw.aside_name(notice) == "history.sqlite3.corrupt-20261203-103000"
+    assert hw.aside_name("history.sqlite3.corrupt-20261203-103000-2") == "history.sqlite3.corrupt-20261203-103000-2"
+    assert hw.aside_name("history.sqlite3") == "" and hw.aside_name("") == ""
+    named = hw.problem(ev.HistoryProblem("damaged", notice))
+    assert named == hw.problem(ev.HistoryProblem("damaged", "history.sqlite3.corrupt-20261203-103000"))
+    assert named == ("The history file was damaged; it was moved aside to history.sqlite3.corrupt-20261203-103000 "
+                     "and a new history started.")
+    full = hw.problem(ev.HistoryProblem("damaged", notice), "/data/history/room/history.sqlite3")
+    assert "moved aside to " + os.path.join("/data/history/room", "history.sqlite3.corrupt-20261203-103000") in full
+    assert "not a database" not in full
+    assert hw.problem(ev.HistoryProblem("damaged", "history.sqlite3")) == \
+        "The history file was damaged; it was moved aside and a new history started."
 
 
 def test_a_store_that_cannot_open_is_one_sentence_naming_the_folder(tmp_path):

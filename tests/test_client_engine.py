@@ -40,6 +40,7 @@ class FakeServer:
         self.c = ClientEngine(name, SERVER, now, randbytes=random.Random(5).randbytes, passphrase=passphrase)
         self.keys: ScriptKeys | None = None
         self.peer: Peer | None = None
+        self.origins: list[m.Origin] = []
 
     def open(self, data: bytes):
         """A datagram from the client, decoded (a sealed one opened with the session's keys)."""
@@ -83,13 +84,19 @@ class FakeServer:
             self.c.receive_datagram(d, SERVER, self.now)
 
     def hear(self) -> list:
-        """What the client sent over the session, as messages (and acknowledged)."""
+        """What the client sent over the session, as messages (and acknowledged). Its
+        ORIGIN, which comes once a session before the first line, is kept apart in
+        ``origins`` (test_history_core.py tests what it is for)."""
         got = []
         for p in self.out():
             if isinstance(p, (wire.Data, wire.Ack, wire.Ping)):
                 assert self.peer is not None and p.session == self.peer.session
                 got += self.peer.receive(p, self.now)
-        return got
+        for i, x in enumerate(got):
+            if isinstance(x, m.Origin):
+                assert not any(isinstance(y, (m.Say, m.Private)) for y in got[:i])   # never a line before it
+                self.origins.append(x)
+        return [x for x in got if not isinstance(x, m.Origin)]
 
 
 def joined(name: str = "alice") -> FakeServer:

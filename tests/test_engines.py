@@ -308,7 +308,7 @@ def test_control_characters_in_text_become_spaces():
 def test_nobody_can_speak_from_another_address_with_a_members_session():
     room, (a, b) = joined_room("alice", "bob")
     typed(a, "genuine")
-    (data, _), = [x for x in a.datagrams_to_send(room.now) if isinstance(opened(keys_of(a), x[0]), wire.Data)]
+    *_, (data, _) = [x for x in a.datagrams_to_send(room.now) if isinstance(opened(keys_of(a), x[0]), wire.Data)]
     room.server.receive_datagram(data, ("127.0.0.9", 666), room.now)   # replayed from elsewhere
     room.server.receive_datagram(data, room.addr_of(b), room.now)      # or from another member's address
     room.settle()

@@ -894,3 +894,80 @@ def test_page_size_is_what_a_line_adds_to_the_encoded_page():
     lines = (m.PastLine(1, 1.0, "ana", "oi"), m.PastLine(2, 2.0, "jo\u00e3o", "a\u00e7\u00e3o" * 9))
     empty = len(m.encode_msg(m.History(1, ())))
     assert len(m.encode_msg(m.History(1, lines))) == empty + sum(page_size(x) for x in lines)
+
+
+# --- a line sent again after the server went down ------------------------------------------------
+
+def _restart(room: HistRoom) -> None:
+    room.server = ServerEngine(room.now, randbytes=room.rng.randbytes, limits=UNLIMITED,
+                               room_id=room.store.room_id, last_seq=room.store.last_seq(),
+                               known=room.store.recent_origins(100))
+    room.history = RoomHistory(room.store, room.server, room.problems.append, clock=lambda: room.wall)
+
+
+def test_a_line_the_server_stored_before_it_went_down_is_not_relayed_twice():
+    room = HistRoom()
+    a = room.add_with("ana")
+    b = room.add_with("bia")
+    room.settle()
+    drain(a), drain(b)
+    room.drop = lambda data, src, dst: dst == room.addr_of(a)     # ana hears nothing back...
+    mid = a.say("uma vez")
+    room.settle()                                                 # ...but the room has her line
+    assert [x.text for x in room.store.after(0, 10)] == ["uma vez"]
+    _restart(room)
+    room.drop = lambda data, src, dst: False
+    room.advance(12.0)                       # ana sends it again on her new session
+    assert room.server.counters["sent_again"] == 1
+    assert [x.text for x in room.store.after(0, 10)] == ["uma vez"]          # stored once
+    events = drain(a)
+    mine = [e for e in events if isinstance(e, ev.RoomLine) and e.own]
+    assert [(e.seq, e.msg_id, e.text) for e in mine] == [(1, mid, "uma vez")]   # delivered, once
+    shown = [x.text for e in events if isinstance(e, ev.HistoryLines) for x in e.lines]
+    assert "uma vez" not in shown
+    assert [e.text for e in drain(b) if isinstance(e, ev.RoomLine)] == ["uma vez"]
+
+
+def test_a_catch_up_marks_only_the_askers_own_lines():
+    room = HistRoom()
+    a, b = room.add_with("ana"), room.add_with("bia")
+    room.settle()
+    a.say("da ana")
+    mid = b.say("da bia")
+    room.settle()
+    c = room.add_with("caio", replay=0)
+    room.settle()
+    pages: dict[str, list] = {}
+    real = room.server._room.send
+
+    def send(mem, msg):
+        if isinstance(msg, History):
+            pages[mem.name] = list(msg.lines)
+        real(mem, msg)
+    room.server._room.send = send
+    for who in (b, c):
+        who._ask("older", 0, 0, 10, True)
+    room.settle()
+    own = m.LINE_OWN
+    assert [(x.text, x.flags & own, x.msg_id) for x in pages["bia"]] == [("da ana", 0, 0), ("da bia", own, mid)]
+    assert [(x.text, x.flags & own, x.msg_id) for x in pages["caio"]] == [("da ana", 0, 0), ("da bia", 0, 0)]
+
+
+def test_an_own_line_already_confirmed_stays_in_its_block():
+    room = HistRoom()
+    a = room.add_with("ana")
+    room.settle()
+    a.say("confirmada")
+    room.settle()
+    drain(a)
+    a._ask("older", 0, 0, 10, True)
+    room.settle()
+    (block,) = blocks(drain(a))
+    assert [x.text for x in block.lines] == ["confirmada"]
+
+
+def test_the_server_remembers_a_bounded_number_of_origins():
+    from udpcore.past_service import KNOWN_ORIGINS
+    known = [(b"o" * 8, i, i) for i in range(KNOWN_ORIGINS + 5)]
+    s = ServerEngine(0.0, room_id="ab", last_seq=len(known), known=known)
+    assert len(s._known) == KNOWN_ORIGINS and (b"o" * 8, 0) not in s._known and (b"o" * 8, 5) in s._known

@@ -194,9 +194,12 @@ MESSAGES = [
     # history (udpcore/pastmsg.py): token, after, before (0: none), limit, newest
     ("FETCH", m.Fetch(7, 100, 0, 500, True), "07 00000007 00000064 00000000 01f4 01"),
     ("ROOM", m.RoomInfo("5f0c2a9e81d34b7a", 1234), "20 0010 35663063326139653831643334623761 000004d2"),
-    # token, more, wait, count; each line: seq, at (float64), flags, sender, text
+    # token, more, wait, count; each line: seq, at (float64), flags, msg_id, sender, text
     ("HISTORY", m.History(7, (m.PastLine(101, 1764748800.5, "ana", "oi", 1),), 3),
-     "21 00000007 00000003 0000 0001 00000065 41da4bfb80200000 01 0003 616e61 0002 6f69"),
+     "21 00000007 00000003 0000 0001 00000065 41da4bfb80200000 01 00000000 0003 616e61 0002 6f69"),
+    ("HISTORY own", m.History(7, (m.PastLine(102, 1764748800.5, "ana", "eu", 4, 9),)),
+     "21 00000007 00000000 0000 0001 00000066 41da4bfb80200000 04 00000009 0003 616e61 0002 6575"),
+    ("ORIGIN", m.Origin(bytes.fromhex("0102030405060708")), "08 0102030405060708"),
     ("HISTORY refused", m.History(8, (), 0, 2), "21 00000008 00000000 0002 0000"),
     ("BACK", m.Back(150), "22 00000096"),
     ("SYNCED", m.Synced(0xFFFFFFFE), "1b fffffffe"),

@@ -11,7 +11,7 @@ from enum import Enum, IntEnum
 
 from . import pastmsg as past
 from .errors import ProtocolError
-from .pastmsg import Back, Fetch, History, PastLine, RoomInfo
+from .pastmsg import Back, Fetch, History, Origin, PastLine, RoomInfo
 from .wire import MAX_MESSAGE_TEXT, NAME_LIMIT, Reader, pack_text
 
 
@@ -24,6 +24,7 @@ class MsgType(IntEnum):
     LEAVE = 5
     SYNC = 6         # answered by SYNCED after everything before it: an ordering barrier
     FETCH = 7        # past lines of the room (udpcore.pastmsg)
+    ORIGIN = 8       # the client program's id, first on a fresh session (udpcore.pastmsg)
     # server -> client
     LINE = 20
     JOINED = 21
@@ -186,8 +187,8 @@ class Limits:
 
 
 AppMessage = (Say | Private | Nick | Who | Leave | Sync | Synced | Line | Joined | Left | Renamed | Members | Error
-              | Closing | LineRefused | Removed | Crowd | Limits | RoomInfo | Fetch | History | Back)
-_PAST_TYPES = {RoomInfo: 32, Fetch: 7, History: 33, Back: 34}      # MsgType values (pastmsg's messages)
+              | Closing | LineRefused | Removed | Crowd | Limits | RoomInfo | Fetch | History | Back | Origin)
+_PAST_TYPES = {RoomInfo: 32, Fetch: 7, History: 33, Back: 34, Origin: 8}      # MsgType values (pastmsg's messages)
 _U16 = 0xFFFF
 
 
@@ -244,7 +245,7 @@ def encode_msg(m: AppMessage) -> bytes:
             return struct.pack("!BII", MsgType.CROWD, m.joined, m.left)
         case Limits():
             return struct.pack("!BHH", MsgType.LIMITS, min(m.lines_per_minute, _U16), min(m.burst, _U16))
-        case RoomInfo() | Fetch() | History() | Back():
+        case RoomInfo() | Fetch() | History() | Back() | Origin():
             return past.encode_past(_PAST_TYPES[type(m)], m)
     raise TypeError(f"not a message: {m!r}")
 
@@ -325,6 +326,8 @@ def decode_msg(data: bytes) -> AppMessage:
         m = past.decode_history(r)
     elif t is MsgType.BACK:
         m = past.decode_back(r)
+    elif t is MsgType.ORIGIN:
+        m = past.decode_origin(r)
     else:
         m = Limits(r.u16(), r.u16())
     r.end()

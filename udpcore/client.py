@@ -75,6 +75,8 @@ class ClientEngine(CatchUp, ServerMessages, JoinSteps):
         self.refusals = 0                         # ICMP port unreachable once past joining (a hint)
         self._started = now                       # when connect() began: how long a refusal took
         self._rejoin = rejoin
+        self._origin = randbytes(8)               # this program's id to the server (pastmsg.Origin)...
+        self._declared = False                    # ...said on this session (before its first line)
         self.room_closed = False                  # the server closed the room; we wait for it to open
         self._init_history(room_id, last_seq, oldest_seq, replay, catch_up)
 
@@ -284,6 +286,14 @@ class ClientEngine(CatchUp, ServerMessages, JoinSteps):
 
     # --- inside --------------------------------------------------------------------
 
+    def _declare(self) -> None:
+        """Tell the server who we are, once a session and before its first line: a line
+        sent again after the server went down, which it had stored, is then known (not
+        relayed twice), and our own lines in a catch-up come back marked as ours."""
+        assert self._peer is not None
+        self._peer.send(m.encode_msg(m.Origin(self._origin)), capped=False)
+        self._declared = True
+
     def _wait_for_room(self, now: float) -> None:
         """The server closed the room: wait for it to open again, asking now and then
         (a restarted server takes us in as a new member, and we catch up)."""
@@ -306,6 +316,7 @@ class ClientEngine(CatchUp, ServerMessages, JoinSteps):
         self._send(m.encode_msg(msg), line=True)  # raises BacklogFull before anything is shown
         self._next_msg_id = msg_id % 0xFFFFFFFF + 1
         self._events.append(ev.LinePending(msg_id, text, action, to))
+        self._unconfirmed.add(msg_id)
         return msg_id
 
     def _send(self, data: bytes, line: bool = False) -> None:
@@ -320,6 +331,8 @@ class ClientEngine(CatchUp, ServerMessages, JoinSteps):
                 raise BacklogFull()
             pacer.waiting.append(data)            # datagrams_to_send releases it, on time
             return
+        if line and not self._declared:
+            self._declare()
         self._peer.send(data)
 
     def _release(self, peer: Peer, now: float) -> None:
@@ -328,6 +341,8 @@ class ClientEngine(CatchUp, ServerMessages, JoinSteps):
         (they may have come into the pacer only after leave(): typed before the join)."""
         if self._pacer.waiting:
             for data in self._pacer.due(now):
+                if not self._declared:
+                    self._declare()
                 peer.send(data, capped=False)     # accepted once already: never refused now
             if self._leave_requested and self._deadline is not None:
                 self._deadline = max(self._deadline, now + LEAVE_TIMEOUT + self._pacer.drain_time())

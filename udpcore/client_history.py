@@ -57,6 +57,8 @@ class CatchUp:
         self._holding = False           # a replay or catch-up is on its way: live lines wait
         self._held: list[ev.Event] = []
         self.duplicates = 0
+        self._unconfirmed: set[int] = set()      # our lines not yet seen back from the room
+        self._pending_at_room: set[int] = set()  # ...those of them a fresh session began with
 
     # --- what the program asks ------------------------------------------------------
 
@@ -76,10 +78,16 @@ class CatchUp:
         """A live event from the server: held back while a catch-up is on its way;
         a room line we already have is dropped."""
         if isinstance(e, ev.RoomLine) and e.seq:
-            if e.seq <= self.last_seq:
+            if e.seq > self.last_seq:
+                self.last_seq = e.seq
+            elif not (e.own and e.msg_id in self._unconfirmed):
                 self.duplicates += 1
                 return
-            self.last_seq = e.seq
+            # else: our own line sent again after the server went down, which had stored it:
+            # its echo carries the old number. It confirms the line (and _history leaves it
+            # out of the catch-up, which holds it too).
+        if isinstance(e, ev.RoomLine) and e.own and e.msg_id is not None:
+            self._unconfirmed.discard(e.msg_id)
         if self._holding:
             self._held.append(e)
         else:
@@ -96,6 +104,7 @@ class CatchUp:
     def _room_info(self, info: RoomInfo) -> None:
         """A fresh session: catch up, or replay, and hold live lines until that is shown."""
         self._events.append(ev.InRoom(info.room_id, info.last_seq))
+        self._pending_at_room = set(self._unconfirmed)
         self.room_closed = False
         older = [a for a in self._asked.values() if a.kind == "older"]
         self._asked.clear()
@@ -130,7 +139,16 @@ class CatchUp:
             asked.retry_at = now + h.wait
             self._asked[h.token] = asked
             return
-        lines = tuple(ev.HistoryLine(p.seq, p.at, p.sender, p.text, bool(p.flags & m.LINE_ACTION)) for p in h.lines)
+        # Our own lines still waiting to be seen back (the server went down before it echoed
+        # them): confirmed here, where they were typed, instead of shown again in the block.
+        mine = [p for p in h.lines if p.flags & m.LINE_OWN and p.msg_id in self._pending_at_room]
+        for p in mine:
+            if p.msg_id in self._unconfirmed:      # no echo came (nor will): confirmed from here
+                self._unconfirmed.discard(p.msg_id)
+                self._events.append(ev.RoomLine(p.seq, p.sender, p.text, bool(p.flags & m.LINE_ACTION), None, True,
+                                                p.msg_id, p.at))
+        lines = tuple(ev.HistoryLine(p.seq, p.at, p.sender, p.text, bool(p.flags & m.LINE_ACTION)) for p in h.lines
+                      if not (mine and p in mine))
         f = asked.fetch
         if asked.kind == "older":
             self._events.append(ev.HistoryLines("older", lines, h.more, True))

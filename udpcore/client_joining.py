@@ -22,6 +22,7 @@ from .sealing import Seal
 from .wire import HELLO_FIRST_RETRY, Challenge, Refuse, Welcome, decode
 
 CONNECT_TIMEOUT = 10.0
+_LINES = (bytes([m.MsgType.SAY]), bytes([m.MsgType.PRIVATE]))
 
 
 class JoinSteps:
@@ -42,11 +43,15 @@ class JoinSteps:
     _confirm_at: float | None
     _confirm_retry: float
     _greeting: ev.Event | None
+    _declared: bool
 
     def _set_state(self, new: State) -> None:
         raise NotImplementedError
 
     def _begin_leaving(self) -> None:
+        raise NotImplementedError
+
+    def _declare(self) -> None:
         raise NotImplementedError
 
     def _handshake_packet(self, data: bytes, now: float) -> None:
@@ -120,10 +125,13 @@ class JoinSteps:
             peer = Peer(p.session, now, seal=Seal(keys, Side.CLIENT))
             for rtt in rtts:                     # so a first line lost recovers in ms, not in 1 s
                 peer.channel.rtt.sample(rtt)
+            self._peer = peer
+            self._declared = False
             if old is not None:
                 for raw in old.channel.take_unsent_messages():
+                    if raw[:1] in _LINES:
+                        self._declare()               # a line the server may have stored is known
                     peer.channel.send(raw, capped=False)      # accepted once: never refused now
-            self._peer = peer
             self._join_list_due = True
             self._whos = 0                        # a new session answers no earlier who()
             self._confirmed = False
@@ -139,6 +147,8 @@ class JoinSteps:
             if data[0] in (m.MsgType.SAY, m.MsgType.PRIVATE) and self._pacer.active:
                 self._pacer.waiting.append(data)  # paced like any line
             else:
+                if data[:1] in _LINES:
+                    self._declare()
                 self._peer.send(data, capped=False)   # type: ignore[union-attr]
         self._queued.clear()
         if self._confirmed:

@@ -11,16 +11,19 @@ A part of :class:`~udpcore.server.ServerEngine` kept in its own module.
 from __future__ import annotations
 
 import math
-from collections import Counter
-from dataclasses import dataclass
+from collections import Counter, OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 
 from .limits import Limits
+from .appmsg import LINE_OWN
 from .pastmsg import PAGE_BYTES, PAGE_LINES, Fetch, History, PastLine, RoomInfo, page_size
 from .ratelimit import TokenBucket
 from .room import Room
 from .roster import Member, Roster
 
 BACK_WINDOW = 30.0      # after a restart, joins this long are gathered into one "N members are back"
+KNOWN_ORIGINS = 10_000  # lines whose (origin, msg_id) the server remembers, to relay none twice
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,8 @@ class Said:
     text: str
     flags: int
     private_to: str = ""
+    origin: bytes = b""      # the sending program's id, and its message id: a line
+    msg_id: int = 0          # sent again after a crash is recognised by them
 
 
 @dataclass(frozen=True)
@@ -46,8 +51,13 @@ class PastService:
     _room: Room
     _roster: Roster
 
-    def _init_past(self, room_id: str | None, last_seq: int, now: float) -> None:
+    def _init_past(self, room_id: str | None, last_seq: int, now: float,
+                   known: Iterable[tuple[bytes, int, int]] = ()) -> None:
         self.room_id = room_id                   # None: the room keeps no history at all
+        # (origin, msg_id) -> seq of the latest lines: the history's newest at start, then
+        # every line relayed; oldest forgotten first.
+        self._known: OrderedDict[tuple[bytes, int], int] = OrderedDict(
+            ((o, i), s) for o, i, s in list(known)[-KNOWN_ORIGINS:])
         self._room.seq = last_seq
         self._room.keeping = room_id is not None
         self._asks: list[FetchAsk] = []
@@ -76,6 +86,11 @@ class PastService:
         if not self._roster.present(mem) or mem.peer is None:
             return
         f = ask.fetch
+        if mem.origin:          # its own lines come back marked, with its message ids
+            lines = [replace(ln, flags=ln.flags | LINE_OWN) if ln.origin == mem.origin else
+                     replace(ln, msg_id=0) if ln.msg_id else ln for ln in lines]
+        else:
+            lines = [replace(ln, msg_id=0) if ln.msg_id else ln for ln in lines]
         size, keep = 0, 0
         for ln in (reversed(lines) if f.newest else lines):
             size += page_size(ln)
@@ -109,6 +124,17 @@ class PastService:
             return
         limit = max(0, min(f.limit, PAGE_LINES))
         self._asks.append(FetchAsk(mem, Fetch(f.token, f.after, f.before, limit, f.newest)))
+
+    def _known_line(self, mem: Member, msg_id: int) -> int:
+        """The seq of the line ``mem``'s program already sent as ``msg_id`` (0: a new one)."""
+        return self._known.get((mem.origin, msg_id), 0) if mem.origin else 0
+
+    def _remember(self, mem: Member, msg_id: int, seq: int) -> None:
+        if mem.origin and self.room_id is not None:
+            known = self._known
+            known[(mem.origin, msg_id)] = seq
+            if len(known) > KNOWN_ORIGINS:
+                known.popitem(last=False)
 
     def _past_tick(self, now: float) -> None:
         """Once a second: a gathering ends when its window is over."""

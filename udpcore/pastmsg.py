@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .errors import ProtocolError
 from .wire import MAX_MESSAGE_TEXT, NAME_LIMIT, Reader, pack_text
@@ -24,7 +24,8 @@ PAGE_LINES = 500            # at most this many lines in one HISTORY...
 PAGE_BYTES = 60_000         # ...and at most this many bytes of them (one message stays well under MAX_REASSEMBLY)
 _FETCH = struct.Struct("!IIIHB")       # token, after, before, limit, newest
 _HISTORY_HEAD = struct.Struct("!IIHH")  # token, more, wait, count
-_PAST_LINE = struct.Struct("!IdB")     # seq, at, flags
+_PAST_LINE = struct.Struct("!IdBI")    # seq, at, flags, msg_id (the asker's own lines only)
+ORIGIN_BYTES = 8
 _U32 = 0xFFFFFFFF
 
 
@@ -47,12 +48,22 @@ class Fetch:
 
 
 @dataclass(frozen=True)
+class Origin:
+    """Client -> server, first on every fresh session: the client program's own random
+    id, so that a line it sends again after a crash of the server is known (and not
+    relayed twice), and its own lines in a catch-up come back marked as its own."""
+    instance: bytes
+
+
+@dataclass(frozen=True)
 class PastLine:
     seq: int
     at: float        # unix time the server ordered the line
     sender: str
     text: str
-    flags: int = 0   # appmsg.LINE_ACTION
+    flags: int = 0   # appmsg.LINE_ACTION; LINE_OWN on the asker's own lines
+    msg_id: int = 0  # the asker's own message id (its own lines only)
+    origin: bytes = field(default=b"", compare=False, repr=False)   # the server's side only, never sent
 
 
 @dataclass(frozen=True)
@@ -73,7 +84,7 @@ class Back:
     count: int
 
 
-PastMessage = RoomInfo | Fetch | History | Back
+PastMessage = RoomInfo | Fetch | History | Back | Origin
 
 
 def page_size(line: PastLine) -> int:
@@ -90,10 +101,14 @@ def encode_past(type_byte: int, msg: PastMessage) -> bytes:
     if isinstance(msg, History):
         parts = [head, _HISTORY_HEAD.pack(msg.token, min(msg.more, _U32), min(msg.wait, 0xFFFF), len(msg.lines))]
         for ln in msg.lines:
-            parts.append(_PAST_LINE.pack(ln.seq, ln.at, ln.flags))
+            parts.append(_PAST_LINE.pack(ln.seq, ln.at, ln.flags, ln.msg_id))
             parts.append(pack_text(ln.sender, NAME_LIMIT))
             parts.append(pack_text(ln.text))
         return b"".join(parts)
+    if isinstance(msg, Origin):
+        if len(msg.instance) != ORIGIN_BYTES:
+            raise ValueError("an origin is 8 bytes")
+        return head + msg.instance
     return head + min(msg.count, _U32).to_bytes(4, "big")
 
 
@@ -114,12 +129,16 @@ def decode_history(r: Reader) -> History:
         raise ProtocolError("HISTORY page too long")
     lines = []
     for _ in range(count):
-        seq, at, flags = _PAST_LINE.unpack(r.take(_PAST_LINE.size))
+        seq, at, flags, msg_id = _PAST_LINE.unpack(r.take(_PAST_LINE.size))
         if not math.isfinite(at):
             raise ProtocolError("bad time in HISTORY")
-        lines.append(PastLine(seq, at, r.text(NAME_LIMIT), r.text(MAX_MESSAGE_TEXT), flags))
+        lines.append(PastLine(seq, at, r.text(NAME_LIMIT), r.text(MAX_MESSAGE_TEXT), flags, msg_id))
     return History(token, tuple(lines), more, wait)
 
 
 def decode_back(r: Reader) -> Back:
     return Back(r.u32())
+
+
+def decode_origin(r: Reader) -> Origin:
+    return Origin(r.take(ORIGIN_BYTES))

@@ -47,7 +47,7 @@ class Room:
         # Lines to store before anything of this turn is sent: (seq, sender, text, flags,
         # private_to). Room lines, and the operator's own private lines (members' private
         # lines to each other are theirs: the operator learns who, never what).
-        self.said: list[tuple[int, str, str, int, str]] = []
+        self.said: list[tuple[int, str, str, int, str, bytes, int]] = []
         self.keeping = False                         # a history is kept: collect ``said``
         # A restarted room gathers its returning members into one notice (BACK).
         self.gathering = False
@@ -122,7 +122,7 @@ class Room:
         seq = self.seq
         flags = m.LINE_ACTION if action else 0
         if self.keeping:
-            self.said.append((seq, sender, text, flags, ""))
+            self.said.append((seq, sender, text, flags, "", origin.origin if origin is not None else b"", msg_id))
         shared = m.encode_line(seq, sender, text, flags)
         plain = None                              # for guests, built only if there are any
         dirty, out, arm = self.dirty, self.out, self.timers.arm
@@ -160,7 +160,7 @@ class Room:
             self.send(target, m.Line(0, sender, text, flags, 0, target.name))
         if origin is None:            # the operator's own line: its window shows it
             if self.keeping:
-                self.said.append((0, sender, text, flags & ~m.LINE_PRIVATE, target.name))
+                self.said.append((0, sender, text, flags & ~m.LINE_PRIVATE, target.name, b"", 0))
             self.events.append(ev.RoomLine(0, sender, text, action, private_to=target.name))
         else:                         # between members: the operator learns who, never what
             self.send(origin, m.Line(0, sender, text, flags | m.LINE_OWN, msg_id, target.name))
@@ -172,7 +172,7 @@ class Room:
             return
         flags = m.LINE_PRIVATE | m.LINE_OWN | (m.LINE_ACTION if action else 0)
         if self.keeping:
-            self.said.append((0, origin.name, text, flags & m.LINE_ACTION, SERVER_NAME))
+            self.said.append((0, origin.name, text, flags & m.LINE_ACTION, SERVER_NAME, b"", 0))
         self.send(origin, m.Line(0, origin.name, text, flags, msg_id, SERVER_NAME))
         self.events.append(ev.RoomLine(0, origin.name, text, action, private_to=SERVER_NAME))
 

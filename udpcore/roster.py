@@ -20,7 +20,7 @@ class Member:
     session), or a guest (plain text, no peer). A member's ``last_heard`` is its
     peer's, so the two can never drift apart."""
 
-    __slots__ = ("name", "addr", "peer", "nonce", "credit", "timer_at", "bucket", "fetches", "_heard")
+    __slots__ = ("name", "addr", "peer", "nonce", "credit", "timer_at", "bucket", "fetches", "origin", "_heard")
 
     def __init__(self, name: str, addr: Addr, peer: Peer | None, now: float, nonce: bytes = b"",
                  bucket: TokenBucket | None = None) -> None:
@@ -32,6 +32,7 @@ class Member:
         self.timer_at: float | None = None
         self.bucket = bucket          # its line rate (None: unlimited, the operator's tests)
         self.fetches: TokenBucket | None = None   # its rate of history pages (members only)
+        self.origin = b""             # its program's id (pastmsg.Origin), once it said it
         self._heard = now
 
     @property

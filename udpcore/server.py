@@ -58,12 +58,14 @@ class ServerEngine(OperatorActions, PastService, Admission):
     With a ``passphrase`` the room is locked: joining runs SPAKE2 with it, and
     plain-text guests are turned away (they cannot prove they know it).
     With a ``room_id`` the room keeps a history (:mod:`udpcore.past_service`):
-    numbering continues from ``last_seq``, the history's last line."""
+    numbering continues from ``last_seq``, the history's last line, and ``known``
+    ((origin, msg_id, seq) of its newest lines) are not relayed again if sent again."""
 
     def __init__(self, now: float, *, allow_guests: bool = True, announce_joins: bool = True,
                  limits: Limits = Limits(), bans: Iterable[ev.Ban] = (), room: str = "", port: int = 0,
                  passphrase: str = "", randbytes: Callable[[int], bytes] = secrets.token_bytes,
-                 room_id: str | None = None, last_seq: int = 0) -> None:
+                 room_id: str | None = None, last_seq: int = 0,
+                 known: Iterable[tuple[bytes, int, int]] = ()) -> None:
         self._randbytes = randbytes
         self.passphrase = ""
         self.limits = limits
@@ -79,7 +81,7 @@ class ServerEngine(OperatorActions, PastService, Admission):
         self._parting = Parting()
         self.discovery = Answerer(randbytes(8), room, port, limits, now, self.counters)   # a new id each run
         self._pending = PendingJoins(limits, now)
-        self._init_past(room_id, last_seq, now)
+        self._init_past(room_id, last_seq, now, known)
         self.lock(passphrase)
         self._parting_sessions = self._parting.sessions      # the same dict, never replaced
         # The hot paths' own names for the roster's indexes and the room's dirty set
@@ -261,8 +263,16 @@ class ServerEngine(OperatorActions, PastService, Admission):
             return
         if isinstance(msg, m.Say):
             text = clean_text(msg.text)
-            if text.strip():
-                self._room.relay(mem.name, text, msg.action, now, origin=mem, msg_id=msg.msg_id)
+            if not text.strip():
+                return
+            seen = self._known_line(mem, msg.msg_id)
+            if seen:            # sent again after a crash of ours: the room has it; say so, once
+                self.counters["sent_again"] += 1
+                flags = m.LINE_OWN | (m.LINE_ACTION if msg.action else 0)
+                self._room.send(mem, m.Line(seen, mem.name, text, flags, msg.msg_id))
+                return
+            self._room.relay(mem.name, text, msg.action, now, origin=mem, msg_id=msg.msg_id)
+            self._remember(mem, msg.msg_id, self._room.seq)
         elif isinstance(msg, m.Private):
             target = self._roster.named(msg.to)
             if name_key(msg.to) == name_key(SERVER_NAME):
@@ -277,6 +287,8 @@ class ServerEngine(OperatorActions, PastService, Admission):
             self._room.send(mem, self._room.members_msg())
         elif isinstance(msg, m.Fetch):
             self._fetch(mem, msg, now)
+        elif isinstance(msg, m.Origin):
+            mem.origin = msg.instance
         elif isinstance(msg, m.Sync):
             self._room.send(mem, m.Synced(msg.token))
         elif isinstance(msg, m.Leave):

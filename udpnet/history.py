@@ -69,6 +69,8 @@ class StoredLine:
     sender: str
     text: str
     flags: int = 0
+    origin: bytes = b""     # the sending program's id (pastmsg.Origin), for idempotence
+    msg_id: int = 0         # ...and its message id
 
 
 @dataclass(frozen=True)
@@ -161,7 +163,9 @@ CREATE TABLE IF NOT EXISTS lines(
     sender TEXT NOT NULL,
     text TEXT NOT NULL,
     flags INTEGER NOT NULL,
-    folded TEXT NOT NULL);
+    folded TEXT NOT NULL,
+    origin BLOB NOT NULL DEFAULT x'',
+    msg_id INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS lines_at ON lines(at);
 CREATE TABLE IF NOT EXISTS fts_pending(seq INTEGER PRIMARY KEY);
 CREATE TRIGGER IF NOT EXISTS lines_pending AFTER INSERT ON lines BEGIN
@@ -331,10 +335,10 @@ class HistoryStore:
             try:
                 if room:
                     conn.executemany(
-                        f"INSERT {'OR IGNORE ' if gaps else ''}INTO lines(seq, at, sender, text, flags, folded)"
-                        " VALUES (?,?,?,?,?,?)",
+                        f"INSERT {'OR IGNORE ' if gaps else ''}INTO lines(seq, at, sender, text, flags, folded,"
+                        " origin, msg_id) VALUES (?,?,?,?,?,?,?,?)",
                         ((ln.seq, ln.at, ln.sender, ln.text, ln.flags,
-                          "" if self.fts else _folded(ln.sender, ln.text)) for ln in room))
+                          "" if self.fts else _folded(ln.sender, ln.text), ln.origin, ln.msg_id) for ln in room))
                     conn.execute("UPDATE room SET last_seq = max(last_seq, ?)", (room[-1].seq,))
                 if privates:
                     conn.executemany(
@@ -477,8 +481,15 @@ class HistoryStore:
         pats = ["%" + re.sub(r"([\\%_])", r"\\\1", fold(t)) + "%" for t in terms]
         return self._lines(f"WHERE {where} ORDER BY seq DESC LIMIT ?", (*pats, limit))
 
+    def recent_origins(self, n: int) -> list[tuple[bytes, int, int]]:
+        """(origin, msg_id, seq) of the newest ``n`` lines that carry one, oldest first: what
+        a restarted server must recognise if a client sends them again."""
+        rows = self._conn.execute("SELECT origin, msg_id, seq FROM lines WHERE origin != x''"
+                                  " ORDER BY seq DESC LIMIT ?", (max(n, 0),)).fetchall()
+        return [(bytes(o), i, s) for o, i, s in reversed(rows)]
+
     def _lines(self, tail: str, args: tuple) -> list[StoredLine]:
-        rows = self._conn.execute(f"SELECT seq, at, sender, text, flags FROM lines {tail}", args)
+        rows = self._conn.execute(f"SELECT seq, at, sender, text, flags, origin, msg_id FROM lines {tail}", args)
         return [StoredLine(*r) for r in rows.fetchall()]
 
 
@@ -535,6 +546,11 @@ def _create(conn: sqlite3.Connection, fts: bool, now: float) -> None:
         if conn.execute("SELECT 1 FROM room").fetchone() is None:
             conn.execute("INSERT INTO room(one, room_id, created, last_seq) VALUES (1, ?, ?, 0)",
                          (secrets.token_hex(8), now))
+        # Files from before lines carried their origin (this release's first builds).
+        have = {row[1] for row in conn.execute("PRAGMA table_info(lines)")}
+        if "origin" not in have:
+            conn.execute("ALTER TABLE lines ADD COLUMN origin BLOB NOT NULL DEFAULT x''")
+            conn.execute("ALTER TABLE lines ADD COLUMN msg_id INTEGER NOT NULL DEFAULT 0")
         # Files from before the index was filled in bulk kept it by triggers.
         conn.execute("DROP TRIGGER IF EXISTS lines_fts_ins")
         conn.execute("DROP TRIGGER IF EXISTS lines_fts_del")

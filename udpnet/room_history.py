@@ -74,7 +74,7 @@ class RoomHistory:
         said = self._engine.take_said()
         if said:
             at = self._clock()
-            batch = [StoredLine(s.seq, at, s.sender, s.text, s.flags) if s.seq else
+            batch = [StoredLine(s.seq, at, s.sender, s.text, s.flags, s.origin, s.msg_id) if s.seq else
                      StoredPrivate(at, s.sender, s.private_to, s.text, s.flags) for s in said]
             ok = self.store.append(batch)
             if ok != (not self._paused):
@@ -98,7 +98,7 @@ class RoomHistory:
         else:
             rows = [r for r in self.store.after(after, limit) if r.seq < top]
             more = max(0, min(top - 1, self.store.last_seq()) - rows[-1].seq) if rows else 0
-        return [PastLine(r.seq, r.at, r.sender, r.text, r.flags) for r in rows], int(more)
+        return [PastLine(r.seq, r.at, r.sender, r.text, r.flags, r.msg_id, r.origin) for r in rows], int(more)
 
     def last_shown(self) -> ev.HistoryLines:
         """The room's last lines, for the operator's window at start."""

@@ -144,5 +144,6 @@ def start_server(host: str | None = None, port: int = DEFAULT_PORT, *, allow_gue
     engine = ServerEngine(time.monotonic(), allow_guests=allow_guests, announce_joins=announce_joins,
                           limits=limits or Limits(), bans=bans, room=room, port=sock.getsockname()[1],
                           passphrase=passphrase, room_id=store.room_id if store is not None else None,
-                          last_seq=store.last_seq() if store is not None else 0)
+                          last_seq=store.last_seq() if store is not None else 0,
+                          known=store.recent_origins(10_000) if store is not None else ())
     return ServerTransport(engine, sock, stats=stats, keep=keep, store=store)

@@ -140,7 +140,13 @@ def option_language(argv: Sequence[str]) -> str | None:
 
 
 def _catalogue(language: str) -> gettext.NullTranslations:
-    return gettext.translation(DOMAIN, LOCALE_DIR, languages=[language], fallback=True)
+    """The language's catalogue, read straight from its file: the code is already
+    one of ours, so gettext.translation's search (locale.normalize, copy) is not needed."""
+    try:
+        with open(os.path.join(LOCALE_DIR, language, "LC_MESSAGES", DOMAIN + ".mo"), "rb") as f:
+            return gettext.GNUTranslations(f)
+    except OSError:          # English (no catalogue: the sources' text), or a catalogue gone missing
+        return gettext.NullTranslations()
 
 
 _language: str = system_language()

@@ -253,3 +253,26 @@ def test_the_packaged_programs_carry_the_compiled_catalogues(monkeypatch, tmp_pa
     mo = catalog_tool.mo_path("pt_BR")
     assert seen and all((str(mo), "chatfront/locale/pt_BR/LC_MESSAGES") in
                         [(src, dest.replace("\\", "/")) for src, dest in datas] for datas in seen)
+
+
+def test_a_translation_made_ahead_or_of_a_returning_sentence_comes_back(monkeypatch, tmp_path):
+    """Obsolete (#~) entries: one whose sentence is in the sources again is a
+    translation again, not fuzzy; one still absent stays obsolete."""
+    from babel.messages.catalog import Message
+    monkeypatch.setattr(catalog_tool, "LOCALE", tmp_path)
+    po = catalog_tool._new_catalog("pt_BR")
+    po.add("Send", "Enviar")
+    po.obsolete["Search…"] = Message("Search…", "Buscar…")
+    po.obsolete["{n} day"] = Message(("{n} day", "{n} days"), ("{n} dia", "{n} dias"))
+    po.obsolete["Gone"] = Message("Gone", "Sumiu")
+    path = catalog_tool.po_path("pt_BR")
+    path.parent.mkdir(parents=True)
+    path.write_bytes(catalog_tool._po_text(po))
+    template = catalog_tool._new_catalog()
+    for msgid in ("Send", "Search…", ("{n} day", "{n} days")):
+        template.add(msgid)
+    updated = catalog_tool.updated_po(template, "pt_BR")
+    assert {m.id: (m.string, m.fuzzy) for m in updated if m.id} == {
+        "Send": ("Enviar", False), "Search…": ("Buscar…", False),
+        ("{n} day", "{n} days"): (("{n} dia", "{n} dias"), False)}
+    assert list(updated.obsolete) == ["Gone"]

@@ -9,7 +9,9 @@
    chatfront/locale/lanchat.pot.
 2. Each language's chatfront/locale/<lang>/LC_MESSAGES/lanchat.po is updated from
    it: new sentences come in untranslated, a changed sentence keeps its old
-   translation marked fuzzy (to be checked), a removed one is dropped.
+   translation marked fuzzy (to be checked), a removed one stays at the end as
+   obsolete (``#~``) and comes back by itself if the sentence does (so does one
+   translated ahead, before the branch that adds it is merged).
 3. Each .po is compiled to lanchat.mo next to it (fuzzy and untranslated entries
    left out, so those sentences show in English until translated).
 
@@ -66,6 +68,8 @@ def _new_catalog(locale: str | None = None) -> Catalog:
                       copyright_holder="LanChat", msgid_bugs_address="the LanChat project's issues",
                       last_translator="LanChat", language_team="LanChat", charset="utf-8", fuzzy=False,
                       header_comment="# What LanChat's programs say to a person (tools/update_catalog.py writes this).\n#")
+    if locale in LANGUAGES:
+        catalog.mime_headers = [("Plural-Forms", LANGUAGES[locale])]     # gettext's rule, not CLDR's
     return catalog
 
 
@@ -86,9 +90,9 @@ def extract(root: Path = ROOT, with_argparse: bool = True) -> Catalog:
     return catalog
 
 
-def _po_text(catalog: Catalog, template: bool = False) -> bytes:
+def _po_text(catalog: Catalog) -> bytes:
     out = io.BytesIO()
-    write_po(out, catalog, width=WIDTH, sort_by_file=True, include_lineno=False, ignore_obsolete=True,
+    write_po(out, catalog, width=WIDTH, sort_by_file=True, include_lineno=False, ignore_obsolete=False,
              omit_header=False)
     return out.getvalue()
 
@@ -117,8 +121,13 @@ def updated_po(template: Catalog, lang: str) -> Catalog:
         catalog = _new_catalog(lang)
         catalog.revision_date = catalog.creation_date
     catalog.mime_headers = [("Plural-Forms", LANGUAGES[lang])]     # gettext's rule, not CLDR's 3 forms
+    # An obsolete entry (#~) whose sentence is back, or that was translated ahead for a
+    # branch not merged yet, is a translation again: msgmerge's habit, which Babel lacks.
+    for key, old in list(catalog.obsolete.items()):
+        if template.get(old.id, old.context) is not None:
+            del catalog.obsolete[key]
+            catalog[old.id] = old
     catalog.update(template, no_fuzzy_matching=False, update_header_comment=False)
-    catalog.obsolete.clear()
     return catalog
 
 

@@ -31,7 +31,8 @@ from bench.results import Result, load_average, machine  # noqa: E402
 
 BENCHES = [("relay", "bench_relay.py"), ("latency", "bench_latency.py"), ("scale", "bench_scale.py"),
            ("abuse", "bench_abuse.py"), ("handshake", "bench_handshake.py"), ("loss", "bench_loss.py"),
-           ("window", "bench_window.py"), ("startup", "bench_startup.py"), ("relay-cpu", "bench_relay_cpu.py")]
+           ("window", "bench_window.py"), ("startup", "bench_startup.py"), ("relay-cpu", "bench_relay_cpu.py"),
+           ("history", "bench_history.py")]
 COMPARED = ("relay", "latency", "abuse", "handshake", "relay-cpu")     # take CHECKOUT folders
 README_START = "<!-- bench:start -->"
 README_END = "<!-- bench:end -->"
@@ -141,7 +142,7 @@ def main() -> int:
     print(f"{machine()} — load average {load_average()}", flush=True)
     for key, script in chosen:
         print(f"\n=== {key} ({script})", flush=True)
-        extra = ["--profile"] if opts.profile and key in ("relay", "latency", "scale", "handshake") else []
+        extra = ["--profile"] if opts.profile and key in ("relay", "latency", "scale", "handshake", "history") else []
         if key == "startup" and not opts.build:
             extra.append("--no-build")
         if opts.against and key in COMPARED:

@@ -6,6 +6,7 @@ what is for the program itself (help, quit, a mistake) comes back to it.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -43,6 +44,20 @@ class Quit:
 
 
 @dataclass(frozen=True)
+class Search:
+    """``/search WORDS``: the history's lines that hold every word (accents and case apart)."""
+
+    words: str
+
+
+@dataclass(frozen=True)
+class Save:
+    """``/save FILE``: the history written to a text file."""
+
+    path: str
+
+
+@dataclass(frozen=True)
 class Usage:
     """A known command used wrongly; ``command`` is its word (``/msg``)."""
 
@@ -56,7 +71,7 @@ class Unknown:
     word: str
 
 
-Command = Say | Msg | Nick | Who | Help | Quit | Usage | Unknown
+Command = Say | Msg | Nick | Who | Help | Quit | Search | Save | Usage | Unknown
 QUIT_WORDS = ("exit", "/quit", "/exit")
 
 
@@ -90,6 +105,10 @@ def parse(line: str) -> Command | None:
         return Who()
     if word == "/help":
         return Help()
+    if word == "/search":
+        return Search(rest) if rest else Usage(word)
+    if word == "/save":
+        return Save(rest) if rest else Usage(word)
     return Unknown(word)
 
 
@@ -100,6 +119,8 @@ class ChatClient(Protocol):
     def private(self, to: str, text: str, *, action: bool = False) -> None: ...
     def nick(self, name: str) -> None: ...
     def who(self) -> None: ...
+    def search(self, words: str) -> None: ...
+    def save_history(self, path: str) -> None: ...
 
 
 def perform(cmd: Command, client: ChatClient) -> Command | None:
@@ -113,6 +134,19 @@ def perform(cmd: Command, client: ChatClient) -> Command | None:
         client.nick(cmd.name)
     elif isinstance(cmd, Who):
         client.who()
+    elif isinstance(cmd, Search):
+        client.search(cmd.words)
+    elif isinstance(cmd, Save):
+        client.save_history(saved_path(cmd.path))
     else:
         return cmd
     return None
+
+
+def saved_path(typed: str) -> str:
+    """Where ``/save FILE`` writes: ``~`` expanded, relative to the program's folder,
+    made absolute so the sentence that confirms it names the file wherever it is read.
+    Quotes around it (a name with spaces, as a shell would want it) are dropped."""
+    if len(typed) > 1 and typed[0] == typed[-1] and typed[0] in "'\"":
+        typed = typed[1:-1]
+    return os.path.abspath(os.path.expanduser(typed))

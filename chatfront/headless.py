@@ -2,8 +2,13 @@
 
 Thin: they print what arrives on the transport's queue and send what is typed
 on stdin. Exit status: 0 after a clean end; 1 when the name is refused, the
-server cannot be reached or closed the room, the operator removed us, or
-anything typed was not delivered; 2 for a busy port or a bad option.
+server cannot be reached or closed the room, the operator removed us,
+anything typed was not delivered, or the history folder cannot be used (another
+server holds it); 2 for a busy port or a bad option.
+
+The room's history prints in the live form between markers scripts rely on
+(:class:`HistoryPrinter`); a closed room still ends the client (``rejoin=False``):
+waiting for the room to open again is the windows' way, not a script's.
 """
 from __future__ import annotations
 
@@ -12,17 +17,20 @@ import queue
 import signal
 import sys
 import threading
+import time
 
 from udpcore import BacklogFull, ChatError, Muted, NoSuchMember, NotInRoom, RateLimited, events as ev, name_key
 from udpnet import discover, local_addresses, server_or_room, start_client, start_server
+from udpnet.history import HistoryInUse, HistoryUnavailable
 
 from .bans import BanFile
-from .commands import Help, Msg, Quit, Say, Usage, Who, parse, perform
+from .commands import Command, Help, Msg, Quit, Save, Say, Search, Usage, Who, parse, perform, saved_path
 from .datadir import data_dir
 from .i18n import _
 from .moderation import Bans, Mute, parse_moderation, perform_moderation
 from .launch import open_clients
-from .options import limits_from, port_tries
+from .options import client_history, limits_from, port_tries, server_history
+from . import history_wording as hw
 from .wording import describe, explain, failure, members, mistake, more_not_sent, server_help, client_help, \
     server_speaks_as_server, undelivered, no_rooms, room_listing
 from .passphrase import passphrase_from
@@ -140,6 +148,65 @@ class _Room:
             self.unnamed = max(0, self.unnamed + e.joined - e.left)
 
 
+class HistoryPrinter:
+    """The terminal's lines for the history's events: the contract scripts rely on.
+
+    A replay for a new member ("earlier") or a catch-up ("missed") prints its lines
+    in the live form (``NAME: TEXT``) between ``* earlier in this room:`` (or
+    ``* while you were away:``) and ``* (live)``; a block of several pages has one
+    marker before its first page and ``* (live)`` after its last (``done``).
+    ``more`` (lines beyond the block that were not sent) is said before its lines.
+    A block with nothing in it prints nothing, markers included. The client's own
+    copy ("stored") was printed when it was received, so it is not printed again;
+    "older" pages are the windows' scrolling back, never asked for here."""
+
+    BLOCKS = {"earlier": hw.earlier_marker, "missed": hw.missed_marker}
+
+    def __init__(self, history_path: str | None = None) -> None:
+        self.open: str | None = None        # the kind of the block being printed, until done
+        self.history_path = history_path    # the server's history file, for "damaged"
+
+    def lines(self, e: ev.Event, me: str = "") -> list[str] | None:
+        """The lines to print for ``e`` (maybe none), or None when ``e`` is no history event."""
+        if isinstance(e, ev.HistoryLines):
+            return self._block(e, me)
+        if isinstance(e, ev.SearchResults):
+            # Newest last: a terminal is read from the top down, and the summary ends it.
+            return [hw.search_line(line, me) for line in reversed(e.lines)] + ["* " + hw.search_summary(e)]
+        if isinstance(e, ev.MembersBack):
+            return ["* " + hw.members_back(e)]
+        if isinstance(e, ev.HistoryProblem):
+            return ["* " + hw.problem(e, self.history_path)]
+        if isinstance(e, ev.HistorySaved):
+            return ["* " + hw.saved(e)]
+        return None
+
+    def _block(self, e: ev.HistoryLines, me: str) -> list[str]:
+        marker = self.BLOCKS.get(e.kind)
+        if marker is None:
+            return []
+        out: list[str] = []
+        if (e.lines or e.more) and self.open != e.kind:
+            out.append(marker())
+            self.open = e.kind
+        if e.more and self.open:
+            out.append(hw.more_lines_headless(e.more))
+        out += [hw.room_line(line, me) for line in e.lines]
+        if e.done and self.open:
+            out.append(hw.live_marker())
+            self.open = None
+        return out
+
+
+def history_usage(cmd: Command | None) -> str | None:
+    """The usage sentence for ``/search`` or ``/save`` typed without what they need."""
+    if isinstance(cmd, Usage) and cmd.command == "/search":
+        return hw.search_usage()
+    if isinstance(cmd, Usage) and cmd.command == "/save":
+        return hw.save_usage()
+    return None
+
+
 def _load_bans(args: argparse.Namespace) -> tuple[BanFile, tuple[ev.Ban, ...], list[str]]:
     """The bans kept from the last run, and the notices to print about them."""
     store = BanFile(data_dir(getattr(args, "data_dir", None)))
@@ -164,12 +231,19 @@ def run_server(args: argparse.Namespace, **start_options) -> int:
     start_options.setdefault("limits", limits_from(args))
     if port_tries(args) > 1:
         start_options.setdefault("tries", port_tries(args))
+    for option, value in server_history(args).items():
+        start_options.setdefault(option, value)
+    if not start_options["keep_history"]:
+        first.append(hw.no_history())
     try:
         srv = start_server(args.host, args.port, allow_guests=not args.no_guests, stats=False, bans=bans,
                            room=getattr(args, "room", ""), **start_options)
     except ChatError as exc:
         _fail("ChatServer", explain(exc))
         return 2
+    except (HistoryInUse, HistoryUnavailable) as exc:      # another server on the folder, or no folder
+        _fail("ChatServer", hw.cannot_start(exc))
+        return 1
     stop = threading.Event()
     finished = _on_signals(stop)
     room = _Room()
@@ -178,13 +252,15 @@ def run_server(args: argparse.Namespace, **start_options) -> int:
         first.append(port_moved(args.port, srv.address[1]))
     if getattr(args, "open_clients", ()):
         try:
-            open_clients(args.open_clients, srv.address, passphrase=start_options["passphrase"])
+            open_clients(args.open_clients, srv.address, passphrase=start_options["passphrase"],
+                         data_dir=getattr(args, "data_dir", None))
         except OSError as exc:
             first.append(clients_not_opened(exc.strerror or str(exc)))
     for sentence in first:
         notes.put("* " + sentence)
     exit_asked = False              # ``exit`` with members in asks once; the next ``exit`` closes
     bans_now: tuple[ev.Ban, ...] = bans
+    history = HistoryPrinter(getattr(srv, "history_path", None))
 
     def typed(line: str) -> bool:
         nonlocal exit_asked
@@ -199,7 +275,13 @@ def run_server(args: argparse.Namespace, **start_options) -> int:
             return False
         if mod is not None or cmd is not None:
             exit_asked = False
-        if isinstance(mod, Usage):
+        if (usage := history_usage(cmd)) is not None:
+            notes.put("* " + usage)
+        elif isinstance(cmd, Search):
+            srv.search(cmd.words)
+        elif isinstance(cmd, Save):
+            srv.save_history(saved_path(cmd.path))
+        elif isinstance(mod, Usage):
             notes.put("* " + operator_usage(mod.command))
         elif isinstance(mod, Bans):
             notes.put("* " + bans_list(bans_now))
@@ -214,7 +296,7 @@ def run_server(args: argparse.Namespace, **start_options) -> int:
         elif isinstance(cmd, Who):
             notes.put("* " + members(list(room.names)))
         elif isinstance(cmd, Help):
-            notes.put(server_help() + "\n" + moderation_help())
+            notes.put(server_help() + "\n" + hw.history_help() + "\n" + moderation_help())
         elif cmd is not None:
             notes.put("* " + (mistake(cmd) or server_speaks_as_server()))
         return True
@@ -231,6 +313,9 @@ def run_server(args: argparse.Namespace, **start_options) -> int:
         for e in batch:
             if type(e) is not ev.RoomLine:        # the commonest event needs no tracking
                 room.track(e)
+                if (shown := history.lines(e)) is not None:
+                    lines += shown
+                    continue
                 if isinstance(e, ev.BansChanged):
                     lines += ["* " + s for s in bans_changed(bans_now, e.bans)]
                     bans_now = e.bans
@@ -306,6 +391,11 @@ class _Problems:
 _LINE_ERRORS = (BacklogFull, NotInRoom, RateLimited, Muted, NoSuchMember)   # a typed line or command not done
 
 
+ANSWER_WAIT = 10.0     # seconds the client, its input ended, waits for /search and /save to be answered
+# After joining, the room's replay or catch-up starts within a round trip; a session that
+# has none shows none: /search waits this long for one to start (the engine does not say
+# "nothing to catch up"), then searches the copy as it is.
+SETTLE = 1.0
 LIST_TIME = 2.0        # seconds --list (and a room's name given as --server) waits for rooms to answer
 
 
@@ -327,14 +417,23 @@ def run_client(args: argparse.Namespace) -> int:
     try:
         # An address or host name first; else a room of that name on the LAN (2 s at most).
         passphrase = passphrase_from(getattr(args, "passphrase_file", None))
+        # catch_up=None: every line missed is printed (paged by the transport), however many.
+        # rejoin=False: when the room closes the terminal ends (status 1); only windows wait for it.
         cli = start_client(server_or_room(args.server, LIST_TIME, getattr(args, "ports", None)), args.name,
-                           passphrase=passphrase)
+                           passphrase=passphrase, catch_up=None, rejoin=False, **client_history(args))
     except ChatError as exc:
         _fail("ChatClient", explain(exc))
+        return 1
+    except (HistoryInUse, HistoryUnavailable) as exc:
+        _fail("ChatClient", hw.cannot_start(exc, server=False))
         return 1
     stop = threading.Event()
     finished = _on_signals(stop)
     notes: queue.SimpleQueue[str] = queue.SimpleQueue()
+    asked = [0]                        # /search and /save sent (the stdin thread counts them) ...
+    answered = 0                       # ... and answered: the end of input waits for the answers
+    caught_up = threading.Event()      # in the room, and what it sends on joining is here
+    in_room_at: float | None = None    # when the session began (InRoom), while no block has come yet
 
     def typed(line: str) -> bool:
         if stop.is_set():
@@ -348,19 +447,41 @@ def run_client(args: argparse.Namespace) -> int:
             cli.wait_for_room()            # a pipe waits for the server rather than overrun it
             if stop.is_set():
                 return False
+        if isinstance(cmd, (Search, Save)):
+            # The client searches its own copy: first let it hold what the room sends on
+            # joining (a newcomer's replay, a catch-up), so a script's first /search finds it.
+            by = time.monotonic() + ANSWER_WAIT
+            while not caught_up.wait(0.05) and not stop.is_set() and time.monotonic() < by:
+                pass
+            if stop.is_set():
+                return False
+            asked[0] += 1
+        if (usage := history_usage(cmd)) is not None:
+            notes.put("* " + usage)
+            return True
         cmd = perform(cmd, cli)
         if isinstance(cmd, Help):
-            notes.put(client_help())
+            notes.put(client_help() + "\n" + hw.history_help())
         elif cmd is not None:
             notes.put("* " + (mistake(cmd) or ""))
         return True
 
-    _stdin_lines(typed, stop)     # exit, /quit or end of input: leave
+    typed_all = threading.Event()
+    _stdin_lines(typed, typed_all)     # exit, /quit or end of input: leave, once searches are answered
+    answers_by: float | None = None
     status = 0
     leaving = False
     problems = _Problems()
     pending = problems.pending
+    history = HistoryPrinter()
     while True:
+        if in_room_at is not None and time.monotonic() - in_room_at > SETTLE:
+            caught_up.set()                # nothing to catch up: no block came
+            in_room_at = None
+        if typed_all.is_set() and not stop.is_set():
+            answers_by = answers_by or time.monotonic() + ANSWER_WAIT
+            if answered >= asked[0] or time.monotonic() > answers_by:
+                stop.set()
         if stop.is_set() and not leaving:
             leaving = True
             threading.Thread(target=cli.close, kwargs={"timeout": 15.0}, daemon=True).start()
@@ -372,6 +493,21 @@ def run_client(args: argparse.Namespace) -> int:
             continue
         if isinstance(e, ev.Closed):
             break
+        if isinstance(e, ev.InRoom):       # a fresh session: a replay or a catch-up may follow
+            caught_up.clear()
+            in_room_at = time.monotonic()
+            continue
+        if isinstance(e, ev.HistoryLines) and e.kind in HistoryPrinter.BLOCKS:
+            in_room_at = None
+            if e.done:
+                caught_up.set()
+        if (shown := history.lines(e, cli.name)) is not None:
+            if isinstance(e, (ev.SearchResults, ev.HistorySaved)) or (
+                    isinstance(e, ev.HistoryProblem) and e.kind == "save-failed"):
+                answered += 1
+            if shown:
+                print("\n".join(shown))
+            continue
         if isinstance(e, ev.LinePending):
             pending[e.msg_id] = e.private_to
             continue

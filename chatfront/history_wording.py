@@ -8,6 +8,8 @@ with ``--lang en`` (or ``LANG=C``) so that it sees these English ones.
 """
 from __future__ import annotations
 
+import os
+import re
 import time
 
 from udpcore import clean_text, events as ev
@@ -118,7 +120,21 @@ def join_again() -> str:
     return _("Join again")
 
 
-def problem(e: ev.HistoryProblem) -> str:
+# The name a damaged history file is given beside the new one (udpnet.history._move_aside:
+# ``history.sqlite3.corrupt-20261203-103000``), found by its form, not by the store's words.
+_ASIDE = re.compile(r"[^\s/\\]+\.(?:corrupt|damaged)-[0-9][0-9-]*")
+
+
+def aside_name(detail: str) -> str:
+    """The damaged file's new name in a HistoryProblem("damaged") detail: the store's own
+    English notice, or that name alone; "" when it names none."""
+    m = _ASIDE.search(detail)
+    return m.group(0) if m else ""
+
+
+def problem(e: ev.HistoryProblem, path: str | None = None) -> str:
+    """``path``: the history file (ServerTransport.history_path), so that "damaged" names
+    where the old file now is in full. The store's English words are never shown."""
     detail = _shown(e.detail)
     if e.kind == "in-use":
         return _("Another chat program is already using the history folder {path}. "
@@ -126,8 +142,11 @@ def problem(e: ev.HistoryProblem) -> str:
     if e.kind == "unavailable":
         return _("The history cannot be kept ({reason}); the room works without it.").format(reason=detail)
     if e.kind == "damaged":
+        if not (name := aside_name(e.detail)):
+            return _("The history file was damaged; it was moved aside and a new history started.")
+        where = os.path.join(os.path.dirname(path), name) if path and os.path.dirname(path) else name
         return _("The history file was damaged; it was moved aside to {path} and a new history started.").format(
-            path=detail)
+            path=_shown(where))
     if e.kind == "paused":
         return _("History paused: the disk refused to store lines. The room goes on; lines said now are not kept.")
     if e.kind == "resumed":
@@ -143,13 +162,24 @@ def saved(e: ev.HistorySaved) -> str:
 
 # --- search ----------------------------------------------------------------------------
 
-def search_line(line: ev.HistoryLine) -> str:
-    """``[YYYY-MM-DD HH:MM] NAME: TEXT`` (the headless ``/search`` and saved files)."""
-    who = _shown(line.sender)
-    text = _shown(line.text)
-    if line.action:
-        return f"[{stamp(line.at)}] * {who} {text}"
-    return f"[{stamp(line.at)}] {who}: {text}"
+def search_line(line: ev.HistoryLine, me: str = "") -> str:
+    """``[YYYY-MM-DD HH:MM] NAME: TEXT`` (the headless ``/search`` and saved files).
+    A private line says so as a live one does: ``NAME (to bob): TEXT`` on the sender's
+    side (and wherever ``me`` is not known), ``NAME (private): TEXT`` on the recipient's."""
+    return f"[{stamp(line.at)}] {room_line(line, me)}"
+
+
+def as_room_line(line: ev.HistoryLine, me: str = "") -> ev.RoomLine:
+    """A line of the history as the live line it was, for what prints or shows live lines."""
+    return ev.RoomLine(seq=line.seq, sender=line.sender, text=line.text, action=line.action,
+                       private_to=line.private_to, own=bool(me) and line.sender == me, at=line.at)
+
+
+def room_line(line: ev.HistoryLine, me: str = "") -> str:
+    """The terminal's form of a line of the history, exactly that of a live line:
+    ``NAME: TEXT``, ``* NAME ACTION``, ``NAME (private): TEXT``."""
+    from .wording import describe       # wording is the larger module; only the terminal needs this
+    return describe(as_room_line(line, me), me) or ""
 
 
 def search_summary(e: ev.SearchResults) -> str:
@@ -164,6 +194,35 @@ def search_usage() -> str:
     return _("Usage: /search WORDS (accents and case do not matter)")
 
 
+def save_usage() -> str:
+    return _("Usage: /save FILE (the history, written as text)")
+
+
+def history_help() -> str:
+    """The history's commands, after the program's own /help."""
+    return _("""  /search WORDS    find lines in the history (accents and case do not matter)
+  /save FILE       write the history to a text file""")
+
+
+def cannot_start(e: Exception, *, server: bool = True) -> str:
+    """udpnet.HistoryInUse / HistoryUnavailable raised as a program starts: one sentence,
+    then the program ends (status 1); never a traceback. ``server``: it has --no-history."""
+    path = str(getattr(e, "path", ""))
+    if type(e).__name__ == "HistoryInUse":
+        return problem(ev.HistoryProblem("in-use", path))
+    reason = _shown(str(getattr(e, "reason", "") or e))
+    if server:
+        return _("The history folder {path} cannot be used ({reason}). Choose another with --data-dir, "
+                 "or start with --no-history.").format(path=_shown(path), reason=reason)
+    return _("The history folder {path} cannot be used ({reason}). Choose another with --data-dir.").format(
+        path=_shown(path), reason=reason)
+
+
+def whole_number_between(minimum: int, maximum: int) -> str:
+    """What an option such as --replay takes (after "--replay takes ")."""
+    return _("a whole number from {minimum} to {maximum}").format(minimum=minimum, maximum=maximum)
+
+
 def search_placeholder() -> str:
     return _("Search the history")
 
@@ -174,3 +233,15 @@ def save_history_title() -> str:
 
 def no_history() -> str:
     return _("History is off (--no-history): lines are kept in memory only while the server runs.")
+
+
+# --- added for the windows (chatui) ----------------------------------------------------
+
+def search_button() -> str:
+    """The button that opens the search bar (Ctrl+F does the same)."""
+    return _("Search…")
+
+
+def save_history_button() -> str:
+    """The button that opens the Save history as dialog."""
+    return _("Save history as…")

@@ -56,11 +56,15 @@ def names_option(text: str) -> tuple[str, ...]:
 
 
 def open_clients(names: tuple[str, ...], address: tuple[str, int],
-                 program: list[str] | None = None, *, passphrase: str | None = None) -> list[subprocess.Popen]:
+                 program: list[str] | None = None, *, passphrase: str | None = None,
+                 data_dir: str | None = None) -> list[subprocess.Popen]:
     """Start one client window per name, joined to the server at ``address``.
     ``passphrase``: the room's (it may come from a file, or be typed in the
     window, so the environment may not hold it); "" drops an inherited one,
     which an open room would refuse; None leaves the environment as it is.
+    ``data_dir``: the server's --data-dir, handed on, so a portable setup keeps
+    the clients' copies of the history beside the room's (each client's copy is
+    its own, by server, room and name); None: the clients' own default.
     Raises OSError when the program cannot be started (the caller says so)."""
     program = program or client_program()
     server = local_server(address)
@@ -69,9 +73,12 @@ def open_clients(names: tuple[str, ...], address: tuple[str, int],
         env = {k: v for k, v in os.environ.items() if k != ENV_VAR}
         if passphrase:
             env[ENV_VAR] = passphrase
-    # The language too, when --lang chose it (language_args). No stream of ours: a window that outlives the server must not hold its pipes
+    # The language too, when --lang chose it (language_args). No stream of ours: a window
+    # that outlives the server must not hold its pipes
     # (``gui_server.py --headless --open-clients … | tee log`` would wait for every
     # window to close); a window's own errors go to its log file and dialog.
-    return [subprocess.Popen([*program, "--server", server, "--name", name, *language_args()], stdin=subprocess.DEVNULL,
+    where = ["--data-dir", os.path.abspath(data_dir)] if data_dir else []
+    return [subprocess.Popen([*program, "--server", server, "--name", name, *where, *language_args()],
+                             stdin=subprocess.DEVNULL,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
             for name in names]

@@ -6,10 +6,15 @@ to import Tk, so ``--headless`` never needs a display.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 
 from udpcore import DEFAULT_PORT, DISCOVERY_PORTS, ChatError, Limits, __version__, room_name
 
+from udpcore.pastmsg import PAGE_LINES
+
+from .datadir import data_dir
+from .history_wording import whole_number_between
 from .i18n import _, language_code
 from .launch import names_option
 from .passphrase import ENV_VAR
@@ -35,15 +40,17 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {message}\n")
 
 
-def _whole(option: str, minimum: int):
-    """argparse type: a whole number of at least ``minimum``, else one sentence naming ``option``."""
+def _whole(option: str, minimum: int, maximum: int | None = None):
+    """argparse type: a whole number of at least ``minimum`` (and at most ``maximum``),
+    else one sentence naming ``option``."""
     def convert(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             value = minimum - 1
-        if value < minimum:
-            raise argparse.ArgumentError(None, bad_option(option, text, whole_number_from(minimum)))
+        if value < minimum or (maximum is not None and value > maximum):
+            wanted = whole_number_from(minimum) if maximum is None else whole_number_between(minimum, maximum)
+            raise argparse.ArgumentError(None, bad_option(option, text, wanted))
         return value
     return convert
 
@@ -104,6 +111,31 @@ def _limit_options() -> tuple[tuple[str, int | None, str], ...]:
     )
 
 
+HISTORY_DAYS = 30       # --history-days: how long the server keeps room lines
+REPLAY = 100            # --replay: the room's last lines a new member is shown
+HISTORY_FOLDER = "history"     # below the data folder; the transports choose what goes inside
+
+
+def history_folder(args: argparse.Namespace) -> str:
+    """Where the history lives: ``<data folder>/history`` (``--data-dir``, else the user's)."""
+    return os.path.join(data_dir(getattr(args, "data_dir", None)), HISTORY_FOLDER)
+
+
+def server_history(args: argparse.Namespace) -> dict:
+    """The history keywords of udpnet.start_server the parsed server options ask for
+    (the headless server and the window pass the same). ``--no-history``: no folder at all,
+    so nothing is opened or locked on disk."""
+    keep = not getattr(args, "no_history", False)
+    return {"history_dir": history_folder(args) if keep else None,
+            "history_days": getattr(args, "history_days", HISTORY_DAYS), "keep_history": keep}
+
+
+def client_history(args: argparse.Namespace) -> dict:
+    """The history keywords of udpnet.start_client the parsed client options ask for;
+    the caller adds ``catch_up`` (the terminal: None, every missed line; a window: a cap)."""
+    return {"history_dir": history_folder(args), "replay": getattr(args, "replay", REPLAY)}
+
+
 def limits_from(args: argparse.Namespace) -> Limits:
     """The Limits record the parsed server options ask for."""
     return Limits(**{field: getattr(args, field) for field, _m, _h in _limit_options()})
@@ -162,8 +194,12 @@ def server_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-guests", action="store_true",
                    help=_("ignore plain-text datagrams instead of treating them as guest lines"))
     p.add_argument("--data-dir", metavar="DIR", default=None,
-                   help=_("folder for what the server keeps across restarts, such as the bans "
+                   help=_("folder for what the server keeps across restarts: the bans and the room's history "
                           "(default: the user's data folder for LanChat)"))
+    p.add_argument("--history-days", metavar="N", type=_positive("--history-days"), default=HISTORY_DAYS,
+                   help=_("keep the room's lines this many days (default {days})").format(days=HISTORY_DAYS))
+    p.add_argument("--no-history", action="store_true",
+                   help=_("keep no history on disk: recent lines are held in memory only while the server runs"))
     _passphrase(p, _("lock the room: joining needs the passphrase in FILE (or in the {var} environment "
                      "variable); never typed on the command line, where others can see it"))
     _theme(p)
@@ -180,7 +216,7 @@ def server_parser() -> argparse.ArgumentParser:
 
 
 def client_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="ChatClient",
         description=_("LAN chat client over UDP. Opens a window unless --headless is given."),
     )
@@ -198,6 +234,12 @@ def client_parser() -> argparse.ArgumentParser:
     p.add_argument("--ports", metavar="PORTS", type=_ports("--ports"), default=DISCOVERY_PORTS,
                    help=_("ports to look for rooms on, for --list and for a room's name given as --server "
                           "(default {low}-{high})").format(low=DISCOVERY_PORTS[0], high=DISCOVERY_PORTS[-1]))
+    p.add_argument("--data-dir", metavar="DIR", default=None,
+                   help=_("folder for this computer's copy of the rooms' history, one per server, room and name "
+                          "(default: the user's data folder for LanChat)"))
+    p.add_argument("--replay", metavar="N", type=_whole("--replay", 0, PAGE_LINES), default=REPLAY,
+                   help=_("on joining a room for the first time, show its last N lines (at most {most}; "
+                          "default {n}; 0: none)").format(n=REPLAY, most=PAGE_LINES))
     _passphrase(p, _("a locked room's passphrase, read from FILE (or from the {var} environment variable)"))
     _theme(p)
     _language(p)

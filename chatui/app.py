@@ -6,6 +6,7 @@ from chatfront.i18n import _, tk_locale
 import argparse
 import logging
 import logging.handlers
+import os
 import sys
 import tkinter as tk
 import traceback
@@ -132,9 +133,27 @@ def run_client_window(args: argparse.Namespace) -> int:
     root.minsize(480, 340)
     from chatfront.lock_wording import passphrase_unusable_title
     passphrase = given_passphrase(args, root, passphrase_unusable_title())     # None: said; go on without
-    ClientApp(root, palette, server, args.name, find_rooms=lambda: RoomFinder(ports), passphrase=passphrase or "")
+    ClientApp(root, palette, server, args.name, find_rooms=lambda: RoomFinder(ports), passphrase=passphrase or "",
+              start=client_starter(args))
     root.mainloop()
     return 0
+
+
+def history_folder(args: argparse.Namespace) -> str | None:
+    """Where the history is kept: ``history`` in the data folder; None with --no-history."""
+    from chatfront.datadir import data_dir
+    if getattr(args, "no_history", False):
+        return None
+    return os.path.join(data_dir(getattr(args, "data_dir", None)), "history")
+
+
+def client_starter(args: argparse.Namespace):
+    """start_client as the window wants it: its own copy of the room, a newcomer's
+    replay, and a room that closes is waited for and joined again by itself."""
+    from functools import partial
+    from udpnet import start_client
+    return partial(start_client, history_dir=history_folder(args), replay=getattr(args, "replay", 100),
+                   rejoin=True)
 
 
 def run_server_window(args: argparse.Namespace) -> int:
@@ -151,6 +170,7 @@ def run_server_window(args: argparse.Namespace) -> int:
     app = ServerApp(root, palette, args.host, args.port, allow_guests=not args.no_guests,
                     limits=limits_from(args), data_dir=args.data_dir, tries=port_tries(args),
                     open_names=tuple(getattr(args, "open_clients", ())), room=getattr(args, "room", ""),
-                    passphrase=passphrase)
+                    passphrase=passphrase, history_dir=history_folder(args),
+                    history_days=getattr(args, "history_days", 30), keep_history=not getattr(args, "no_history", False))
     root.mainloop()
     return app.exit_code

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import tkinter as tk
+from dataclasses import replace
 from enum import Enum
 from typing import Callable
 
@@ -15,12 +16,12 @@ from udpnet import ClientTransport, RoomFinder, start_client
 
 from . import settings
 from .chat_view import ChatView
+from .client_history import ClientHistory
 from .connect_form import ConnectForm
 from .poller import QueuePoller
 from .history import Entry
 from .leaving import LeavingWindow, on_close
 from .theme import Palette
-
 
 
 class Link(Enum):
@@ -41,7 +42,7 @@ def title() -> str:
     return _("LAN Chat")
 
 
-class ClientApp(LeavingWindow):
+class ClientApp(ClientHistory, LeavingWindow):
     """Owns the window's content and the transport. Handlers are plain methods
     (``connect``, ``send``, ``exit``, ``handle``) so tests drive them directly.
 
@@ -67,6 +68,7 @@ class ClientApp(LeavingWindow):
         self._refresh_id: str | None = None  # an after() that will ask for the member list
         self._quiet_whos = 0               # member lists asked for by the window, not shown as notices
         self.state = Link.CONNECTING
+        self.init_history()
         root.title(title())
         on_close(root, self.exit)
         root.bind("<FocusIn>", self._focused, add="+")
@@ -126,9 +128,12 @@ class ClientApp(LeavingWindow):
         self.me = e.name
         self.members = list(e.members) or [e.name]
         self.state = Link.CONNECTED
-        self.view = ChatView(self.root, self.palette, on_send=self.send, on_exit=self.exit,
-                             on_pick=self.pick)
-        self.view.pack(fill="both", expand=True)
+        self.joined = True
+        if self.view is None:
+            self.make_view()
+        else:                                 # the stored conversation was up while it joined
+            self.room_back()
+            self.view.entry.entry.focus_set()
         if problem:
             self._show(Entry("error", not_remembered(problem)))
         self._status()
@@ -154,6 +159,7 @@ class ClientApp(LeavingWindow):
         if self.poller:
             self.poller.stop()
         self.transport = None
+        self.early_view_gone()                # the stored lines of a join that did not happen
         if self.form is None:
             return
         error = e.error if isinstance(e, ev.JoinRefused) else None
@@ -209,8 +215,9 @@ class ClientApp(LeavingWindow):
             self.view.entry.prefill(f"/msg {name} ")
 
     def exit(self) -> None:
-        """Leave cleanly (what was typed is delivered first), then close the window."""
-        self.leave(_("Leaving…"), timeout=5.0)
+        """Leave cleanly (what was typed is delivered first), then close the window.
+        A closed room has nobody to tell: the window goes at once."""
+        self.leave(_("Leaving…"), timeout=0.5 if self.state is Link.CLOSED else 5.0)
 
     # --- events from the transport ---------------------------------------------------------
 
@@ -225,13 +232,15 @@ class ClientApp(LeavingWindow):
                 if self.leaving:
                     self.close_window()
                     return
-            if self.view is None:
+            if not self.joined:
                 if isinstance(e, ev.Connected):
                     self._connected(e)
                     changed = True
                 elif isinstance(e, (ev.JoinRefused, ev.Unreachable)):
                     self._failed(e)
                     return
+                elif isinstance(e, (ev.HistoryLines, ev.HistoryProblem)):
+                    self.before_joining(e)      # our stored copy comes before the room answers
                 continue
             if isinstance(e, ev.RoomLine):
                 lines += self._room_line(e, entries)
@@ -251,12 +260,16 @@ class ClientApp(LeavingWindow):
 
     def _room_line(self, e: ev.RoomLine, out: list[Entry]) -> int:
         """A room line, or the echo that marks our pending line delivered; returns lines added."""
+        assert self.view is not None
         if e.own and e.msg_id is not None:
-            if out and self._deliver_pending(out, e.msg_id):
+            if out and self._deliver_pending(out, e.msg_id, e.seq):
                 return 0
-            if self.view is not None and self.view.history.mark_delivered(e.msg_id):
+            if self.view.history.mark_delivered(e.msg_id, e.seq):
                 return 0
-        out.append(Entry("line", e.text, e.sender, e.action, private_tag(e, self.me)))
+        if self.view.history.shown(e.seq):
+            return 0                                    # a room line is shown once, however often it came
+        out.append(Entry("line", e.text, e.sender, e.action, private_tag(e, self.me), when=e.at or None,
+                         seq=e.seq))
         return 0 if e.own else 1
 
     def _event(self, e: ev.Event, out: list[Entry]) -> None:
@@ -266,6 +279,8 @@ class ClientApp(LeavingWindow):
             return
         if isinstance(e, ev.LineRefused):
             self._refused(e, out)
+            return
+        if self.history_event(e, out):
             return
         if isinstance(e, ev.MemberList):
             self.members = list(e.names)
@@ -289,10 +304,12 @@ class ClientApp(LeavingWindow):
             self.state = Link.RECONNECTING
         elif isinstance(e, ev.Reconnected):
             self.state = Link.CONNECTED
+            self.room_back()
         elif isinstance(e, ev.Connected):           # a reconnect that needed a fresh join
             self.state = Link.CONNECTED
             self.me = e.name
             self.members = list(e.members) or self.members
+            self.room_back()
             return                                  # the status line says it
         elif isinstance(e, (ev.ServerClosed, ev.JoinRefused, ev.Unreachable, ev.Removed)):
             # closed by the server, removed by its operator, or refused on a rejoin after a restart
@@ -300,8 +317,15 @@ class ClientApp(LeavingWindow):
                           else Link.REMOVED if isinstance(e, ev.Removed) else Link.STOPPED)
             assert self.view is not None
             self.view.set_input_enabled(False)
-        elif isinstance(e, ev.Closed) and self.state not in (Link.CLOSED, Link.REMOVED):
-            self.state = Link.STOPPED
+            if isinstance(e, ev.ServerClosed):      # it comes back by itself: the notice, then the wait
+                out.append(Entry("notice", notice(e) or ""))
+                self.room_closed()
+                return
+            self.room_back_off()
+        elif isinstance(e, ev.Closed):
+            self.room_back_off()
+            if self.state not in (Link.CLOSED, Link.REMOVED):
+                self.state = Link.STOPPED
         text = notice(e)
         if text is not None:
             error = isinstance(e, (ev.CommandError, ev.JoinRefused, ev.Unreachable, ev.Removed))
@@ -334,11 +358,11 @@ class ClientApp(LeavingWindow):
             self.transport.who()
 
     @staticmethod
-    def _deliver_pending(out: list[Entry], msg_id: int) -> bool:
+    def _deliver_pending(out: list[Entry], msg_id: int, seq: int = 0) -> bool:
         """The echo came in the same batch as the pending line: mark it there."""
         for i in range(len(out) - 1, -1, -1):
             if out[i].msg_id == msg_id:
-                out[i] = out[i].as_delivered()
+                out[i] = replace(out[i].as_delivered(), seq=seq)
                 return True
         return False
 
@@ -346,7 +370,9 @@ class ClientApp(LeavingWindow):
         if self.view is None or self.transport is None or self.leaving:
             return
         label = self.transport.server_label
-        if self.state is Link.RECONNECTING:
+        if self.state is Link.CONNECTING:     # the stored conversation shown while it joins
+            text = _("Connecting to {server}…").format(server=label)
+        elif self.state is Link.RECONNECTING:
             text = _("Reconnecting to {server}…").format(server=label)
         elif self.state is Link.CLOSED:
             text = _("Server closed — {server} is no longer serving this room").format(server=label)

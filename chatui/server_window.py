@@ -28,7 +28,7 @@ from chatfront.wording import (ban_button, ban_question, ban_title, bans_changed
                                target_renamed, unmuted, clients_not_opened, port_moved)
 from udpcore import room_name
 from udpcore import SERVER_NAME, ChatError, PortBusyError, events as ev, format_addr, name_key
-from udpnet import ServerTransport, local_addresses, local_networks, start_server
+from udpnet import HistoryInUse, HistoryUnavailable, ServerTransport, local_addresses, local_networks, start_server
 
 from . import moderation
 from .chat_view import ChatView
@@ -37,6 +37,8 @@ from .lock_bar import LockBar
 from .reach_table import ReachTable
 from .room_name_bar import RoomNameBar
 from .history import Entry
+from chatfront.history_wording import no_history
+from .history_actions import HistoryTools, history_notice, history_problem
 from .leaving import LeavingWindow, on_close
 from .poller import QueuePoller
 from .target import TargetChip
@@ -60,7 +62,7 @@ def host_of(address: str) -> str:
     return host.strip("[]")
 
 
-class ServerApp(LeavingWindow):
+class ServerApp(HistoryTools, LeavingWindow):
     """Owns the server window and the server transport. ``send``, ``exit``,
     ``handle`` and the moderation actions are plain methods so tests drive them directly.
 
@@ -76,7 +78,8 @@ class ServerApp(LeavingWindow):
                  allow_guests: bool = True,
                  start: Callable[..., ServerTransport] = start_server, *,
                  limits=None, data_dir: str | None = None, tries: int = 1, open_names: tuple[str, ...] = (),
-                 launch: Callable[..., list] = open_clients, room: str = "", passphrase: str = "") -> None:
+                 launch: Callable[..., list] = open_clients, room: str = "", passphrase: str = "",
+                 history_dir: str | None = None, history_days: float = 30, keep_history: bool = True) -> None:
         self.root = root
         self.passphrase = passphrase          # the room's, while it is locked; "" when open
         self.lock_bar: LockBar | None = None
@@ -89,6 +92,8 @@ class ServerApp(LeavingWindow):
         self.tries = tries                    # --port-fallback: ports from the asked one it may take
         self.open_names = open_names          # --open-clients: started once it listens, on its real port
         self.launch = launch
+        # The room's history (None and keep_history: none at all, as tests that do not care want it).
+        self.history = {"history_dir": history_dir, "history_days": history_days, "keep_history": keep_history}
         self.children: list = []              # the client programs it started
         self.transport: ServerTransport | None = None
         self.poller: QueuePoller | None = None
@@ -111,11 +116,12 @@ class ServerApp(LeavingWindow):
         root.title(title())
         on_close(root, self.exit)
         self.view = ChatView(root, palette, on_send=self.send, on_exit=self.exit, on_pick=self.write_privately,
-                             member_columns=columns(), members_width=460)
+                             member_columns=columns(), members_width=460,
+                             on_search=self.search_history, on_save=self.save_history)
         self.view.pack(fill="both", expand=True)
-        # The chip sits right above the line being typed: entry and status move down one row.
-        self.view.entry.grid_configure(row=2, pady=(4, 0))
-        self.view.status.grid_configure(row=3)
+        self.view.history.tag_of = self._private_tag
+        # The chip sits right above the line being typed (the view's row 1).
+        self.view.entry.grid_configure(pady=(4, 0))
         self.chip = TargetChip(self.view, palette, on_clear=self.clear_target)
         self.chip.grid(row=1, column=0, sticky="ew", pady=(8, 0))
         tree = self.view.members.tree
@@ -135,6 +141,8 @@ class ServerApp(LeavingWindow):
             self.view.history.append([Entry("error", problem)])
         if self.bans:
             self.view.history.append([Entry("notice", bans_loaded(len(self.bans), self.store.path))])
+        if not keep_history:
+            self.view.history.append([Entry("notice", no_history())])
         self.listen(port)
 
     # --- listening --------------------------------------------------------------------
@@ -150,8 +158,18 @@ class ServerApp(LeavingWindow):
             options["room"] = self.room
         if self.passphrase:
             options["passphrase"] = self.passphrase
+        if self.history["history_dir"] is not None or not self.history["keep_history"]:
+            options.update(self.history)
         try:
             self.transport = self.start(self.host, port, **options)
+        except HistoryUnavailable as exc:          # the room goes on, its history in memory only
+            self.view.history.append([Entry("error", history_problem("unavailable", exc.reason))])
+            self.history.update(history_dir=None, keep_history=False)
+            return self.listen(port)
+        except HistoryInUse as exc:                # another server has this folder: one sentence, and Quit
+            PortDialog(self.root, history_problem("in-use", str(exc.path)), port, self.listen, self._give_up,
+                       can_retry=False)
+            return False
         except ChatError as exc:
             tried = exc.last if isinstance(exc, PortBusyError) and exc.last else port   # suggest the one after
             PortDialog(self.root, explain(exc), tried, self.listen, self._give_up,
@@ -376,6 +394,14 @@ class ServerApp(LeavingWindow):
             return
         self.bans_window = moderation.BansWindow(self.root, self.bans, self.unban)
 
+    # --- the room's history ------------------------------------------------------------------
+
+    @staticmethod
+    def _private_tag(line: ev.HistoryLine) -> str:
+        if line.private_to and name_key(line.private_to) == name_key(SERVER_NAME):
+            return private_to_you()
+        return _("to {name}").format(name=line.private_to) if line.private_to else ""
+
     # --- closing -----------------------------------------------------------------------------
 
     def exit(self) -> None:
@@ -399,7 +425,15 @@ class ServerApp(LeavingWindow):
                     self._show_target()
                 else:
                     tag = _("to {name}").format(name=e.private_to) if e.private_to else ""
-                entries.append(Entry("line", e.text, e.sender, e.action, tag))
+                entries.append(Entry("line", e.text, e.sender, e.action, tag, when=e.at or None, seq=e.seq))
+            elif isinstance(e, ev.HistoryLines):
+                self.view.history.append(entries)
+                entries = []
+                self.view.history.show_block(e)
+            elif isinstance(e, ev.SearchResults):
+                self.view.show_results(e)
+            elif (note := history_notice(e)) is not None:
+                entries.append(note)
             elif isinstance(e, ev.PrivatePassed):
                 self.passed += 1
                 self._status()

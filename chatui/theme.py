@@ -95,3 +95,11 @@ def name_colour(name: str, palette: Palette) -> str:
     """A colour of its own for each name, the same in every session, window and
     machine (a checksum, not hash(), which changes from run to run)."""
     return palette.names[zlib.crc32(name.casefold().encode()) % len(palette.names)]
+
+
+def blend(colour: str, background: str, amount: float) -> str:
+    """``colour`` faded ``amount`` (0..1) of the way towards ``background``: the
+    dimmed history keeps each name's own colour, only quieter, in both themes."""
+    a = [int(colour[i:i + 2], 16) for i in (1, 3, 5)]
+    b = [int(background[i:i + 2], 16) for i in (1, 3, 5)]
+    return "#" + "".join(f"{round(x + (y - x) * amount):02x}" for x, y in zip(a, b))

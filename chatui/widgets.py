@@ -9,7 +9,7 @@ from tkinter import ttk
 from typing import Callable, Iterable
 
 from .history import Entry, HistoryPane
-from .theme import Palette, name_colour
+from .theme import Palette, blend, name_colour
 
 __all__ = ["Entry", "HistoryPane", "EntryBar", "MemberList", "StatusLine"]
 
@@ -95,6 +95,7 @@ class MemberList(ttk.Frame):
         self.on_pick = on_pick
         self.tree.bind("<Double-1>", self._double)
         self._title_text = title
+        self.enabled = True
 
     def set_members(self, rows: Iterable[tuple[str, tuple]], me: str | None = None) -> None:
         """Replace the list with (name, column values) rows, keeping the
@@ -109,18 +110,35 @@ class MemberList(ttk.Frame):
         for index, (name, values) in enumerate(rows):
             values = (_("{name} (you)").format(name=name) if name == me else name, *values)
             if tree.exists(name):
-                tree.item(name, values=values)
+                tree.item(name, values=values, tags=self._tags(name))
                 if tree.index(name) != index:
                     tree.move(name, "", index)
-            elif self._plain:
-                tree.insert("", index, iid=name, values=values)
             else:
-                tag = "n:" + name
-                tree.tag_configure(tag, foreground=name_colour(name, self.palette))
-                tree.insert("", index, iid=name, values=values, tags=(tag,))
+                tree.insert("", index, iid=name, values=values, tags=self._tags(name))
         if selected and tree.exists(selected):
             tree.selection_set(selected)
         self.title.configure(text=f"{self._title_text} ({len(rows)})")
+
+    def _tags(self, name: str) -> tuple[str, ...]:
+        """A name's colour in a list of names; every row grey while the list is off."""
+        if not self.enabled:
+            return ("off",)
+        if self._plain:
+            return ()
+        tag = "n:" + name
+        self.tree.tag_configure(tag, foreground=name_colour(name, self.palette))
+        return (tag,)
+
+    def set_enabled(self, enabled: bool) -> None:
+        """Greyed while the room is closed (the names are who was there); kept, not cleared."""
+        self.enabled = enabled
+        self.tree.tag_configure("off", foreground=blend(self.palette.fg, self.palette.bg, 0.55))
+        self.tree.state(["!disabled"] if enabled else ["disabled"])
+        self.title.state(["!disabled"] if enabled else ["disabled"])
+        if not enabled:
+            self.tree.selection_set(())
+        for iid in self.tree.get_children():
+            self.tree.item(iid, tags=self._tags(iid))
 
     def names(self) -> list[str]:
         return list(self.tree.get_children())
@@ -131,7 +149,7 @@ class MemberList(ttk.Frame):
 
     def _double(self, event) -> None:
         iid = self.tree.identify_row(event.y)
-        if iid and self.on_pick:
+        if iid and self.on_pick and self.enabled:
             self.on_pick(iid)
 
 

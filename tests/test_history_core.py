@@ -569,7 +569,7 @@ def test_after_the_gap_scrolling_goes_on_below_our_own_copy_down_to_line_one():
 
 
 def test_a_pending_older_page_is_asked_again_on_a_new_session():
-    room = HistRoom(last_lines=30)
+    room = HistRoom(last_lines=150)
     a = room.add_with("ana", replay=5, rejoin=True)
     room.settle()
     drain(a)
@@ -586,7 +586,7 @@ def test_a_pending_older_page_is_asked_again_on_a_new_session():
     events = drain(a)
     assert a.room_closed is False and a.state is State.JOINED
     (older,) = [b for b in blocks(events) if b.kind == "older"]
-    assert [x.seq for x in older.lines] == list(range(1, 26))
+    assert [x.seq for x in older.lines] == list(range(46, 146))       # the newest page below, again
 
 
 def test_no_older_page_while_waiting_for_the_room():
@@ -808,3 +808,86 @@ def test_the_history_decoders_raise_only_protocol_errors(kind, body):
     except ProtocolError:
         return
     assert m.decode_msg(m.encode_msg(msg)) == msg      # whatever decodes, encodes back the same
+
+
+def test_scrolling_back_before_joining_asks_nothing():
+    room = HistRoom(last_lines=5)
+    room.hold_fetches = True
+    a = ClientEngine("ana", SERVER, room.now, oldest_seq=3, last_seq=5, room_id="ab")
+    a.load_older(room.now)
+    assert drain(a) == [ev.HistoryLines("older", (), 0, True)] and a._asked == {}
+
+
+def test_with_nothing_missed_scrolling_goes_below_our_copy_down_to_line_one():
+    room = HistRoom(last_lines=12)
+    a = room.add_with("ana", room_id=room.store.room_id, last_seq=10, oldest_seq=5)
+    room.settle()
+    assert [x.seq for x in blocks(drain(a))[0].lines] == [11, 12]
+    a.load_older(room.now)
+    room.settle()
+    assert [x.seq for x in blocks(drain(a))[0].lines] == [1, 2, 3, 4]
+
+
+def test_a_copy_that_begins_at_line_one_has_nothing_older_to_ask_for():
+    room = HistRoom(last_lines=5)
+    asked = count_fetches(room)
+    a = room.add_with("ana", room_id=room.store.room_id, last_seq=5, oldest_seq=1)
+    room.settle()
+    a.load_older(room.now)
+    room.settle()
+    assert blocks(drain(a)) == [ev.HistoryLines("older", (), 0, True)] and asked == []
+
+
+def test_a_copy_holding_only_line_one_is_the_same_room_not_a_newcomer():
+    room = HistRoom(last_lines=5)
+    a = room.add_with("ana", room_id=room.store.room_id, last_seq=1, replay=2)
+    room.settle()
+    (b,) = blocks(drain(a))
+    assert b.kind == "missed" and [x.seq for x in b.lines] == [2, 3, 4, 5]
+
+
+def test_scrolling_back_never_brings_a_line_that_came_live():
+    room = HistRoom(last_lines=10)
+    a = room.add_with("ana", replay=0)
+    b = room.add_with("bia", replay=0)
+    room.settle()
+    room.say(b, "ao vivo")                  # 11, live
+    drain(a)
+    a.load_older(room.now)
+    room.settle()
+    assert [x.seq for x in blocks(drain(a))[0].lines] == list(range(1, 11))
+
+
+def test_a_replay_that_reaches_the_oldest_kept_line_leaves_nothing_to_ask():
+    room = HistRoom()
+    for i in range(5, 8):                   # lines 1-4 were forgotten by age
+        room.store.append([_line(i, f"l{i}", room.wall)], gaps=True)
+    room.server._room.seq = 7
+    asked = count_fetches(room)
+    a = room.add_with("ana", replay=10)
+    room.settle()
+    (b,) = blocks(drain(a))
+    assert [x.seq for x in b.lines] == [5, 6, 7] and b.more == 0
+    n = len(asked)
+    a.load_older(room.now)
+    room.settle()
+    assert len(asked) == n
+
+
+def test_a_newest_first_page_is_cut_from_its_oldest_end_whatever_their_sizes():
+    room = HistRoom()
+    sizes = [10] * 30 + [8000] * 8          # small old lines, big new ones
+    for i, n in enumerate(sizes):
+        room.store.append([_line(i + 1, "w" * n, room.wall)])
+    room.server._room.seq = len(sizes)
+    a = room.add_with("ana", replay=len(sizes))
+    room.settle()
+    (b,) = blocks(drain(a))
+    assert [x.seq for x in b.lines] == list(range(32, 39)) and b.more == 31
+
+
+def test_page_size_is_what_a_line_adds_to_the_encoded_page():
+    from udpcore.pastmsg import page_size
+    lines = (m.PastLine(1, 1.0, "ana", "oi"), m.PastLine(2, 2.0, "jo\u00e3o", "a\u00e7\u00e3o" * 9))
+    empty = len(m.encode_msg(m.History(1, ())))
+    assert len(m.encode_msg(m.History(1, lines))) == empty + sum(page_size(x) for x in lines)

@@ -405,8 +405,46 @@ def test_ten_thousand_lines_are_one_transaction(store):
     store._conn.set_trace_callback(statements.append)
     assert store.append(lines(1, 10_000))
     store._conn.set_trace_callback(None)
-    assert [s for s in statements if s in ("BEGIN IMMEDIATE", "COMMIT")] == ["BEGIN IMMEDIATE", "COMMIT"]
+    marks = [i for i, s in enumerate(statements) if s in ("BEGIN IMMEDIATE", "COMMIT")]
+    inserts = [i for i, s in enumerate(statements) if s.startswith("INSERT INTO lines(")]
+    assert marks[0] < min(inserts) and max(inserts) < marks[1]           # the lines: one transaction
+    # With FTS5, a batch this big is then indexed in a second one of its own (FTS_BATCH).
+    assert len(marks) == (4 if store.fts else 2)
     assert store.last_seq() == 10_000 and len(store.after(0, 20_000)) == 10_000
+
+
+def test_the_index_is_filled_in_batches_and_before_a_search(tmp_path):
+    s = HistoryStore.open(tmp_path, now=NOW)
+    try:
+        assert s.fts
+        waiting = lambda: s._conn.execute("SELECT count(*) FROM fts_pending").fetchone()[0]   # noqa: E731
+        s.append(lines(1, history.FTS_BATCH - 1))
+        assert waiting() == history.FTS_BATCH - 1                           # not indexed line by line
+        assert [ln.seq for ln in s.search("999", 3)] == [999] and waiting() == 0        # a search indexes first
+        s.append(lines(history.FTS_BATCH, history.FTS_BATCH))
+        assert waiting() == 0                                               # a full batch indexes itself
+        s.append(lines(2 * history.FTS_BATCH, 5))
+    finally:
+        s.close()
+    s = HistoryStore.open(tmp_path, now=NOW)                              # what waited is found after a restart
+    try:
+        assert [ln.seq for ln in s.search(f"line {2 * history.FTS_BATCH + 4}", 1)] == [2 * history.FTS_BATCH + 4]
+    finally:
+        s.close()
+
+
+def test_lines_forgotten_while_waiting_for_the_index_leave_no_trace(tmp_path):
+    s = HistoryStore.open(tmp_path, keep_days=1, now=NOW)
+    try:
+        s.append(lines(1, 3, at=NOW - 2 * DAY, text="velho"))
+        s.index_pending()
+        s.append(lines(4, 2, at=NOW - 2 * DAY, text="velho"))                # still waiting
+        s.append(lines(6, 1, at=NOW, text="novo"))
+        assert s.forget_older_than(NOW) == 5
+        assert s.search("velho", 10) == [] and [ln.seq for ln in s.search("novo", 10)] == [6]
+        assert s._conn.execute("SELECT count(*) FROM fts_pending").fetchone()[0] == 0
+    finally:
+        s.close()
 
 
 def test_ten_thousand_lines_failing_half_way_leave_nothing(store):

@@ -47,9 +47,9 @@ class CatchUp:
                       catch_up: int | None) -> None:
         self.room_id = room_id          # the room our copy holds ("" : none)
         self.last_seq = last_seq        # the newest room line we have (shown or stored)
-        self._stored_oldest = oldest_seq
         self._older_before = oldest_seq # scrolling back asks for lines below this (0: nothing older)
         self._older_floor = 0           # ...and above this (a gap left by a capped catch-up)
+        self._after_gap = 0             # where scrolling back goes on once that gap is filled
         self.replay = max(0, min(replay, PAGE_LINES))
         self.catch_up = None if catch_up is None else max(1, min(catch_up, PAGE_LINES))
         self._asked: dict[int, _Asked] = {}
@@ -111,7 +111,6 @@ class CatchUp:
                 self._holding = True
         else:                           # a room we have nothing of (or whose history began afresh)
             self.room_id = info.room_id
-            self._stored_oldest = 0
             self._older_before = top + 1 if top else 0
             self._older_floor = 0
             if self.replay and top:
@@ -137,8 +136,8 @@ class CatchUp:
             self._events.append(ev.HistoryLines("older", lines, h.more, True))
             if lines and h.more:
                 self._older_before = lines[0].seq
-            elif self._older_floor:     # the gap is filled: below it, what our copy holds
-                self._older_floor, self._older_before = 0, self._stored_oldest
+            elif self._older_floor:     # the gap is filled: on below what we held before it
+                self._older_floor, self._older_before = 0, self._after_gap
             else:
                 self._older_before = 0
             return
@@ -152,6 +151,7 @@ class CatchUp:
             if asked.kind == "earlier":
                 self._older_before = lines[0].seq if h.more else 0
             elif h.more:                 # a capped catch-up: scrolling back fills the gap first
+                self._after_gap = self._older_before
                 self._older_floor, self._older_before = f.after, lines[0].seq
         self._let_live_through()
 

@@ -69,14 +69,13 @@ class PastService:
         return asks
 
     def answer_fetch(self, ask: FetchAsk, lines: list[PastLine], more: int) -> None:
-        """The page for ``ask`` (oldest first, as the store gave it; ``more``: the lines
-        of the range beyond it). Cut to PAGE_BYTES from the far side, which then counts
-        in ``more``; nothing is sent to a member that left meanwhile."""
+        """The page for ``ask`` (at most its limit, oldest first, as the store gave it;
+        ``more``: the lines of the range beyond it). Cut to PAGE_BYTES from the far side,
+        which then counts in ``more``; nothing is sent to a member that left meanwhile."""
         mem = ask.member
         if not self._roster.present(mem) or mem.peer is None:
             return
         f = ask.fetch
-        lines = lines[-f.limit:] if f.newest else lines[:f.limit]
         size, keep = 0, 0
         for ln in (reversed(lines) if f.newest else lines):
             size += page_size(ln)
@@ -98,10 +97,11 @@ class PastService:
         if self.room_id is None:
             self._room.send(mem, History(f.token, ()))
             return
-        wait = mem.fetches.take(now) if mem.fetches is not None else 0.0
+        assert mem.fetches is not None          # FETCH comes sealed: only from members, who all have one
+        wait = mem.fetches.take(now)
         if not wait:
             wait = self._fetch_bucket.take(now)
-            if wait and mem.fetches is not None:
+            if wait:
                 mem.fetches.tokens += 1.0       # the room's budget said no: the member's token back
         if wait:
             self.counters["fetch_limited"] += 1

@@ -26,11 +26,12 @@ class ClientTransport:
         self._backlog = 0                  # the engine's backlog after the last turn
         self._closing: float | None = None # close()'s timeout, once it was asked
         self._stop_at = 0.0                # when the socket thread stops, leaving
+        shown = copy.stored() if copy is not None else None   # read before the thread owns the copy
         self._loop = SocketLoop(engine, sock, "chat-client", after_turn=self._turned, on_refused=self._refused,
                                 on_events=copy.keep if copy is not None else None,
                                 on_stop=copy.close if copy is not None else None)
         self.events = self._loop.events
-        if copy is not None and (shown := copy.stored()) is not None:
+        if shown is not None:
             self.events.put(shown)             # the last conversation, before the server answers
         self.local_address: tuple[str, int] = sock.getsockname()[:2]   # our own end
         self._loop.call(engine.connect)

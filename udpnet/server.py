@@ -23,19 +23,21 @@ class ServerTransport:
         self._engine = engine
         self._store = store
         self._history: RoomHistory | None = None
+        shown: ev.HistoryLines | None = None
+        if store is not None:
+            # Everything that reads the store is set up before the socket thread starts:
+            # from then on only that thread touches it.
+            self._history = RoomHistory(store, engine, lambda e: self._loop.emit(e))
+            shown = self._history.last_shown()
         self._loop = SocketLoop(engine, sock, "chat-server", snapshot=engine.snapshot if stats else None, keep=keep,
                                 before_send=self._turn if store is not None else None,
                                 on_stop=store.close if store is not None else None)
-        if store is not None:
-            self._history = RoomHistory(store, engine, self._loop.emit)
         self.events = self._loop.events
         self.events.put(ev.Listening(self.address[0], self.address[1]))
-        if self._history is not None:
-            if store.notice:                   # type: ignore[union-attr]
-                self.events.put(ev.HistoryProblem("damaged", store.notice))   # type: ignore[union-attr]
-            shown = self._history.last_shown()
-            if shown.lines:
-                self.events.put(shown)
+        if store is not None and store.notice:
+            self.events.put(ev.HistoryProblem("damaged", store.notice))
+        if shown is not None and shown.lines:
+            self.events.put(shown)
 
     def _turn(self, now: float) -> None:
         self._history.turn(now)                # type: ignore[union-attr]

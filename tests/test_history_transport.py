@@ -328,13 +328,20 @@ def test_a_member_cut_off_for_45_s_gets_every_missed_line_once_in_order(made, tm
     assert live.count("antes") == 1 and not set(live) & set(said)
 
 
-def test_history_folder_errors_are_raised_before_the_port_is_taken(tmp_path):
+def test_history_folder_errors_let_the_port_go(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     from udpnet import HistoryUnavailable
+    import socket
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
     with pytest.raises(HistoryUnavailable):
-        start_server("127.0.0.1", 0, history_dir=str(blocker), stats=False)
+        start_server("127.0.0.1", port, history_dir=str(blocker), stats=False)
     assert os.path.isfile(blocker)
+    again = start_server("127.0.0.1", port, stats=False)     # the port was let go
+    again.close()
 
 
 def test_a_full_disk_pauses_the_history_and_the_room_goes_on(made, tmp_path):

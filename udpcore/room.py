@@ -19,10 +19,14 @@ from .addresses import format_addr
 from .appmsg import LeaveReason
 from .errors import BacklogFull
 from .names import SERVER_NAME
+from .peer import KEEPALIVE
 from .roster import Addr, Member, Roster
 from .timers import MemberTimers
 
 MEMBERS_LIST_BYTES = 100_000   # a member list longer than this is cut (it fits MAX_REASSEMBLY)
+# A restarted room's gathering ends after this many seconds with nobody coming back: an
+# idle member notices the restart only at its next keepalive (KEEPALIVE), then rejoins.
+BACK_QUIET = int(KEEPALIVE) + 2
 
 
 class Room:
@@ -75,10 +79,10 @@ class Room:
 
     def tick(self) -> None:
         """Once a second: tell the room the joins and leaves it was not told by name;
-        a gathering ends after two quiet seconds, with one notice for all who came back."""
+        a gathering ends after BACK_QUIET quiet seconds, with one notice for all who came back."""
         if self.gathering:
             self._quiet += 1
-            if self.back and self._quiet >= 2:
+            if self.back and self._quiet >= BACK_QUIET:
                 self.end_gathering()
         joined, left = self._crowd
         if joined or left:

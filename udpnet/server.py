@@ -129,18 +129,17 @@ def start_server(host: str | None = None, port: int = DEFAULT_PORT, *, allow_gue
     a ``passphrase`` locks the room. The room's history is kept in ``history_dir``
     (its ``room`` folder), lines older than ``history_days`` forgotten; with
     ``keep_history=False`` in memory only; with neither, not at all.
-    Raises HistoryInUse or HistoryUnavailable (before the port is taken),
-    PortBusyError, NotLocalAddress or SocketError."""
-    store = None
-    if not keep_history:
-        store = HistoryStore.in_memory(keep_days=history_days, now=time.time())
-    elif history_dir is not None:
-        store = HistoryStore.open(os.path.join(history_dir, "room"), keep_days=history_days, now=time.time())
+    Raises PortBusyError, NotLocalAddress or SocketError, then (the port let go
+    again) HistoryInUse or HistoryUnavailable."""
+    sock = bind_server_socket(host, port, tries)      # a busy port is the likelier news: told first
     try:
-        sock = bind_server_socket(host, port, tries)
+        store = None
+        if not keep_history:
+            store = HistoryStore.in_memory(keep_days=history_days, now=time.time())
+        elif history_dir is not None:
+            store = HistoryStore.open(os.path.join(history_dir, "room"), keep_days=history_days, now=time.time())
     except BaseException:
-        if store is not None:
-            store.close()
+        sock.close()
         raise
     engine = ServerEngine(time.monotonic(), allow_guests=allow_guests, announce_joins=announce_joins,
                           limits=limits or Limits(), bans=bans, room=room, port=sock.getsockname()[1],

@@ -276,3 +276,44 @@ def test_a_translation_made_ahead_or_of_a_returning_sentence_comes_back(monkeypa
         "Send": ("Enviar", False), "Search…": ("Buscar…", False),
         ("{n} day", "{n} days"): (("{n} dia", "{n} dias"), False)}
     assert list(updated.obsolete) == ["Gone"]
+
+
+# --- the windows --------------------------------------------------------------------------------
+
+@pytest.mark.gui
+def test_the_connect_form_and_tks_own_dialogs_speak_portuguese(tk_root, portuguese, config_dir):
+    from chatui.client_window import ClientApp
+    app = ClientApp(tk_root, tk_root._palette)
+    assert app.form.button.cget("text") == "Conectar"
+    tk_root.tk.call("::msgcat::mclocale", i18n.tk_locale())      # as chatui.app.make_root does
+    try:
+        assert tk_root.tk.eval('namespace eval ::tk {::msgcat::mc "&Yes"}') == "&Sim"
+    finally:
+        tk_root.tk.call("::msgcat::mclocale", "en")
+
+
+def _window_named(pattern: str, timeout: float = 20.0) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", pattern],
+                             capture_output=True, text=True).stdout.split()
+        if out:
+            return subprocess.run(["xdotool", "getwindowname", out[0]], capture_output=True, text=True).stdout.strip()
+        time.sleep(0.1)
+    raise AssertionError(f"no window named {pattern!r}")
+
+
+@pytest.mark.gui
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="xdotool reads X11 window titles, on Linux")
+@pytest.mark.parametrize("extra, title", [((), "Servidor do LAN Chat — porta"), (("--lang", "en"), "LAN Chat Server — port")])
+def test_the_server_window_follows_lang_pt_br_and_lang_en_overrides_it(xvfb_display, config_dir, extra, title):
+    env = {k: v for k, v in os.environ.items() if k not in ("LANGUAGE", "LC_ALL", "LC_MESSAGES")}
+    env.update(LANG="pt_BR.UTF-8", DISPLAY=xvfb_display)
+    p = subprocess.Popen([PY, "gui_server.py", "--port", "0", *extra], cwd=ROOT, env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        pattern = title.replace(" — ", " .* ")     # xdotool's regex, in the C locale, takes no "—"
+        assert _window_named(f"^{pattern} [0-9]+$").startswith(title)
+    finally:
+        p.terminate()
+        p.wait(timeout=10)

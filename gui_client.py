@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import sys
 
-from chatfront.i18n import _
+from chatfront.i18n import _, choose_language
 from chatfront.console import prepare_stdio
 from chatfront.options import client_parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    choose_language(sys.argv[1:] if argv is None else argv)     # before any sentence: --lang pt_BR --help
     if (stop := prepare_stdio(sys.argv[1:] if argv is None else argv)) is not None:
         return stop
     parser = client_parser()

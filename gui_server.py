@@ -4,10 +4,12 @@ from __future__ import annotations
 import sys
 
 from chatfront.console import prepare_stdio
+from chatfront.i18n import choose_language
 from chatfront.options import server_parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    choose_language(sys.argv[1:] if argv is None else argv)     # before any sentence: --lang pt_BR --help
     if (stop := prepare_stdio(sys.argv[1:] if argv is None else argv)) is not None:
         return stop
     args = server_parser().parse_args(argv)

@@ -1,8 +1,10 @@
 """Every sentence about the room's history, for the terminal and the windows alike.
 
-Times are the reader's local time; the headless markers (``* earlier in this
-room:``, ``* while you were away:``, ``* (live)``) are a contract scripts rely
-on, so they are worded here once and tested.
+Times are the reader's local time, dates in the reader's language; the headless
+markers (``* earlier in this room:``, ``* while you were away:``, ``* (live)``)
+are a contract scripts rely on, so they are worded here once and tested. They
+are translated like every sentence: a script that reads them runs the client
+with ``--lang en`` (or ``LANG=C``) so that it sees these English ones.
 """
 from __future__ import annotations
 
@@ -18,19 +20,43 @@ _shown = clean_text
 
 
 def clock(at: float) -> str:
-    """``10:48`` in local time."""
+    """``10:48`` in local time (24 hours, as in Brazil)."""
     return time.strftime("%H:%M", time.localtime(at))
 
 
 def stamp(at: float) -> str:
-    """``2026-12-03 10:48`` in local time (search results, saved history)."""
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(at))
+    """``2026-12-03 10:48`` (``03/12/2026 10:48`` in Portuguese) in local time: search
+    results, saved history."""
+    t = time.localtime(at)
+    # Translators: a date and time; {day} and {month} are two digits (03, 12), {time} is 10:48.
+    return _("{year}-{month}-{day} {time}").format(year=t.tm_year, month=f"{t.tm_mon:02d}",
+                                                   day=f"{t.tm_mday:02d}", time=clock(at))
+
+
+# The names come from the catalogue, not from the system's locale (time.strftime's
+# %A %B): a Brazilian reader gets Portuguese names on a system without the pt_BR
+# locale installed (most Windows and many Linux installs have only C and en_US).
+def _weekday(index: int) -> str:
+    """Monday = 0, as time.struct_time's tm_wday."""
+    # Translators: weekday names, at the start of the day separator ("Quinta-feira, 3 de dezembro de 2026").
+    return (_("Monday"), _("Tuesday"), _("Wednesday"), _("Thursday"), _("Friday"), _("Saturday"),
+            _("Sunday"))[index]
+
+
+def _month(number: int) -> str:
+    """January = 1."""
+    # Translators: month names, inside a date ("3 de dezembro de 2026").
+    return (_("January"), _("February"), _("March"), _("April"), _("May"), _("June"), _("July"),
+            _("August"), _("September"), _("October"), _("November"), _("December"))[number - 1]
 
 
 def day(at: float) -> str:
-    """The day separator's words: ``Thursday, 3 December 2026`` (locale's names)."""
+    """The day separator's words: ``Thursday, 3 December 2026`` (``Quinta-feira, 3 de
+    dezembro de 2026``), in the reader's language whatever the system's locale."""
     t = time.localtime(at)
-    return time.strftime("%A, ", t) + str(t.tm_mday) + time.strftime(" %B %Y", t)
+    # Translators: the day separator in the history.
+    return _("{weekday}, {day} {month} {year}").format(weekday=_weekday(t.tm_wday), day=t.tm_mday,
+                                                       month=_month(t.tm_mon), year=t.tm_year)
 
 
 def same_day(a: float, b: float) -> bool:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from udpcore import check_name, format_addr
 
+from .i18n import language_args
 from .passphrase import ENV_VAR
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,10 +73,12 @@ def open_clients(names: tuple[str, ...], address: tuple[str, int],
         env = {k: v for k, v in os.environ.items() if k != ENV_VAR}
         if passphrase:
             env[ENV_VAR] = passphrase
-    # No stream of ours: a window that outlives the server must not hold its pipes
+    # The language too, when --lang chose it (language_args). No stream of ours: a window
+    # that outlives the server must not hold its pipes
     # (``gui_server.py --headless --open-clients … | tee log`` would wait for every
     # window to close); a window's own errors go to its log file and dialog.
     where = ["--data-dir", os.path.abspath(data_dir)] if data_dir else []
-    return [subprocess.Popen([*program, "--server", server, "--name", name, *where], stdin=subprocess.DEVNULL,
+    return [subprocess.Popen([*program, "--server", server, "--name", name, *where, *language_args()],
+                             stdin=subprocess.DEVNULL,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
             for name in names]

@@ -15,7 +15,7 @@ from udpcore.pastmsg import PAGE_LINES
 
 from .datadir import data_dir
 from .history_wording import whole_number_between
-from .i18n import _
+from .i18n import _, language_code
 from .launch import names_option
 from .passphrase import ENV_VAR
 from .wording import passphrase_not_on_command_line
@@ -173,7 +173,8 @@ def server_parser() -> argparse.ArgumentParser:
         prog="ChatServer",
         description=_("LAN chat server over UDP. Opens a window unless --headless is given."),
     )
-    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}",
+                   help=_("show the version number and exit"))   # argparse 3.11 does not translate its own
     p.add_argument("--headless", action="store_true",
                    help=_("run without a window: print room events, read lines to send from stdin"))
     p.add_argument("--host", default=None,
@@ -202,6 +203,7 @@ def server_parser() -> argparse.ArgumentParser:
     _passphrase(p, _("lock the room: joining needs the passphrase in FILE (or in the {var} environment "
                      "variable); never typed on the command line, where others can see it"))
     _theme(p)
+    _language(p)
     limits = p.add_argument_group(_("limits"), _("what one room accepts; the defaults suit a class or a LAN party"))
     defaults = Limits()
     for field, minimum, text in _limit_options():
@@ -218,7 +220,8 @@ def client_parser() -> argparse.ArgumentParser:
         prog="ChatClient",
         description=_("LAN chat client over UDP. Opens a window unless --headless is given."),
     )
-    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}",
+                   help=_("show the version number and exit"))   # argparse 3.11 does not translate its own
     p.add_argument("--headless", action="store_true",
                    help=_("run in the terminal: lines typed are sent, room lines are printed"))
     p.add_argument("--server", default=None,
@@ -239,6 +242,7 @@ def client_parser() -> argparse.ArgumentParser:
                           "default {n}; 0: none)").format(n=REPLAY, most=PAGE_LINES))
     _passphrase(p, _("a locked room's passphrase, read from FILE (or from the {var} environment variable)"))
     _theme(p)
+    _language(p)
     return p
 
 
@@ -258,3 +262,15 @@ def _passphrase(p: argparse.ArgumentParser, text: str) -> None:
 def _theme(p: argparse.ArgumentParser) -> None:
     p.add_argument("--theme", choices=("auto", "light", "dark"), default="auto",
                    help=_("window colours (default: follow the system)"))
+
+
+def _language(p: argparse.ArgumentParser) -> None:
+    """--lang: read before any parser is built (chatfront.i18n.choose_language, first
+    thing in main), so --help is already in it; here it is checked and shown in --help."""
+    def convert(text: str) -> str:
+        if (code := language_code(text)) is None:
+            raise argparse.ArgumentError(None, bad_option("--lang", text, _("en or pt_BR")))
+        return code
+    p.add_argument("--lang", metavar="LANG", type=convert, default=None,
+                   help=_("language of the windows and messages: en or pt_BR "
+                          "(default: the system's language)"))

@@ -440,8 +440,8 @@ def moderation_help() -> str:
 
 
 def operator_usage(word: str) -> str:
-    usage = {"/kick": "/kick NAME [REASON]", "/mute": "/mute NAME MINUTES", "/ban": "/ban NAME [REASON]",
-             "/unban": "/unban NAME"}.get(word, word)
+    usage = {"/kick": _("/kick NAME [REASON]"), "/mute": _("/mute NAME MINUTES"), "/ban": _("/ban NAME [REASON]"),
+             "/unban": _("/unban NAME")}.get(word, word)
     return _("Usage: {usage}").format(usage=usage)
 
 

@@ -1,7 +1,7 @@
 """Starting a window: theme, icon, error reporting, then the client or server app."""
 from __future__ import annotations
 
-from chatfront.i18n import _
+from chatfront.i18n import _, tk_locale
 
 import argparse
 import logging
@@ -51,6 +51,10 @@ def make_root(class_name: str, mode: str = "auto") -> tuple[tk.Tk, Palette]:
     except tk.TclError:
         print(f"{class_name}: " + _("no display found; run it on a desktop, or use --headless."), file=sys.stderr)
         raise SystemExit(2) from None
+    try:        # Tk's own dialogs (message box buttons, the file dialog) in our language, not the system's
+        root.tk.call("::msgcat::mclocale", tk_locale())
+    except tk.TclError:
+        pass
     palette = apply_theme(root, mode)
     set_icon(root)
     root.report_callback_exception = _report(root, _log_file(class_name))

@@ -1,11 +1,20 @@
 """Fixtures shared by the window tests: a private Xvfb display and a Tk root."""
 from __future__ import annotations
 
+import os
 import queue
 import sys
 import time
 
 import pytest
+
+# The suite reads the programs' English sentences, whatever the machine's language:
+# LANGUAGE, LC_ALL and LC_MESSAGES outrank LANG (chatfront/i18n.py), so they go, and
+# LANG is an English one, here and in every program a test starts. A test that wants
+# Portuguese sets LANG=pt_BR.UTF-8 (or passes --lang pt_BR): tests/test_translations.py.
+for _var in ("LANGUAGE", "LC_ALL", "LC_MESSAGES"):
+    os.environ.pop(_var, None)
+os.environ["LANG"] = "C.UTF-8" if sys.platform.startswith("linux") else "en_US.UTF-8"
 
 from tests.xvfb import Xvfb, XvfbError
 

@@ -259,7 +259,9 @@ class HistoryStore:
                 conn = _connect(path)
             fts = _probe_fts5(conn)
             _create(conn, fts, now)
-            return cls(conn, lock, path, keep_days=keep_days, fts=fts, notice=notice)
+            store = cls(conn, lock, path, keep_days=keep_days, fts=fts, notice=notice)
+            store.index_pending()           # lines a previous run left waiting: before the room starts
+            return store
         except BaseException:
             _unlock(lock)
             lock.close()
@@ -463,24 +465,6 @@ class HistoryStore:
                                   " ORDER BY id DESC LIMIT ?", (max(n, 0),)).fetchall()
         return [StoredPrivate(*r) for r in reversed(rows)]
 
-    def search(self, words: str, limit: int) -> list[StoredLine]:
-        """Room lines holding every word (each as a word prefix with FTS5, as a
-        substring without), accents and case ignored, newest first."""
-        terms = _words(words)
-        if not terms or limit <= 0:
-            return []
-        if self.fts:
-            if self._unindexed:
-                self.index_pending()
-            match = " ".join('"' + t.replace('"', '""') + '"*' for t in terms)
-            return self._lines(
-                # the newest matches straight from the index, not every match sorted
-                "WHERE seq IN (SELECT rowid FROM lines_fts WHERE lines_fts MATCH ?"
-                " ORDER BY rowid DESC LIMIT ?) ORDER BY seq DESC", (match, limit))
-        where = " AND ".join(["folded LIKE ? ESCAPE '\\'"] * len(terms))
-        pats = ["%" + re.sub(r"([\\%_])", r"\\\1", fold(t)) + "%" for t in terms]
-        return self._lines(f"WHERE {where} ORDER BY seq DESC LIMIT ?", (*pats, limit))
-
     def recent_origins(self, n: int) -> list[tuple[bytes, int, int]]:
         """(origin, msg_id, seq) of the newest ``n`` lines that carry one, oldest first: what
         a restarted server must recognise if a client sends them again."""
@@ -488,9 +472,38 @@ class HistoryStore:
                                   " ORDER BY seq DESC LIMIT ?", (max(n, 0),)).fetchall()
         return [(bytes(o), i, s) for o, i, s in reversed(rows)]
 
+    def search(self, words: str, limit: int) -> list[StoredLine]:
+        """Room lines holding every word (each as a word prefix with FTS5, as a
+        substring without), accents and case ignored, newest first."""
+        if self.fts and self._unindexed:
+            self.index_pending()
+        return search_lines(self._conn, self.fts, words, limit)
+
     def _lines(self, tail: str, args: tuple) -> list[StoredLine]:
-        rows = self._conn.execute(f"SELECT seq, at, sender, text, flags, origin, msg_id FROM lines {tail}", args)
-        return [StoredLine(*r) for r in rows.fetchall()]
+        return _lines(self._conn, tail, args)
+
+
+def search_lines(conn: sqlite3.Connection, fts: bool, words: str, limit: int) -> list[StoredLine]:
+    """:meth:`HistoryStore.search` on any connection to the file: a reader of its own
+    searches on another thread while the socket thread writes (WAL lets both)."""
+    terms = _words(words)
+    if not terms or limit <= 0:
+        return []
+    if fts:
+        match = " ".join('"' + t.replace('"', '""') + '"*' for t in terms)
+        return _lines(
+            conn,
+            # the newest matches straight from the index, not every match sorted
+            "WHERE seq IN (SELECT rowid FROM lines_fts WHERE lines_fts MATCH ?"
+            " ORDER BY rowid DESC LIMIT ?) ORDER BY seq DESC", (match, limit))
+    where = " AND ".join(["folded LIKE ? ESCAPE '\\'"] * len(terms))
+    pats = ["%" + re.sub(r"([\\%_])", r"\\\1", fold(t)) + "%" for t in terms]
+    return _lines(conn, f"WHERE {where} ORDER BY seq DESC LIMIT ?", (*pats, limit))
+
+
+def _lines(conn: sqlite3.Connection, tail: str, args: tuple) -> list[StoredLine]:
+    rows = conn.execute(f"SELECT seq, at, sender, text, flags, origin, msg_id FROM lines {tail}", args)
+    return [StoredLine(*r) for r in rows.fetchall()]
 
 
 # --- helpers -------------------------------------------------------------------------

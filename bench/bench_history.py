@@ -344,7 +344,7 @@ def build(folder: Path, n: int, room: Room) -> dict:
     try:
         conn.execute("PRAGMA cache_size=-262144")             # 256 MB for the build only
         saved = conn.execute("SELECT type, name, sql FROM sqlite_master WHERE name IN "
-                             "('lines_fts_ins', 'lines_pending', 'lines_at')").fetchall()
+                             "('lines_fts_ins', 'lines_at')").fetchall()
         fts = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'lines_fts'").fetchone() is not None
         room.fts = fts
         conn.execute("BEGIN IMMEDIATE")
@@ -370,6 +370,8 @@ def build(folder: Path, n: int, room: Room) -> dict:
             conn.execute("BEGIN IMMEDIATE")
             conn.executemany("INSERT INTO lines(seq, at, sender, text, flags, folded) VALUES (?,?,?,?,?,?)", chunk)
             conn.execute("UPDATE room SET last_seq = ?", (chunk[-1][0],))
+            conn.execute("INSERT OR IGNORE INTO fts_pending(seq) SELECT seq FROM lines WHERE seq BETWEEN ? AND ?",
+                         (chunk[0][0], chunk[-1][0]))         # as HistoryStore.append marks them
             conn.execute("COMMIT")
             text_bytes += sum(len(r[3].encode()) + len(r[2].encode()) for r in chunk)
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

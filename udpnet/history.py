@@ -168,9 +168,6 @@ CREATE TABLE IF NOT EXISTS lines(
     msg_id INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS lines_at ON lines(at);
 CREATE TABLE IF NOT EXISTS fts_pending(seq INTEGER PRIMARY KEY);
-CREATE TRIGGER IF NOT EXISTS lines_pending AFTER INSERT ON lines BEGIN
-    INSERT OR IGNORE INTO fts_pending(seq) VALUES (new.seq);
-END;
 CREATE TABLE IF NOT EXISTS privates(
     id INTEGER PRIMARY KEY,
     at REAL NOT NULL,
@@ -184,7 +181,8 @@ CREATE INDEX IF NOT EXISTS privates_at ON privates(at);
 """
 
 # External-content FTS5 over lines(text, sender). It is filled in bulk, not by a trigger
-# per line: new lines wait in fts_pending (a trigger adds their number, ~1 µs) and go into
+# per line: new lines wait in fts_pending (append adds their numbers: one statement a turn
+# on a server, whose numbers run on) and go into
 # the index a thousand at a time, before a search, and at open. Indexing one line at a
 # time cost the relay a quarter of its rate (bench/bench_history.py: 25 µs a line).
 # remove_diacritics 2 folds accents both ways.
@@ -342,6 +340,12 @@ class HistoryStore:
                         ((ln.seq, ln.at, ln.sender, ln.text, ln.flags,
                           "" if self.fts else _folded(ln.sender, ln.text), ln.origin, ln.msg_id) for ln in room))
                     conn.execute("UPDATE room SET last_seq = max(last_seq, ?)", (room[-1].seq,))
+                    if gaps:            # a client's copy: any numbers, some already kept
+                        conn.executemany("INSERT OR IGNORE INTO fts_pending(seq) VALUES (?)",
+                                         ((ln.seq,) for ln in room))
+                    else:               # a server's: the batch's numbers run on, one statement
+                        conn.execute("INSERT OR IGNORE INTO fts_pending(seq) SELECT seq FROM lines"
+                                     " WHERE seq BETWEEN ? AND ?", (room[0].seq, room[-1].seq))
                 if privates:
                     conn.executemany(
                         "INSERT INTO privates(at, sender, to_name, text, flags) VALUES (?,?,?,?,?)",
@@ -567,6 +571,7 @@ def _create(conn: sqlite3.Connection, fts: bool, now: float) -> None:
         # Files from before the index was filled in bulk kept it by triggers.
         conn.execute("DROP TRIGGER IF EXISTS lines_fts_ins")
         conn.execute("DROP TRIGGER IF EXISTS lines_fts_del")
+        conn.execute("DROP TRIGGER IF EXISTS lines_pending")
         has_fts = conn.execute(
             "SELECT 1 FROM sqlite_master WHERE name = 'lines_fts'").fetchone() is not None
         if fts:

@@ -193,7 +193,7 @@ class ViewKeys:
 
     def select_history(self) -> None:
         text = self.view.history.text
-        text.tag_add("sel", "1.0", "end-1c")
+        text.tag_add("sel", "1.0", "end-2c")          # the last line's own newline left out
 
     def copy(self) -> None:
         text = self.view.history.text
@@ -217,7 +217,7 @@ class ViewKeys:
     def sender_at(self, index: str) -> str | None:
         """The member whose line is at ``index`` (None: a notice, or one's own line)."""
         text = self.view.history.text
-        for key, value, _where in text.dump("-tag", f"{index} linestart", f"{index} lineend"):
+        for key, value, _where in text.dump(f"{index} linestart", f"{index} lineend", tag=True):
             if key == "tagon" and value.startswith(("name:", "dname:")):
                 name = value.split(":", 1)[1]
                 members = self.view.members

@@ -55,7 +55,7 @@ def title() -> str:
 
 
 def columns() -> tuple[tuple[str, str, int], ...]:
-    return (("address", _("Address"), 150), ("heard", _("Last heard"), 90), ("muted", muted_column(), 70))
+    return (("address", _("Address"), 170), ("heard", _("Last heard"), 90), ("muted", muted_column(), 70))
 
 
 def host_of(address: str) -> str:
@@ -118,7 +118,7 @@ class ServerApp(HistoryTools, LeavingWindow):
         root.title(title())
         on_close(root, self.exit)
         self.view = ChatView(root, palette, on_send=self.send, on_exit=self.exit, on_pick=self.write_privately,
-                             member_columns=columns(), members_width=460,
+                             member_columns=columns(), members_width=490,
                              on_search=self.search_history, on_save=self.save_history)
         self.view.pack(fill="both", expand=True)
         self.view.history.tag_of = self._private_tag

@@ -74,9 +74,11 @@ class MemberTable(MemberList):
         self.filter_var = tk.StringVar(self)
         self.filter = ttk.Entry(self, textvariable=self.filter_var, width=12)
         self.filter.grid(row=1, column=0, columnspan=2, sticky="ew", pady=(0, 6))
-        self.hint = tk.Label(self.filter, text=filter_hint(), foreground=palette.muted,
-                             background=self._field_bg(), borderwidth=0, cursor="xterm")
-        self.hint.bind("<1>", lambda e: self.filter.focus_set())
+        # While empty and not focused the field says what it is for, in grey, as its own text
+        # (a label over it never quite matches a themed field's background).
+        self._placeholder = False
+        self.filter.bind("<FocusIn>", lambda e: self._hint(), add="+")
+        self.filter.bind("<FocusOut>", lambda e: self._hint(), add="+")
         self.tree.grid(row=2, column=0, sticky="nsew")
         self.scrollbar.grid(row=2, column=1, sticky="ns")
         self.rowconfigure(1, weight=0)
@@ -93,12 +95,6 @@ class MemberTable(MemberList):
                 self.tree.heading(cid, command=lambda c=cid: self.sort_by(c))
             self._show_arrow()
         self._hint()
-
-    def _field_bg(self) -> str:
-        try:
-            return str(ttk.Style(self).lookup("TEntry", "fieldbackground") or self.palette.bg)
-        except tk.TclError:
-            return self.palette.bg
 
     # --- the rows -------------------------------------------------------------------------
 
@@ -136,7 +132,7 @@ class MemberTable(MemberList):
             self._held = current
         elif self._held is not None and tree.exists(self._held):
             self._held = None                  # shown and not chosen: the choice was undone
-        words = collate(self.filter_var.get().strip())
+        words = collate(self.query().strip())
         visible = [n for n in self._order(self._rows) if words in collate(n)]
         wanted = set(visible)
         for iid in tree.get_children():
@@ -173,36 +169,56 @@ class MemberTable(MemberList):
 
     # --- filtering ---------------------------------------------------------------------------
 
+    def query(self) -> str:
+        """What the filter holds ("" while it shows its hint)."""
+        return "" if self._placeholder else self.filter_var.get()
+
     def _filtered(self) -> None:
-        self._hint()
+        if self._placeholder and self.filter_var.get() != filter_hint():
+            self._placeholder = False                  # set from outside (a test, the list's keys)
+            self.filter.configure(foreground="")
+        if not self.filter_var.get():
+            self._hint()                                # emptied while the focus is elsewhere
         self._refresh()
         children = self.tree.get_children()
         if children:
             self.tree.see(children[0])
 
     def _hint(self) -> None:
-        if self.filter_var.get():
-            self.hint.place_forget()
-        else:
-            self.hint.place(x=6, rely=0.5, anchor="w")
+        """The hint in the empty field while the focus is elsewhere; gone while it has the focus."""
+        try:
+            focused = self.focus_get() is self.filter
+        except (KeyError, tk.TclError):      # the focus in a window tkinter does not know (a menu's)
+            focused = False
+        if self._placeholder and focused:
+            self._placeholder = False
+            self.filter.configure(foreground="")
+            self.filter_var.set("")
+        elif not self._placeholder and not focused and not self.filter_var.get():
+            self._placeholder = True                 # first: the trace then filters by nothing
+            self.filter.configure(foreground=self.palette.muted)   # (the style's is not used)
+            self.filter_var.set(filter_hint())
 
     def _typed(self, event: Any) -> str | None:
         """A letter typed while the list has the focus goes into the filter."""
         # Control, and Alt (X11) or Command (macOS): shortcuts, not letters. On Windows 0x8 is NumLock.
         control = event.state & (0x4 if self._windows else 0xC)
-        if event.keysym == "BackSpace" and self.filter_var.get():
-            self.filter_var.set(self.filter_var.get()[:-1])
+        typed = self.query()
+        if event.keysym == "BackSpace" and typed:
+            typed = typed[:-1]
         elif event.char and event.char.isprintable() and not event.char.isspace() and not control:
-            self.filter_var.set(self.filter_var.get() + event.char)
+            typed += event.char
         else:
             return None
         self.filter.focus_set()
+        self._hint()
+        self.filter_var.set(typed)
         self.filter.icursor("end")
         return "break"
 
     def _escape(self, _e: Any = None) -> str | None:
         """Escape in the filter: empty it; in an empty filter, let it go on (the window's Escape)."""
-        if not self.filter_var.get():
+        if not self.query():
             return None
         self.filter_var.set("")
         return "break"
@@ -211,9 +227,7 @@ class MemberTable(MemberList):
         children = self.tree.get_children()
         if children:
             self.tree.focus_set()
-            self.tree.focus(self.selected() or children[0])
-            if self.selected() is None:
-                self.tree.selection_set(children[0])
+            self.tree.focus(self.selected() or children[0])     # not chosen yet: the arrows choose
 
     def _pick_first(self) -> None:
         """Enter in the filter: the first name shown is picked, as by a double-click."""

@@ -99,6 +99,9 @@ def test_a_scrollbar_only_when_the_150_do_not_fit(tk_root, chat):
 def test_typing_filters_the_list_and_escape_brings_everyone_back(tk_root, chat):
     members(chat, ["Ze"] + crowd())
     view = chat.view.members
+    settle(tk_root)
+    assert view.filter.get() == "Filter names" and view.query() == ""    # the hint, in grey
+    assert str(view.filter.cget("foreground")) == tk_root._palette.muted and len(view.shown()) == 150
     view.filter_var.set("JOA")                          # no case, no accents
     settle(tk_root)
     assert view.shown() == ["joão", "João_Pedro"]
@@ -120,6 +123,10 @@ def test_typing_filters_the_list_and_escape_brings_everyone_back(tk_root, chat):
     view.filter.event_generate("<Return>")              # Enter picks the first, as a double-click
     settle(tk_root)
     assert chat.view.entry.var.get() == "/msg maria "
+    view.filter_var.set("")
+    chat.view.entry.entry.focus_force()
+    settle(tk_root)
+    assert view.filter.get() == "Filter names" and len(view.shown()) == 150   # the hint is back
 
 
 # --- the server's table ----------------------------------------------------------------------

@@ -31,6 +31,7 @@ from .moderation import Bans, Mute, parse_moderation, perform_moderation
 from .launch import open_clients
 from .options import client_history, limits_from, port_tries, server_history
 from . import history_wording as hw
+from . import terminal
 from .wording import describe, explain, failure, members, mistake, more_not_sent, server_help, client_help, \
     server_speaks_as_server, undelivered, no_rooms, room_listing
 from .passphrase import passphrase_from
@@ -58,8 +59,11 @@ def _setup_stdio() -> None:
             pass
 
 
-def _stdin_lines(handle, done: threading.Event) -> threading.Thread:
-    """Feed each stdin line to ``handle`` on a thread; set ``done`` when it returns False or EOF."""
+def _stdin_lines(handle, done: threading.Event, screen: terminal.Screen | None = None, **typing) -> threading.Thread:
+    """Feed each stdin line to ``handle`` on a thread; set ``done`` when it returns False or EOF.
+    With a person at the terminal (``screen``), lines are typed on its typing line (``typing``: Screen.read)."""
+    if screen is not None:
+        return screen.read(handle, done, **typing)
     def run() -> None:
         try:
             for line in sys.stdin:
@@ -220,6 +224,11 @@ def _load_bans(args: argparse.Namespace) -> tuple[BanFile, tuple[ev.Ban, ...], l
 def run_server(args: argparse.Namespace, **start_options) -> int:
     """``start_options`` go to udpnet.start_server (benchmarks' what-ifs)."""
     _setup_stdio()
+    with terminal.screen() as screen:     # a person at a terminal: a typing line below what arrives
+        return _run_server(args, screen, **start_options)
+
+
+def _run_server(args: argparse.Namespace, screen: terminal.Screen | None, **start_options) -> int:
     try:
         start_options.setdefault("passphrase", passphrase_from(getattr(args, "passphrase_file", None)))
     except ChatError as exc:
@@ -302,7 +311,8 @@ def run_server(args: argparse.Namespace, **start_options) -> int:
         return True
 
     eof = threading.Event()            # end of input only stops reading: a room started by a script stays up
-    _stdin_lines(typed, eof)
+    _stdin_lines(typed, eof, screen, interrupt=stop.set, prompt=lambda: "server> ",
+                 commands=terminal.SERVER_COMMANDS, names=lambda: list(room.names))
     while not stop.is_set():
         try:
             batch = [srv.events.get(timeout=0.2)]
@@ -414,6 +424,11 @@ def run_client(args: argparse.Namespace) -> int:
     """Exit status 1 when anything typed was not delivered (refused, a full backlog,
     still unsent at the end, removed, the room closed or lost), else 0."""
     _setup_stdio()
+    with terminal.screen() as screen:     # a person at a terminal: a typing line below what arrives
+        return _run_client(args, screen)
+
+
+def _run_client(args: argparse.Namespace, screen: terminal.Screen | None) -> int:
     try:
         # An address or host name first; else a room of that name on the LAN (2 s at most).
         passphrase = passphrase_from(getattr(args, "passphrase_file", None))
@@ -467,7 +482,9 @@ def run_client(args: argparse.Namespace) -> int:
         return True
 
     typed_all = threading.Event()
-    _stdin_lines(typed, typed_all)     # exit, /quit or end of input: leave, once searches are answered
+    _stdin_lines(typed, typed_all, screen, interrupt=stop.set, prompt=lambda: f"{cli.name}> ",
+                 commands=terminal.CLIENT_COMMANDS, names=lambda: list(screen.members.names) if screen else (),
+                 me=lambda: cli.name)     # exit, /quit or end of input: leave, once searches are answered
     answers_by: float | None = None
     status = 0
     leaving = False
@@ -493,6 +510,8 @@ def run_client(args: argparse.Namespace) -> int:
             continue
         if isinstance(e, ev.Closed):
             break
+        if screen is not None:
+            screen.members.track(e)        # the names Tab completes
         if isinstance(e, ev.InRoom):       # a fresh session: a replay or a catch-up may follow
             caught_up.clear()
             in_room_at = time.monotonic()

@@ -124,7 +124,7 @@ class Screen:
                 before = document.text_before_cursor
                 word = before.split(" ")[-1]
                 for text in completions(before, commands, names(), me()):
-                    yield Completion(text, start_position=-len(word))
+                    yield Completion(text, start_position=-len(word), display=text.rstrip())
 
         self._session = session = PromptSession(completer=Words(), complete_while_typing=False,
                                                 complete_style=CompleteStyle.READLINE_LIKE)

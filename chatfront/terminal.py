@@ -60,8 +60,10 @@ def completions(before: str, commands: Iterable[str], names: Iterable[str], me: 
     own = name_key(me) if me else None
     found = sorted({n for n in names if n.casefold().startswith(key) and name_key(n) != own}, key=str.casefold)
     first = before.lstrip().split(" ", 1)[0].lower()
-    arg = len(words) == 2 and first in NAME_COMMANDS and first in commands
-    return [n + " " for n in found] if arg else found
+    if len(words) == 2 and first in NAME_COMMANDS and first in commands:
+        # A command's word: a name with a space in it goes in quotes (/msg "joão silva" oi).
+        return [(f'"{n}"' if any(c.isspace() for c in n) else n) + " " for n in found]
+    return found
 
 
 class Members:
@@ -129,21 +131,31 @@ class Screen:
         self._session = session = PromptSession(completer=Words(), complete_while_typing=False,
                                                 complete_style=CompleteStyle.READLINE_LIKE)
 
+        def typed() -> Iterator[str]:
+            while not self._closing.is_set():
+                try:
+                    text = session.prompt(prompt)
+                except KeyboardInterrupt:
+                    interrupt()
+                    return
+                except EOFError:
+                    return
+                except (OSError, ValueError):
+                    raise
+                except Exception:                     # the typing line cannot run here: plain lines, as before
+                    yield from (line.rstrip("\r\n") for line in sys.stdin)
+                    return
+                yield from text.split("\n")          # pasted lines are lines, as in a pipe
+
         def run() -> None:
             try:
-                while not self._closing.is_set():
-                    try:
-                        line = session.prompt(prompt)
-                    except KeyboardInterrupt:
-                        interrupt()
-                        break
-                    except EOFError:
-                        break
+                for line in typed():
                     if self._closing.is_set() or handle(line) is False:
                         break
             except (OSError, ValueError):
                 pass
-            done.set()
+            finally:
+                done.set()
         self._thread = threading.Thread(target=run, name="stdin", daemon=True)
         self._thread.start()
         return self._thread

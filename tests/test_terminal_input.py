@@ -46,6 +46,8 @@ def test_tab_offers_names_after_a_command_and_in_the_line_but_never_your_own():
     assert completions("oi br", CLIENT_COMMANDS, names, me="ana") == ["bruno"]     # a mention: no space
     assert completions("BR", CLIENT_COMMANDS, names, me="ana") == ["bruno"]
     assert completions("/msg bruno o", CLIENT_COMMANDS, names) == []
+    assert completions("/msg jo", CLIENT_COMMANDS, ["joão silva"]) == ['"joão silva" ']   # quoted as an argument
+    assert completions("oi jo", CLIENT_COMMANDS, ["joão silva"]) == ["joão silva"]
 
 
 def test_only_two_terminals_make_a_typing_line(tmp_path):
@@ -109,6 +111,18 @@ class Terminal:
 
     def wait_last(self, text: str) -> list[str]:
         return self.wait(lambda lines: [ln for ln in lines if ln.strip()][-1:] == [text], f"{text!r} last")
+
+    def tab_until(self, text: str, timeout: float = 10.0) -> None:
+        """Tab, again while nothing is completed (as a person does), until the typing line reads ``text``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.keys("Tab")
+            try:
+                self.wait(lambda lines: [ln for ln in lines if ln.strip()][-1:] == [text], "", 0.5)
+                return
+            except AssertionError:
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"Tab never made {text!r}:\n" + "\n".join(self.screen())) from None
 
     def ended(self) -> tuple[int, str]:
         """The program's exit status and the terminal's mode after it."""
@@ -200,8 +214,7 @@ def test_up_recalls_the_last_line_and_tab_completes_a_members_name(started, tmp_
     ana = terminal(tmp_path, *client_args(srv.port, "ana"))
     ana.wait_last("ana>")
     ana.type("/msg br")
-    ana.keys("Tab")
-    ana.wait_last("ana> /msg bruno")
+    ana.tab_until("ana> /msg bruno")          # the member list comes a moment after "Connected"
     ana.type("oi, só pra você")
     ana.keys("Enter")
     bruno.expect(r"^ana \(private\): oi, só pra você$")
@@ -217,6 +230,11 @@ def test_up_recalls_the_last_line_and_tab_completes_a_members_name(started, tmp_
     ana.wait_last("ana> /who")
     ana.keys("Enter")
     ana.wait_for("* 3 in the room: server, bruno, ana")
+    ana.tmux("set-buffer", "colado um\ncolado dois")
+    ana.tmux("paste-buffer", "-p")                         # a bracketed paste of two lines, then Enter
+    ana.keys("Enter")
+    bruno.expect(r"^ana: colado um$")
+    bruno.expect(r"^ana: colado dois$")
     ana.type("meio escrito")
     ana.keys("C-c")                                        # Ctrl+C: leave, as SIGINT does
     bruno.expect(r"^\* ana left$")
@@ -240,8 +258,7 @@ def test_the_headless_server_types_on_its_own_line_too(started, tmp_path):
     srv.keys("Enter")
     bob.expect(r"^server: olá a todos$")
     srv.type("/kick b")
-    srv.keys("Tab")
-    srv.wait_last("server> /kick bob")
+    srv.tab_until("server> /kick bob")
     srv.type("chega")
     srv.keys("Enter")
     bob.p.wait(timeout=10)                                 # removed: the client ends by itself

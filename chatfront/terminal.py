@@ -119,7 +119,13 @@ class Screen:
         from prompt_toolkit import PromptSession
         from prompt_toolkit.completion import Completer, Completion
         from prompt_toolkit.shortcuts import CompleteStyle
+        from prompt_toolkit.application.current import get_app_session
         commands = tuple(commands)
+        output = get_app_session().output        # the one the typing line and the printing share
+        if hasattr(output, "enable_cpr"):
+            # No cursor-position questions: an answer that comes back while the terminal is not
+            # ours (suspended, leaving) would be echoed as ^[[9;1R; the readline-like list needs none.
+            output.enable_cpr = False
 
         class Words(Completer):
             def get_completions(self, document, complete_event):
@@ -128,7 +134,7 @@ class Screen:
                 for text in completions(before, commands, names(), me()):
                     yield Completion(text, start_position=-len(word), display=text.rstrip())
 
-        self._session = session = PromptSession(completer=Words(), complete_while_typing=False,
+        self._session = session = PromptSession(completer=Words(), complete_while_typing=False, enable_suspend=True,
                                                 complete_style=CompleteStyle.READLINE_LIKE)
 
         def typed() -> Iterator[str]:

@@ -109,6 +109,11 @@ class Terminal:
         """The last line that is not blank: the typing line, while the program runs."""
         return [line for line in (lines or self.screen()) if line.strip()][-1]
 
+    def wait_above(self, shown: str, typing: str) -> list[str]:
+        """Until ``shown`` is on the screen and the typing line (redrawn after it) reads ``typing``."""
+        return self.wait(lambda lines: any(shown in ln for ln in lines) and self.last(lines) == typing,
+                         f"{shown!r} above {typing!r}")
+
     def wait_last(self, text: str) -> list[str]:
         return self.wait(lambda lines: [ln for ln in lines if ln.strip()][-1:] == [text], f"{text!r} last")
 
@@ -189,8 +194,7 @@ def test_a_line_arriving_prints_above_the_half_typed_line_which_stays_intact(sta
     lines = ana.wait_for("bruno: linha 3 do bruno")
     code, _, err = bruno.finish()
     assert code == 0, err
-    lines = ana.wait_for("* bruno left")
-    assert ana.last(lines) == "ana> estou digitando uma frase longa"            # intact, below
+    lines = ana.wait_above("* bruno left", "ana> estou digitando uma frase longa")      # intact, below
     said = lines.index("bruno: linha 3 do bruno")
     assert said < lines.index("ana> estou digitando uma frase longa")
     assert not any("longabruno" in line for line in lines)
@@ -253,8 +257,8 @@ def test_the_headless_server_types_on_its_own_line_too(started, tmp_path):
     srv.type("olá a todos")
     bob = proc(*client_args(port, "bob"))
     bob.expect("Connected")
-    lines = srv.wait_for("* bob joined")
-    assert srv.last(lines) == "server> olá a todos"
+    lines = srv.wait_above("* bob joined", "server> olá a todos")
+    assert lines.index(srv.last(lines)) > next(i for i, ln in enumerate(lines) if "* bob joined" in ln)
     srv.keys("Enter")
     bob.expect(r"^server: olá a todos$")
     srv.type("/kick b")

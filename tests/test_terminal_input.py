@@ -198,6 +198,7 @@ def test_a_line_arriving_prints_above_the_half_typed_line_which_stays_intact(sta
     said = lines.index("bruno: linha 3 do bruno")
     assert said < lines.index("ana> estou digitando uma frase longa")
     assert not any("longabruno" in line for line in lines)
+    assert "\x1b" not in ana.tmux("capture-pane", "-p", "-e")       # no colour, no attribute: plain lines
     ana.type(" e termino aqui")
     ana.keys("Enter")
     srv.expect(r"^ana: estou digitando uma frase longa e termino aqui$")
@@ -234,6 +235,9 @@ def test_up_recalls_the_last_line_and_tab_completes_a_members_name(started, tmp_
     ana.wait_last("ana> /who")
     ana.keys("Enter")
     ana.wait_for("* 3 in the room: server, bruno, ana")
+    ana.type("/msg ninguem oi")
+    ana.keys("Enter")                                      # its sentence (stderr) prints above the typing line too
+    ana.wait_above("ChatClient: No member is called ninguem.", "ana>")
     ana.tmux("set-buffer", "colado um\ncolado dois")
     ana.tmux("paste-buffer", "-p")                         # a bracketed paste of two lines, then Enter
     ana.keys("Enter")
@@ -242,6 +246,22 @@ def test_up_recalls_the_last_line_and_tab_completes_a_members_name(started, tmp_
     ana.type("meio escrito")
     ana.keys("C-c")                                        # Ctrl+C: leave, as SIGINT does
     bruno.expect(r"^\* ana left$")
+    status, mode = ana.ended()
+    assert status == 1                                     # the line to ninguem was not delivered, as ever
+    assert mode.split() == ["icanon", "echo"]
+
+
+@needs_tmux
+def test_ctrl_c_on_a_half_typed_line_leaves_cleanly(started, tmp_path):
+    proc, terminal = started
+    srv = piped_server(proc)
+    ana = terminal(tmp_path, *client_args(srv.port, "ana"))
+    ana.wait_last("ana>")
+    ana.type("pela metade")
+    ana.wait_last("ana> pela metade")
+    ana.keys("C-c")
+    srv.expect(r"^\* ana left$")
+    assert not any("pela metade" in line for line in srv.lines)     # the half line is not sent
     status, mode = ana.ended()
     assert status == 0
     assert mode.split() == ["icanon", "echo"]

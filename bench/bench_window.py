@@ -38,6 +38,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from udpcore import DEFAULT_PORT, ClientEngine, events as ev  # noqa: E402
+from bench.processes import bench_data_dir  # noqa: E402
+
+# The windows keep history in the data folder: the bench's own, never the user's.
+os.environ.setdefault("LANCHAT_DATA_DIR", bench_data_dir())
 from udpnet import ClientTransport, resolve  # noqa: E402
 
 from bench.loopback import udp_socket  # noqa: E402

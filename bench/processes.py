@@ -13,7 +13,9 @@ come from :mod:`bench.measure`.
 from __future__ import annotations
 
 import ctypes
+import atexit
 import os
+import shutil
 import re
 import signal
 import subprocess
@@ -38,11 +40,21 @@ def die_with_parent() -> None:
         pass
 
 
+def bench_data_dir() -> str:
+    """A data folder of the bench's own, removed when it ends: a program it starts never
+    writes into the user's (history, bans), and two servers never share one's history."""
+    folder = tempfile.mkdtemp(prefix="lanchat-bench-")
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
+
+
 def spawn(cmd: list[str], **kw) -> subprocess.Popen:
     kw.setdefault("cwd", ROOT)
     kw.setdefault("stdin", subprocess.DEVNULL)
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
     env.update(kw.pop("env", {}) or {})
+    if "LANCHAT_DATA_DIR" not in env:
+        env["LANCHAT_DATA_DIR"] = bench_data_dir()
     return subprocess.Popen(cmd, preexec_fn=die_with_parent, env=env, **kw)
 
 

@@ -138,7 +138,7 @@ class Attention:
             return
         p = self.view.history.palette
         t = self.view.history.text
-        t.tag_configure("mention", background=blend(MENTION_COLOUR, p.bg, 0.3 if p.dark else 0.72))
+        t.tag_configure("mention", background=blend(MENTION_COLOUR, p.bg, 0.8 if p.dark else 0.72))
         t.tag_configure("unreadline", foreground=p.error, justify="center", spacing1=6, spacing3=6,
                         font=self.view.history._bold, overstrike=False)
         t.tag_lower("mention")

@@ -115,6 +115,7 @@ class Attention:
         if self.view is None:
             return
         t = self.view.history.text
+        follow = self.view.history.at_bottom()
         old = t.tag_ranges("unreadline")
         t.configure(state="normal")
         if old:
@@ -124,6 +125,8 @@ class Attention:
         t.insert(f"{where} linestart", _("New since you left") + "\n", ("unreadline",))
         t.configure(state="disabled")
         self.view.history.lines += 1
+        if follow:                                         # a line put above must not unpin the view
+            t.see("end")
 
     def _left(self, _e=None) -> None:
         """Focus moved (or a batch came while focused): nothing is unread up to here."""

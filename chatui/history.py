@@ -351,11 +351,14 @@ class HistoryPane(BlocksMixin, NewLinesButton, ttk.Frame):
         if not rng:
             t.tag_delete(tag)
             return False
+        follow = self.at_bottom()
         t.configure(state="normal")
         t.delete(rng[0], rng[1])
         t.insert(rng[0], mark, tags)
         t.tag_delete(tag)
         t.configure(state="disabled")
+        if follow:                              # a longer mark may wrap: the reader at the bottom stays there
+            t.see("end")
         return True
 
     # --- finding a line ------------------------------------------------------------------------

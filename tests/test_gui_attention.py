@@ -185,6 +185,8 @@ def test_private_lines_and_mentions_are_highlighted_and_notified(tk_root, server
 
 def test_the_unread_marker_goes_where_you_left_off(tk_root, server, peer_factory, monkeypatch, calls):
     app = open_chat(tk_root, server)
+    for i in range(60):
+        server.say(f"fill {i}")
     bob = peer_factory("bob")
     typed(bob, "read this")
     pump(tk_root, lambda: "read this" in history(app), what="line")
@@ -194,7 +196,11 @@ def test_the_unread_marker_goes_where_you_left_off(tk_root, server, peer_factory
     typed(bob, "missed two")
     pump(tk_root, lambda: app.unread == 2, what="unread")
     assert "New since you left" not in history(app)
+    tk_root.update()
+    assert app.view.history.at_bottom()
     app._focused()
+    tk_root.update()
+    assert app.view.history.at_bottom()                          # the marker did not unpin the view
     rows = history(app).splitlines()
     at = rows.index("New since you left")
     assert rows[at - 1].endswith("bob: read this") and rows[at + 1].endswith("bob: missed one")
@@ -212,6 +218,9 @@ def test_the_unread_marker_goes_where_you_left_off(tk_root, server, peer_factory
 
 def test_a_private_line_to_nobody_gets_a_cross_and_why(tk_root, server):
     app = open_chat(tk_root, server)
+    for i in range(60):
+        server.say(f"fill {i}")
+    pump(tk_root, lambda: "fill 59" in history(app), what="fill")
     app.send("/msg ninguem oi")
     pump(tk_root, lambda: "\u2717" in history(app), what="the cross")
     text = history(app)
@@ -220,6 +229,16 @@ def test_a_private_line_to_nobody_gets_a_cross_and_why(tk_root, server):
     app.send("/msg ninguem oi de novo")                   # also when the error comes in a later batch
     pump(tk_root, lambda: history(app).count("\u2717") == 2, what="the second cross")
     assert app.pending_ids() == []
+    # The answer in a batch of its own: the … in the pane becomes ✗ (and the view stays at the bottom).
+    from udpcore import NoSuchMember, events as ev
+    for n in range(8):                                   # one of them wraps when … becomes ✗ and why
+        app.handle([ev.LinePending(77 + n, "palavra " * (4 + n), private_to="Ninguem")])
+        tk_root.update()
+        assert app.view.history.at_bottom() and app.pending_ids() == [77 + n]
+        app.handle([ev.CommandError(NoSuchMember("ninguem"))])
+        tk_root.update()
+        assert app.pending_ids() == [] and history(app).count("\u2717") == 3 + n
+        assert app.view.history.at_bottom()
 
 
 def test_closing_with_lines_not_delivered_asks(tk_root, server, monkeypatch):
@@ -385,3 +404,42 @@ def test_pinned_to_the_bottom_across_resizes_under_openbox(wm_root, server):
     pump(wm_root, lambda: "after un-maximizing" in history(app), what="line")
     settle(wm_root)
     assert pane.at_bottom() and last_line_shown(app) and not pane.more.winfo_ismapped()
+
+
+class Stand:
+    """A transport that only says what the test puts in its queue."""
+
+    def __init__(self, server: str, name: str) -> None:
+        import queue
+        self.events: queue.Queue = queue.Queue()
+        self.server_label, self.name = server, name
+
+    def __getattr__(self, method):
+        return lambda *a, **kw: None
+
+
+def test_lines_still_waiting_when_the_room_is_gone_for_good_get_a_cross(tk_root):
+    from chatui.client_window import ClientApp
+    from udpcore import events as ev
+    made: list[Stand] = []
+    app = ClientApp(tk_root, tk_root._palette, "10.0.0.1:5002", "alice",
+                    start=lambda s, n: made.append(Stand(s, n)) or made[-1])
+    put = made[0].events.put
+    put(ev.Connected("alice", "10.0.0.1:5002", ("alice", "bob")))
+    put(ev.LinePending(1, "first"))
+    pump(tk_root, lambda: app.view is not None and "first …" in history(app), what="pending")
+    put(ev.LinePending(2, "second"))
+    put(ev.Removed("enough"))
+    pump(tk_root, lambda: "second ✗" in history(app), what="the crosses")
+    assert "alice: first ✗ not delivered" in history(app) and "alice: second ✗ not delivered" in history(app)
+    assert app.pending_ids() == [] and app.may_leave()
+
+
+def test_the_notification_command_on_macos(monkeypatch):
+    from chatui import desktop
+    monkeypatch.setattr(desktop.sys, "platform", "darwin")
+    monkeypatch.setattr(desktop.shutil, "which", lambda exe: "/usr/bin/" + exe)
+    command = desktop.notification_command('bob "the" (private)', "x" * 500)
+    assert command[:2] == ["/usr/bin/osascript", "-e"]
+    assert command[-2] == 'bob "the" (private)'                 # an argument, never spliced into the script
+    assert len(command[-1]) == desktop.BODY_CHARS and command[-1].endswith("…")

@@ -2,7 +2,6 @@
 for real under Xvfb against a server on loopback; the resizes under a window manager (openbox)."""
 from __future__ import annotations
 
-import ctypes
 import os
 import shutil
 import subprocess
@@ -314,41 +313,47 @@ def test_the_new_lines_button_counts_and_never_covers_a_line(tk_root, server):
 
 # --- under a window manager -----------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
+_wm: list[str] = []
+
+
+@pytest.fixture
 def wm_display():
-    """A display of its own with openbox managing it (the shared one has no window manager)."""
+    """A display of its own with openbox managing it (the shared one has no window manager).
+
+    Started once per test run and never stopped by the tests: Tk keeps its
+    connection to a display it has used until the process ends, and Xlib ends
+    the process at the next event it reads from a display that went away. Both
+    programs die with this process instead (``PR_SET_PDEATHSIG``, tests/xvfb.py)."""
     if shutil.which("openbox") is None:
         pytest.skip("openbox is not installed")
-    x = Xvfb(set_display=False)
-    env = {**os.environ, "DISPLAY": x.display}
-    wm = subprocess.Popen(["openbox", "--sm-disable"], env=env, stdin=subprocess.DEVNULL,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
+    if not _wm:
+        from tests.xvfb import _die_with_parent
+        x = Xvfb(set_display=False)
+        subprocess.Popen(["openbox", "--sm-disable"], env={**os.environ, "DISPLAY": x.display},
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         preexec_fn=_die_with_parent)
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            out = subprocess.run(["xprop", "-root", "-display", x.display, "_NET_SUPPORTING_WM_CHECK"],
-                                 capture_output=True, text=True).stdout
-            if "window id" in out:
-                break
+        while "window id" not in subprocess.run(["xprop", "-root", "-display", x.display,
+                                                  "_NET_SUPPORTING_WM_CHECK"], capture_output=True, text=True).stdout:
+            if time.monotonic() > deadline:
+                pytest.fail("openbox did not start")
             time.sleep(0.05)
-        else:
-            pytest.fail("openbox did not start")
-        yield x.display
-    finally:
-        wm.terminate()
-        try:
-            wm.wait(5)
-        except subprocess.TimeoutExpired:
-            wm.kill()
-            wm.wait(5)
-        x.close()
+        _wm.append(x.display)
+    return _wm[0]
 
 
 @pytest.fixture
 def wm_root(wm_display, config_dir):
     import tkinter as tk
     from chatui.theme import apply_theme
+    before = os.environ.get("DISPLAY")
     root = tk.Tk(screenName=wm_display)
+    # Tk sets the process's DISPLAY to the screen it opened (Tcl's env array is the environment):
+    # programs the later tests start, and xdotool, must find the shared display there again.
+    if before is None:
+        os.unsetenv("DISPLAY")
+    else:
+        os.environ["DISPLAY"] = before
     root.geometry("760x520+40+40")
     root._palette = apply_theme(root, "light")
     errors: list[str] = []

@@ -213,6 +213,8 @@ def not_sent(err: ChatError) -> str:
         return _("not sent: too fast")
     if isinstance(err, Muted):
         return _("not sent: you are muted")
+    if isinstance(err, NoSuchMember):
+        return _("not sent: no such member")
     return _("not sent")
 
 

@@ -20,6 +20,7 @@ from .client_history import ClientHistory
 from .connect_form import ConnectForm
 from .poller import QueuePoller
 from .history import Entry
+from .attention import Attention
 from .leaving import LeavingWindow, on_close
 from .theme import Palette
 
@@ -42,7 +43,7 @@ def title() -> str:
     return _("LAN Chat")
 
 
-class ClientApp(ClientHistory, LeavingWindow):
+class ClientApp(Attention, ClientHistory, LeavingWindow):
     """Owns the window's content and the transport. Handlers are plain methods
     (``connect``, ``send``, ``exit``, ``handle``) so tests drive them directly.
 
@@ -69,6 +70,7 @@ class ClientApp(ClientHistory, LeavingWindow):
         self._quiet_whos = 0               # member lists asked for by the window, not shown as notices
         self.state = Link.CONNECTING
         self.init_history()
+        self.init_attention()
         root.title(title())
         on_close(root, self.exit)
         root.bind("<FocusIn>", self._focused, add="+")
@@ -216,7 +218,9 @@ class ClientApp(ClientHistory, LeavingWindow):
 
     def exit(self) -> None:
         """Leave cleanly (what was typed is delivered first), then close the window.
-        A closed room has nobody to tell: the window goes at once."""
+        A closed room has nobody to tell: the window goes at once. Lines still … ask first."""
+        if not self.may_leave():
+            return
         self.leave(_("Leaving…"), timeout=0.5 if self.state is Link.CLOSED else 5.0)
 
     # --- events from the transport ---------------------------------------------------------
@@ -254,9 +258,7 @@ class ClientApp(ClientHistory, LeavingWindow):
         if changed:
             self.view.members.set_members(((n, ()) for n in self.members), me=self.me)
             self._status()
-        if lines and not self._has_focus():
-            self.unread += lines
-            self._title()
+        self.attend(lines, entries)
 
     def _room_line(self, e: ev.RoomLine, out: list[Entry]) -> int:
         """A room line, or the echo that marks our pending line delivered; returns lines added."""
@@ -268,12 +270,14 @@ class ClientApp(ClientHistory, LeavingWindow):
                 return 0
         if self.view.history.shown(e.seq):
             return 0                                    # a room line is shown once, however often it came
-        out.append(Entry("line", e.text, e.sender, e.action, private_tag(e, self.me), when=e.at or None,
-                         seq=e.seq))
+        out.append(self.highlight(Entry("line", e.text, e.sender, e.action, private_tag(e, self.me),
+                                        when=e.at or None, seq=e.seq), e))
         return 0 if e.own else 1
 
     def _event(self, e: ev.Event, out: list[Entry]) -> None:
         """Any other event: history notices and member-list or state changes."""
+        if self.track(e, out):
+            return
         if isinstance(e, ev.LinePending):
             out.append(Entry("line", e.text, self.me, e.action, private_tag(e, self.me), msg_id=e.msg_id))
             return
@@ -392,6 +396,7 @@ class ClientApp(ClientHistory, LeavingWindow):
 
     def _focused(self, _e=None) -> None:
         if self.unread:
+            self.came_back()
             self.unread = 0
             self._title()
 

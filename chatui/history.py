@@ -26,6 +26,7 @@ from typing import Callable, Iterable
 from chatfront.history_wording import day as day_words
 
 from .history_blocks import BlocksMixin
+from .new_lines import NewLinesButton
 from .theme import Palette, blend, history_font, name_colour
 
 URL = re.compile(r"(https?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]|www\.[^\s<>\"']+[^\s<>\"'.,;:!?)\]])")
@@ -69,7 +70,7 @@ def day_key(at: float) -> tuple[int, int, int]:
     return tuple(time.localtime(at)[:3])        # type: ignore[return-value]
 
 
-class HistoryPane(BlocksMixin, ttk.Frame):
+class HistoryPane(BlocksMixin, NewLinesButton, ttk.Frame):
     """Follows new lines while the view is at the bottom; once the user
     scrolls up to read, new lines only raise a "new lines" button. Reaching
     the very top calls ``on_top`` (the client loads an older page then)."""
@@ -91,8 +92,7 @@ class HistoryPane(BlocksMixin, ttk.Frame):
         self.scroll.grid(row=0, column=1, sticky="ns")
         self.rowconfigure(0, weight=1)
         self.columnconfigure(0, weight=1)
-        self.more = ttk.Button(self, text=_("\u2193 New lines"), command=self.scroll_to_end,
-                               style="Accent.TButton", takefocus=False)
+        self.init_new_lines()
         self._name_tags: set[str] = set()
         self.lines = 0                         # text lines in the widget
         self.seqs: set[int] = set()            # room lines ever shown (never shown twice)
@@ -152,7 +152,7 @@ class HistoryPane(BlocksMixin, ttk.Frame):
 
     def _segments(self, e: Entry) -> list:
         """(text, tags) pairs, flattened, for one Text.insert call."""
-        extra: tuple[str, ...] = ("missed",) if e.style == "missed" else ()
+        extra: tuple[str, ...] = (e.style,) if e.style in ("missed", "mention") else ()
         if e.kind in ("day", "heading", "missedhead", "more"):
             mine = (f"more{e.block}",) if e.kind == "more" else (f"head{e.block}",)
             return [e.text + "\n", (e.kind,) + mine + (extra if e.kind != "day" else ())]
@@ -266,8 +266,8 @@ class HistoryPane(BlocksMixin, ttk.Frame):
             self._trim(self.lines - self.max_lines)
         if follow:
             t.see("end")
-        elif not self.more.winfo_manager():
-            self.more.place(relx=1.0, rely=1.0, anchor="se", x=-28, y=-12)
+        else:
+            self.show_new(sum(1 for e in entries if e.kind in ("line", "notice", "error")))
         return len(entries)
 
     def _trim(self, excess: int) -> None:
@@ -298,15 +298,15 @@ class HistoryPane(BlocksMixin, ttk.Frame):
 
     def scroll_to_end(self) -> None:
         self.text.see("end")
-        self.more.place_forget()
+        self.hide_new()
 
     def _scrolled(self, first: str, last: str) -> None:
         """The view moved. When the pane's height changed (a bar shown, the window
         resized, the first layout), a reader who was at the bottom stays there;
         otherwise where the view is now is where the reader wants it."""
         self.scroll.set(first, last)
-        if float(last) >= 0.99999 and self.more.winfo_manager():
-            self.more.place_forget()
+        if float(last) >= 0.99999 and self.new_count:
+            self.hide_new()
         height = self.text.winfo_height()
         if height != self._height:                          # laid out again: not the reader's doing
             self._height = height
@@ -351,11 +351,14 @@ class HistoryPane(BlocksMixin, ttk.Frame):
         if not rng:
             t.tag_delete(tag)
             return False
+        follow = self.at_bottom()
         t.configure(state="normal")
         t.delete(rng[0], rng[1])
         t.insert(rng[0], mark, tags)
         t.tag_delete(tag)
         t.configure(state="disabled")
+        if follow:                              # a longer mark may wrap: the reader at the bottom stays there
+            t.see("end")
         return True
 
     # --- finding a line ------------------------------------------------------------------------

@@ -62,3 +62,13 @@ def remember_join(server: str, name: str) -> None:
     server = server.strip()
     save(server=server, name=name,
          recent=[server] + [s for s in recent_servers() if s.casefold() != server.casefold()][:RECENT - 1])
+
+
+NOTIFY = "notify"       # a desktop notification for private lines and lines naming you (default on)
+SOUND = "sound"         # a beep with it (default off)
+
+
+def option(key: str, default: bool) -> bool:
+    """A yes-or-no setting; anything but true or false in the file counts as not set."""
+    value = load().get(key, default)
+    return value if isinstance(value, bool) else default

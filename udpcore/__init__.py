@@ -24,7 +24,7 @@ from .errors import (AddressError, AddressProblem, BacklogFull, Banned, ChatErro
 from .events import Event
 from .guests import CONTINUATION, GUEST_TIMEOUT
 from .limits import Limits
-from .names import MAX_TEXT_LINES, SERVER_NAME, check_name, clean_message, clean_text, name_key, name_problem
+from .names import MAX_TEXT_LINES, SERVER_NAME, check_name, clean_message, clean_text, name_key, name_problem, too_long
 from .peer import MEMBER_TIMEOUT, SERVER_TIMEOUT
 from .server import ServerEngine
 from .wire import DEFAULT_PORT, MAX_MESSAGE_TEXT, MAX_NAME_CHARS, VERSION as PROTOCOL_VERSION
@@ -33,7 +33,7 @@ __version__ = "1.0.0"
 
 __all__ = [
     "__version__", "events", "Event", "Engine", "ServerEngine", "ClientEngine", "ClientState", "Limits",
-    "LeaveReason", "format_addr", "parse_server", "check_name", "clean_text", "clean_message", "MAX_TEXT_LINES", "CONTINUATION", "name_key", "name_problem",
+    "LeaveReason", "format_addr", "parse_server", "check_name", "clean_text", "clean_message", "too_long", "MAX_TEXT_LINES", "CONTINUATION", "name_key", "name_problem",
     "DEFAULT_PORT", "PROTOCOL_VERSION", "MAX_MESSAGE_TEXT", "MAX_NAME_CHARS", "SERVER_NAME",
     "CONNECT_TIMEOUT", "LEAVE_TIMEOUT", "MEMBER_TIMEOUT", "SERVER_TIMEOUT", "GUEST_TIMEOUT",
     "ChatError", "AddressError", "AddressProblem", "BacklogFull", "InvalidName", "LineTooLong",

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import unicodedata
 
-from .errors import InvalidName, NameProblem
-from .wire import MAX_NAME_CHARS
+from .errors import InvalidName, LineTooLong, NameProblem
+from .wire import MAX_MESSAGE_TEXT, MAX_NAME_CHARS
 
 RESERVED = ("server",)
 MAX_TEXT_LINES = 20         # lines in one chat message; what is past them joins the last one
@@ -147,3 +147,11 @@ def clean_message(text: str) -> str:
     if len(lines) > MAX_TEXT_LINES:
         lines[MAX_TEXT_LINES - 1:] = [" ".join(lines[MAX_TEXT_LINES - 1:])]
     return "\n".join(lines)
+
+
+def too_long(text: str) -> LineTooLong | None:
+    """Why the message ``text`` cannot go (too many bytes once cleaned), or None: what
+    the client engine refuses, for a window to tell before it empties its entry."""
+    text = clean_message(text)
+    size = len(text.encode())
+    return LineTooLong(size, MAX_MESSAGE_TEXT, len(text)) if size > MAX_MESSAGE_TEXT else None

@@ -19,13 +19,13 @@ import time
 import tkinter as tk
 import webbrowser
 from dataclasses import dataclass, replace
-from tkinter import font as tkfont
 from tkinter import ttk
 from typing import Callable, Iterable
 
 from chatfront.history_wording import day as day_words
 
 from .history_blocks import BlocksMixin
+from .scaling import px
 from .theme import Palette, blend, history_font, name_colour
 
 URL = re.compile(r"(https?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]|www\.[^\s<>\"']+[^\s<>\"'.,;:!?)\]])")
@@ -80,10 +80,10 @@ class HistoryPane(BlocksMixin, ttk.Frame):
         self.max_lines = max_lines
         self.on_top: Callable[[], None] | None = None
         self.font = history_font(self)
-        self._bold = tkfont.Font(self, **{**self.font.actual(), "weight": "bold"})
-        self._italic = tkfont.Font(self, **{**self.font.actual(), "slant": "italic"})
+        self._bold = history_font(self, "bold")
+        self._italic = history_font(self, "italic")
         self.text = tk.Text(self, wrap="word", state="disabled", undo=False, relief="flat",
-                            borderwidth=0, highlightthickness=0, padx=10, pady=8,
+                            borderwidth=0, highlightthickness=0, padx=px(self, 10), pady=px(self, 8),
                             font=self.font, cursor="arrow", takefocus=False)
         self.scroll = ttk.Scrollbar(self, orient="vertical", command=self.text.yview)
         self.text.configure(yscrollcommand=self._scrolled)
@@ -130,7 +130,9 @@ class HistoryPane(BlocksMixin, ttk.Frame):
         t.tag_configure("pending", foreground=p.pending)
         t.tag_configure("delivered", foreground=p.delivered)
         t.tag_configure("url", foreground=p.accent, underline=True)
-        t.tag_configure("line", lmargin2=24, spacing1=2, spacing3=2)
+        indent = px(self, 24)
+        t.tag_configure("line", lmargin2=indent, spacing1=2, spacing3=2)
+        t.tag_configure("cont", lmargin1=indent, lmargin2=indent)   # a message's further lines, under its first
         t.tag_configure("day", foreground=p.muted, justify="center", spacing1=10, spacing3=4, font=self._bold)
         t.tag_configure("heading", foreground=p.muted, spacing1=10, spacing3=2, font=self._bold)
         t.tag_configure("missedhead", foreground=p.accent, spacing1=10, spacing3=2, font=self._bold)
@@ -169,6 +171,8 @@ class HistoryPane(BlocksMixin, ttk.Frame):
         if e.private:
             out += [f"({e.private}) ", ("private",) + line]
         body = ("privbody",) + line if e.private else line
+        if "\n" in e.text:
+            body = ("cont",) + body
         if e.style == "dim":
             body = ("dim",) + body
         for i, part in enumerate(URL.split(e.text)):

@@ -25,6 +25,7 @@ from typing import Callable, Iterable
 from chatfront.history_wording import day as day_words
 
 from .history_blocks import BlocksMixin
+from .rtl import RtlMixin
 from .scaling import px
 from .theme import Palette, blend, history_font, name_colour
 
@@ -69,7 +70,7 @@ def day_key(at: float) -> tuple[int, int, int]:
     return tuple(time.localtime(at)[:3])        # type: ignore[return-value]
 
 
-class HistoryPane(BlocksMixin, ttk.Frame):
+class HistoryPane(RtlMixin, BlocksMixin, ttk.Frame):
     """Follows new lines while the view is at the bottom; once the user
     scrolls up to read, new lines only raise a "new lines" button. Reaching
     the very top calls ``on_top`` (the client loads an older page then)."""
@@ -109,8 +110,9 @@ class HistoryPane(BlocksMixin, ttk.Frame):
             t.tag_bind(tag, "<Leave>", lambda e: t.configure(cursor="arrow"))
         t.tag_bind("url", "<ButtonRelease-1>", self._click_url)
         t.tag_bind("more", "<ButtonRelease-1>", lambda e: self._reached_top())
-        # Selecting and copying stay possible in the read-only widget.
+        # Selecting and copying stay possible in the read-only widget; copying gives the logical text.
         t.bind("<1>", lambda e: t.focus_set())
+        self.init_rtl()
         for sequence in ("<MouseWheel>", "<Button-4>", "<Prior>", "<Control-Home>"):
             t.bind(sequence, self._wheel, add="+")
 
@@ -164,10 +166,11 @@ class HistoryPane(BlocksMixin, ttk.Frame):
         if e.kind != "line":
             return out + [e.text + "\n", (e.kind,) + line]
         who = self._name_tag(e.sender, e.style == "dim")
+        sender, who_tags = self._shown(e.sender, (who,) + line)
         if e.action:
-            out += ["* ", line, e.sender, (who,) + line, " ", line]
+            out += ["* ", line, sender, who_tags, " ", line]
         else:
-            out += [e.sender, (who,) + line, ": ", line]
+            out += [sender, who_tags, ": ", line]
         if e.private:
             out += [f"({e.private}) ", ("private",) + line]
         body = ("privbody",) + line if e.private else line
@@ -175,7 +178,8 @@ class HistoryPane(BlocksMixin, ttk.Frame):
             body = ("cont",) + body
         if e.style == "dim":
             body = ("dim",) + body
-        for i, part in enumerate(URL.split(e.text)):
+        text, body = self._shown(e.text, body)
+        for i, part in enumerate(URL.split(text)):
             if part:
                 out += [part, ("url",) + body if i % 2 else body]
         if e.failed:

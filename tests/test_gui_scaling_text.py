@@ -249,3 +249,55 @@ def test_a_line_too_long_is_told_in_characters_and_kept_in_the_entry(screen96, c
         assert app.view.entry.var.get() == text
     finally:
         close(root)
+
+
+# --- right-to-left text ----------------------------------------------------------------------
+
+
+HEBREW = "שלום עולם"                       # "hello world": ש is its first letter, ם its last
+ARABIC = "مرحبا بكم"                        # "welcome"
+
+
+def test_right_to_left_lines_show_in_visual_order_and_copy_as_written(screen96, config_dir, server, peers):
+    pytest.importorskip("bidi")
+    bob = peers("bob")
+    root, app = client_window(config_dir, server.address[1])
+    try:
+        for line in (HEBREW, f"olá {ARABIC} 123 mundo", "first\n" + HEBREW):
+            bob.say(line)
+        pump(root, lambda: app.view.history.content().count("bob:") == 3, what="three lines")
+        settle(root)
+        text = app.view.history.text
+        # Hebrew: read right to left, so its first letter is drawn right of its last one.
+        first, last = text.search("ש", "1.0"), text.search("ם", "1.0")
+        assert first and last and text.bbox(first)[0] > text.bbox(last)[0]
+        # Arabic: joined (presentation forms), in the middle of a left-to-right line that keeps its order.
+        row = text.get(text.search("olá", "1.0"), f'{text.search("olá", "1.0")} lineend')
+        assert row.startswith("olá 123 ") and row.endswith(" mundo")     # the number goes with the Arabic (bidi W2)
+        assert any(0xFE70 <= ord(ch) <= 0xFEFF for ch in row) and ARABIC not in row
+        # Copying gives the text as written, whole lines and a line with a further line alike.
+        for needle, expected in ((first, f"bob: {HEBREW}"), (text.search("olá", "1.0"), f"olá {ARABIC} 123 mundo")):
+            text.tag_remove("sel", "1.0", "end")
+            start = needle if expected.startswith("olá") else f"{needle} linestart + 7c"
+            text.tag_add("sel", start, f"{needle} lineend")
+            text.event_generate("<<Copy>>")
+            assert root.clipboard_get() == expected
+        text.tag_remove("sel", "1.0", "end")
+        begin = text.search("first", "1.0")
+        text.tag_add("sel", begin, f"{begin} + 1 lines lineend")
+        text.event_generate("<<Copy>>")
+        assert root.clipboard_get() == "first\n" + HEBREW
+    finally:
+        close(root)
+
+
+def test_the_visual_order_is_only_for_showing():
+    pytest.importorskip("bidi")
+    from chatui import rtl
+    assert rtl.visual("plain text") == "plain text"
+    assert rtl.visual(HEBREW) == "םלוע םולש"
+    assert rtl.visual("a\n" + HEBREW) == "a\nםלוע םולש"             # each line its own paragraph
+    runs = rtl.LogicalRuns(limit=2)
+    for i in range(3):
+        runs.add(f"v{i}", f"l{i}")
+    assert runs.get("v0") is None and runs.get("v2") == "l2"

@@ -19,8 +19,8 @@ import tkinter as tk
 import unicodedata
 from functools import lru_cache
 
-try:
-    from bidi import get_display
+try:        # python-bidi's own implementation: the one that also mirrors brackets, "(x)" in a Hebrew line
+    from bidi.algorithm import get_display
 except ImportError:                 # optional: without it right-to-left text stays in stored order
     get_display = None
 try:

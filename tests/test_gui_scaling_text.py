@@ -297,6 +297,7 @@ def test_the_visual_order_is_only_for_showing():
     assert rtl.visual("plain text") == "plain text"
     assert rtl.visual(HEBREW) == "םלוע םולש"
     assert rtl.visual("a\n" + HEBREW) == "a\nםלוע םולש"             # each line its own paragraph
+    assert rtl.visual(HEBREW + "! (hi)") == "(hi) !םלוע םולש"          # brackets mirrored, as read
     runs = rtl.LogicalRuns(limit=2)
     for i in range(3):
         runs.add(f"v{i}", f"l{i}")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import tkinter as tk
 from tkinter import font as tkfont
+from tkinter import ttk
 from typing import Callable
 
 from . import settings
@@ -98,11 +99,22 @@ class Scaler:
                 tkfont.nametofont(name, root=self.root).configure(size=self._zoomed(size))
             except tk.TclError:                  # deleted meanwhile
                 del self.base[name]
+        self.fit_rows()
         for call in list(self.on_zoom):
             call(zoom)
         if remember:
             settings.save(zoom=zoom)
         return zoom
+
+    def fit_rows(self) -> None:
+        """A table's rows as tall as their font (ttk gives them a fixed height in pixels)."""
+        style = ttk.Style(self.root)
+        name = style.lookup("Treeview", "font") or "TkDefaultFont"
+        try:
+            line = tkfont.nametofont(str(name), root=self.root).metrics("linespace")
+        except tk.TclError:
+            return
+        style.configure("Treeview", rowheight=line + self.px(4))
 
     def step(self, direction: int) -> float:
         """One step up (1), down (-1) or back to 100 % (0)."""
@@ -167,6 +179,23 @@ def setup(root: tk.Tk) -> Scaler:
     s.set_zoom(remembered_zoom(), remember=False)
     s.bind_keys(root)
     return s
+
+
+def follow_zoom(widget: tk.Misc, call: Callable[[float], None]) -> None:
+    """``call(zoom)`` at each change of the zoom while ``widget`` exists (and once now)."""
+    s = scaler(widget)
+
+    def changed(zoom: float) -> None:
+        try:
+            exists = widget.winfo_exists()
+        except tk.TclError:
+            exists = False
+        if exists:
+            call(zoom)
+        else:
+            s.on_zoom.remove(changed)
+    s.on_zoom.append(changed)
+    call(s.zoom)
 
 
 def remembered_zoom() -> float:

@@ -10,7 +10,7 @@ from typing import Callable, Iterable
 
 from .history import Entry, HistoryPane
 from .message_box import MessageBox
-from .scaling import pad, px
+from .scaling import follow_zoom, pad, px
 from .theme import Palette, blend, name_colour
 
 __all__ = ["Entry", "HistoryPane", "EntryBar", "MemberList", "StatusLine"]
@@ -89,10 +89,9 @@ class MemberList(ttk.Frame):
         self.tree = ttk.Treeview(self, columns=ids, show="headings" if columns else "",
                                  selectmode="browse", height=8)
         self.tree.heading("name", text=_("Name"), anchor="w")
-        self.tree.column("name", width=120, minwidth=80, stretch=True)
-        for cid, heading, width in columns:
+        for cid, heading, _width in columns:
             self.tree.heading(cid, text=heading, anchor="w")
-            self.tree.column(cid, width=width, minwidth=40, stretch=False)
+        follow_zoom(self, lambda zoom: self._widths(columns, zoom))     # the columns grow with the text
         # A classroom is 30 to 150 people: the list scrolls rather than hiding the rest.
         self.scrollbar = ttk.Scrollbar(self, orient="vertical", command=self.tree.yview)
         self.tree.configure(yscrollcommand=self.scrollbar.set)
@@ -105,6 +104,11 @@ class MemberList(ttk.Frame):
         self.tree.bind("<Double-1>", self._double)
         self._title_text = title
         self.enabled = True
+
+    def _widths(self, columns: tuple[tuple[str, str, int], ...], zoom: float) -> None:
+        self.tree.column("name", width=px(self, 120 * zoom), minwidth=px(self, 80 * zoom), stretch=True)
+        for cid, _heading, width in columns:
+            self.tree.column(cid, width=px(self, width * zoom), minwidth=px(self, 40 * zoom), stretch=False)
 
     def set_members(self, rows: Iterable[tuple[str, tuple]], me: str | None = None) -> None:
         """Replace the list with (name, column values) rows, keeping the

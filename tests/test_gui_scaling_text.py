@@ -140,6 +140,29 @@ def test_the_window_and_every_widget_follow_the_screens_dpi(dpi, config_dir, ser
         close(root)
 
 
+def test_the_server_window_shows_its_status_line_and_buttons_whole(dpi, config_dir):
+    from chatui.app import make_root
+    from chatui.scaling import scaler
+    from chatui.server_window import ServerApp
+    root, palette = make_root("ChatServer", "light")
+    errors: list[str] = []
+    root.report_callback_exception = lambda *exc: errors.append(repr(exc[1]))
+    root._test_errors = errors
+    scaler(root).fit_window(root, 900, 560, 560, 360)
+    app = ServerApp(root, palette, "127.0.0.1", 0)
+    try:
+        pump(root, lambda: "Listening" in app.view.status.get(), what="listening")
+        settle(root)
+        assert root.winfo_height() >= 540 * dpi / 96
+        assert everything_visible(root, app) == []
+        assert tkfont.nametofont("SunValleyBodyFont", root=root).metrics("linespace") >= 15 * dpi / 96
+        style_rows = int(str(root.tk.call("ttk::style", "lookup", "Treeview", "-rowheight")))
+        assert style_rows >= tkfont.nametofont("SunValleyBodyFont", root=root).metrics("linespace")
+    finally:
+        app.transport.close()
+        close(root)
+
+
 def test_zoom_enlarges_all_text_and_the_least_size_and_is_remembered(dpi, config_dir, server):
     root, app = client_window(config_dir, server.address[1])
     try:

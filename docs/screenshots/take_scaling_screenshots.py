@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+OUT = Path(os.environ.get("SHOTS_DIR", HERE))
 sys.path.insert(0, str(HERE.parent.parent))
 
 
@@ -57,7 +58,7 @@ def main(mode: str = "light") -> None:
         pump(root, 0.6)
         app.view.entry.var.set("a second line comes with Shift+Enter:\nlike this")
         pump(root, 1.0)
-        subprocess.run(["import", "-window", root.wm_frame(), str(HERE / f"client-192dpi-{mode}.png")], check=True)
+        subprocess.run(["import", "-window", root.wm_frame(), str(OUT / f"client-192dpi-{mode}.png")], check=True)
         for c in (bob, noa):
             c.close(timeout=1)
         root.destroy()

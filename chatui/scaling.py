@@ -39,8 +39,12 @@ class Scaler:
 
     def __init__(self, root: tk.Misc) -> None:
         self.root = root
-        self.dpi = float(root.winfo_fpixels("1i"))
-        aqua = root.tk.call("tk", "windowingsystem") == "aqua"
+        system = root.tk.call("tk", "windowingsystem")
+        # A Linux desktop's scaling setting (GNOME, KDE, Xfce: Xft.dpi) outranks the X server's figure,
+        # which is 96 on most desktops whatever the screen: it is what every other program follows.
+        self.dpi = (system == "x11" and xft_dpi(_resource_manager(root.winfo_screen()))
+                    or float(root.winfo_fpixels("1i")))
+        aqua = system == "aqua"
         # macOS counts in points already (72 "dpi", Retina doubled by the system): nothing to multiply
         self.factor = 1.0 if aqua else max(1.0, self.dpi / BASE_DPI)
         if not aqua:
@@ -161,6 +165,48 @@ class Scaler:
                 top.geometry(f"{max(w, top.winfo_width())}x{max(h, top.winfo_height())}")
         least(self.zoom)
         self.on_zoom.append(least)
+
+
+def xft_dpi(resources: str | None = None) -> float | None:
+    """``Xft.dpi`` from the X server's resource database (RESOURCE_MANAGER, where the
+    desktop's settings daemon puts its scaling), or None. Read with libX11 itself
+    (no xrdb needed); any failure is None: scaling is never a reason not to start."""
+    if resources is None:
+        resources = _resource_manager()
+    for line in (resources or "").splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("Xft.dpi", "*dpi"):
+            try:
+                dpi = float(value.strip())
+            except ValueError:
+                return None
+            return dpi if 48 <= dpi <= 960 else None
+    return None
+
+
+def _resource_manager(screen: str | None = None) -> str | None:
+    try:
+        import ctypes
+        import ctypes.util
+        name = ctypes.util.find_library("X11")
+        if not name:
+            return None
+        x11 = ctypes.CDLL(name)
+        x11.XOpenDisplay.restype = ctypes.c_void_p
+        x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
+        x11.XResourceManagerString.restype = ctypes.c_char_p
+        x11.XResourceManagerString.argtypes = [ctypes.c_void_p]
+        x11.XCloseDisplay.argtypes = [ctypes.c_void_p]
+        display = x11.XOpenDisplay(screen.encode() if screen else None)
+        if not display:
+            return None
+        try:
+            raw = x11.XResourceManagerString(display)
+            return raw.decode("utf-8", "replace") if raw else None
+        finally:
+            x11.XCloseDisplay(display)
+    except Exception:           # no libX11, another ABI: the screen's own figure is used
+        return None
 
 
 def scaler(widget: tk.Misc) -> Scaler:

@@ -27,9 +27,34 @@ def screens():
     """An X display at each DPI, for the whole session: Tk keeps its connection to a
     display to the end of the process, and Xlib ends the process when one goes away."""
     made = {dpi: Xvfb(size=size, dpi=dpi, set_display=False) for dpi, size in SCREENS.items()}
+    # A desktop scaled to 200 % by its settings (Xft.dpi), on an X server that says 96 dpi.
+    made["xft"] = Xvfb(size=SCREENS[192], dpi=96, set_display=False)
+    set_resources(made["xft"].display, "Xft.antialias:\t1\nXft.dpi:\t192\n")
     yield {dpi: x.display for dpi, x in made.items()}
     for x in made.values():
         x.close()
+
+
+def set_resources(display: str, text: str) -> None:
+    """Put ``text`` in the X server's resource database, as a desktop's settings daemon does."""
+    import ctypes
+    import ctypes.util
+    x11 = ctypes.CDLL(ctypes.util.find_library("X11"))
+    x11.XOpenDisplay.restype = ctypes.c_void_p
+    x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
+    x11.XDefaultRootWindow.restype = ctypes.c_ulong
+    x11.XDefaultRootWindow.argtypes = [ctypes.c_void_p]
+    x11.XInternAtom.restype = ctypes.c_ulong
+    x11.XInternAtom.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
+    x11.XChangeProperty.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong,
+                                    ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+    x11.XSync.argtypes = [ctypes.c_void_p, ctypes.c_int]
+    d = x11.XOpenDisplay(display.encode())
+    data = text.encode()
+    x11.XChangeProperty(d, x11.XDefaultRootWindow(d), x11.XInternAtom(d, b"RESOURCE_MANAGER", 0),
+                        31, 8, 0, data, len(data))                  # XA_STRING, 8 bits, PropModeReplace
+    x11.XSync(d, 0)
+    # Left open, as a settings daemon stays: an X server resets (properties gone) when its last client goes.
 
 
 @pytest.fixture(params=[96, 192], ids=["96dpi", "192dpi"])
@@ -135,6 +160,20 @@ def test_the_window_and_every_widget_follow_the_screens_dpi(dpi, config_dir, ser
         # Shrunk to its least size, nothing is cut off either.
         root.geometry("%dx%d" % root.wm_minsize())
         settle(root)
+        assert everything_visible(root, app) == []
+    finally:
+        close(root)
+
+
+def test_a_desktop_scaled_by_its_settings_is_followed_too(screens, monkeypatch, config_dir, server):
+    """GNOME, KDE and Xfce scale through Xft.dpi and leave the X server at 96 dpi."""
+    monkeypatch.setenv("DISPLAY", screens["xft"])
+    root, app = client_window(config_dir, server.address[1])
+    try:
+        from chatui.scaling import scaler
+        assert scaler(root).dpi == 192 and scaler(root).factor == 2.0     # what the desktop says, not the server (96)
+        assert abs(float(root.tk.call("tk", "scaling")) - 192 / 72) < 0.02
+        assert tkfont.nametofont("SunValleyBodyFont", root=root).metrics("linespace") >= 30
         assert everything_visible(root, app) == []
     finally:
         close(root)

@@ -188,10 +188,13 @@ def _resource_manager(screen: str | None = None) -> str | None:
     try:
         import ctypes
         import ctypes.util
-        name = ctypes.util.find_library("X11")
-        if not name:
-            return None
-        x11 = ctypes.CDLL(name)
+        try:                    # the usual name first: find_library runs ldconfig, slow at start-up
+            x11 = ctypes.CDLL("libX11.so.6")
+        except OSError:
+            name = ctypes.util.find_library("X11")
+            if not name:
+                return None
+            x11 = ctypes.CDLL(name)
         x11.XOpenDisplay.restype = ctypes.c_void_p
         x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
         x11.XResourceManagerString.restype = ctypes.c_char_p

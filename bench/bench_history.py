@@ -311,6 +311,7 @@ class Room:
             self.phrases.append(" ".join(ws))
             self.folded.append(fold(" ".join(ws)))
         self.names = [f"Member{i}" for i in range(40)]
+        self.fts = True                 # the builder says whether the file has FTS5
 
     def rows(self, n: int, days: float = 20.0, first: int = 1):
         rnd = self.rng.random
@@ -321,8 +322,10 @@ class Room:
         for seq in range(first, first + n):
             a, b, c = int(rnd() * p), int(rnd() * p), int(rnd() * p)
             sender = names[seq % 40]
+            # ``folded`` is left empty, as the store leaves it where FTS5 is there (the
+            # LIKE fallback fills it in at open on a Python without FTS5).
             yield (seq, t0 + (seq - first) * step, sender, f"{ph[a]} {ph[b]} {ph[c]}", 0,
-                   f"{sender.casefold()}\n{fo[a]} {fo[b]} {fo[c]}")
+                   "" if self.fts else f"{sender.casefold()}\n{fo[a]} {fo[b]} {fo[c]}")
 
 
 def build(folder: Path, n: int, room: Room) -> dict:
@@ -343,6 +346,7 @@ def build(folder: Path, n: int, room: Room) -> dict:
         saved = conn.execute("SELECT type, name, sql FROM sqlite_master WHERE name IN "
                              "('lines_fts_ins', 'lines_at')").fetchall()
         fts = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'lines_fts'").fetchone() is not None
+        room.fts = fts
         conn.execute("BEGIN IMMEDIATE")
         for kind, name, _sql in saved:
             conn.execute(f"DROP {kind.upper()} {name}")
@@ -356,6 +360,7 @@ def build(folder: Path, n: int, room: Room) -> dict:
             conn.execute(sql)
         if fts:
             conn.execute("INSERT INTO lines_fts(lines_fts) VALUES ('rebuild')")
+            conn.execute("DELETE FROM fts_pending")      # the rebuild indexed them all
         conn.execute("UPDATE room SET last_seq = ?", (bulk,))
         conn.execute("COMMIT")
         # The last lines as a server writes them: one transaction per loop turn (27 lines, what a
@@ -365,6 +370,8 @@ def build(folder: Path, n: int, room: Room) -> dict:
             conn.execute("BEGIN IMMEDIATE")
             conn.executemany("INSERT INTO lines(seq, at, sender, text, flags, folded) VALUES (?,?,?,?,?,?)", chunk)
             conn.execute("UPDATE room SET last_seq = ?", (chunk[-1][0],))
+            conn.execute("INSERT OR IGNORE INTO fts_pending(seq) SELECT seq FROM lines WHERE seq BETWEEN ? AND ?",
+                         (chunk[0][0], chunk[-1][0]))         # as HistoryStore.append marks them
             conn.execute("COMMIT")
             text_bytes += sum(len(r[3].encode()) + len(r[2].encode()) for r in chunk)
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -20,8 +20,8 @@ import threading
 import time
 
 from udpcore import BacklogFull, ChatError, Muted, NoSuchMember, NotInRoom, RateLimited, events as ev, name_key
-from udpnet import discover, local_addresses, server_or_room, start_client, start_server
-from udpnet.history import HistoryInUse, HistoryUnavailable
+from udpnet import (HistoryInUse, HistoryUnavailable, discover, local_addresses, server_or_room, start_client,
+                    start_server)
 
 from .bans import BanFile
 from .commands import Command, Help, Msg, Quit, Save, Say, Search, Usage, Who, parse, perform, saved_path

@@ -11,7 +11,7 @@ import platform
 
 from udpcore import DEFAULT_PORT, DISCOVERY_PORTS, ChatError, Limits, __version__, room_name
 
-from udpcore.pastmsg import PAGE_LINES
+from udpcore import HISTORY_PAGE_LINES as PAGE_LINES
 
 from .datadir import data_dir
 from .history_wording import whole_number_between

@@ -9,13 +9,16 @@ from what the code does. The terminal prints room lines as ``NAME: TEXT``
 from __future__ import annotations
 
 import math
+from itertools import groupby
+import unicodedata
 
 from udpcore import (GUEST_TIMEOUT, MEMBER_TIMEOUT, AddressError, AddressProblem, BacklogFull, Banned,
                      ChatError, HostFull, InvalidName, LeaveReason, LineTooLong, Muted, NameProblem, NameTaken,
                      NoSuchMember, NotBanned, NotInRoom, NotLocalAddress, NotLocked, PassphraseNeeded, PortBusyError,
                      RateLimited, RefusedByServer, RoomFull, SocketError, TooManyGuesses, UnknownHost,
                      VersionMismatch, WrongPassphrase, MAX_NAME_CHARS,
-                     MAX_ROOM_CHARS, CONTINUATION, FoundRoom, NoSuchRoom, SameNameRooms, clean_text, events as ev, format_addr)
+                     MAX_ROOM_CHARS, CONTINUATION, FoundRoom, NoSuchRoom, SameNameRooms, clean_text, events as ev,
+                     format_addr, name_problem)
 
 from . import history_wording
 from .commands import Command, Unknown, Usage
@@ -37,6 +40,7 @@ _shown = clean_text
 
 
 def _name_problem(name: str, problem: NameProblem) -> str:
+    suggestion = spaceless(name) if problem is NameProblem.BAD_CHARACTER else None
     name = _shown(name)
     if problem is NameProblem.BLANK:
         return _("A name cannot be blank.")
@@ -50,7 +54,20 @@ def _name_problem(name: str, problem: NameProblem) -> str:
     if problem is NameProblem.MARKS:
         return _("A name cannot start with an accent or other combining mark, "
                  "nor pile many of them on one letter.")
+    if suggestion is not None:
+        return _("Names cannot contain spaces; try \u201c{suggestion}\u201d.").format(suggestion=suggestion)
     return _("A name cannot contain spaces, control characters or invisible characters.")
+
+
+def spaceless(name: str) -> str | None:
+    """A name refused only for its spaces, with each run of them made one underscore
+    ("joão silva" -> "joão_silva"); None when that would still not be a name."""
+    words = ["".join(run) for space, run in groupby(name, lambda ch: unicodedata.category(ch) == "Zs")
+             if not space]
+    if len(words) < 2:
+        return None
+    suggestion = "_".join(words)
+    return suggestion if name_problem(suggestion) is None else None
 
 
 def _address(err: AddressError) -> str:

@@ -14,10 +14,12 @@ from typing import Callable
 from chatfront import history_wording as hw
 from udpcore import events as ev
 
+from .keys import ViewKeys
+from .member_list import MemberTable
 from .search_bar import SearchBar
 from .scaling import pad, px
 from .theme import Palette
-from .widgets import EntryBar, HistoryPane, MemberList, StatusLine
+from .widgets import EntryBar, HistoryPane, StatusLine
 
 
 class ChatView(ttk.Frame):
@@ -37,7 +39,7 @@ class ChatView(ttk.Frame):
         left.rowconfigure(1, weight=1)
         left.columnconfigure(0, weight=1)
         self.side = side = ttk.Frame(panes, padding=pad(self, 10, 0, 0, 0))
-        self.members = MemberList(side, palette, member_columns, on_pick)
+        self.members = MemberTable(side, palette, member_columns, on_pick)
         self.members.pack(fill="both", expand=True)
         panes.add(left, weight=4)
         panes.add(side, weight=1)
@@ -70,6 +72,7 @@ class ChatView(ttk.Frame):
         if on_save is not None:                   # Ctrl+S: Save history as…, as in any program that saves
             for sequence in ("<Control-s>", "<Control-S>"):
                 top.bind(sequence, lambda e: (on_save(), "break")[1], add="+")
+        self.keys = ViewKeys(self, on_pick)      # Tab, Ctrl+A, Page Up/Down, Escape, the history's menu
         self.entry.entry.focus_set()
 
     def _place_sash(self, event) -> None:

@@ -31,7 +31,17 @@ class MessageBox(tk.Text):
         self.bind("<Configure>", lambda e: self.fit(), add="+")
         for sequence in ("<Shift-Return>", "<Shift-KP_Enter>"):
             self.bind(sequence, self._newline)
-        self.bind("<Tab>", self._next_field)                    # as in an entry: Tk's Text would insert a tab
+        # Tab and Shift+Tab move the focus, as from an entry (Tk's Text would insert a tab): on a tag of
+        # our own between the widget's and Text's, so that the widget's own Tab (completing a name)
+        # comes first and, when it lets the key go, the focus moves on instead of a tab going in.
+        tags = list(self.bindtags())
+        tags.insert(tags.index("Text"), "MessageBox")
+        self.bindtags(tuple(tags))
+        self.bind_class("MessageBox", "<Tab>", _next_field)
+        for sequence in ("<Shift-Tab>", "<ISO_Left_Tab>"):
+            self.bind_class("MessageBox", sequence, _previous_field)
+        self._click_y = 0                                       # for an entry's "@x" (index)
+        self.bind("<ButtonPress-1>", lambda e: setattr(self, "_click_y", e.y), add="+")
         self._from_var()
 
     # --- the text and the variable stay the same -------------------------------------------
@@ -79,12 +89,6 @@ class MessageBox(tk.Text):
         if wanted == MAX_ROWS:
             self.see("insert")
 
-    def _next_field(self, _e=None) -> str:
-        following = self.tk_focusNext()
-        if following is not None:
-            following.focus_set()
-        return "break"
-
     def _newline(self, _e=None) -> str:
         self.insert("insert", "\n")
         self.see("insert")
@@ -114,8 +118,50 @@ class MessageBox(tk.Text):
     def icursor(self, index) -> None:
         self.mark_set("insert", self._index(index))
 
+    def index(self, index) -> int:                          # type: ignore[override]
+        """A position as ttk.Entry gives it: characters from the start. ``@x`` (an entry's
+        form) is taken on the row of the last click."""
+        if isinstance(index, str) and index.startswith("@") and "," not in index:
+            index = f"{index},{self._click_y}"
+        where = tk.Text.index(self, self._index(index))
+        counted = self.count("1.0", where, "chars")
+        return int(counted[0] if isinstance(counted, tuple) else counted or 0)
+
+    def selection_range(self, start, end) -> None:
+        self.tag_remove("sel", "1.0", "end")
+        self.tag_add("sel", self._index(start), self._index(end))
+
+    select_range = selection_range
+
+    def selection_clear(self) -> None:                      # type: ignore[override]
+        self.tag_remove("sel", "1.0", "end")
+
+    def selection_present(self) -> bool:
+        return bool(self.tag_ranges("sel"))
+
+    def bbox(self, index):                                  # type: ignore[override]
+        return tk.Text.bbox(self, self._index(index))
+
+    def line_index(self, index: str = "insert") -> str:
+        """Tk's own ``line.char`` form (Text.index), which ``index`` no longer gives."""
+        return tk.Text.index(self, index)
+
     def on_first_line(self) -> bool:
         return self.compare("insert linestart", "==", "1.0")
 
     def on_last_line(self) -> bool:
         return self.compare("insert lineend", "==", "end-1c")
+
+
+def _next_field(event) -> str:
+    following = event.widget.tk_focusNext()
+    if following is not None:
+        following.focus_set()
+    return "break"
+
+
+def _previous_field(event) -> str:
+    previous = event.widget.tk_focusPrev()
+    if previous is not None:
+        previous.focus_set()
+    return "break"

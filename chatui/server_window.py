@@ -34,6 +34,8 @@ from . import moderation
 from .chat_view import ChatView
 from .firewall_box import FirewallBox
 from .lock_bar import LockBar
+from .keys import SERVER_COMMANDS
+from .member_list import address_key
 from .reach_table import ReachTable
 from .room_name_bar import RoomNameBar
 from .history import Entry
@@ -53,7 +55,7 @@ def title() -> str:
 
 
 def columns() -> tuple[tuple[str, str, int], ...]:
-    return (("address", _("Address"), 150), ("heard", _("Last heard"), 90), ("muted", muted_column(), 70))
+    return (("address", _("Address"), 170), ("heard", _("Last heard"), 90), ("muted", muted_column(), 70))
 
 
 def host_of(address: str) -> str:
@@ -116,7 +118,7 @@ class ServerApp(HistoryTools, LeavingWindow):
         root.title(title())
         on_close(root, self.exit)
         self.view = ChatView(root, palette, on_send=self.send, on_exit=self.exit, on_pick=self.write_privately,
-                             member_columns=columns(), members_width=460,
+                             member_columns=columns(), members_width=490,
                              on_search=self.search_history, on_save=self.save_history)
         self.view.pack(fill="both", expand=True)
         self.view.history.tag_of = self._private_tag
@@ -134,7 +136,8 @@ class ServerApp(HistoryTools, LeavingWindow):
         if root.tk.call("tk", "windowingsystem") == "aqua":
             tree.bind("<Button-2>", self._open_menu, add="+")
         entry = self.view.entry.entry
-        entry.bind("<Escape>", lambda e: self.clear_target())
+        entry.bind("<Escape>", lambda e: self.clear_target(), add="+")   # after the view's own (search, /msg)
+        self.view.keys.completer.commands = SERVER_COMMANDS
         entry.bind("<Control-r>", lambda e: (self.answer_last(), "break")[1])
         self._show_target()
         if problem:
@@ -497,8 +500,8 @@ class ServerApp(HistoryTools, LeavingWindow):
         if self.to is not None and self.gone is None and name_key(self.to) not in self.present:
             self.gone = target_gone(self.to)      # left unnamed (in a crowd, say): still refused
         self.view.members.set_members(
-            (m.name, (m.address + (guest_mark() if m.guest else ""), ago(m.idle), mute_left(m.muted)))
-            for m in e.members)
+            (m.name, (m.address + (guest_mark() if m.guest else ""), ago(m.idle), mute_left(m.muted)),
+             (address_key(m.address), m.idle, m.muted)) for m in e.members)
         self._show_target()
         self._status()
 

@@ -293,7 +293,8 @@ def test_a_paste_keeps_its_line_breaks_and_up_moves_inside_it(screen96, config_d
         assert entry.get() == "one\ntwo\nthree"
         entry.event_generate("<Up>")                    # a line up inside the message, not the last one sent
         settle(root)
-        assert entry.get() == "one\ntwo\nthree" and entry.index("insert").startswith("2.")
+        assert entry.get() == "one\ntwo\nthree" and entry.line_index("insert").startswith("2.")
+        assert entry.index("insert") == len("one\ntwo")               # as ttk.Entry counts: characters
     finally:
         close(root)
 

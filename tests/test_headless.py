@@ -182,7 +182,7 @@ def test_taken_name_is_one_sentence_and_nonzero(procs, server):
 def test_invalid_name_is_refused_before_sending(procs):
     b = procs("gui_client.py", "--headless", "--server", "127.0.0.1:1", "--name", "two words", stdin=b"")
     code, _, err = b.finish()
-    assert code == 1 and err.strip() == "ChatClient: A name cannot contain spaces, control characters or invisible characters."
+    assert code == 1 and err.strip() == "ChatClient: Names cannot contain spaces; try \u201ctwo_words\u201d."
 
 
 def test_unreachable_server_is_reported_in_about_ten_seconds(procs):

@@ -168,9 +168,6 @@ CREATE TABLE IF NOT EXISTS lines(
     msg_id INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS lines_at ON lines(at);
 CREATE TABLE IF NOT EXISTS fts_pending(seq INTEGER PRIMARY KEY);
-CREATE TRIGGER IF NOT EXISTS lines_pending AFTER INSERT ON lines BEGIN
-    INSERT OR IGNORE INTO fts_pending(seq) VALUES (new.seq);
-END;
 CREATE TABLE IF NOT EXISTS privates(
     id INTEGER PRIMARY KEY,
     at REAL NOT NULL,
@@ -184,7 +181,8 @@ CREATE INDEX IF NOT EXISTS privates_at ON privates(at);
 """
 
 # External-content FTS5 over lines(text, sender). It is filled in bulk, not by a trigger
-# per line: new lines wait in fts_pending (a trigger adds their number, ~1 µs) and go into
+# per line: new lines wait in fts_pending (append adds their numbers: one statement a turn
+# on a server, whose numbers run on) and go into
 # the index a thousand at a time, before a search, and at open. Indexing one line at a
 # time cost the relay a quarter of its rate (bench/bench_history.py: 25 µs a line).
 # remove_diacritics 2 folds accents both ways.
@@ -259,7 +257,9 @@ class HistoryStore:
                 conn = _connect(path)
             fts = _probe_fts5(conn)
             _create(conn, fts, now)
-            return cls(conn, lock, path, keep_days=keep_days, fts=fts, notice=notice)
+            store = cls(conn, lock, path, keep_days=keep_days, fts=fts, notice=notice)
+            store.index_pending()           # lines a previous run left waiting: before the room starts
+            return store
         except BaseException:
             _unlock(lock)
             lock.close()
@@ -340,6 +340,12 @@ class HistoryStore:
                         ((ln.seq, ln.at, ln.sender, ln.text, ln.flags,
                           "" if self.fts else _folded(ln.sender, ln.text), ln.origin, ln.msg_id) for ln in room))
                     conn.execute("UPDATE room SET last_seq = max(last_seq, ?)", (room[-1].seq,))
+                    if gaps:            # a client's copy: any numbers, some already kept
+                        conn.executemany("INSERT OR IGNORE INTO fts_pending(seq) VALUES (?)",
+                                         ((ln.seq,) for ln in room))
+                    else:               # a server's: the batch's numbers run on, one statement
+                        conn.execute("INSERT OR IGNORE INTO fts_pending(seq) SELECT seq FROM lines"
+                                     " WHERE seq BETWEEN ? AND ?", (room[0].seq, room[-1].seq))
                 if privates:
                     conn.executemany(
                         "INSERT INTO privates(at, sender, to_name, text, flags) VALUES (?,?,?,?,?)",
@@ -463,24 +469,6 @@ class HistoryStore:
                                   " ORDER BY id DESC LIMIT ?", (max(n, 0),)).fetchall()
         return [StoredPrivate(*r) for r in reversed(rows)]
 
-    def search(self, words: str, limit: int) -> list[StoredLine]:
-        """Room lines holding every word (each as a word prefix with FTS5, as a
-        substring without), accents and case ignored, newest first."""
-        terms = _words(words)
-        if not terms or limit <= 0:
-            return []
-        if self.fts:
-            if self._unindexed:
-                self.index_pending()
-            match = " ".join('"' + t.replace('"', '""') + '"*' for t in terms)
-            return self._lines(
-                # the newest matches straight from the index, not every match sorted
-                "WHERE seq IN (SELECT rowid FROM lines_fts WHERE lines_fts MATCH ?"
-                " ORDER BY rowid DESC LIMIT ?) ORDER BY seq DESC", (match, limit))
-        where = " AND ".join(["folded LIKE ? ESCAPE '\\'"] * len(terms))
-        pats = ["%" + re.sub(r"([\\%_])", r"\\\1", fold(t)) + "%" for t in terms]
-        return self._lines(f"WHERE {where} ORDER BY seq DESC LIMIT ?", (*pats, limit))
-
     def recent_origins(self, n: int) -> list[tuple[bytes, int, int]]:
         """(origin, msg_id, seq) of the newest ``n`` lines that carry one, oldest first: what
         a restarted server must recognise if a client sends them again."""
@@ -488,9 +476,38 @@ class HistoryStore:
                                   " ORDER BY seq DESC LIMIT ?", (max(n, 0),)).fetchall()
         return [(bytes(o), i, s) for o, i, s in reversed(rows)]
 
+    def search(self, words: str, limit: int) -> list[StoredLine]:
+        """Room lines holding every word (each as a word prefix with FTS5, as a
+        substring without), accents and case ignored, newest first."""
+        if self.fts and self._unindexed:
+            self.index_pending()
+        return search_lines(self._conn, self.fts, words, limit)
+
     def _lines(self, tail: str, args: tuple) -> list[StoredLine]:
-        rows = self._conn.execute(f"SELECT seq, at, sender, text, flags, origin, msg_id FROM lines {tail}", args)
-        return [StoredLine(*r) for r in rows.fetchall()]
+        return _lines(self._conn, tail, args)
+
+
+def search_lines(conn: sqlite3.Connection, fts: bool, words: str, limit: int) -> list[StoredLine]:
+    """:meth:`HistoryStore.search` on any connection to the file: a reader of its own
+    searches on another thread while the socket thread writes (WAL lets both)."""
+    terms = _words(words)
+    if not terms or limit <= 0:
+        return []
+    if fts:
+        match = " ".join('"' + t.replace('"', '""') + '"*' for t in terms)
+        return _lines(
+            conn,
+            # the newest matches straight from the index, not every match sorted
+            "WHERE seq IN (SELECT rowid FROM lines_fts WHERE lines_fts MATCH ?"
+            " ORDER BY rowid DESC LIMIT ?) ORDER BY seq DESC", (match, limit))
+    where = " AND ".join(["folded LIKE ? ESCAPE '\\'"] * len(terms))
+    pats = ["%" + re.sub(r"([\\%_])", r"\\\1", fold(t)) + "%" for t in terms]
+    return _lines(conn, f"WHERE {where} ORDER BY seq DESC LIMIT ?", (*pats, limit))
+
+
+def _lines(conn: sqlite3.Connection, tail: str, args: tuple) -> list[StoredLine]:
+    rows = conn.execute(f"SELECT seq, at, sender, text, flags, origin, msg_id FROM lines {tail}", args)
+    return [StoredLine(*r) for r in rows.fetchall()]
 
 
 # --- helpers -------------------------------------------------------------------------
@@ -554,6 +571,7 @@ def _create(conn: sqlite3.Connection, fts: bool, now: float) -> None:
         # Files from before the index was filled in bulk kept it by triggers.
         conn.execute("DROP TRIGGER IF EXISTS lines_fts_ins")
         conn.execute("DROP TRIGGER IF EXISTS lines_fts_del")
+        conn.execute("DROP TRIGGER IF EXISTS lines_pending")
         has_fts = conn.execute(
             "SELECT 1 FROM sqlite_master WHERE name = 'lines_fts'").fetchone() is not None
         if fts:

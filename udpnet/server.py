@@ -50,7 +50,7 @@ class ServerTransport:
     def search(self, words: str) -> None:
         """Search the room's history; a SearchResults event answers."""
         if self._history is not None:
-            self._loop.call(lambda now: self._loop.emit(self._history.search(words)))    # type: ignore[union-attr]
+            self._loop.call(lambda now: self._history.search_aside(words, self.events.put))  # type: ignore[union-attr]
         else:
             self.events.put(ev.SearchResults(words, ()))
 

@@ -365,3 +365,17 @@ def test_the_visual_order_is_only_for_showing():
     for i in range(3):
         runs.add(f"v{i}", f"l{i}")
     assert runs.get("v0") is None and runs.get("v2") == "l2"
+
+
+def test_tab_in_an_empty_entry_moves_on_and_types_no_tab(screen96, config_dir, server):
+    root, app = client_window(config_dir, server.address[1])
+    try:
+        entry = app.view.entry.entry
+        entry.focus_force()
+        settle(root)
+        entry.event_generate("<Tab>")
+        settle(root)
+        assert entry.get() == "" and "\t" not in entry.get()
+        assert root.focus_get() is not entry
+    finally:
+        close(root)

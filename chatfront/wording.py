@@ -17,8 +17,8 @@ from udpcore import (GUEST_TIMEOUT, MEMBER_TIMEOUT, AddressError, AddressProblem
                      NoSuchMember, NotBanned, NotInRoom, NotLocalAddress, NotLocked, PassphraseNeeded, PortBusyError,
                      RateLimited, RefusedByServer, RoomFull, SocketError, TooManyGuesses, UnknownHost,
                      VersionMismatch, WrongPassphrase, MAX_NAME_CHARS,
-                     MAX_ROOM_CHARS, FoundRoom, NoSuchRoom, SameNameRooms, clean_text, events as ev, format_addr,
-                     name_problem)
+                     MAX_ROOM_CHARS, CONTINUATION, FoundRoom, NoSuchRoom, SameNameRooms, clean_text, events as ev,
+                     format_addr, name_problem)
 
 from . import history_wording
 from .commands import Command, Unknown, Usage
@@ -94,6 +94,13 @@ def _address(err: AddressError) -> str:
     return _("'{text}' is not a port number (1-65535).").format(text=err.text)
 
 
+def grouped(n: int) -> str:
+    """A count with its thousands grouped as the language writes them: 1,200 or 1.200."""
+    from .i18n import language
+    text = f"{n:,}"
+    return text.replace(",", ".") if language().startswith("pt") else text
+
+
 def explain(err: ChatError) -> str:
     """The one sentence a person is told for ``err``."""
     match err:
@@ -104,6 +111,11 @@ def explain(err: ChatError) -> str:
         case NoSuchMember(name=n):
             return _("No member is called {name}.").format(name=_shown(n))
         case LineTooLong(size=s, limit=limit):
+            over = err.chars_over()
+            if over:        # told in characters, what a person can count and cut
+                return n_("That line is too long by about {n} character; it was not sent.",
+                          "That line is too long by about {n} characters; it was not sent.", over).format(
+                    n=grouped(over))
             return _("That line is {size} bytes; the limit is {limit} bytes. It was not sent.").format(
                 size=s, limit=limit)
         case NotInRoom():
@@ -413,10 +425,20 @@ def private_tag(e: ev.RoomLine | ev.LinePending, me: str) -> str:
     return _("to {name}").format(name=_shown(e.private_to)) if sender == me or not me else _("private")
 
 
+# CONTINUATION (udpcore.guests): before each further line of a message; no name starts with a space.
+
+
+def shown_message(text: str) -> str:
+    """A message for the terminal: its first line as is, each further line indented
+    behind CONTINUATION, so that no line of it can pose as another member's
+    ``NAME: TEXT`` line (whatever a server sent, each line is cleaned again)."""
+    return ("\n" + CONTINUATION).join(_shown(part) for part in text.split("\n"))
+
+
 def describe(e: ev.Event, me: str = "") -> str | None:
     """The terminal's line for ``e``, or None for events that print nothing."""
     if isinstance(e, ev.RoomLine):
-        sender, text = _shown(e.sender), _shown(e.text)
+        sender, text = _shown(e.sender), shown_message(e.text)
         if e.private_to is None:
             return f"* {sender} {text}" if e.action else f"{sender}: {text}"
         where = f"({private_tag(e, me)})"

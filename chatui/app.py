@@ -13,7 +13,7 @@ import traceback
 from pathlib import Path
 from tkinter import messagebox
 
-from . import settings
+from . import scaling, settings
 from .theme import Palette, apply_theme
 
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -56,6 +56,7 @@ def make_root(class_name: str, mode: str = "auto") -> tuple[tk.Tk, Palette]:
     except tk.TclError:
         pass
     palette = apply_theme(root, mode)
+    scaling.setup(root)             # the screen's DPI, the remembered zoom, Ctrl+plus/minus/0
     set_icon(root)
     root.report_callback_exception = _report(root, _log_file(class_name))
     return root, palette
@@ -129,8 +130,7 @@ def run_client_window(args: argparse.Namespace) -> int:
         except ChatError:
             pass                         # the form says what is wrong with it, fields kept
     root, palette = make_root("ChatClient", getattr(args, "theme", "auto"))
-    root.geometry("760x520")
-    root.minsize(480, 340)
+    scaling.scaler(root).fit_window(root, 760, 520, 480, 340)
     from chatfront.lock_wording import passphrase_unusable_title
     passphrase = given_passphrase(args, root, passphrase_unusable_title())     # None: said; go on without
     ClientApp(root, palette, server, args.name, find_rooms=lambda: RoomFinder(ports), passphrase=passphrase or "",
@@ -159,8 +159,7 @@ def client_starter(args: argparse.Namespace):
 def run_server_window(args: argparse.Namespace) -> int:
     from .server_window import ServerApp
     root, palette = make_root("ChatServer", getattr(args, "theme", "auto"))
-    root.geometry("900x560")
-    root.minsize(560, 360)
+    scaling.scaler(root).fit_window(root, 900, 560, 560, 360)
     from chatfront.options import limits_from, port_tries
     from chatfront.lock_wording import cannot_lock_title
     passphrase = given_passphrase(args, root, cannot_lock_title())

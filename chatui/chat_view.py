@@ -17,6 +17,7 @@ from udpcore import events as ev
 from .keys import ViewKeys
 from .member_list import MemberTable
 from .search_bar import SearchBar
+from .scaling import pad, px
 from .theme import Palette
 from .widgets import EntryBar, HistoryPane, StatusLine
 
@@ -27,7 +28,7 @@ class ChatView(ttk.Frame):
                  member_columns: tuple[tuple[str, str, int], ...] = (), members_width: int = 190,
                  on_search: Callable[[str], None] | None = None,
                  on_save: Callable[[], None] | None = None) -> None:
-        super().__init__(master, padding=(12, 12, 12, 8))
+        super().__init__(master, padding=pad(master, 12, 12, 12, 8))
         panes = ttk.PanedWindow(self, orient="horizontal")
         left = ttk.Frame(panes)
         self.search = SearchBar(left, palette, on_search, self._found, self._search_closed)
@@ -37,7 +38,7 @@ class ChatView(ttk.Frame):
         self.history.grid(row=1, column=0, sticky="nsew")
         left.rowconfigure(1, weight=1)
         left.columnconfigure(0, weight=1)
-        self.side = side = ttk.Frame(panes, padding=(10, 0, 0, 0))
+        self.side = side = ttk.Frame(panes, padding=pad(self, 10, 0, 0, 0))
         self.members = MemberTable(side, palette, member_columns, on_pick)
         self.members.pack(fill="both", expand=True)
         panes.add(left, weight=4)
@@ -56,11 +57,11 @@ class ChatView(ttk.Frame):
         if on_save is not None:
             self.save_button.grid(row=0, column=2, padx=(6, 0), pady=(4, 0))
         panes.grid(row=0, column=0, sticky="nsew")
-        self.entry.grid(row=2, column=0, sticky="ew", pady=(10, 0))
+        self.entry.grid(row=2, column=0, sticky="ew", pady=(px(self, 10), 0))
         footer.grid(row=3, column=0, sticky="ew")
         self.rowconfigure(0, weight=1)
         self.columnconfigure(0, weight=1)
-        self._panes, self._side_width = panes, members_width
+        self._panes, self._side_width = panes, px(self, members_width)
         panes.bind("<Configure>", self._place_sash, add="+")
         top = self.winfo_toplevel()
         if on_search is not None:

@@ -7,11 +7,11 @@ from enum import Enum
 from typing import Callable
 
 from chatfront import keychain
-from chatfront.commands import Help, Quit, parse, perform
+from chatfront.commands import Help, Msg, Quit, Say, parse, perform
 from chatfront.i18n import _
 from chatfront.lock_wording import forgotten, not_remembered
 from chatfront.wording import client_help, explain, failure, mistake, not_sent, notice, private_tag
-from udpcore import ChatError, NotLocked, PassphraseNeeded, WrongPassphrase, events as ev
+from udpcore import ChatError, NotLocked, PassphraseNeeded, WrongPassphrase, events as ev, too_long
 from udpnet import ClientTransport, RoomFinder, start_client
 
 from . import settings
@@ -191,13 +191,18 @@ class ClientApp(Attention, ClientHistory, LeavingWindow):
 
     # --- what the user does -------------------------------------------------------------
 
-    def send(self, text: str) -> None:
-        """A typed line: parsed here, once; the room's commands go to the transport."""
+    def send(self, text: str) -> bool | None:
+        """A typed line: parsed here, once; the room's commands go to the transport.
+        False: refused before it went (too long), so the entry keeps it."""
         if self.transport is None:
-            return
+            return None
         cmd = parse(text)
         if cmd is None:
-            return
+            return None
+        refused = too_long(cmd.text) if isinstance(cmd, (Say, Msg)) else None
+        if refused is not None:
+            self._show(Entry("error", explain(refused)))
+            return False
         if isinstance(cmd, Quit):
             self.exit()
             return

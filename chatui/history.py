@@ -19,7 +19,6 @@ import time
 import tkinter as tk
 import webbrowser
 from dataclasses import dataclass, replace
-from tkinter import font as tkfont
 from tkinter import ttk
 from typing import Callable, Iterable
 
@@ -27,6 +26,8 @@ from chatfront.history_wording import day as day_words
 
 from .history_blocks import BlocksMixin
 from .new_lines import NewLinesButton
+from .rtl import RtlMixin
+from .scaling import px
 from .theme import Palette, blend, history_font, name_colour
 
 URL = re.compile(r"(https?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]|www\.[^\s<>\"']+[^\s<>\"'.,;:!?)\]])")
@@ -70,7 +71,7 @@ def day_key(at: float) -> tuple[int, int, int]:
     return tuple(time.localtime(at)[:3])        # type: ignore[return-value]
 
 
-class HistoryPane(BlocksMixin, NewLinesButton, ttk.Frame):
+class HistoryPane(RtlMixin, BlocksMixin, NewLinesButton, ttk.Frame):
     """Follows new lines while the view is at the bottom; once the user
     scrolls up to read, new lines only raise a "new lines" button. Reaching
     the very top calls ``on_top`` (the client loads an older page then)."""
@@ -81,10 +82,10 @@ class HistoryPane(BlocksMixin, NewLinesButton, ttk.Frame):
         self.max_lines = max_lines
         self.on_top: Callable[[], None] | None = None
         self.font = history_font(self)
-        self._bold = tkfont.Font(self, **{**self.font.actual(), "weight": "bold"})
-        self._italic = tkfont.Font(self, **{**self.font.actual(), "slant": "italic"})
+        self._bold = history_font(self, "bold")
+        self._italic = history_font(self, "italic")
         self.text = tk.Text(self, wrap="word", state="disabled", undo=False, relief="flat",
-                            borderwidth=0, highlightthickness=0, padx=10, pady=8,
+                            borderwidth=0, highlightthickness=0, padx=px(self, 10), pady=px(self, 8),
                             font=self.font, cursor="arrow", takefocus=False)
         self.scroll = ttk.Scrollbar(self, orient="vertical", command=self.text.yview)
         self.text.configure(yscrollcommand=self._scrolled)
@@ -109,8 +110,9 @@ class HistoryPane(BlocksMixin, NewLinesButton, ttk.Frame):
             t.tag_bind(tag, "<Leave>", lambda e: t.configure(cursor="arrow"))
         t.tag_bind("url", "<ButtonRelease-1>", self._click_url)
         t.tag_bind("more", "<ButtonRelease-1>", lambda e: self._reached_top())
-        # Selecting and copying stay possible in the read-only widget.
+        # Selecting and copying stay possible in the read-only widget; copying gives the logical text.
         t.bind("<1>", lambda e: t.focus_set())
+        self.init_rtl()
         for sequence in ("<MouseWheel>", "<Button-4>", "<Prior>", "<Control-Home>"):
             t.bind(sequence, self._wheel, add="+")
 
@@ -130,7 +132,9 @@ class HistoryPane(BlocksMixin, NewLinesButton, ttk.Frame):
         t.tag_configure("pending", foreground=p.pending)
         t.tag_configure("delivered", foreground=p.delivered)
         t.tag_configure("url", foreground=p.accent, underline=True)
-        t.tag_configure("line", lmargin2=24, spacing1=2, spacing3=2)
+        indent = px(self, 24)
+        t.tag_configure("line", lmargin2=indent, spacing1=2, spacing3=2)
+        t.tag_configure("cont", lmargin1=indent, lmargin2=indent)   # a message's further lines, under its first
         t.tag_configure("day", foreground=p.muted, justify="center", spacing1=10, spacing3=4, font=self._bold)
         t.tag_configure("heading", foreground=p.muted, spacing1=10, spacing3=2, font=self._bold)
         t.tag_configure("missedhead", foreground=p.accent, spacing1=10, spacing3=2, font=self._bold)
@@ -162,16 +166,20 @@ class HistoryPane(BlocksMixin, NewLinesButton, ttk.Frame):
         if e.kind != "line":
             return out + [e.text + "\n", (e.kind,) + line]
         who = self._name_tag(e.sender, e.style == "dim")
+        sender, who_tags = self._shown(e.sender, (who,) + line)
         if e.action:
-            out += ["* ", line, e.sender, (who,) + line, " ", line]
+            out += ["* ", line, sender, who_tags, " ", line]
         else:
-            out += [e.sender, (who,) + line, ": ", line]
+            out += [sender, who_tags, ": ", line]
         if e.private:
             out += [f"({e.private}) ", ("private",) + line]
         body = ("privbody",) + line if e.private else line
+        if "\n" in e.text:
+            body = ("cont",) + body
         if e.style == "dim":
             body = ("dim",) + body
-        for i, part in enumerate(URL.split(e.text)):
+        text, body = self._shown(e.text, body)
+        for i, part in enumerate(URL.split(text)):
             if part:
                 out += [part, ("url",) + body if i % 2 else body]
         if e.failed:

@@ -9,6 +9,7 @@ from tkinter import ttk
 from chatfront.reachability import Reach
 from chatfront.wording import ago, networks_heading, nobody_reached_yet, reach_hint, reached_column
 
+from .scaling import px
 from .theme import Palette
 
 
@@ -20,8 +21,8 @@ class ReachTable(ttk.Frame):
                                  selectmode="browse")
         self.tree.heading("address", text=networks_heading(short=True), anchor="w")
         self.tree.heading("heard", text=reached_column(), anchor="w")
-        self.tree.column("address", width=220, stretch=True, anchor="w")
-        self.tree.column("heard", width=150, stretch=True, anchor="w")
+        self.tree.column("address", width=px(self, 220), stretch=True, anchor="w")
+        self.tree.column("heard", width=px(self, 150), stretch=True, anchor="w")
         self.tree.pack(fill="x")
         self.hint = ttk.Label(self, text="", foreground=palette.muted, wraplength=380, justify="left")
         self.hint.pack(anchor="w", fill="x", pady=(4, 0))

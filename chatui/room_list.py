@@ -13,6 +13,7 @@ from tkinter import ttk
 
 from chatfront.i18n import _, n_
 
+from .scaling import px
 from .padlock import padlock
 from .theme import Palette
 
@@ -47,7 +48,7 @@ class RoomList(ttk.Frame):
         for column, heading, width, stretch in (("room", _("Room"), 190, True), ("where", _("Address"), 150, True),
                                                 ("members", _("Members"), 90, False)):
             self.tree.heading(column, text=heading, anchor="w")
-            self.tree.column(column, width=width, minwidth=30, stretch=stretch, anchor="w")
+            self.tree.column(column, width=px(self, width), minwidth=px(self, 30), stretch=stretch, anchor="w")
         bar = ttk.Scrollbar(self, orient="vertical", command=self.tree.yview)
         self.tree.configure(yscrollcommand=bar.set)
         self.tree.grid(row=0, column=0, sticky="nsew")

@@ -27,7 +27,7 @@ from chatfront.wording import (ban_button, ban_question, ban_title, bans_changed
                                operator_usage, private_passed, private_to_you, target_gone, target_hint,
                                target_renamed, unmuted, clients_not_opened, port_moved)
 from udpcore import room_name
-from udpcore import SERVER_NAME, ChatError, PortBusyError, events as ev, format_addr, name_key
+from udpcore import SERVER_NAME, ChatError, PortBusyError, events as ev, format_addr, name_key, too_long
 from udpnet import HistoryInUse, HistoryUnavailable, ServerTransport, local_addresses, local_networks, start_server
 
 from . import moderation
@@ -276,13 +276,18 @@ class ServerApp(HistoryTools, LeavingWindow):
 
     # --- what the person running the server types -------------------------------------------
 
-    def send(self, text: str) -> None:
-        """A line to the room (or the private target), or one of the server's commands."""
+    def send(self, text: str) -> bool | None:
+        """A line to the room (or the private target), or one of the server's commands.
+        False: refused before it went (too long), so the entry keeps it."""
         if self.transport is None:
-            return
+            return None
         mod = parse_moderation(text)
         cmd = parse(text) if mod is None else None
         note: Entry | None = None
+        refused = too_long(cmd.text) if isinstance(cmd, (Say, Msg)) else None
+        if refused is not None:
+            self.view.history.append([Entry("error", explain(refused))])
+            return False
         if isinstance(mod, Usage):
             note = Entry("error", operator_usage(mod.command))
         elif isinstance(mod, Bans):

@@ -63,32 +63,45 @@ def apply_theme(root: tk.Misc, mode: str = "auto") -> Palette:
 
 
 def _tune_fonts(root: tk.Misc) -> None:
-    """Readable sizes on every system: at least 10 pt for the UI and the history."""
+    """Readable sizes on every system: at least 10 pt for the UI and the history.
+    Tuned at zoom 1 (the sizes the scaler keeps), then the scaler applies the screen's
+    DPI and the zoom to them and to every other named font (scaling.py)."""
+    from .scaling import scaler
+    s = scaler(root)
     for name in ("TkDefaultFont", "TkTextFont", "TkHeadingFont"):
         try:
-            f = tkfont.nametofont(name, root=root)
+            size = s.base_size(name)
         except tk.TclError:
             continue
-        size = f.cget("size")
         if 0 < size < 10:
-            f.configure(size=10)
+            s.adopt(name, 10)
         elif -13 < size < 0:             # negative sizes are pixels
-            f.configure(size=-13)
+            s.adopt(name, -13)
+    s.adopt_all()                        # the theme's own (Sun Valley's, in pixels)
 
 
-def history_font(root: tk.Misc) -> tkfont.Font:
-    """The system's text font, at least 11 pt: the history is what people read most."""
-    base = tkfont.nametofont("TkTextFont", root=root).actual()
-    size = max(11, abs(int(base["size"])) if base["size"] > 0 else 11)
-    return tkfont.Font(root=root, family=base["family"], size=size)
+def history_font(root: tk.Misc, style: str = "") -> tkfont.Font:
+    """The system's text font, at least 11 pt: the history is what people read most.
+    A named font (``ChatHistory``, ``ChatHistoryBold``, ``ChatHistoryItalic``):
+    every pane shares it, and Ctrl+plus enlarges them all at once."""
+    from .scaling import scaler
+    s = scaler(root)
+    family = tkfont.nametofont("TkTextFont", root=root).actual()["family"]
+    base = s.base_size("TkTextFont")
+    size = max(11, base if base > 0 else 11)
+    return s.font("ChatHistory" + style.capitalize(), family=family, size=size,
+                  weight="bold" if style == "bold" else "normal", slant="italic" if style == "italic" else "roman")
 
 
 def ui_font(root: tk.Misc, scale: float = 1.0, weight: str = "normal") -> tkfont.Font:
-    """The system's UI font scaled (for headings), never a hard-coded family."""
-    base = tkfont.nametofont("TkDefaultFont", root=root).actual()
-    size = int(base["size"])
+    """The system's UI font scaled (for headings), never a hard-coded family; a named
+    font that follows the zoom."""
+    from .scaling import scaler
+    s = scaler(root)
+    family = tkfont.nametofont("TkDefaultFont", root=root).actual()["family"]
+    size = s.base_size("TkDefaultFont")
     size = round(size * scale) if size > 0 else -round(-size * scale)
-    return tkfont.Font(root=root, family=base["family"], size=size, weight=weight)
+    return s.font(f"ChatUI{round(scale * 100)}{weight.capitalize()}", family=family, size=size, weight=weight)
 
 
 def name_colour(name: str, palette: Palette) -> str:

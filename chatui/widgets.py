@@ -9,25 +9,29 @@ from tkinter import ttk
 from typing import Callable, Iterable
 
 from .history import Entry, HistoryPane
+from .message_box import MessageBox
+from .scaling import follow_zoom, pad, px
 from .theme import Palette, blend, name_colour
 
 __all__ = ["Entry", "HistoryPane", "EntryBar", "MemberList", "StatusLine"]
 
 
 class EntryBar(ttk.Frame):
-    """The line being typed, with Send and Exit. Enter sends; Up in an empty
-    entry recalls what was sent before (Down goes forward again)."""
+    """The message being typed, with Send and Exit. Enter sends, Shift+Enter
+    starts a new line (message_box.py); Up in an empty entry recalls what was sent
+    before (Down goes forward again). ``on_send`` returning False keeps the text
+    in the entry (a line refused before it went: too long, say)."""
 
-    def __init__(self, master: tk.Misc, on_send: Callable[[str], None], on_exit: Callable[[], None]) -> None:
+    def __init__(self, master: tk.Misc, on_send: Callable[[str], bool | None], on_exit: Callable[[], None]) -> None:
         super().__init__(master)
         self.on_send = on_send
         self.var = tk.StringVar(self)
-        self.entry = ttk.Entry(self, textvariable=self.var)
+        self.entry = MessageBox(self, self.var)
         self.send_button = ttk.Button(self, text=_("Send"), command=self.send, style="Accent.TButton")
         self.exit_button = ttk.Button(self, text=_("Exit"), command=on_exit)
-        self.entry.grid(row=0, column=0, sticky="ew", padx=(0, 8), ipady=2)
-        self.send_button.grid(row=0, column=1, padx=(0, 6))
-        self.exit_button.grid(row=0, column=2)
+        self.entry.grid(row=0, column=0, sticky="ew", padx=(0, px(self, 8)))
+        self.send_button.grid(row=0, column=1, padx=(0, px(self, 6)), sticky="s")
+        self.exit_button.grid(row=0, column=2, sticky="s")
         self.columnconfigure(0, weight=1)
         self.sent: list[str] = []
         self._recall = 0
@@ -37,26 +41,31 @@ class EntryBar(ttk.Frame):
         self.entry.bind("<Down>", self._down)
 
     def send(self) -> None:
-        text = self.var.get()
+        text = self.entry.get()
         if not text.strip():
             return
         self.sent.append(text)
         self._recall = len(self.sent)
         self.var.set("")
-        self.on_send(text)
+        if self.on_send(text) is False and not self.var.get():
+            self.prefill(text)                  # refused before it went: kept, to shorten
 
     def prefill(self, text: str) -> None:
         self.var.set(text)
         self.entry.icursor("end")
         self.entry.focus_set()
 
-    def _up(self, _e=None) -> str:
+    def _up(self, _e=None) -> str | None:
+        if not self.entry.on_first_line():
+            return None                         # up a line inside the message
         if self.sent and (not self.var.get() or self._recall < len(self.sent)):
             self._recall = max(0, self._recall - 1)
             self.prefill(self.sent[self._recall])
         return "break"
 
-    def _down(self, _e=None) -> str:
+    def _down(self, _e=None) -> str | None:
+        if not self.entry.on_last_line():
+            return None
         if self._recall < len(self.sent):
             self._recall += 1
             self.prefill(self.sent[self._recall] if self._recall < len(self.sent) else "")
@@ -80,10 +89,9 @@ class MemberList(ttk.Frame):
         self.tree = ttk.Treeview(self, columns=ids, show="headings" if columns else "",
                                  selectmode="browse", height=8)
         self.tree.heading("name", text=_("Name"), anchor="w")
-        self.tree.column("name", width=120, minwidth=80, stretch=True)
-        for cid, heading, width in columns:
+        for cid, heading, _width in columns:
             self.tree.heading(cid, text=heading, anchor="w")
-            self.tree.column(cid, width=width, minwidth=40, stretch=False)
+        follow_zoom(self, lambda zoom: self._widths(columns, zoom))     # the columns grow with the text
         # A classroom is 30 to 150 people: the list scrolls rather than hiding the rest.
         self.scrollbar = ttk.Scrollbar(self, orient="vertical", command=self.tree.yview)
         self.tree.configure(yscrollcommand=self.scrollbar.set)
@@ -96,6 +104,11 @@ class MemberList(ttk.Frame):
         self.tree.bind("<Double-1>", self._double)
         self._title_text = title
         self.enabled = True
+
+    def _widths(self, columns: tuple[tuple[str, str, int], ...], zoom: float) -> None:
+        self.tree.column("name", width=px(self, 120 * zoom), minwidth=px(self, 80 * zoom), stretch=True)
+        for cid, _heading, width in columns:
+            self.tree.column(cid, width=px(self, width * zoom), minwidth=px(self, 40 * zoom), stretch=False)
 
     def set_members(self, rows: Iterable[tuple[str, tuple]], me: str | None = None) -> None:
         """Replace the list with (name, column values) rows, keeping the
@@ -157,7 +170,7 @@ class StatusLine(ttk.Label):
     """One line under the entry: where we are connected or listening, and how it goes."""
 
     def __init__(self, master: tk.Misc) -> None:
-        super().__init__(master, anchor="w", padding=(2, 4, 2, 0))
+        super().__init__(master, anchor="w", padding=pad(master, 2, 4, 2, 0))
 
     def set(self, text: str) -> None:
         self.configure(text=text)

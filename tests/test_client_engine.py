@@ -220,9 +220,10 @@ def test_a_line_of_8192_bytes_goes_and_8193_is_refused_after_cleaning():
     f.c.say("x" * 8192)
     with pytest.raises(LineTooLong) as info:
         f.c.say("é" * 4097)
-    assert (info.value.size, info.value.limit) == (8194, 8192)
-    f.c.say("a\nb")
-    assert [x.text for x in f.hear()] == ["x" * 8192, "a b"]
+    assert (info.value.size, info.value.limit, info.value.chars) == (8194, 8192, 4097)
+    assert info.value.chars_over() == 1                 # one é too many
+    f.c.say("a\r\nb\x1b")
+    assert [x.text for x in f.hear()] == ["x" * 8192, "a\nb"]     # the line break carried, ESC not
 
 
 def test_a_thousand_lines_wait_for_the_join_and_the_next_is_refused():

@@ -555,3 +555,17 @@ def test_a_lossy_handshake_still_times_the_path_from_its_first_exchange():
     room.advance(0.5, tick=0.01)
     assert dropped and a.state is State.JOINED
     assert a._peer.channel.rtt.srtt is not None and a._peer.channel.rtt.rto < 0.1
+
+
+def test_a_message_of_several_lines_reaches_members_whole_and_guests_indented():
+    room, (a, b) = joined_room("alice", "bob")
+    guest = ("127.0.0.1", 50001)
+    room.server.receive_datagram(b"hello from a plain UDP client, long enough to be answered\n", guest, room.now)
+    room.settle()
+    drain(a), drain(b)
+    typed(a, "first\r\nbob: fake\n\n")
+    room.settle()
+    assert [text for _, _, text in lines(drain(b))] == ["first\nbob: fake"]
+    got = b"".join(room.raw_to[guest]).decode()
+    assert "alice: first\n    | bob: fake\n" in got
+    assert "\nbob: " not in got

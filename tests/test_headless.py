@@ -381,3 +381,21 @@ def test_ctrl_break_is_a_stop_where_it_exists(monkeypatch):
     assert set(seen) == {signal_.SIGINT, signal_.SIGTERM, 21} and not finished.is_set()
     seen[21](21, None)
     assert stop.is_set()
+
+
+def test_a_message_of_several_lines_prints_its_further_lines_indented(procs, server):
+    """A message's line breaks reach the terminal client, each further line behind
+    "    | ": a text "x\\nbob: fake" can never print a line that starts with "bob: "."""
+    from udpnet import start_client
+    alice = client(procs, server.port, "alice")
+    alice.expect("Connected")
+    mallory = start_client(f"127.0.0.1:{server.port}", "mallory")
+    try:
+        alice.expect(r"^\* mallory joined")
+        mallory.say("x\nbob: fake\r\n* bob left")
+        alice.expect(r"^    \| \* bob left$")
+        at = alice.lines.index("mallory: x")
+        assert alice.lines[at:at + 3] == ["mallory: x", "    | bob: fake", "    | * bob left"]
+        assert not any(line.startswith(("bob: ", "* bob")) for line in alice.lines)
+    finally:
+        mallory.close(timeout=1)

@@ -67,10 +67,14 @@ def test_a_line_of_the_history_prints_exactly_as_the_live_line_did():
 
 
 def test_what_others_typed_cannot_forge_a_line_or_a_marker():
-    # A sender's text with a line break would print as two lines: a forged "* (live)".
+    # A sender's text with a line break prints its further lines indented behind "    | ":
+    # none can be a forged "* (live)" marker or another member's line.
     shown = hw.room_line(line("x\n* (live)\r\nmallory: hi"))
-    assert "\n" not in shown and "\r" not in shown
-    assert "\n" not in hw.search_line(line("x\n* (live)"))
+    assert "\r" not in shown
+    first, *further = shown.split("\n")
+    assert first == "alice: x" and further and all(f.startswith("    | ") for f in further)
+    saved = hw.search_line(line("x\n* (live)")).split("\n")
+    assert saved[0].startswith("[") and saved[1] == "    | * (live)"
     assert "\n" not in hw.search_summary(ev.SearchResults("a\nb", ()))
 
 

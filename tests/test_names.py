@@ -287,3 +287,49 @@ def test_the_table_is_unicode_tr39_and_loads_whole():
     assert entries[0] == '"' + "''" and entries[-1] == "\U0002fa1d\U0002a600"
     assert all(len(e) >= 2 for e in entries)
     assert confusables_data.IGNORABLE[0] == (0x00AD, 0x00AD) and confusables_data.IGNORABLE[-1] == (0xE0000, 0xE0FFF)
+
+
+# --- clean_message: a chat message keeps its line breaks, and nothing else ---------------
+
+
+@pytest.mark.parametrize("text,shown", [
+    ("one line", "one line"),
+    ("a\nb", "a\nb"),
+    ("a\r\nb\rc", "a\nb\nc"),                          # Windows and old Mac breaks: one kind
+    ("a\u2028b\u2029c", "a\nb\nc"),                    # Unicode's separators too
+    ("\n\n a\n\nb  \n\n", " a\n\nb"),                  # blank lines at the ends go, inside stay
+    ("x\n\x1b[2Jbob: fake", "x\n [2Jbob: fake"),       # no escape on any line
+    ("a\u202e\nb\u2066c", "a\nbc"),                    # no override either
+    ("tab\there\nok", "tab\there\nok"),
+    ("a\x0bb\x0cc", "a b c"),                          # vertical tab, form feed: spaces, not breaks
+    ("\n \n", ""),
+])
+def test_clean_message_keeps_line_breaks_and_removes_every_other_control(text, shown):
+    from udpcore.names import clean_message
+    assert clean_message(text) == shown
+    assert clean_message(shown) == shown                # the server cleans the client's text again
+
+
+def test_clean_message_caps_the_lines_without_losing_words():
+    from udpcore.names import MAX_TEXT_LINES, clean_message
+    text = "\n".join(f"l{i}" for i in range(MAX_TEXT_LINES + 5))
+    got = clean_message(text).split("\n")
+    assert len(got) == MAX_TEXT_LINES
+    assert got[-1] == " ".join(f"l{i}" for i in range(MAX_TEXT_LINES - 1, MAX_TEXT_LINES + 5))
+
+
+def test_clean_message_leaves_printable_text_untouched():
+    from udpcore.names import clean_message
+    text = "caf\u00e9 \U0001f600"
+    assert clean_message(text) is text
+
+
+@pytest.mark.parametrize("text", ["x\nbob: fake", "\nbob: fake", "x\r\nbob: fake", "x\u2028bob: fake",
+                                  "x\n\n\nbob: fake", "x\n\x1b[2Kbob: fake"])
+def test_no_line_of_a_message_can_pose_as_another_members_line_in_the_terminal(text):
+    from udpcore.names import clean_message
+    for sent in (text, clean_message(text)):            # as cleaned, and as a hostile server may send it
+        shown = describe(ev.RoomLine(1, "ana", sent, False))
+        assert shown.startswith("ana: ")
+        assert not any(line.startswith("bob") for line in shown.split("\n")), shown
+        assert all(line.startswith("    | ") for line in shown.split("\n")[1:]), shown

@@ -326,13 +326,13 @@ def test_the_operator_speaks_to_the_room_within_the_limits():
         s.say("x" * 8193, room.now)
     assert (info.value.size, info.value.limit) == (8193, 8192)
     s.say("   ", room.now)                         # blank: nothing
-    s.say("a\nb", room.now)                         # one line
+    s.say("a\nb\x07", room.now)                     # two lines: the break kept, the bell not
     room.settle()
     got = [(e.seq, e.sender, e.text) for e in drain(a) if isinstance(e, ev.RoomLine)]
-    assert got == [(1, "server", "x" * 8192), (2, "server", "a b")]
+    assert got == [(1, "server", "x" * 8192), (2, "server", "a\nb")]
     assert s.relayed == 2
     assert [e for e in drain(s) if isinstance(e, ev.RoomLine)] == [
-        ev.RoomLine(1, "server", "x" * 8192, False), ev.RoomLine(2, "server", "a b", False)]
+        ev.RoomLine(1, "server", "x" * 8192, False), ev.RoomLine(2, "server", "a\nb", False)]
 
 
 def test_the_operator_answers_one_member_privately():

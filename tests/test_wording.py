@@ -51,6 +51,11 @@ def test_every_error_is_one_worded_sentence(err):
 def test_each_sentence_says_what_is_particular_to_it():
     assert "bob" in wording.explain(errors.NameTaken("bob"))
     assert "9000" in wording.explain(errors.LineTooLong(9000, 8192))
+    # 8,000 Portuguese characters are 9,359 bytes: told in characters, what a person can cut
+    sentence = wording.explain(errors.LineTooLong(9359, 8192, 8000))
+    assert "998 characters" in sentence and "byte" not in sentence
+    assert "1,200 characters" in wording.explain(errors.LineTooLong(8192 + 1200, 8192, 8192 + 1200))
+    assert "about 1 character;" in wording.explain(errors.LineTooLong(8194, 8192, 4097))
     assert "5002" in wording.explain(errors.PortBusyError(5002))
     assert "1023" in wording.explain(errors.PortBusyError(80, forbidden=True))
     assert len({wording.explain(e) for e in SAMPLES}) == len(SAMPLES)         # no two alike

@@ -47,14 +47,17 @@ def _die_with_parent() -> None:
 class Xvfb:
     """A private Xvfb display; sets DISPLAY while open (``set_display=False``: leaves it alone)."""
 
-    def __init__(self, size: str = "1280x800x24", timeout: float = 15.0, set_display: bool = True) -> None:
+    def __init__(self, size: str = "1280x800x24", timeout: float = 15.0, set_display: bool = True,
+                 dpi: int | None = None) -> None:
         if shutil.which("Xvfb") is None:
             raise XvfbError("Xvfb is not installed (apt-get install xvfb; .ci/run installs it)")
         on_main = threading.current_thread() is threading.main_thread()
         r, w = os.pipe()
         with tempfile.TemporaryFile() as log:          # what Xvfb says, read only if it fails
             try:
-                self.p = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", size, "-nolisten", "tcp"],
+                extra = ["-dpi", str(dpi)] if dpi else []          # the screen's DPI, as a 4K laptop's
+                self.p = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", size, "-nolisten", "tcp",
+                                           *extra],
                                           pass_fds=(w,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                           stderr=log, preexec_fn=_die_with_parent if on_main else None)
             finally:

@@ -22,9 +22,9 @@ from .errors import (AddressError, AddressProblem, BacklogFull, Banned, ChatErro
                      RateLimited, RefusedByServer, RoomFull, SameNameRooms, SocketError, TooManyGuesses, UnknownHost,
                      VersionMismatch, WrongPassphrase)
 from .events import Event
-from .guests import GUEST_TIMEOUT
+from .guests import CONTINUATION, GUEST_TIMEOUT
 from .limits import Limits
-from .names import SERVER_NAME, check_name, clean_text, name_key, name_problem
+from .names import MAX_TEXT_LINES, SERVER_NAME, check_name, clean_message, clean_text, name_key, name_problem, too_long
 from .peer import MEMBER_TIMEOUT, SERVER_TIMEOUT
 from .pastmsg import PAGE_LINES as HISTORY_PAGE_LINES
 from .server import ServerEngine
@@ -34,7 +34,8 @@ __version__ = "1.0.0"
 
 __all__ = [
     "__version__", "events", "Event", "Engine", "ServerEngine", "ClientEngine", "ClientState", "Limits",
-    "LeaveReason", "format_addr", "parse_server", "check_name", "clean_text", "name_key", "name_problem",
+    "LeaveReason", "format_addr", "parse_server", "check_name", "clean_text", "clean_message", "too_long",
+    "MAX_TEXT_LINES", "CONTINUATION", "name_key", "name_problem",
     "DEFAULT_PORT", "PROTOCOL_VERSION", "HISTORY_PAGE_LINES", "MAX_MESSAGE_TEXT", "MAX_NAME_CHARS", "SERVER_NAME",
     "CONNECT_TIMEOUT", "LEAVE_TIMEOUT", "MEMBER_TIMEOUT", "SERVER_TIMEOUT", "GUEST_TIMEOUT",
     "ChatError", "AddressError", "AddressProblem", "BacklogFull", "InvalidName", "LineTooLong",

@@ -16,13 +16,13 @@ from .client_history import CatchUp
 from .client_joining import CONNECT_TIMEOUT, JoinSteps
 from .client_messages import ServerMessages
 from .client_state import ENDED_BY_SERVER, GONE, HANDSHAKING, IN_SESSION, TRANSITIONS, BadTransition, State
-from .errors import BacklogFull, DecryptError, LineTooLong, NotInRoom, ProtocolError
+from .errors import BacklogFull, DecryptError, NotInRoom, ProtocolError
 from .joining import HELLO_MAX_RETRY, Joiner
-from .names import check_name, clean_text
+from .names import check_name, clean_message, too_long
 from .pacing import Pacer
 from .peer import SERVER_TIMEOUT, Peer
 from .sealing import SEALED_PREFIX
-from .wire import (HELLO_FIRST_RETRY, MAGIC, MAX_MESSAGE_TEXT, VERSION, Ack, Bye, Data, PacketType, Ping, Reset,
+from .wire import (HELLO_FIRST_RETRY, MAGIC, VERSION, Ack, Bye, Data, PacketType, Ping, Reset,
                    decode, encode)
 
 __all__ = ["ClientEngine", "State", "BadTransition", "CONNECT_TIMEOUT", "LEAVE_TIMEOUT"]
@@ -307,10 +307,10 @@ class ClientEngine(CatchUp, ServerMessages, JoinSteps):
 
     def _line(self, text: str, action: bool, to: str | None) -> int:
         self._check_in_room()
-        text = clean_text(text)
-        size = len(text.encode())
-        if size > MAX_MESSAGE_TEXT:
-            raise LineTooLong(size, MAX_MESSAGE_TEXT)
+        refused = too_long(text)
+        if refused:
+            raise refused
+        text = clean_message(text)
         msg_id = self._next_msg_id
         msg = m.Say(msg_id, text, action) if to is None else m.Private(msg_id, to, text, action)
         self._send(m.encode_msg(msg), line=True)  # raises BacklogFull before anything is shown

@@ -82,9 +82,19 @@ class NoSuchMember(ChatError):
 
 
 class LineTooLong(ChatError):
-    def __init__(self, size: int, limit: int) -> None:
+    """``size`` and ``limit`` in bytes of UTF-8 (what the wire counts); ``chars``: the
+    line's length in characters, so a person can be told how much to cut (0: unknown)."""
+
+    def __init__(self, size: int, limit: int, chars: int = 0) -> None:
         super().__init__(f"line of {size} bytes; the limit is {limit}")
-        self.size, self.limit = size, limit
+        self.size, self.limit, self.chars = size, limit, chars
+
+    def chars_over(self) -> int:
+        """About how many characters to cut: the bytes over the limit, at this line's
+        own bytes per character (Portuguese about 1.1, Chinese 3, emoji 4)."""
+        if not self.chars or self.size <= self.limit:
+            return 0
+        return -(-(self.size - self.limit) * self.chars // self.size)
 
 
 class NotInRoom(ChatError):

@@ -41,7 +41,16 @@ def is_quit(line: str) -> bool:
     return line.lower() in QUIT_WORDS
 
 
+CONTINUATION = "    | "     # before each further line of a message (as the terminal client prints it)
+
+
+def indented(text: str) -> str:
+    """A message's further lines behind CONTINUATION: none can pose as ``NAME: TEXT``."""
+    return text.replace("\n", "\n" + CONTINUATION)
+
+
 def line_out(sender: str, text: str, action: bool) -> str:
+    text = indented(text)
     return f"* {sender} {text}" if action else f"{sender}: {text}"
 
 
@@ -51,7 +60,7 @@ def removed_out(reason: str, banned: bool) -> str:
 
 
 def private_out(sender: str, text: str) -> str:
-    return f"[private] {sender}: {text}"
+    return f"[private] {sender}: {indented(text)}"
 
 
 def notice_out(msg: m.AppMessage) -> str:

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import unicodedata
 
-from .errors import InvalidName, NameProblem
-from .wire import MAX_NAME_CHARS
+from .errors import InvalidName, LineTooLong, NameProblem
+from .wire import MAX_MESSAGE_TEXT, MAX_NAME_CHARS
 
 RESERVED = ("server",)
+MAX_TEXT_LINES = 20         # lines in one chat message; what is past them joins the last one
 GUEST_PREFIX = "guest-"
 SERVER_NAME = "server"      # the name the server's own lines go out under
 
@@ -124,3 +125,33 @@ def clean_text(text: str) -> str:
     # and the bidi algorithm orders mixed-direction text well without them.
     return "".join(ch if ch.isprintable() or ch == "\t" or unicodedata.category(ch) == "Cf" else " "
                    for ch in text.translate(_REORDERING))
+
+
+def clean_message(text: str) -> str:
+    """A chat message safe to show, with its line breaks: each line cleaned as
+    :func:`clean_text` cleans (so no other control, no ESC, no bidi override passes),
+    ``\r\n``, ``\r`` and the Unicode line and paragraph separators made ``\n``,
+    blank lines at either end dropped, and at most MAX_TEXT_LINES lines (the rest
+    joined to the last with spaces: nothing said is lost, a paste cannot fill a screen).
+    Idempotent: the server cleans again what the client cleaned."""
+    if text.isprintable():
+        return text
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n")
+    if "\n" not in text:
+        return clean_text(text)
+    lines = [clean_text(line).rstrip() for line in text.split("\n")]
+    while lines and not lines[-1].strip():
+        lines.pop()
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    if len(lines) > MAX_TEXT_LINES:
+        lines[MAX_TEXT_LINES - 1:] = [" ".join(lines[MAX_TEXT_LINES - 1:])]
+    return "\n".join(lines)
+
+
+def too_long(text: str) -> LineTooLong | None:
+    """Why the message ``text`` cannot go (too many bytes once cleaned), or None: what
+    the client engine refuses, for a window to tell before it empties its entry."""
+    text = clean_message(text)
+    size = len(text.encode())
+    return LineTooLong(size, MAX_MESSAGE_TEXT, len(text)) if size > MAX_MESSAGE_TEXT else None

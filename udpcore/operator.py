@@ -17,7 +17,7 @@ from .discovery import Answerer
 from .errors import LineTooLong, NoSuchMember
 from .limits import Limits
 from .moderation import Moderation
-from .names import SERVER_NAME, clean_text
+from .names import SERVER_NAME, clean_message, clean_text
 from .parting import Parting
 from .room import Room
 from .roster import Member, Roster
@@ -96,12 +96,12 @@ class OperatorActions:
         self._room.remove(mem, LeaveReason.BANNED if banned else LeaveReason.KICKED)
 
     def _operator_text(self, text: str) -> str:
-        text = clean_text(text)
+        text = clean_message(text)
         if not text.strip() or self.closing_deadline is not None:
             return ""
         size = len(text.encode())
         if size > MAX_MESSAGE_TEXT:
-            raise LineTooLong(size, MAX_MESSAGE_TEXT)
+            raise LineTooLong(size, MAX_MESSAGE_TEXT, len(text))
         return text
 
     def close(self, now: float, reason: str = "") -> None:

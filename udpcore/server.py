@@ -26,7 +26,7 @@ from .guest_door import GuestDoor
 from .handshake import Gate
 from .limits import Limits
 from .moderation import Moderation
-from .names import SERVER_NAME, clean_text, name_key, name_problem
+from .names import SERVER_NAME, clean_message, name_key, name_problem
 from .operator import OperatorActions
 from .parting import Parting
 from .past_service import PastService
@@ -262,7 +262,7 @@ class ServerEngine(OperatorActions, PastService, Admission):
         if type(msg) in _RATED and self._refused(mem, msg, now):      # type: ignore[arg-type]
             return
         if isinstance(msg, m.Say):
-            text = clean_text(msg.text)
+            text = clean_message(msg.text)
             if not text.strip():
                 return
             seen = self._known_line(mem, msg.msg_id)
@@ -276,11 +276,11 @@ class ServerEngine(OperatorActions, PastService, Admission):
         elif isinstance(msg, m.Private):
             target = self._roster.named(msg.to)
             if name_key(msg.to) == name_key(SERVER_NAME):
-                self._room.to_operator(mem, msg.msg_id, clean_text(msg.text), msg.action)
+                self._room.to_operator(mem, msg.msg_id, clean_message(msg.text), msg.action)
             elif target is None:
                 self._room.send(mem, m.Error(ErrorCode.NO_SUCH_MEMBER, msg.to))
             else:
-                self._room.private(mem.name, mem, msg.msg_id, target, clean_text(msg.text), msg.action)
+                self._room.private(mem.name, mem, msg.msg_id, target, clean_message(msg.text), msg.action)
         elif isinstance(msg, m.Nick):
             self._nick(mem, msg.name)
         elif isinstance(msg, m.Who):

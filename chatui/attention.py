@@ -109,10 +109,14 @@ class Attention:
             except tk.TclError:
                 pass
 
+    def _alive(self) -> bool:
+        """A chat view to mark (the window may have gone back to the connect form meanwhile)."""
+        return self.view is not None and bool(self.view.history.text.winfo_exists())
+
     def came_back(self) -> None:
         """The window has focus again after lines came: the marker goes where the reader left off."""
         self.urgency.cancel()
-        if self.view is None:
+        if not self._alive():
             return
         t = self.view.history.text
         follow = self.view.history.at_bottom()
@@ -130,8 +134,8 @@ class Attention:
 
     def _left(self, _e=None) -> None:
         """Focus moved (or a batch came while focused): nothing is unread up to here."""
-        if self.view is not None and not self.unread:
-            t = self.view.history.text
+        if self._alive() and not self.unread:
+            t = self.view.history.text              # type: ignore[union-attr]
             t.mark_set(LEFT_OFF, "end-1c")
             t.mark_gravity(LEFT_OFF, "left")                # lines put after it do not move it
 

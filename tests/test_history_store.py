@@ -417,7 +417,9 @@ def test_the_index_is_filled_in_batches_and_before_a_search(tmp_path):
     s = HistoryStore.open(tmp_path, now=NOW)
     try:
         assert s.fts
-        waiting = lambda: s._conn.execute("SELECT count(*) FROM fts_pending").fetchone()[0]   # noqa: E731
+        waiting = lambda: s._conn.execute(                                   # noqa: E731
+            "SELECT count(*) FROM lines WHERE seq > (SELECT fts_upto FROM room)"
+            " OR seq IN (SELECT seq FROM fts_pending)").fetchone()[0]
         s.append(lines(1, history.FTS_BATCH - 1))
         assert waiting() == history.FTS_BATCH - 1                           # not indexed line by line
         assert [ln.seq for ln in s.search("999", 3)] == [999] and waiting() == 0        # a search indexes first
@@ -544,3 +546,30 @@ def test_kill_9_after_append_loses_nothing_committed(tmp_path):
         assert [ln.text for ln in s.last(2)] == ["said 500", "the last"]
         assert [p.text for p in s.privates_for("bob", 0, 5)] == ["p"]
         assert [ln.seq for ln in s.search("last", 5)] == [501]
+
+
+def test_a_clients_copy_indexes_lines_of_any_number_once(tmp_path):
+    s = HistoryStore.open(tmp_path, now=NOW)
+    try:
+        s.append(lines(100, 5, text="depois"), gaps=True)
+        s.index_pending()
+        s.append(lines(10, 3, text="antes"), gaps=True)          # an older page, below what is indexed
+        s.append(lines(100, 5, text="depois"), gaps=True)        # and the same lines again
+        assert [ln.seq for ln in s.search("antes", 10)] == [12, 11, 10]
+        assert [ln.seq for ln in s.search("depois", 10)] == [104, 103, 102, 101, 100]
+        assert s._conn.execute("SELECT count(*) FROM lines_fts WHERE lines_fts MATCH 'depois'").fetchone()[0] == 5
+    finally:
+        s.close()
+
+
+def test_the_number_survives_a_restart_without_being_written_each_turn(tmp_path):
+    s = HistoryStore.open(tmp_path, now=NOW)
+    s.append(lines(1, 7))
+    assert s._conn.execute("SELECT last_seq FROM room").fetchone()[0] == 0      # not written per turn
+    s._lock and None
+    s.close()
+    s = HistoryStore.open(tmp_path, now=NOW)
+    try:
+        assert s.last_seq() == 7
+    finally:
+        s.close()

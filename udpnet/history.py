@@ -156,7 +156,8 @@ CREATE TABLE IF NOT EXISTS room(
     room_id TEXT NOT NULL,
     created REAL NOT NULL,
     last_seq INTEGER NOT NULL,
-    fts_synced INTEGER NOT NULL DEFAULT 1);
+    fts_synced INTEGER NOT NULL DEFAULT 1,
+    fts_upto INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS lines(
     seq INTEGER PRIMARY KEY,
     at REAL NOT NULL,
@@ -181,8 +182,8 @@ CREATE INDEX IF NOT EXISTS privates_at ON privates(at);
 """
 
 # External-content FTS5 over lines(text, sender). It is filled in bulk, not by a trigger
-# per line: new lines wait in fts_pending (append adds their numbers: one statement a turn
-# on a server, whose numbers run on) and go into
+# per line: a server's new lines are those above ``fts_upto`` (its numbers run on), a
+# client's copy, which takes lines of any number, also lists them in fts_pending; they go into
 # the index a thousand at a time, before a search, and at open. Indexing one line at a
 # time cost the relay a quarter of its rate (bench/bench_history.py: 25 µs a line).
 # remove_diacritics 2 folds accents both ways.
@@ -216,9 +217,14 @@ class HistoryStore:
         #: True after an append the disk refused; the next successful append clears it.
         self.paused = False
         self.max_lines: int | None = None       # a memory-only store's cap
-        self._unindexed = conn.execute("SELECT count(*) FROM fts_pending").fetchone()[0] if fts else 0
+        self._unindexed = conn.execute(
+            "SELECT (SELECT count(*) FROM fts_pending) + (SELECT count(*) FROM lines"
+            " WHERE seq > (SELECT fts_upto FROM room))").fetchone()[0] if fts else 0
         self.closed = False
-        row = conn.execute("SELECT room_id, last_seq FROM room").fetchone()
+        # The room row's last_seq is written only when lines are forgotten (so numbering never
+        # rewinds) and at close: a turn's transaction then writes one page fewer.
+        row = conn.execute("SELECT room_id, max(last_seq, (SELECT ifnull(max(seq), 0) FROM lines))"
+                           " FROM room").fetchone()
         self.room_id: str = row[0]
         self._last_seq: int = row[1]
 
@@ -281,6 +287,11 @@ class HistoryStore:
         if self.closed:
             return
         self.closed = True
+        try:
+            with _transaction(self._conn):
+                self._conn.execute("UPDATE room SET last_seq = max(last_seq, ?)", (self._last_seq,))
+        except sqlite3.Error:
+            pass                # the lines are there: the next open finds the number in them
         if self._lock is None:
             self._conn.close()
             return
@@ -339,13 +350,9 @@ class HistoryStore:
                         " origin, msg_id) VALUES (?,?,?,?,?,?,?,?)",
                         ((ln.seq, ln.at, ln.sender, ln.text, ln.flags,
                           "" if self.fts else _folded(ln.sender, ln.text), ln.origin, ln.msg_id) for ln in room))
-                    conn.execute("UPDATE room SET last_seq = max(last_seq, ?)", (room[-1].seq,))
-                    if gaps:            # a client's copy: any numbers, some already kept
+                    if gaps:            # a client's copy: any numbers, some below what is indexed
                         conn.executemany("INSERT OR IGNORE INTO fts_pending(seq) VALUES (?)",
                                          ((ln.seq,) for ln in room))
-                    else:               # a server's: the batch's numbers run on, one statement
-                        conn.execute("INSERT OR IGNORE INTO fts_pending(seq) SELECT seq FROM lines"
-                                     " WHERE seq BETWEEN ? AND ?", (room[0].seq, room[-1].seq))
                 if privates:
                     conn.executemany(
                         "INSERT INTO privates(at, sender, to_name, text, flags) VALUES (?,?,?,?,?)",
@@ -378,9 +385,12 @@ class HistoryStore:
             return
         try:
             with _transaction(self._conn):
-                self._conn.execute("INSERT INTO lines_fts(rowid, text, sender) SELECT l.seq, l.text, l.sender"
-                                   " FROM fts_pending p JOIN lines l ON l.seq = p.seq")
+                upto = self._conn.execute("SELECT fts_upto FROM room").fetchone()[0]
+                self._conn.execute("INSERT INTO lines_fts(rowid, text, sender) SELECT seq, text, sender FROM lines"
+                                   " WHERE seq > ? OR seq IN (SELECT seq FROM fts_pending)", (upto,))
                 self._conn.execute("DELETE FROM fts_pending")
+                self._conn.execute("UPDATE room SET fts_upto = max(fts_upto, (SELECT ifnull(max(seq), 0) FROM lines)),"
+                                   " last_seq = max(last_seq, ?)", (self._last_seq,))
         except _OUR_BUGS:
             raise
         except sqlite3.DatabaseError:
@@ -399,9 +409,11 @@ class HistoryStore:
         conn = self._conn
         if self.fts:
             conn.execute("INSERT INTO lines_fts(lines_fts, rowid, text, sender) SELECT 'delete', seq, text, sender"
-                         f" FROM lines WHERE {where} AND seq NOT IN (SELECT seq FROM fts_pending)", (arg,))
+                         f" FROM lines WHERE {where} AND seq <= (SELECT fts_upto FROM room)"
+                         " AND seq NOT IN (SELECT seq FROM fts_pending)", (arg,))
         elif conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'lines_fts'").fetchone() is not None:
             conn.execute("UPDATE room SET fts_synced = 0")    # its index keeps them: rebuilt when FTS5 is back
+        conn.execute("UPDATE room SET last_seq = max(last_seq, ?)", (self._last_seq,))   # never rewinds
         conn.execute(f"DELETE FROM fts_pending WHERE seq IN (SELECT seq FROM lines WHERE {where})", (arg,))
         return conn.execute(f"DELETE FROM lines WHERE {where}", (arg,)).rowcount
 
@@ -565,6 +577,9 @@ def _create(conn: sqlite3.Connection, fts: bool, now: float) -> None:
                          (secrets.token_hex(8), now))
         # Files from before lines carried their origin (this release's first builds).
         have = {row[1] for row in conn.execute("PRAGMA table_info(lines)")}
+        if "fts_upto" not in {row[1] for row in conn.execute("PRAGMA table_info(room)")}:
+            conn.execute("ALTER TABLE room ADD COLUMN fts_upto INTEGER NOT NULL DEFAULT 0")
+            conn.execute("UPDATE room SET fts_synced = 0")     # rebuilt below, and fts_upto set
         if "origin" not in have:
             conn.execute("ALTER TABLE lines ADD COLUMN origin BLOB NOT NULL DEFAULT x''")
             conn.execute("ALTER TABLE lines ADD COLUMN msg_id INTEGER NOT NULL DEFAULT 0")
@@ -583,7 +598,7 @@ def _create(conn: sqlite3.Connection, fts: bool, now: float) -> None:
                 # FTS5 forgot by age: rebuilt from the lines table.
                 conn.execute("INSERT INTO lines_fts(lines_fts) VALUES ('rebuild')")
                 conn.execute("DELETE FROM fts_pending")
-                conn.execute("UPDATE room SET fts_synced = 1")
+                conn.execute("UPDATE room SET fts_synced = 1, fts_upto = (SELECT ifnull(max(seq), 0) FROM lines)")
         else:
             # The LIKE fallback reads ``folded``, which lines written with FTS5 leave empty.
             conn.create_function("lanchat_folded", 2, _folded, deterministic=True)

@@ -971,3 +971,33 @@ def test_the_server_remembers_a_bounded_number_of_origins():
     known = [(b"o" * 8, i, i) for i in range(KNOWN_ORIGINS + 5)]
     s = ServerEngine(0.0, room_id="ab", last_seq=len(known), known=known)
     assert len(s._known) == KNOWN_ORIGINS and (b"o" * 8, 0) not in s._known and (b"o" * 8, 5) in s._known
+
+
+def test_a_burst_is_indexed_once_the_room_is_quiet_and_found_at_once_all_the_same():
+    from udpnet import room_history
+    room = HistRoom()
+    a = room.add_with("ana")
+    room.settle()
+    room.say(a, "um café", "dois", "três")
+    assert room.store.unindexed == 3                  # not indexed mid-burst: the relay never waits
+    assert [x.text for x in room.store.search("cafe", 5)] == ["um café"]   # a search indexes first
+    room.say(a, "quatro")
+    assert room.store.unindexed == 1
+    room.advance(room_history.INDEX_WHEN_QUIET + 0.2)
+    assert room.store.unindexed == 0                  # a quiet second later
+
+
+def test_a_long_burst_is_indexed_at_its_cap():
+    from udpnet import room_history
+    room = HistRoom()
+    a = room.add_with("ana")
+    room.settle()
+    old = room_history.INDEX_AT_MOST
+    room_history.INDEX_AT_MOST = 5
+    try:
+        room.say(a, *[f"linha {i}" for i in range(4)])
+        assert room.store.unindexed == 4
+        room.say(a, "quinta")
+        assert room.store.unindexed == 0
+    finally:
+        room_history.INDEX_AT_MOST = old

@@ -217,6 +217,9 @@ class HistoryStore:
         #: True after an append the disk refused; the next successful append clears it.
         self.paused = False
         self.max_lines: int | None = None       # a memory-only store's cap
+        # False: the owner indexes when it likes (the server: in quiet moments, see
+        # udpnet/room_history.py), and before every search this store runs itself.
+        self.index_on_append = True
         self._unindexed = conn.execute(
             "SELECT (SELECT count(*) FROM fts_pending) + (SELECT count(*) FROM lines"
             " WHERE seq > (SELECT fts_upto FROM room))").fetchone()[0] if fts else 0
@@ -374,9 +377,14 @@ class HistoryStore:
             self._trim()
         if room and self.fts:
             self._unindexed += len(room)
-            if self._unindexed >= FTS_BATCH:
+            if self.index_on_append and self._unindexed >= FTS_BATCH:
                 self.index_pending()
         return True
+
+    @property
+    def unindexed(self) -> int:
+        """Lines stored but not yet in the full-text index (0 without FTS5)."""
+        return self._unindexed
 
     def index_pending(self) -> None:
         """Put the lines waiting in fts_pending into the full-text index (one transaction).

@@ -1001,3 +1001,51 @@ def test_a_long_burst_is_indexed_at_its_cap():
         assert room.store.unindexed == 0
     finally:
         room_history.INDEX_AT_MOST = old
+
+
+def test_a_pending_line_the_catch_up_holds_is_confirmed_from_it_once_and_left_out_of_the_block():
+    room = HistRoom(last_lines=3)
+    room.hold_fetches = True
+    a = room.add_with("ana", room_id=room.store.room_id, last_seq=1)
+    room.settle()
+    drain(a)
+    a._unconfirmed.update({7, 8})
+    a._pending_at_room = {7}                       # pending when the session began: 8 came later
+    ((token, _),) = a._asked.items()
+    lines = (m.PastLine(2, 50.0, "bia", "oi"),
+             m.PastLine(3, 51.0, "ana", "acena", m.LINE_OWN | m.LINE_ACTION, 7),
+             m.PastLine(4, 52.0, "ana", "outra", m.LINE_OWN, 8))
+    a._server_message(History(token, lines), room.now)
+    events = drain(a)
+    assert events[0] == ev.RoomLine(3, "ana", "acena", True, None, True, 7, 51.0)
+    (block,) = blocks(events)
+    assert [x.seq for x in block.lines] == [2, 4]          # 8 was not pending at the start: shown
+    assert a._unconfirmed == {8}
+
+
+def test_an_old_echo_passes_only_for_a_line_still_pending():
+    room = HistRoom(last_lines=5)
+    a = room.add_with("ana", replay=0)
+    room.settle()
+    drain(a)
+    a._unconfirmed.add(9)
+    a._emit(ev.RoomLine(2, "ana", "minha", own=True, msg_id=9))      # ours, pending: confirmed
+    a._emit(ev.RoomLine(3, "ana", "minha", own=True, msg_id=9))      # again: no longer pending
+    a._emit(ev.RoomLine(4, "bia", "dela", own=False, msg_id=9))      # not ours
+    assert [e.seq for e in drain(a)] == [2] and a.duplicates == 2 and a._unconfirmed == set()
+
+
+def test_a_page_for_someone_without_an_origin_carries_no_message_ids():
+    room = HistRoom()
+    from udpnet.history import StoredLine
+    room.store.append([StoredLine(1, 1.0, "ana", "x", 0, b"o" * 8, 5)])
+    room.server._room.seq = 1
+    a = room.add_with("bia", replay=0)
+    room.settle()
+    pages = []
+    real = room.server._room.send
+    room.server._room.send = lambda mem, msg: (pages.append(msg) if isinstance(msg, History) else None,
+                                               real(mem, msg))
+    a._ask("older", 0, 0, 5, True)
+    room.settle()
+    assert [(x.msg_id, x.flags) for x in pages[0].lines] == [(0, 0)]

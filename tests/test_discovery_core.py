@@ -114,22 +114,22 @@ def test_one_address_gets_its_burst_then_its_rate():
 
 def test_everyone_together_gets_the_total_rate():
     a, c = answerer(discovers_rate=10.0)
-    got = [a.answer(PROBE, (f"10.0.1.{i}", 1), 0.0, 0) is not None for i in range(11)]
+    got = [a.answer(PROBE, (f"127.0.1.{i}", 1), 0.0, 0) is not None for i in range(11)]
     assert got == [True] * 10 + [False]
-    assert a.answer(PROBE, ("10.0.2.1", 1), 0.099, 0) is None
-    assert a.answer(PROBE, ("10.0.2.2", 1), 0.1, 0) is not None
+    assert a.answer(PROBE, ("127.0.2.1", 1), 0.099, 0) is None
+    assert a.answer(PROBE, ("127.0.2.2", 1), 0.1, 0) is not None
     assert c["discover_limited"] == 2
 
 
 def test_addresses_tracked_at_once_are_capped_and_forgotten_once_full_again():
     a, c = answerer(discover_hosts=3, discover_rate=4.0, discover_burst=8)
     for i in range(3):
-        assert a.answer(PROBE, (f"10.0.1.{i}", 1), 0.0, 0) is not None
-    assert a.answer(PROBE, ("10.0.1.9", 1), 0.0, 0) is None and c["discover_limited"] == 1
+        assert a.answer(PROBE, (f"127.0.1.{i}", 1), 0.0, 0) is not None
+    assert a.answer(PROBE, ("127.0.1.9", 1), 0.0, 0) is None and c["discover_limited"] == 1
     a.forget(0.249)                     # one token short of full: still tracked (forgetting would refill it)
-    assert a.answer(PROBE, ("10.0.1.9", 1), 0.249, 0) is None
+    assert a.answer(PROBE, ("127.0.1.9", 1), 0.249, 0) is None
     a.forget(0.25)
-    assert a.answer(PROBE, ("10.0.1.9", 1), 0.25, 0) is not None
+    assert a.answer(PROBE, ("127.0.1.9", 1), 0.25, 0) is not None
 
 
 def test_the_server_engine_applies_the_limits_given():

@@ -8,7 +8,6 @@ Xvfb and ImageMagick's ``import``). The events come from a stand-in transport
 from __future__ import annotations
 
 import os
-import queue
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))
 
+from standin import Stand, pump, shoot  # noqa: E402
 from udpcore import events as ev          # noqa: E402
 
 NOW = time.time() - 600                   # the window's own notices say the real time: the lines agree
@@ -31,29 +31,8 @@ MISSED = [(NOW + 120, "chen", "the projector is in room 3 now"), (NOW + 160, "bo
           (NOW + 220, "maria", "quiz starts at 11")]
 
 
-class Stand:
-    def __init__(self, server: str, name: str) -> None:
-        self.events: queue.Queue = queue.Queue()
-        self.server_label, self.name = server, name
-
-    def __getattr__(self, method):
-        return lambda *a, **kw: None
-
-
 def lines(rows, first_seq: int) -> tuple[ev.HistoryLine, ...]:
     return tuple(ev.HistoryLine(first_seq + i, r[0], r[1], r[2], len(r) > 3) for i, r in enumerate(rows))
-
-
-def pump(root, seconds: float) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        root.update()
-        time.sleep(0.01)
-
-
-def shoot(root, name: str) -> None:
-    root.update()
-    subprocess.run(["import", "-window", root.wm_frame(), str(HERE / name)], check=True)
 
 
 def scene(mode: str, which: str) -> None:

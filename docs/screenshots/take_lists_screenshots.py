@@ -17,6 +17,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))
 
+from standin import pump, shoot  # noqa: E402
 from udpcore import events as ev          # noqa: E402
 
 FIRST = ["ana", "Álvaro", "beatriz", "Bruno", "caio", "Camila", "daniel", "Débora", "eduardo", "Élida",
@@ -47,23 +48,6 @@ class Stand:
 
     def __getattr__(self, method):
         return lambda *a, **kw: None
-
-
-def pump(root, seconds: float) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        root.update()
-        time.sleep(0.01)
-
-
-def shoot(root, name: str, screen: bool = False) -> None:
-    root.update()
-    if screen:        # a posted menu is a window of its own: the screen's part where the window is
-        w, h = root.winfo_width(), root.winfo_height()
-        subprocess.run(["import", "-window", "root", "-crop", f"{w}x{h}+0+0", "+repage", str(HERE / name)],
-                       check=True)
-    else:
-        subprocess.run(["import", "-window", root.wm_frame(), str(HERE / name)], check=True)
 
 
 def client_scene(mode: str, which: str) -> None:

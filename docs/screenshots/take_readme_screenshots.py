@@ -9,7 +9,6 @@ Xvfb and ImageMagick's ``import``). The events come from a stand-in transport
 from __future__ import annotations
 
 import os
-import queue
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))
 
+from standin import Stand, pump, shoot  # noqa: E402
 from udpcore import events as ev          # noqa: E402
 
 NOW = time.time() - 300                   # the window's own notices say the real time: the lines agree
@@ -38,27 +38,6 @@ LINES = {
 }
 DRAFT = {"en": "on my way!", "pt": "já estou indo!"}
 PRIVATE = {"en": "saved you a seat by the window", "pt": "guardei um lugar pra você perto da janela"}
-
-
-class Stand:
-    def __init__(self, server: str, name: str) -> None:
-        self.events: queue.Queue = queue.Queue()
-        self.server_label, self.name = server, name
-
-    def __getattr__(self, method):
-        return lambda *a, **kw: None
-
-
-def pump(root, seconds: float) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        root.update()
-        time.sleep(0.01)
-
-
-def shoot(root, name: str) -> None:
-    root.update()
-    subprocess.run(["import", "-window", root.wm_frame(), str(HERE / name)], check=True)
 
 
 def scene(mode: str, lang: str) -> None:

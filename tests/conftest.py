@@ -108,6 +108,24 @@ def wait_for(client, match, timeout: float = 10.0):
     raise AssertionError(f"no matching event; saw {client.seen}")
 
 
+@pytest.fixture
+def server():
+    """A real server on 127.0.0.1, with no history, for window tests to join
+    (a test file that needs another kind defines its own ``server``)."""
+    from udpnet import start_server
+    srv = start_server("127.0.0.1", 0, stats=False)
+    yield srv
+    srv.close()
+
+
+@pytest.fixture
+def peer_factory(server):
+    """``peer_factory("bob")``: a plain client joined to ``server``; all closed at the end."""
+    peers = Peers(server.address[1])
+    yield peers
+    peers.close()
+
+
 class Peers:
     """Plain clients (no window) joined to a server on loopback, for window tests to talk to."""
 

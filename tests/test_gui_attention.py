@@ -9,26 +9,11 @@ import time
 
 import pytest
 
-from udpnet import start_server
-from tests.conftest import Peers, pump
+from tests.conftest import pump
 from tests.typing_ import typed
 from tests.xvfb import Xvfb
 
 pytestmark = [pytest.mark.gui, pytest.mark.timeout(60)]
-
-
-@pytest.fixture
-def server():
-    srv = start_server("127.0.0.1", 0, stats=False)
-    yield srv
-    srv.close()
-
-
-@pytest.fixture
-def peer_factory(server):
-    peers = Peers(server.address[1])
-    yield peers
-    peers.close()
 
 
 def open_chat(root, server, name="alice"):

@@ -10,24 +10,10 @@ import pytest
 
 from udpcore import NameTaken, events as ev
 from udpnet import start_server
-from tests.conftest import Peers, pump, wait_for
+from tests.conftest import pump, wait_for
 from tests.typing_ import typed
 
 pytestmark = [pytest.mark.gui, pytest.mark.timeout(60)]
-
-
-@pytest.fixture
-def server():
-    srv = start_server("127.0.0.1", 0, stats=False)
-    yield srv
-    srv.close()
-
-
-@pytest.fixture
-def peer_factory(server):
-    peers = Peers(server.address[1])
-    yield peers
-    peers.close()
 
 
 def open_chat(tk_root, server, name="alice"):

@@ -13,8 +13,7 @@ from tkinter import font as tkfont
 import pytest
 
 from udpcore import events as ev
-from udpnet import start_server
-from tests.conftest import Peers, pump, wait_for
+from tests.conftest import pump, wait_for
 from tests.xvfb import Xvfb
 
 pytestmark = [pytest.mark.gui, pytest.mark.timeout(90)]
@@ -61,20 +60,6 @@ def set_resources(display: str, text: str) -> None:
 def dpi(request, screens, monkeypatch):
     monkeypatch.setenv("DISPLAY", screens[request.param])
     return request.param
-
-
-@pytest.fixture
-def server():
-    srv = start_server("127.0.0.1", 0, stats=False)
-    yield srv
-    srv.close()
-
-
-@pytest.fixture
-def peers(server):
-    p = Peers(server.address[1])
-    yield p
-    p.close()
 
 
 def client_window(config_dir, port: int | None, name: str = "alice"):
@@ -246,8 +231,8 @@ def screen96(screens, monkeypatch):
     monkeypatch.setenv("DISPLAY", screens[96])
 
 
-def test_shift_enter_starts_a_new_line_enter_sends_and_copy_gives_the_text(screen96, config_dir, server, peers):
-    bob = peers("bob")
+def test_shift_enter_starts_a_new_line_enter_sends_and_copy_gives_the_text(screen96, config_dir, server, peer_factory):
+    bob = peer_factory("bob")
     root, app = client_window(config_dir, server.address[1])
     try:
         entry = app.view.entry.entry
@@ -321,9 +306,9 @@ HEBREW = "שלום עולם"                       # "hello world": ש is its fi
 ARABIC = "مرحبا بكم"                        # "welcome"
 
 
-def test_right_to_left_lines_show_in_visual_order_and_copy_as_written(screen96, config_dir, server, peers):
+def test_right_to_left_lines_show_in_visual_order_and_copy_as_written(screen96, config_dir, server, peer_factory):
     pytest.importorskip("bidi")
-    bob = peers("bob")
+    bob = peer_factory("bob")
     root, app = client_window(config_dir, server.address[1])
     try:
         for line in (HEBREW, f"olá {ARABIC} 123 mundo", "first\n" + HEBREW):

@@ -21,4 +21,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    # A locked room runs SPAKE2 in a child process (udpnet/pake_worker.py); a packaged
+    # program started as that child must become the worker, not open another server.
+    import multiprocessing
+    multiprocessing.freeze_support()
     sys.exit(main())

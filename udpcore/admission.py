@@ -17,7 +17,8 @@ from .appmsg import LeaveReason
 from .discovery import Answerer
 from .errors import DecryptError, HandshakeError, ReplayedPacket
 from .handshake import Gate, Step, Verdict, within_budget
-from .keying import server_handshake, server_resume_proof
+from .keying import ServerKeys, server_handshake, server_keys, server_resume_proof
+from .pake_jobs import PakeDesk, PakeJob
 from .limits import Limits
 from .moderation import Moderation
 from .parting import Parting
@@ -40,6 +41,8 @@ class Admission:
     limits: Limits
     counters: Counter[str]
     passphrase: str
+    defer_pake: bool
+    closing_deadline: float | None
     discovery: Answerer
     _randbytes: Callable[[int], bytes]
     _gate: Gate
@@ -47,6 +50,7 @@ class Admission:
     _roster: Roster
     _room: Room
     _pending: PendingJoins
+    _pake_desk: PakeDesk
     _parting: Parting
     _by_addr: dict[Addr, Member]
     _dirty: set[Member]
@@ -102,7 +106,11 @@ class Admission:
         if locked and not h.pake:
             self._refuse(h, addr, RefuseCode.LOCKED)
             return
-        why = self._pending.room_for(addr, locked, now)
+        desk = self._pake_desk
+        if locked and desk.waiting(addr, h.nonce):
+            return                               # sent again while its SPAKE2 runs: answered when done
+        why = "pending_full" if locked and self.defer_pake and desk.full(addr) else \
+            self._pending.room_for(addr, locked, now)
         if why is not None:
             self.counters[why] += 1              # no answer: the client asks again
             return
@@ -112,21 +120,62 @@ class Admission:
                 self.counters["guesses_limited"] += 1
                 self._refuse(h, addr, RefuseCode.TOO_MANY_GUESSES, str(math.ceil(wait)))
                 return
-        sid = self._randbytes(8)
-        while self._roster.session(sid) is not None or sid in {p.session for p in self._pending.by_addr.values()}:
-            sid = self._randbytes(8)
+            if self.defer_pake:
+                desk.post(addr, h, v.rtt, self.passphrase, self.discovery.room, now)
+                return
+        sid = self._new_session_id()
         try:
             sk = server_handshake(h.public, h.pake, self.passphrase, self.discovery.room, h.nonce, h.token, sid,
                                   KeyShare(self._randbytes(32)))
         except HandshakeError:
             self.counters["bad_handshake"] += 1
             return
+        self._welcome(h, addr, now, v.rtt, locked, sid, sk)
+
+    def _new_session_id(self) -> bytes:
+        sid = self._randbytes(8)
+        while self._roster.session(sid) is not None or sid in {p.session for p in self._pending.by_addr.values()}:
+            sid = self._randbytes(8)
+        return sid
+
+    # --- SPAKE2 run elsewhere (pake_jobs) ----------------------------------------------
+
+    def take_pake_jobs(self) -> list[PakeJob]:
+        """With ``defer_pake``: the SPAKE2 runs wanted since the last call, for the
+        transport to run (:func:`~udpcore.pake_jobs.run_pake_job`) and answer with :meth:`pake_done`."""
+        return self._pake_desk.take_jobs()
+
+    def pake_done(self, ticket: int, result: tuple[bytes, bytes] | None, now: float) -> None:
+        """A job's answer (``run_pake_job``'s return): the WELCOME goes out now. An
+        answer for a handshake replaced, expired, or run with a passphrase since
+        changed is dropped: the client asks again."""
+        w = self._pake_desk.done(ticket)
+        if w is None:
+            self.counters["pake_late"] += 1
+            return
+        if result is None:
+            self.counters["bad_handshake"] += 1
+            return
+        if w.passphrase != self.passphrase or self.closing_deadline is not None:
+            self.counters["pake_late"] += 1
+            return
+        h = w.hello
+        sid = self._new_session_id()
+        try:
+            sk = server_keys(h.public, result[0], result[1], h.nonce, h.token, sid, KeyShare(self._randbytes(32)))
+        except HandshakeError:
+            self.counters["bad_handshake"] += 1
+            return
+        self._welcome(h, w.addr, now, w.rtt, True, sid, sk)
+
+    def _welcome(self, h: Hello, addr: Addr, now: float, rtt: float | None, locked: bool, sid: bytes,
+                 sk: ServerKeys) -> None:
         self._gate.spend(h.token, now)
         # A previous program at this address stays until this one proves its keys
         # (_confirm replaces it then): a handshake alone removes nobody.
         welcome = encode(Welcome(h.nonce, sid, h.name, False, sk.public, sk.pake, sk.confirm))
         self._pending.add(addr, Pending(h, sid, Seal(sk.keys, Side.SERVER), welcome,
-                                        now + PENDING_LIFETIME, v.rtt, locked))
+                                        now + PENDING_LIFETIME, rtt, locked))
         self._room.out.append((welcome, addr))
 
     def _confirm(self, pend: Pending, addr: Addr, now: float) -> Member | None:

@@ -54,12 +54,19 @@ def server_handshake(client_public: bytes, client_pake: bytes, passphrase: str, 
     """The server's keys for a validated HELLO. Raises HandshakeError for a
     low-order key or an unusable SPAKE2 message; with a passphrase, the HELLO
     must bring a SPAKE2 message (the caller refuses it as LOCKED otherwise)."""
-    share = share or KeyShare.generate()
-    shared = share.shared(client_public)
     pake_msg, pake_key = b"", b""
     if passphrase:
         pake = RoomPake(Side.SERVER, passphrase, room, hello_nonce, token)
         pake_msg, pake_key = pake.message, pake.finish(client_pake)
+    return server_keys(client_public, pake_msg, pake_key, hello_nonce, token, session, share)
+
+
+def server_keys(client_public: bytes, pake_msg: bytes, pake_key: bytes, hello_nonce: bytes, token: bytes,
+                session: bytes, share: KeyShare | None = None) -> ServerKeys:
+    """The server's keys once its SPAKE2 (if any) has run, here or in a worker
+    (:mod:`udpcore.pake_jobs`). Raises HandshakeError for a low-order key."""
+    share = share or KeyShare.generate()
+    shared = share.shared(client_public)
     keys = SessionKeys.derive(shared, Binding(hello_nonce, token, client_public, share.public, session), pake_key)
     return ServerKeys(keys, share.public, pake_msg, keys.finished(Side.SERVER))
 

@@ -31,7 +31,8 @@ from .operator import OperatorActions
 from .parting import Parting
 from .past_service import PastService
 from .peer import MEMBER_TIMEOUT
-from .pending import PendingJoins
+from .pake_jobs import PakeDesk
+from .pending import PENDING_LIFETIME, PendingJoins
 from .room import Room
 from .roster import Addr, Member, Roster
 from .sealing import SEALED_PREFIX
@@ -81,6 +82,9 @@ class ServerEngine(OperatorActions, PastService, Admission):
         self._parting = Parting()
         self.discovery = Answerer(randbytes(8), room, port, limits, now, self.counters)   # a new id each run
         self._pending = PendingJoins(limits, now)
+        # True (the transport's choice): SPAKE2 runs are handed out (take_pake_jobs), not run here.
+        self.defer_pake = False
+        self._pake_desk = PakeDesk(limits.max_pending, PENDING_LIFETIME)
         self._init_past(room_id, last_seq, now, known)
         self.lock(passphrase)
         self._parting_sessions = self._parting.sessions      # the same dict, never replaced
@@ -204,6 +208,9 @@ class ServerEngine(OperatorActions, PastService, Admission):
             self._room.tick()
             self._gate.forget_spent(now)
             unconfirmed = self._pending.expire(now)
+            late = self._pake_desk.expire(now)
+            if late:
+                self.counters["pake_late"] += late
             if unconfirmed:
                 self.counters["unconfirmed"] += unconfirmed
             self.discovery.forget(now)

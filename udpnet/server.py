@@ -10,6 +10,7 @@ from udpcore import DEFAULT_PORT, Event, Limits, ServerEngine, events as ev, for
 
 from .history import HistoryStore
 from .loop import SocketLoop
+from .pake_worker import PakeWorker
 from .room_history import RoomHistory
 from .sockets import bind_server_socket
 
@@ -29,9 +30,11 @@ class ServerTransport:
             # from then on only that thread touches it.
             self._history = RoomHistory(store, engine, lambda e: self._loop.emit(e))
             shown = self._history.last_shown()
+        self._pake = PakeWorker(engine, lambda fn: self._loop.call(fn))
         self._loop = SocketLoop(engine, sock, "chat-server", snapshot=engine.snapshot if stats else None, keep=keep,
-                                before_send=self._turn if store is not None else None,
-                                on_stop=store.close if store is not None else None)
+                                before_send=self._turn, on_stop=self._stopped)
+        if engine.passphrase:
+            self._loop.call(lambda now: self._pake.warm())
         self.events = self._loop.events
         self.events.put(ev.Listening(self.address[0], self.address[1]))
         if store is not None and store.notice:
@@ -40,7 +43,14 @@ class ServerTransport:
             self.events.put(shown)
 
     def _turn(self, now: float) -> None:
-        self._history.turn(now)                # type: ignore[union-attr]
+        self._pake.run(now)
+        if self._history is not None:
+            self._history.turn(now)
+
+    def _stopped(self) -> None:
+        self._pake.close()
+        if self._store is not None:
+            self._store.close()
 
     @property
     def history_path(self) -> str | None:
@@ -103,6 +113,8 @@ class ServerTransport:
     def lock(self, passphrase: str) -> None:
         """Lock the room with ``passphrase`` (empty: open it); members already in stay."""
         self._loop.call(lambda now: self._engine.lock(passphrase))
+        if passphrase:
+            self._loop.call(lambda now: self._pake.warm())
 
     def rename_room(self, name: str) -> None:
         """Announce the room as ``name`` from now on (cleaned, cut at 40 characters)."""

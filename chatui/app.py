@@ -156,10 +156,15 @@ def client_starter(args: argparse.Namespace):
                    rejoin=True)
 
 
+# The server window's first and least size (96-dpi pixels): wide enough at first for the member
+# table's four columns (name, address, last heard, muted) beside the history.
+SERVER_WINDOW = (1000, 560, 560, 360)
+
+
 def run_server_window(args: argparse.Namespace) -> int:
     from .server_window import ServerApp
     root, palette = make_root("ChatServer", getattr(args, "theme", "auto"))
-    scaling.scaler(root).fit_window(root, 900, 560, 560, 360)
+    scaling.scaler(root).fit_window(root, *SERVER_WINDOW)
     from chatfront.options import limits_from, port_tries
     from chatfront.lock_wording import cannot_lock_title
     passphrase = given_passphrase(args, root, cannot_lock_title())

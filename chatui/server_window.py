@@ -21,11 +21,10 @@ from chatfront.moderation import Bans, Mute, parse_moderation, perform_moderatio
 from chatfront.wording import ago, explain, members, mistake, notice, server_help, server_speaks_as_server, \
     server_status
 from chatfront.wording import guest_mark, room_locked_note, room_renamed
-from chatfront.wording import (ban_button, ban_question, ban_title, bans_changed, bans_loaded,
-                               close_room_button, close_room_question, close_room_title, kick_button, kick_prompt,
-                               kick_title, moderation_help, mute_left, muted_column, muted_for,
-                               operator_usage, private_passed, private_to_you, target_gone, target_hint,
-                               target_renamed, unmuted, clients_not_opened, port_moved)
+from chatfront.wording import (bans_changed, bans_loaded, close_room_button, close_room_question, close_room_title,
+                               moderation_help, mute_left, muted_column, operator_usage, private_passed,
+                               private_to_you, target_gone, target_hint, target_renamed, clients_not_opened,
+                               port_moved)
 from udpcore import room_name
 from udpcore import SERVER_NAME, ChatError, PortBusyError, events as ev, format_addr, name_key, too_long
 from udpnet import HistoryInUse, HistoryUnavailable, ServerTransport, local_addresses, local_networks, start_server
@@ -36,6 +35,7 @@ from .firewall_box import FirewallBox
 from .lock_bar import LockBar
 from .keys import SERVER_COMMANDS
 from .member_list import address_key
+from .member_moderation import MemberModeration
 from .reach_table import ReachTable
 from .room_name_bar import RoomNameBar
 from .history import Entry
@@ -58,15 +58,9 @@ def columns() -> tuple[tuple[str, str, int], ...]:
     return (("address", _("Address"), 170), ("heard", _("Last heard"), 90), ("muted", muted_column(), 70))
 
 
-def host_of(address: str) -> str:
-    """'127.0.0.1' of '127.0.0.1:5555', '::1' of '[::1]:5555': what a ban holds."""
-    host = address.rsplit(":", 1)[0] if address.count(":") == 1 or address.startswith("[") else address
-    return host.strip("[]")
-
-
-class ServerApp(HistoryTools, LeavingWindow):
+class ServerApp(MemberModeration, HistoryTools, LeavingWindow):
     """Owns the server window and the server transport. ``send``, ``exit``,
-    ``handle`` and the moderation actions are plain methods so tests drive them directly.
+    ``handle`` and the moderation actions (``MemberModeration``) are plain methods so tests drive them directly.
 
     The private target (``to``) is a value of its own, not the list's
     selection: it stays when its member leaves or renames, and a line to a
@@ -126,15 +120,8 @@ class ServerApp(HistoryTools, LeavingWindow):
         self.view.entry.grid_configure(pady=(4, 0))
         self.chip = TargetChip(self.view, palette, on_clear=self.clear_target)
         self.chip.grid(row=1, column=0, sticky="ew", pady=(8, 0))
-        tree = self.view.members.tree
-        tree.bind("<<TreeviewSelect>>", lambda e: self._selected(), add="+")
-        for sequence in ("<Button-3>", "<Shift-F10>", "<KeyPress-Menu>", "<KeyPress-App>"):
-            try:
-                tree.bind(sequence, self._open_menu, add="+")
-            except tk.TclError:              # a key this system's Tk does not know
-                pass
-        if root.tk.call("tk", "windowingsystem") == "aqua":
-            tree.bind("<Button-2>", self._open_menu, add="+")
+        self.view.members.tree.bind("<<TreeviewSelect>>", lambda e: self._selected(), add="+")
+        self._bind_member_menu()
         entry = self.view.entry.entry
         entry.bind("<Escape>", lambda e: self.clear_target(), add="+")   # after the view's own (search, /msg)
         self.view.keys.completer.commands = SERVER_COMMANDS
@@ -350,57 +337,6 @@ class ServerApp(HistoryTools, LeavingWindow):
     def _show_target(self) -> None:
         self.chip.show(self.to, gone=self.gone is not None)
         self.chip.set_hint(target_hint(self.last_private, private=self.to is not None))
-
-    # --- moderation ------------------------------------------------------------------------
-
-    def _open_menu(self, event: tk.Event) -> str:
-        tree = self.view.members.tree
-        if event.type == tk.EventType.ButtonPress:
-            name = tree.identify_row(event.y) or None
-            x, y = event.x_root, event.y_root
-        else:                                             # the keyboard: the focused (or selected) row
-            name = tree.focus() or self.view.members.selected()
-            box = tree.bbox(name) if name else ""
-            x = tree.winfo_rootx() + (box[0] + 20 if box else 20)
-            y = tree.winfo_rooty() + (box[1] + box[3] if box else 20)
-        self.member_menu(name).popup(x, y)
-        return "break"
-
-    def member_menu(self, name: str | None) -> moderation.MemberMenu:
-        """The context menu for ``name`` (None: the list's background: only Bans…)."""
-        info = self.member_rows.get(name_key(name)) if name else None
-        return moderation.MemberMenu(self.root, name, write=self.write_privately, kick=self.kick_member,
-                                     mute=self.mute_member, ban=self.ban_member, bans=self.show_bans,
-                                     muted=bool(info and info.muted > 0))
-
-    def kick_member(self, name: str) -> None:
-        reason = moderation.ask(self.root, kick_title(name), kick_prompt(name), kick_button())
-        if reason is not None and self.transport is not None:
-            self.transport.kick(name, reason)
-
-    def mute_member(self, name: str, minutes: int) -> None:
-        if self.transport is None:
-            return
-        if name_key(name) in self.present:
-            self.view.history.append([Entry("notice", muted_for(name, minutes) if minutes > 0 else unmuted(name))])
-        self.transport.mute(name, minutes)
-
-    def ban_member(self, name: str) -> None:
-        info = self.member_rows.get(name_key(name))
-        question = ban_question(name, host_of(info.address) if info and not info.guest else "")
-        if moderation.confirm(self.root, ban_title(name), question, ban_button()) and self.transport is not None:
-            self.transport.ban(name)
-
-    def unban(self, name: str) -> None:
-        if self.transport is not None:
-            self.transport.unban(name)
-
-    def show_bans(self) -> None:
-        if self.bans_window is not None and self.bans_window.winfo_exists():
-            self.bans_window.refresh(self.bans)
-            self.bans_window.lift()
-            return
-        self.bans_window = moderation.BansWindow(self.root, self.bans, self.unban)
 
     # --- the room's history ------------------------------------------------------------------
 

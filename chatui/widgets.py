@@ -170,7 +170,15 @@ class StatusLine(ttk.Label):
     """One line under the entry: where we are connected or listening, and how it goes."""
 
     def __init__(self, master: tk.Misc) -> None:
-        super().__init__(master, anchor="w", padding=pad(master, 2, 4, 2, 0))
+        super().__init__(master, anchor="w", justify="left", padding=pad(master, 2, 4, 2, 0))
+        # A long status (the server's: address, members, lines, private lines) wraps to the width
+        # it is given instead of running under the buttons at its right.
+        self.bind("<Configure>", self._wrap, add="+")
+
+    def _wrap(self, event: tk.Event) -> None:
+        width = event.width - sum(pad(self, 2, 2))
+        if width > 50 and str(self.cget("wraplength")) != str(width):
+            self.configure(wraplength=width)
 
     def set(self, text: str) -> None:
         self.configure(text=text)

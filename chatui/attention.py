@@ -102,7 +102,7 @@ class Attention:
                 title = _("{name} (private)").format(name=sender)
             else:
                 title = _("{name} mentioned you").format(name=sender)
-            desktop.notify(title, f"{sender}: {text}" if len(alerts) > 1 else text)
+            desktop.notify(title, f"{sender}: {text}" if len(alerts) > 1 else text, self.root)
         if settings.option(settings.SOUND, False):
             try:
                 self.root.bell()

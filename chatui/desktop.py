@@ -13,23 +13,37 @@
 Each call is best effort: where the library, the function or the window is
 missing, the request does nothing, is not tried again, and never raises.
 
-Notifications use the system's own program, started without waiting for it:
-``notify-send`` (libnotify) on Linux and the BSDs when it is installed,
-``osascript``'s ``display notification`` on macOS; on Windows nothing yet.
+Notifications, the first of these that the system has:
+
+- **Tk 9** (any system): ``tk sysnotify title message``, Tk's own call (the
+  Windows and macOS APIs, libnotify or a small window of Tk's on X11);
+- **Linux and the BSDs:** ``notify-send`` (libnotify) when it is installed,
+  started without waiting for it;
+- **macOS:** ``osascript``'s ``display notification``, the same way;
+- **Windows with Tk 8.6:** ``desktop-notifier`` (a toast through the Windows
+  Runtime), imported only then, on a thread of its own so that a slow call
+  never holds the window up. Toasts want an AppUserModelID; desktop-notifier
+  registers one under the current user for "LAN Chat". Where the package is
+  missing or anything fails, there is simply no notification, never an error.
 """
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
 import html
+import importlib.util
+import logging
+import queue
 import shutil
 import subprocess
 import sys
+import threading
 import tkinter as tk
-from typing import Callable
+from typing import Any, Callable
 
 URGENCY_HINT = 1 << 8          # XUrgencyHint, in XWMHints.flags
 BODY_CHARS = 200               # a notification shows the start of a long line
+APP_NAME = "LAN Chat"          # how the system lists the program's notifications
 
 
 class _XWMHints(ctypes.Structure):
@@ -151,9 +165,13 @@ class Urgency:
 _children: list[subprocess.Popen] = []
 
 
+def shortened(body: str) -> str:
+    return body if len(body) <= BODY_CHARS else body[:BODY_CHARS - 1] + "\u2026"
+
+
 def notification_command(title: str, body: str) -> list[str] | None:
     """The system's own program and arguments for a notification, or None where there is none."""
-    body = body if len(body) <= BODY_CHARS else body[:BODY_CHARS - 1] + "\u2026"
+    body = shortened(body)
     if sys.platform == "darwin":
         exe = shutil.which("osascript")
         return [exe, "-e", "on run argv", "-e", "display notification (item 2 of argv) with title (item 1 of argv)",
@@ -162,14 +180,93 @@ def notification_command(title: str, body: str) -> list[str] | None:
         return None
     exe = shutil.which("notify-send")
     # The body may be read as markup by the notification server: <, > and & stay text.
-    return [exe, "--app-name=LAN Chat", "--category=im.received", "--", title, html.escape(body, quote=False)] \
+    return [exe, f"--app-name={APP_NAME}", "--category=im.received", "--", title, html.escape(body, quote=False)] \
         if exe else None
 
 
-def notify(title: str, body: str) -> bool:
-    """Show a desktop notification without waiting for it; False where none can be shown."""
+def tk_sysnotify(root: tk.Misc | None, title: str, body: str) -> bool:
+    """Tk 9's own notification (``tk sysnotify title message``); False on Tk 8.6 or any failure."""
+    if root is None or tk.TkVersion < 9:
+        return False
+    body = shortened(body)
+    try:
+        if str(root.tk.call("tk", "windowingsystem")) == "x11":
+            body = html.escape(body, quote=False)          # libnotify reads the body as markup
+        root.tk.call("tk", "sysnotify", title, body)
+        return True
+    except Exception:            # no such command after all, no notification service: nothing
+        return False
+
+
+class Toasts:
+    """Windows toasts through desktop-notifier, sent by a thread of its own: importing
+    the Windows Runtime bridge and registering the AppUserModelID can take a while,
+    and a toast must never hold the window up. After a failure it is not tried again."""
+
+    def __init__(self, factory: Callable[[], Any] | None = None) -> None:
+        self.factory = factory or self._desktop_notifier
+        self.broken = False
+        self.queue: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
+        self.thread: threading.Thread | None = None
+
+    @staticmethod
+    def available() -> bool:
+        """Whether desktop-notifier is installed (found without importing it)."""
+        try:
+            return importlib.util.find_spec("desktop_notifier") is not None
+        except (ImportError, ValueError):
+            return False
+
+    @staticmethod
+    def _desktop_notifier() -> Any:
+        logging.getLogger("desktop_notifier").addHandler(logging.NullHandler())   # its warnings: not on stderr
+        from desktop_notifier import DesktopNotifierSync
+        return DesktopNotifierSync(app_name=APP_NAME)
+
+    def send(self, title: str, body: str) -> bool:
+        """Hand a toast to the thread; False where none will come (not installed, failed before)."""
+        if self.broken:
+            return False
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._run, name="toasts", daemon=True)
+            self.thread.start()
+        self.queue.put((title, shortened(body)))
+        return True
+
+    def _run(self) -> None:
+        try:
+            notifier = self.factory()
+            while True:
+                title, body = self.queue.get()
+                notifier.send(title=title, message=body)
+        except Exception:            # missing package or runtime, no AppUserModelID, a refused toast
+            self.broken = True
+
+
+_toasts: Toasts | None = None
+
+
+def windows_toast(title: str, body: str) -> bool:
+    global _toasts
+    if _toasts is None:
+        if not Toasts.available():
+            return False
+        _toasts = Toasts()
+    return _toasts.send(title, body)
+
+
+def notify(title: str, body: str, root: tk.Misc | None = None) -> bool:
+    """Show a desktop notification without waiting for it; False where none can be shown.
+    ``root``: the window's interpreter, for Tk 9's own call (Tkinter's first root if None)."""
     global _children
     _children = [p for p in _children if p.poll() is None]        # reap the ones that finished
+    if tk_sysnotify(root if root is not None else getattr(tk, "_default_root", None), title, body):
+        return True
+    if sys.platform == "win32":
+        try:
+            return windows_toast(title, body)
+        except Exception:
+            return False
     command = notification_command(title, body)
     if command is None:
         return False

@@ -59,6 +59,8 @@ def apply_theme(root: tk.Misc, mode: str = "auto") -> Palette:
         if sys.platform not in ("win32", "darwin") and "clam" in style.theme_names():
             style.theme_use("clam")
     _tune_fonts(root)
+    from .theme_scale import follow
+    follow(root)                         # scroll bars, check boxes, arrows: at the screen's scale too
     return DARK if dark else LIGHT
 
 

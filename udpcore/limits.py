@@ -34,7 +34,7 @@ class Limits:
     # Handshakes: each validated HELLO costs a key agreement (~0.3 ms), in a locked
     # room also a SPAKE2 (~9 ms, pure Python): few enough that members never wait.
     handshake_rate: float = 50.0    # key agreements a second for everyone together...
-    handshake_burst: int = 10       # ...with this many at once (~3 ms of work back to back)
+    handshake_burst: int = 3        # ...with this many at once (~0.8 ms of work back to back)
     locked_handshake_rate: float = 8.0  # of those, SPAKE2 runs a second (~7 % of a core)
     max_pending: int = 256          # handshakes waiting for the client's first sealed packet
     guess_burst: int = 5            # unconfirmed passphrase attempts from one IP address...

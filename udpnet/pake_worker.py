@@ -21,15 +21,23 @@ from udpcore import ServerEngine
 from udpcore.pake_jobs import PakeJob, run_pake_job
 
 log = logging.getLogger("udpnet")
+WORKER_NICE = 10
 
 
 def _ready() -> bool:
     return True
 
 
-def _end_with_parent() -> None:
-    """In the worker: exit as soon as the server process is gone, even killed with
-    SIGKILL (the pool's own pipes stay open in the worker, so it would never notice)."""
+def _start_worker() -> None:
+    """In the worker: yield the CPU to the room (a join may wait a few ms more; a
+    member's line should not wait for a stranger's join), and exit as soon as the
+    server process is gone, even killed with SIGKILL (the pool's own pipes stay
+    open in the worker, so it would never notice)."""
+    if hasattr(os, "nice"):                     # Unix; Windows keeps the normal priority
+        try:
+            os.nice(WORKER_NICE)
+        except OSError:
+            pass
     parent = multiprocessing.parent_process()
     if parent is None:
         return
@@ -95,7 +103,7 @@ class PakeWorker:
                 # "spawn" everywhere: forking a process that has threads is unsafe, and it
                 # is what Windows and macOS do anyway (PyInstaller: freeze_support in main).
                 self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                                                 initializer=_end_with_parent)
+                                                 initializer=_start_worker)
             except Exception:
                 self._give_up()
         return self._pool

@@ -220,7 +220,7 @@ def test_a_new_member_is_told_the_rate_to_pace_itself_by():
 
 
 def test_the_room_refuses_members_past_max_members_with_full():
-    s = ServerEngine(0.0, limits=Limits(max_members=3))
+    s = ServerEngine(0.0, limits=Limits(max_members=3, handshake_burst=10))      # about the cap, not the rate
     for i in range(3):
         assert isinstance(hello(s, f"m{i}", (f"127.0.3.{i + 1}", 4000), 0.0)[0], wire.Welcome)
     answer = hello(s, "late", ("127.0.3.9", 4000), 0.0)

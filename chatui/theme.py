@@ -59,9 +59,30 @@ def apply_theme(root: tk.Misc, mode: str = "auto") -> Palette:
         if sys.platform not in ("win32", "darwin") and "clam" in style.theme_names():
             style.theme_use("clam")
     _tune_fonts(root)
+    _arrow_beside_label(ttk.Style(root))
     from .theme_scale import follow
     follow(root)                         # scroll bars, check boxes, arrows: at the screen's scale too
     return DARK if dark else LIGHT
+
+
+def _arrow_beside_label(style: ttk.Style) -> None:
+    """A menu button's arrow is packed first, then its label: Tk keeps the label's
+    ``-side left`` from sv-ttk's layout out of what it stores, so the label took the
+    whole width and the arrow was drawn over its last letter."""
+    try:
+        layout = style.layout("TMenubutton")
+        (button, bopts), = layout
+        (padding, popts), = bopts["children"]
+        kids = popts["children"]
+        label = [k for k in kids if k[0].endswith("Menubutton.label")]
+        arrow = [k for k in kids if k[0].endswith("Menubutton.indicator")]
+        if len(label) != 1 or len(arrow) != 1 or len(kids) != 2:
+            return
+        popts["children"] = [(arrow[0][0], {**arrow[0][1], "side": "right"}),
+                             (label[0][0], {**label[0][1], "side": "left"})]
+        style.layout("TMenubutton", [(button, {**bopts, "children": [(padding, popts)]})])
+    except (tk.TclError, ValueError, KeyError, TypeError):
+        pass                                   # another theme's layout: left as it is
 
 
 def _tune_fonts(root: tk.Misc) -> None:

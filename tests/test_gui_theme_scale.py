@@ -125,3 +125,20 @@ def test_scaled_scroll_bars_still_scroll_and_check_boxes_still_tick(parts):
     assert p.text.yview()[0] > after_arrow    # a click in the trough pages on
     p.check.invoke()
     assert p.check.instate(["selected"])
+
+
+@pytest.mark.parametrize("dpi", [96, 192])
+def test_a_menu_buttons_arrow_is_beside_its_label_not_over_it(parts, dpi):
+    """The Alerts button: its arrow was drawn over the last letter (the label took the whole width)."""
+    from tkinter import font as tkfont
+    p = parts(dpi)
+    button = ttk.Menubutton(p.root, text="Alertas")
+    button.pack()
+    p.settle()
+    y = button.winfo_height() // 2
+    where = [button.identify(x, y) for x in range(button.winfo_width())]
+    arrow = [x for x, e in enumerate(where) if e.endswith("Menubutton.indicator")]
+    label = [x for x, e in enumerate(where) if e.split(".")[-1] == "label"]
+    text = tkfont.nametofont(str(ttk.Style(p.root).lookup("TMenubutton", "font") or "TkDefaultFont"))
+    assert arrow and label and min(arrow) > max(label)
+    assert len(label) >= text.measure("Alertas")          # the whole word has room left of the arrow

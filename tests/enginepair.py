@@ -36,8 +36,9 @@ def kind(data: bytes) -> wire.PacketType | None:
         return None
 
 
-# For tests about delivery rather than rates: no member's rate gets in the way.
-UNLIMITED = Limits(line_rate=1e9, line_burst=10**9)
+# For tests about delivery rather than rates: no member's line rate, nor the handshake
+# rate (a room whose members all join at one instant), gets in the way.
+UNLIMITED = Limits(line_rate=1e9, line_burst=10**9, handshake_rate=1e9, handshake_burst=10**9)
 
 
 class Room:

@@ -7,6 +7,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 import types
 
 import pytest
@@ -573,3 +574,46 @@ def test_the_number_survives_a_restart_without_being_written_each_turn(tmp_path)
         assert s.last_seq() == 7
     finally:
         s.close()
+
+
+# --- the WAL is checkpointed aside (udpnet/checkpointer.py) --------------------------------------
+
+def _line(seq: int) -> StoredLine:
+    return StoredLine(seq, 1000.0 + seq, "ana", f"line {seq} of the room, a typical chat line", 0, b"", 0)
+
+
+def test_a_turns_commit_never_checkpoints_the_wal(tmp_path):
+    """SQLite's own checkpoint ran inside the commit that took the log past 1,000 pages:
+    on the socket thread, 10-13 ms every ~500 lines. The store's connection must not."""
+    s = HistoryStore.open(tmp_path, now=1000.0)
+    try:
+        assert s._conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+        s._checkpointer.close()                        # nobody checkpoints now
+        page = s._conn.execute("PRAGMA page_size").fetchone()[0]
+        for seq in range(1, 1201):                     # a turn each: at least a page each
+            assert s.append([_line(seq)])
+        assert os.path.getsize(tmp_path / (history.DB_NAME + "-wal")) > 1100 * page
+    finally:
+        s.close()
+
+
+def test_a_thread_checkpoints_soon_after_lines_come_and_stops_with_the_store(tmp_path, monkeypatch):
+    monkeypatch.setattr(history.Checkpointer.__init__, "__defaults__", (0.05,))     # every 50 ms
+    s = HistoryStore.open(tmp_path, now=1000.0)
+    cp = s._checkpointer
+    assert cp.runs == 0
+    for seq in range(1, 51):
+        s.append([_line(seq)])
+    deadline = time.monotonic() + 10
+    while not (cp.runs and cp.last[1] == cp.last[2] > 0) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert cp.runs >= 1 and cp.last[0] == 0 and cp.last[1] == cp.last[2] > 0     # every frame copied
+    runs = cp.runs
+    time.sleep(0.3)
+    assert cp.runs == runs                             # nothing new said: no checkpoint
+    s.close()
+    assert not cp._thread.is_alive()
+    assert not (tmp_path / (history.DB_NAME + "-wal")).exists()       # the last close cleaned up
+    reopened = HistoryStore.open(tmp_path, now=1001.0)
+    assert reopened.last_seq() == 50
+    reopened.close()

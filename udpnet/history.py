@@ -25,6 +25,8 @@ import time
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+
+from udpnet.checkpointer import Checkpointer    # absolute: tests load this file alone, as on Windows
 from typing import IO, Iterable, Union
 
 __all__ = ["HistoryStore", "StoredLine", "StoredPrivate", "HistoryError", "HistoryInUse",
@@ -224,6 +226,7 @@ class HistoryStore:
             "SELECT (SELECT count(*) FROM fts_pending) + (SELECT count(*) FROM lines"
             " WHERE seq > (SELECT fts_upto FROM room))").fetchone()[0] if fts else 0
         self.closed = False
+        self._checkpointer: Checkpointer | None = None     # a file's: see udpnet/checkpointer.py
         # The room row's last_seq is written only when lines are forgotten (so numbering never
         # rewinds) and at close: a turn's transaction then writes one page fewer.
         row = conn.execute("SELECT room_id, max(last_seq, (SELECT ifnull(max(seq), 0) FROM lines))"
@@ -268,6 +271,8 @@ class HistoryStore:
             _create(conn, fts, now)
             store = cls(conn, lock, path, keep_days=keep_days, fts=fts, notice=notice)
             store.index_pending()           # lines a previous run left waiting: before the room starts
+            conn.execute("PRAGMA wal_autocheckpoint=0")    # done aside, never in a turn's commit
+            store._checkpointer = Checkpointer(path)
             return store
         except BaseException:
             _unlock(lock)
@@ -290,6 +295,8 @@ class HistoryStore:
         if self.closed:
             return
         self.closed = True
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         try:
             with _transaction(self._conn):
                 self._conn.execute("UPDATE room SET last_seq = max(last_seq, ?)", (self._last_seq,))
@@ -365,6 +372,8 @@ class HistoryStore:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
+            if self._checkpointer is not None:
+                self._checkpointer.nudge()
         except _OUR_BUGS:
             raise
         except sqlite3.DatabaseError:

@@ -289,11 +289,40 @@ def test_packaged_client_joins_a_locked_room_with_its_passphrase_only(built, hom
         srv.expect(r"^ann: olá, sala trancada$")
         ann.send("exit")
         assert ann.wait() == 0
+        workers = _spake2_workers(srv.p.pid)
+        if sys.platform.startswith("linux"):      # the program started as its own SPAKE2 worker, not a 2nd server
+            assert len(workers) == 1, workers
         srv.send("exit")
         assert srv.wait() == 0
+        deadline = time.monotonic() + 10
+        while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(_alive(pid) for pid in workers)      # and it ended with the server
     finally:
         for prog in started:
             prog.kill()
+
+
+def _spake2_workers(root: int) -> list[int]:
+    """Processes below ``root`` started by multiprocessing's spawn (Linux: read from /proc)."""
+    if not sys.platform.startswith("linux"):
+        return []
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        for task in Path(f"/proc/{pid}/task").glob("*"):
+            for child in (task / "children").read_text().split():
+                todo.append(int(child))
+                if "--multiprocessing-fork" in Path(f"/proc/{child}/cmdline").read_bytes().decode(errors="replace"):
+                    found.append(int(child))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 @pytest.mark.packaging

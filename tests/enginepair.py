@@ -36,6 +36,13 @@ def kind(data: bytes) -> wire.PacketType | None:
         return None
 
 
+def steady(randbytes: Callable[[int], bytes]) -> Callable[[int], bytes]:
+    """``randbytes`` whose 2-byte draws are zero: a client's HELLO retries without their
+    jitter (udpcore/joining.py), for tests of exact retry times. Every other draw, and
+    their order, is ``randbytes``'s own."""
+    return lambda n: bytes(2) if n == 2 else randbytes(n)
+
+
 # For tests about delivery rather than rates: no member's line rate, nor the handshake
 # rate (a room whose members all join at one instant), gets in the way.
 UNLIMITED = Limits(line_rate=1e9, line_burst=10**9, handshake_rate=1e9, handshake_burst=10**9)
@@ -53,7 +60,7 @@ class Room:
 
     def add(self, name: str, port: int | None = None, connect: bool = True) -> ClientEngine:
         addr = ("127.0.0.1", port or 40000 + len(self.clients))
-        c = ClientEngine(name, SERVER, self.now, randbytes=self.rng.randbytes)
+        c = ClientEngine(name, SERVER, self.now, randbytes=steady(self.rng.randbytes))
         self.clients[addr] = c
         if connect:
             c.connect(self.now)

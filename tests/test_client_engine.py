@@ -4,6 +4,7 @@ leaving in every state. Fake clock, no sockets."""
 from __future__ import annotations
 
 import random
+import secrets
 
 import pytest
 
@@ -21,7 +22,7 @@ from udpcore.peer import KEEPALIVE, SERVER_TIMEOUT, Peer
 from udpcore.protection import SessionKeys, Side
 from udpcore.reliable import MAX_REASSEMBLY
 from udpcore.sealing import Seal
-from tests.enginepair import SERVER, drain
+from tests.enginepair import SERVER, drain, steady
 from tests.sealed import ScriptKeys, is_sealed
 
 pytestmark = pytest.mark.timeout(10)
@@ -37,7 +38,7 @@ class FakeServer:
 
     def __init__(self, name: str = "alice", now: float = 100.0, passphrase: str = "") -> None:
         self.now = now
-        self.c = ClientEngine(name, SERVER, now, randbytes=random.Random(5).randbytes, passphrase=passphrase)
+        self.c = ClientEngine(name, SERVER, now, randbytes=steady(random.Random(5).randbytes), passphrase=passphrase)
         self.keys: ScriptKeys | None = None
         self.peer: Peer | None = None
         self.origins: list[m.Origin] = []
@@ -112,7 +113,7 @@ def joined(name: str = "alice") -> FakeServer:
 
 
 def test_an_idle_client_has_no_timer_and_a_connecting_one_says_hello_at_once():
-    c = ClientEngine("alice", SERVER, 0.0)
+    c = ClientEngine("alice", SERVER, 0.0, randbytes=steady(secrets.token_bytes))
     assert c.get_timer() is None
     c.connect(5.0)
     assert c.get_timer() == 5.0
@@ -121,7 +122,7 @@ def test_an_idle_client_has_no_timer_and_a_connecting_one_says_hello_at_once():
 
 
 def test_hello_retries_back_off_from_250_ms_to_2_s():
-    c = ClientEngine("alice", SERVER, 0.0)
+    c = ClientEngine("alice", SERVER, 0.0, randbytes=steady(secrets.token_bytes))
     c.connect(0.0)
     sent_at = []
     t = 0.0
@@ -227,7 +228,7 @@ def test_a_line_of_8192_bytes_goes_and_8193_is_refused_after_cleaning():
 
 
 def test_a_thousand_lines_wait_for_the_join_and_the_next_is_refused():
-    c = ClientEngine("alice", SERVER, 0.0)
+    c = ClientEngine("alice", SERVER, 0.0, randbytes=steady(secrets.token_bytes))
     c.connect(0.0)
     for i in range(MAX_QUEUED):
         c.say(str(i))
@@ -615,7 +616,7 @@ def test_a_resume_hello_backs_off_from_half_a_second_to_five():
 
 
 def test_an_idle_client_sends_nothing_whatever_arrives():
-    c = ClientEngine("alice", SERVER, 0.0)
+    c = ClientEngine("alice", SERVER, 0.0, randbytes=steady(secrets.token_bytes))
     c.receive_datagram(wire.encode(wire.Data(SID, 0, 0, 0, 0, 0, 0, b"\x04")), SERVER, 0.0)
     assert c.datagrams_to_send(0.0) == [] and c.get_timer() is None and c.ignored == 1
 

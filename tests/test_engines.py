@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import pytest
 
+from collections import Counter
+
+from udpcore.limits import Limits
 from udpcore import events as ev
 from udpcore import InvalidName, LeaveReason, LineTooLong, NameTaken, NoSuchMember, name_problem, wire
 from chatfront.wording import explain, unreachable as explain_unreachable
@@ -569,3 +572,23 @@ def test_a_message_of_several_lines_reaches_members_whole_and_guests_indented():
     got = b"".join(room.raw_to[guest]).decode()
     assert "alice: first\n    | bob: fake\n" in got
     assert "\nbob: " not in got
+
+
+def test_a_class_of_150_joining_at_one_instant_all_get_in():
+    """Without the HELLO retries' jitter, every client tried again at the same instants
+    and each instant let in only the handshake burst (3): 21 of 150 joined, the other
+    129 gave up as if the server were unreachable."""
+    from udpcore.client import ClientEngine
+    from tests.enginepair import SERVER as AT
+    room = Room(5, limits=Limits(max_per_address=1000))
+    clients = []
+    for i in range(150):
+        c = ClientEngine(f"m{i}", AT, room.now, randbytes=room.rng.randbytes)     # jittered, as in use
+        room.clients[("127.0.0.1", 40000 + i)] = c
+        clients.append(c)
+    for c in clients:
+        c.connect(room.now)
+    room.advance(12.0, tick=0.02)
+    outcomes = Counter(type(e).__name__ for c in clients for e in drain(c)
+                       if isinstance(e, (ev.Connected, ev.Unreachable, ev.JoinRefused)))
+    assert outcomes == {"Connected": 150}

@@ -21,9 +21,11 @@ SID = b"S" * 8
 ROOM = "Sala 3"
 
 
-def joiner(passphrase: str = "") -> j.Joiner:
+def joiner(passphrase: str = "", jitter: int = 0) -> j.Joiner:
+    """Draws of 1, 2, 3... bytes each for nonces and keys; ``jitter`` (0-65535) for every
+    2-byte draw, the retry jitter's (0: none, so the retry gaps below are exact)."""
     n = iter(range(1, 100))
-    return j.Joiner(lambda k: bytes([next(n)]) * k, passphrase)
+    return j.Joiner(lambda k: jitter.to_bytes(2, "big") if k == 2 else bytes([next(n)]) * k, passphrase)
 
 
 def session_keys(seed: int = 5) -> SessionKeys:
@@ -363,3 +365,18 @@ def test_a_resumed_welcome_when_we_asked_nothing_back_is_refused():
     with pytest.raises(HandshakeError):
         x.keys_for(wire.Welcome(h.nonce, SID, "alice", resumed=True,
                                 confirm=server_resume_proof(keys, SID, h.nonce, b"T")))
+
+
+def test_retries_are_jittered_from_one_to_one_and_a_half_times_never_sooner():
+    """Clients that all started at one instant must not retry at one instant: the
+    handshake burst lets only a few in per instant, and the rest gave up."""
+    for jitter, factor in ((0, 1.0), (32768, 1.25), (65535, 1.5 - 0.5 / 65536)):
+        x = joiner(jitter=jitter)
+        x.start(0.0)
+        gaps, t = [], 0.0
+        for _ in range(5):
+            x.hello("a", t, False)
+            gaps.append(x.due - t)
+            t = x.due
+        assert gaps == pytest.approx([b * factor for b in (0.25, 0.5, 1.0, 2.0, 2.0)], abs=1e-12), jitter
+    assert min(gaps) >= wire.HELLO_FIRST_RETRY          # the server's RTT sample relies on it

@@ -197,3 +197,53 @@ def test_a_job_agrees_with_the_client_on_the_right_passphrase_only():
         client = RoomPake(Side.CLIENT, theirs, "Sala 3", b"n" * 8, b"t" * 8)
         message, key = run_pake_job(PakeJob(1, PASS, "Sala 3", b"n" * 8, b"t" * 8, client.message))
         assert message[:1] == b"B" and (client.finish(message) == key) is agree
+
+
+def _join_through_a_job(seed: int = 11) -> tuple[Room, ClientEngine]:
+    room = _room()
+    room.rng.seed(seed)
+    c = _client(room, "alice", PASS, 41000)
+    room.settle()
+    assert _run_jobs(room) == 1
+    room.settle()
+    return room, c
+
+
+def test_a_joined_member_keeps_the_handshakes_round_trip_and_gets_its_attempt_back():
+    room = _room()
+    c = _client(room, "alice", PASS, 41000)
+    room.now += 0.01
+    room.step()                                   # HELLO -> CHALLENGE
+    room.now += 0.02
+    room.step()                                   # HELLO with the token: its run goes out, 20 ms after
+    guesses = room.server._pending._guesses["127.0.0.1"]
+    spent = guesses.tokens
+    assert _run_jobs(room) == 1
+    room.settle()
+    assert any(isinstance(e, ev.Connected) for e in drain(c))
+    mem = room.server._roster.named("alice")
+    assert mem.peer.channel.rtt.srtt == pytest.approx(0.02, abs=0.005)     # the judged round trip, kept
+    assert guesses.tokens == pytest.approx(spent + 1.0)                      # a locked join that confirmed
+
+
+def test_the_welcome_comes_from_the_engines_own_randomness():
+    """The server's key share is drawn from the engine's randbytes, as in the inline run."""
+    def welcome() -> tuple[bytes, bytes]:
+        w = next(decode(d) for d, _ in _join_through_a_job()[0].sent_by_server if kind(d) is PacketType.WELCOME)
+        return w.session, w.public                  # (SPAKE2 draws its own scalar: its message differs)
+    assert welcome() == welcome()
+
+
+def test_every_late_or_unusable_answer_is_counted():
+    room = _room()
+    for port in (41000, 41001):
+        _client(room, f"m{port}", PASS, port, host=f"127.0.0.{port - 40999}")
+    room.settle()
+    jobs = room.server.take_pake_jobs()
+    assert len(jobs) == 2
+    for job in jobs:
+        room.server.pake_done(job.ticket, None, room.now)
+    assert room.server.counters["bad_handshake"] == 2
+    for job in jobs:
+        room.server.pake_done(job.ticket, run_pake_job(job), room.now)
+    assert room.server.counters["pake_late"] == 2

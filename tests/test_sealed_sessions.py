@@ -10,6 +10,7 @@ way to test a guess offline.
 """
 from __future__ import annotations
 
+import secrets
 import time
 
 import pytest
@@ -21,7 +22,7 @@ from udpcore.pake import RoomPake
 from udpcore.protection import Binding, SessionKeys, Side
 from udpcore.sealing import is_sealed
 from udpnet import start_client, start_server
-from tests.enginepair import SERVER, UNLIMITED, Room, drain
+from tests.enginepair import SERVER, UNLIMITED, Room, drain, steady
 from tests.eventlog import Log, wait_until
 from tests.impairment import ImpairmentProxy
 
@@ -226,7 +227,7 @@ def _locked_room(passphrase: str = "correct horse") -> Room:
 
 def _join(room: Room, name: str, passphrase: str, port: int) -> ClientEngine:
     addr = ("127.0.0.1", port)
-    c = ClientEngine(name, SERVER, room.now, randbytes=room.rng.randbytes, passphrase=passphrase)
+    c = ClientEngine(name, SERVER, room.now, randbytes=steady(room.rng.randbytes), passphrase=passphrase)
     room.clients[addr] = c
     c.connect(room.now)
     room.advance(1.0)
@@ -269,7 +270,7 @@ def test_online_guessing_is_limited_per_address_and_a_right_guess_gives_its_atte
     assert errors[:lim.guess_burst] == [WrongPassphrase("Sala 3")] * lim.guess_burst
     assert all(isinstance(e, TooManyGuesses) and 1 <= e.wait <= 1 / lim.guess_rate for e in errors[lim.guess_burst:])
     assert room.server.counters["guesses_limited"] == 2
-    other = ClientEngine("alice", SERVER, room.now, randbytes=room.rng.randbytes, passphrase="correct horse")
+    other = ClientEngine("alice", SERVER, room.now, randbytes=steady(room.rng.randbytes), passphrase="correct horse")
     room.clients[("127.0.0.2", 41000)] = other                         # another address is not held back
     other.connect(room.now)
     room.advance(1.0)
@@ -354,7 +355,7 @@ def test_a_slow_server_answering_two_challenges_still_lets_the_right_passphrase_
     both; the server's WELCOME answers one of them, and must still check out."""
     from udpcore import ServerEngine
     s = ServerEngine(0.0, passphrase="tulipa", room="Sala 3", limits=UNLIMITED)
-    c = ClientEngine("ana", SERVER, 0.0, passphrase="tulipa")
+    c = ClientEngine("ana", SERVER, 0.0, passphrase="tulipa", randbytes=steady(secrets.token_bytes))
     me = ("127.0.0.1", 41000)
     c.connect(0.0)
 
@@ -387,7 +388,7 @@ def test_retries_held_back_by_the_handshake_rate_use_up_no_passphrase_attempts()
                                   line_rate=1e9, line_burst=10**9), passphrase="tulipa", room="Sala 3")
     clients = []
     for i in range(4):                      # four people behind one address, joining at once
-        c = ClientEngine(f"p{i}", SERVER, room.now, randbytes=room.rng.randbytes, passphrase="tulipa")
+        c = ClientEngine(f"p{i}", SERVER, room.now, randbytes=steady(room.rng.randbytes), passphrase="tulipa")
         room.clients[("127.0.0.1", 41000 + i)] = c
         c.connect(room.now)
         clients.append(c)

@@ -62,7 +62,11 @@ class Joiner:
         if self.due is None or now < self.due:
             return None
         self._sent.append(now)                 # its answer times the path if it went once
-        self.due = now + self._retry
+        # Jittered, 1-1.5x (never sooner: the server times the path by it, HELLO_FIRST_RETRY):
+        # a class whose clients all try again at the same instants (150 joining at once,
+        # a server restarted under them) got only the handshake burst in per instant,
+        # and most of them gave up as if the server were unreachable.
+        self.due = now + self._retry * (1.0 + int.from_bytes(self._randbytes(2), "big") / 131072)
         self._retry = min(RECONNECT_MAX_RETRY if reconnecting else HELLO_MAX_RETRY, self._retry * 2)
         assert self.keying is not None
         return encode(Hello(self.nonce, name, self.token, self._proof, self.keying.share.public, self._pake))

@@ -142,8 +142,10 @@ def test_resume_proofs_differ_by_side_nonce_and_token():
     assert len(proofs) == 5 and all(len(p) == 32 for p in proofs)
 
 
-def test_beyond_the_handshake_rate_a_hello_is_dropped_before_it_is_judged():
+def test_beyond_the_handshake_rate_and_its_queue_a_hello_is_dropped_before_it_is_judged(monkeypatch):
     from udpcore import ServerEngine, wire
+    from udpcore import pending as pending_module
+    monkeypatch.setattr(pending_module, "HELD_MAX", 0)       # no queue: what a full one does
     s = ServerEngine(0.0, limits=Limits(handshake_rate=0.1, handshake_burst=1))
     key = KeyShare.generate().public
 
@@ -196,3 +198,60 @@ def test_the_client_keeps_the_spake2_sides_of_its_last_four_tokens_only():
     sk = welcome(tokens[1])                    # the oldest token still kept: its WELCOME checks
     keys, token = client.welcomed_any(sk.public, sk.pake, sk.confirm, b"n" * 8, b"s" * 8)
     assert token == tokens[1] and keys.c2s == sk.keys.c2s
+
+
+
+# --- HELLOs held for the handshake rate, answered in turn -----------------------------------
+
+def test_held_hellos_go_on_in_arrival_order_as_the_rate_allows_and_keep_their_place():
+    joins = PendingJoins(Limits(handshake_rate=10.0, handshake_burst=1), 0.0)
+    assert joins.room_for(A, False, 0.0) is None                  # the burst is spent
+    b, c = ("127.0.0.2", 1), ("127.0.0.3", 1)
+    assert joins.hold(A, "a", 0.0) and joins.hold(b, "b", 0.01) and joins.hold(c, "c", 0.02)
+    assert joins.hold(A, "a again", 0.03)                         # asked again: same place
+    assert joins.next_release(False) == pytest.approx(0.1)         # one token every 1/rate s
+    assert joins.release(0.099, False) == []
+    assert joins.release(0.1, False) == [(A, "a again")]
+    joins.room_for(A, False, 0.1)                                 # what the handshake takes
+    assert joins.release(0.3, False) == [(b, "b"), (c, "c")][:1]   # the burst (1) caps a release
+    assert list(joins.held) == [c]
+
+
+def test_the_queue_is_capped_and_a_held_hello_is_forgotten_after_hold_for(monkeypatch):
+    from udpcore import pending as pending_module
+    monkeypatch.setattr(pending_module, "HELD_MAX", 2)
+    joins = PendingJoins(Limits(handshake_rate=1.0, handshake_burst=1), 0.0)
+    joins.room_for(A, False, 0.0)
+    assert joins.hold(("127.0.0.1", 1), 1, 0.0) and joins.hold(("127.0.0.1", 2), 2, 0.0)
+    assert not joins.may_hold() and not joins.hold(("127.0.0.1", 3), 3, 0.0)
+    assert joins.hold(("127.0.0.1", 2), 2, 1.0)                   # one already held may refresh
+    assert joins.release(pending_module.HOLD_FOR - 0.01, False) == [(("127.0.0.1", 1), 1)]
+    assert joins.release(pending_module.HOLD_FOR, False) == []     # its deadline came from the first hold
+    assert not joins.held
+
+
+def test_a_locked_room_releases_only_when_a_spake2_run_may_go_too():
+    joins = PendingJoins(Limits(handshake_rate=100.0, handshake_burst=10, locked_handshake_rate=1.0), 0.0)
+    assert joins.room_for(A, True, 0.0) is None and joins.room_for(A, True, 0.0) is None   # PAKE_BURST
+    assert joins.room_for(A, True, 0.0) == "handshake_limited"
+    agreements = joins._agreements.tokens
+    assert agreements == pytest.approx(8.0)                       # the refused one took no agreement
+    joins.hold(A, "x", 0.0)
+    assert joins.next_release(True) == pytest.approx(1.0) and joins.next_release(False) == pytest.approx(0.0)
+    assert joins.release(0.5, True) == [] and joins.release(1.0, True) == [(A, "x")]
+
+
+def test_a_server_answers_a_held_hello_on_its_own_timer():
+    from udpcore import ServerEngine, wire
+    s = ServerEngine(0.0, limits=Limits(handshake_rate=2.0, handshake_burst=1))
+    key = KeyShare.generate().public
+    for port, name in ((5000, "ana"), (5001, "bia")):
+        addr = ("127.0.0.1", port)
+        s.receive_datagram(wire.encode(Hello(bytes([port % 256]) * 8, name, s._gate.tokens.mint(addr, 0.0), b"", key)),
+                           addr, 0.0)
+    first = [wire.decode(d) for d, _ in s.datagrams_to_send(0.0)]
+    assert [type(p) for p in first] == [wire.Welcome] and s.counters["handshake_held"] == 1
+    assert s.get_timer() == pytest.approx(0.5)                    # bia's turn, not the next sweep
+    s.handle_timer(0.5)
+    later = [(wire.decode(d), a) for d, a in s.datagrams_to_send(0.5)]
+    assert [(type(p), a) for p, a in later] == [(wire.Welcome, ("127.0.0.1", 5001))]

@@ -396,7 +396,7 @@ def test_retries_held_back_by_the_handshake_rate_use_up_no_passphrase_attempts()
     got = {c.name: [type(e).__name__ for e in drain(c) if isinstance(e, (ev.Connected, ev.JoinRefused))]
            for c in clients}
     assert got == {f"p{i}": ["Connected"] for i in range(4)}
-    assert room.server.counters["handshake_limited"] > 0 and room.server.counters["guesses_limited"] == 0
+    assert room.server.counters["handshake_held"] > 0 and room.server.counters["guesses_limited"] == 0
 
 
 def test_packet_numbers_past_16_bits_and_empty_and_largest_plaintexts_open():

@@ -111,6 +111,9 @@ class Admission:
             return                               # sent again while its SPAKE2 runs: answered when done
         why = "pending_full" if locked and self.defer_pake and desk.full(addr) else \
             self._pending.room_for(addr, locked, now)
+        if why == "handshake_limited" and self._pending.hold(addr, (h, v), now):
+            self.counters["handshake_held"] += 1
+            return                               # answered in turn, as the rate allows
         if why is not None:
             self.counters[why] += 1              # no answer: the client asks again
             return
@@ -131,6 +134,12 @@ class Admission:
             self.counters["bad_handshake"] += 1
             return
         self._welcome(h, addr, now, v.rtt, locked, sid, sk)
+
+    def _release_held(self, now: float) -> None:
+        """The HELLOs held for the handshake rate whose turn has come."""
+        for addr, (h, v) in self._pending.release(now, bool(self.passphrase)):      # type: ignore[misc]
+            if self.closing_deadline is None:
+                self._handshake(h, addr, now, v)
 
     def _new_session_id(self) -> bytes:
         sid = self._randbytes(8)

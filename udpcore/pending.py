@@ -21,6 +21,8 @@ Addr = tuple[str, int]
 PENDING_LIFETIME = 10.0     # the client's whole handshake gets CONNECT_TIMEOUT; after that it is gone
 PAKE_BURST = 2              # SPAKE2 runs at once, whatever the rate
 GUESS_HOSTS = 1024          # addresses whose attempts are tracked at once; beyond, locked joins wait
+HELD_MAX = 64               # validated HELLOs waiting for the handshake rate, in arrival order...
+HOLD_FOR = 5.0              # ...each at most this long (its client keeps asking meanwhile)
 
 
 class Pending(NamedTuple):
@@ -42,6 +44,11 @@ class PendingJoins:
         # burst of them delays members' lines by ~20 ms, not by a whole second's worth.
         self._pakes = TokenBucket(limits.locked_handshake_rate, PAKE_BURST, now)
         self._guesses: dict[str, TokenBucket] = {}
+        # HELLOs that came while no key agreement could run: answered in turn as the
+        # rate allows, instead of dropped. Dropped, each client tried again on its own
+        # backoff while the bucket, capped at its burst, filled and overflowed between
+        # tries: 150 joining at once took ~10 s to get in at 50 a second.
+        self.held: dict[Addr, tuple[object, float]] = {}
 
     def __len__(self) -> int:
         return len(self.by_addr)
@@ -54,16 +61,53 @@ class PendingJoins:
         taken), else the counter that says why not."""
         if addr not in self.by_addr and len(self.by_addr) >= self.limits.max_pending:
             return "pending_full"
+        if locked and not _has_token(self._pakes, now):     # looked at first: no agreement wasted
+            return "handshake_limited"
         if self._agreements.take(now):
             return "handshake_limited"
-        if locked and self._pakes.take(now):
-            return "handshake_limited"
+        if locked:
+            self._pakes.take(now)
         return None
 
     def may_agree(self, now: float) -> bool:
         """Is a key agreement allowed now? (Looks only; :meth:`room_for` takes it.)"""
-        b = self._agreements
-        return min(b.burst, b.tokens + max(0.0, now - b.stamp) * b.rate) >= 1.0
+        return _has_token(self._agreements, now)
+
+    def hold(self, addr: Addr, item: object, now: float) -> bool:
+        """Keep ``item`` (a judged HELLO) until a key agreement may run for it; False
+        when the queue is full. Asked again, an address keeps its place."""
+        if addr not in self.held and len(self.held) >= HELD_MAX:
+            return False
+        self.held[addr] = (item, self.held[addr][1] if addr in self.held else now + HOLD_FOR)
+        return True
+
+    def may_hold(self) -> bool:
+        return len(self.held) < HELD_MAX
+
+    def next_release(self, locked: bool) -> float | None:
+        """When the next held HELLO may go on (None: none held); in a locked room
+        it also waits for a SPAKE2 run."""
+        if not self.held:
+            return None
+        at = _token_at(self._agreements)
+        return max(at, _token_at(self._pakes)) if locked else at
+
+    def release(self, now: float, locked: bool) -> list[tuple[Addr, object]]:
+        """The held HELLOs a key agreement (and in a locked room a SPAKE2 run) may
+        now run for, oldest first (their ``room_for`` takes it); the ones held too
+        long are forgotten."""
+        free = _tokens(self._agreements, now)
+        if locked:
+            free = min(free, _tokens(self._pakes, now))
+        out: list[tuple[Addr, object]] = []
+        for addr in list(self.held):
+            item, until = self.held[addr]
+            if now >= until:
+                del self.held[addr]
+            elif len(out) < free:
+                del self.held[addr]
+                out.append((addr, item))
+        return out
 
     def guess_wait(self, host: str, now: float) -> float:
         """Seconds before ``host`` may try a passphrase again; 0.0 takes one attempt."""
@@ -101,3 +145,17 @@ class PendingJoins:
         for host in [h for h, b in self._guesses.items() if b.tokens + (now - b.stamp) * b.rate >= b.burst]:
             del self._guesses[host]
         return len(gone)
+
+
+def _tokens(b: TokenBucket, now: float) -> int:
+    """Whole tokens ``b`` holds at ``now`` (looks only)."""
+    return int(min(b.burst, b.tokens + max(0.0, now - b.stamp) * b.rate))
+
+
+def _has_token(b: TokenBucket, now: float) -> bool:
+    return min(b.burst, b.tokens + max(0.0, now - b.stamp) * b.rate) >= 1.0
+
+
+def _token_at(b: TokenBucket) -> float:
+    """When ``b`` next holds a whole token."""
+    return b.stamp + max(0.0, (1.0 - b.tokens) / b.rate)

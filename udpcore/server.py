@@ -139,7 +139,8 @@ class ServerEngine(OperatorActions, PastService, Admission):
         run: dropped before it is decoded (~1 µs instead of ~8), so a flood of them
         beyond the limit costs the server as little as it can. Anything malformed
         is left to the decoder."""
-        if len(data) < 15 or data[13] != 0 or self._pending.may_agree(now):
+        pending = self._pending
+        if len(data) < 15 or data[13] != 0 or pending.may_agree(now) or pending.may_hold():
             return False
         return data[14] != 0                 # the token's length: a token is there
 
@@ -189,9 +190,15 @@ class ServerEngine(OperatorActions, PastService, Admission):
             p = self._parting.next_at()
             if p is not None and p < t:
                 t = p
+        if self._pending.held:
+            h = self._pending.next_release(bool(self.passphrase))
+            if h is not None and h < t:
+                t = h
         return t
 
     def handle_timer(self, now: float) -> None:
+        if self._pending.held:
+            self._release_held(now)
         sessions = self._by_sid
         for mem in self._timers.due(now):
             if mem.peer is None or sessions.get(mem.peer.session) is not mem:

@@ -255,3 +255,26 @@ def test_a_server_answers_a_held_hello_on_its_own_timer():
     s.handle_timer(0.5)
     later = [(wire.decode(d), a) for d, a in s.datagrams_to_send(0.5)]
     assert [(type(p), a) for p, a in later] == [(wire.Welcome, ("127.0.0.1", 5001))]
+
+
+def test_a_locked_rooms_flood_is_dropped_before_it_is_decoded_once_spake2_runs_are_spent(monkeypatch):
+    """The SPAKE2 rate, not the key agreements', holds a locked room's flood back: with
+    agreements to spare, every HELLO of it was decoded and judged (~50 µs each)."""
+    from udpcore import ServerEngine, wire
+    from udpcore import pending as pending_module
+    from udpcore.pake import RoomPake
+    monkeypatch.setattr(pending_module, "HELD_MAX", 0)
+    s = ServerEngine(0.0, passphrase="tulipa", room="Sala 3",
+                     limits=Limits(handshake_rate=100.0, handshake_burst=10, locked_handshake_rate=0.1))
+    key = KeyShare.generate().public
+
+    def hello(port: int, name: str) -> list:
+        addr = ("127.0.0.1", port)
+        nonce, tok = bytes([port % 256]) * 8, s._gate.tokens.mint(addr, 0.0)
+        pake = RoomPake(Side.CLIENT, "tulipa", "Sala 3", nonce, tok).message
+        s.receive_datagram(wire.encode(Hello(nonce, name, tok, b"", key, pake)), addr, 0.0)
+        return [wire.decode(d) for d, _ in s.datagrams_to_send(0.0)]
+    assert [type(p) for p in hello(5000, "ana") + hello(5001, "bia")] == [wire.Welcome] * 2   # PAKE_BURST
+    assert s._pending.may_agree(0.0)                      # key agreements to spare...
+    assert hello(5002, "a b") == []                       # ...yet not even refused: not decoded
+    assert s.counters["handshake_limited"] == 1

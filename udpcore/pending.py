@@ -73,6 +73,13 @@ class PendingJoins:
         """Is a key agreement allowed now? (Looks only; :meth:`room_for` takes it.)"""
         return _has_token(self._agreements, now)
 
+    def may_run(self, now: float, locked: bool) -> bool:
+        """May a new handshake run now: a key agreement, and in a locked room a SPAKE2
+        run too? (Looks only.) A locked room's flood is held back by the SPAKE2 rate,
+        with key agreements to spare: asking only for those let every HELLO of it be
+        decoded and judged."""
+        return _has_token(self._agreements, now) and (not locked or _has_token(self._pakes, now))
+
     def hold(self, addr: Addr, item: object, now: float) -> bool:
         """Keep ``item`` (a judged HELLO) until a key agreement may run for it; False
         when the queue is full. Asked again, an address keeps its place."""

@@ -140,7 +140,7 @@ class ServerEngine(OperatorActions, PastService, Admission):
         beyond the limit costs the server as little as it can. Anything malformed
         is left to the decoder."""
         pending = self._pending
-        if len(data) < 15 or data[13] != 0 or pending.may_agree(now) or pending.may_hold():
+        if len(data) < 15 or data[13] != 0 or pending.may_hold() or pending.may_run(now, bool(self.passphrase)):
             return False
         return data[14] != 0                 # the token's length: a token is there
 

@@ -278,3 +278,23 @@ def test_a_locked_rooms_flood_is_dropped_before_it_is_decoded_once_spake2_runs_a
     assert s._pending.may_agree(0.0)                      # key agreements to spare...
     assert hello(5002, "a b") == []                       # ...yet not even refused: not decoded
     assert s.counters["handshake_limited"] == 1
+
+
+def test_a_held_hello_whose_retry_got_in_first_is_not_answered_twice():
+    from udpcore import ServerEngine, wire
+    s = ServerEngine(0.0, limits=Limits(handshake_rate=2.0, handshake_burst=1))
+    key = KeyShare.generate().public
+    a, b = ("127.0.0.1", 5000), ("127.0.0.1", 5001)
+
+    def hello(addr, name: str, now: float) -> list:
+        s.receive_datagram(wire.encode(Hello(bytes([addr[1] % 256]) * 8, name, s._gate.tokens.mint(addr, 0.0), b"",
+                                             key)), addr, now)
+        return [wire.decode(d) for d, _ in s.datagrams_to_send(now)]
+    assert [type(p) for p in hello(a, "ana", 0.0)] == [wire.Welcome]
+    assert hello(b, "bia", 0.0) == [] and b in s._pending.held            # held for the rate
+    first = [p for p in hello(b, "bia", 0.5) if isinstance(p, wire.Welcome)]   # its retry, a token free
+    assert len(first) == 1 and b not in s._pending.held
+    session = s._pending.at(b).session
+    s.handle_timer(1.0)
+    assert [p for p in (wire.decode(d) for d, _ in s.datagrams_to_send(1.0)) if isinstance(p, wire.Welcome)] == []
+    assert s._pending.at(b).session == session                            # the first keys still stand

@@ -117,6 +117,8 @@ class Admission:
         if why is not None:
             self.counters[why] += 1              # no answer: the client asks again
             return
+        if self._pending.held:
+            self._pending.held.pop(addr, None)   # its retry got in first: not answered twice
         if locked:                               # an attempt is counted only when SPAKE2 will run
             wait = self._pending.guess_wait(addr[0], now)
             if wait:

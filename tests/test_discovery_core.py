@@ -170,7 +170,7 @@ def here(instance: bytes = b"i" * 8, room: str = "Sala 3", members: int = 2, non
     return d.encode_here(d.Here(nonce, instance, 5002, members, False, 1, room))
 
 
-@pytest.mark.parametrize("host,rank", [("192.168.1.4", 0), ("::ffff:10.0.0.1", 0), ("fd00::2", 1),
+@pytest.mark.parametrize("host,rank", [("192.0.2.4", 0), ("::ffff:192.0.2.1", 0), ("fd00::2", 1),
                                        ("fe80::1%eth0", 2), ("169.254.3.3", 2), ("127.0.0.1", 3), ("::1", 3),
                                        ("not an address", 4)])
 def test_address_rank(host, rank):
@@ -182,28 +182,28 @@ def test_a_room_heard_on_several_addresses_is_listed_once_at_the_best():
     assert rl.heard(here(), ("127.0.0.1", 5002), 0.0)
     assert rl.heard(here(), ("fe80::1%eth0", 5002), 0.0)
     assert rl.heard(here(), ("fd00::2", 5002, 0, 0), 0.0)
-    assert rl.heard(here(), ("10.0.0.2", 5002), 0.0)
+    assert rl.heard(here(), ("192.0.2.2", 5002), 0.0)
     assert not rl.heard(here(), ("127.0.0.1", 5002), 0.1)          # worse: nothing changed
-    assert not rl.heard(here(), ("10.0.0.3", 5002), 0.1)           # as good: the first one stays
+    assert not rl.heard(here(), ("192.0.2.3", 5002), 0.1)           # as good: the first one stays
     (room,) = rl.rooms
-    assert (room.name, room.label, room.members) == ("Sala 3", "10.0.0.2:5002", 2)
+    assert (room.name, room.label, room.members) == ("Sala 3", "192.0.2.2:5002", 2)
     assert rl.heard(here(members=3), ("127.0.0.1", 5002), 0.2)     # news from any address counts
-    assert rl.rooms[0].members == 3 and rl.rooms[0].label == "10.0.0.2:5002"
-    assert rl.heard(here(b"j" * 8, "sala 3"), ("::ffff:10.0.0.9", 5003), 0.0)
-    assert [r.label for r in rl.named("SALA 3")] == ["10.0.0.2:5002", "10.0.0.9:5003"]
+    assert rl.rooms[0].members == 3 and rl.rooms[0].label == "192.0.2.2:5002"
+    assert rl.heard(here(b"j" * 8, "sala 3"), ("::ffff:192.0.2.9", 5003), 0.0)
+    assert [r.label for r in rl.named("SALA 3")] == ["192.0.2.2:5002", "192.0.2.9:5003"]
 
 
 def test_answers_to_someone_else_and_junk_are_ignored():
     rl = d.RoomList(NONCE)
-    assert not rl.heard(here(nonce=b"x" * 8), ("10.0.0.2", 5002), 0.0)
-    assert not rl.heard(b"junk", ("10.0.0.2", 5002), 0.0)
-    assert not rl.heard(PROBE, ("10.0.0.2", 5002), 0.0)
+    assert not rl.heard(here(nonce=b"x" * 8), ("192.0.2.2", 5002), 0.0)
+    assert not rl.heard(b"junk", ("192.0.2.2", 5002), 0.0)
+    assert not rl.heard(PROBE, ("192.0.2.2", 5002), 0.0)
     assert rl.rooms == () and rl.ignored == 3
 
 
 def test_a_room_not_heard_for_a_while_is_forgotten():
     rl = d.RoomList(NONCE)
-    rl.heard(here(), ("10.0.0.2", 5002), 0.0)
+    rl.heard(here(), ("192.0.2.2", 5002), 0.0)
     assert not rl.forget(3.5, 3.5) and rl.rooms
     assert rl.forget(3.51, 3.5) and rl.rooms == ()
 

@@ -53,31 +53,28 @@ def test_nothing_is_sent_before_start_nor_before_it_is_due():
     assert x.hello("alice", 10.1, False) is None and x.due == 10.25
 
 
+def retry_gaps(x: j.Joiner, n: int, reconnecting: bool) -> tuple[list[float], list[bytes]]:
+    """Send ``n`` HELLOs, each when it is due: the gaps between them, and the HELLOs."""
+    gaps, sent, t = [], [], 0.0
+    for _ in range(n):
+        sent.append(x.hello("a", t, reconnecting))
+        gaps.append(x.due - t)
+        t = x.due
+    return gaps, sent
+
+
 def test_retries_double_up_to_their_cap():
     x = joiner()
     x.start(0.0)
-    gaps, t = [], 0.0
-    for _ in range(6):
-        x.hello("a", t, False)
-        gaps.append(x.due - t)
-        t = x.due
-    assert gaps == [0.25, 0.5, 1.0, 2.0, 2.0, 2.0]
+    assert retry_gaps(x, 6, False)[0] == [0.25, 0.5, 1.0, 2.0, 2.0, 2.0]
     y = joiner()
     y.start(0.0, resume=(SID, session_keys()))
-    gaps, t = [], 0.0
-    for _ in range(6):
-        assert wire.decode(y.hello("a", t, True)).resume == b""       # no token yet: no proof yet
-        gaps.append(y.due - t)
-        t = y.due
+    gaps, sent = retry_gaps(y, 6, True)
     assert gaps == [0.5, 1.0, 2.0, 4.0, 5.0, 5.0]
+    assert all(wire.decode(h).resume == b"" for h in sent)          # no token yet: no proof yet
     z = joiner()
     z.start(0.0)                                   # reconnecting afresh: 0.25 s doubling to 5 s
-    gaps, t = [], 0.0
-    for _ in range(7):
-        z.hello("a", t, True)
-        gaps.append(z.due - t)
-        t = z.due
-    assert gaps == [0.25, 0.5, 1.0, 2.0, 4.0, 5.0, 5.0]
+    assert retry_gaps(z, 7, True)[0] == [0.25, 0.5, 1.0, 2.0, 4.0, 5.0, 5.0]
 
 
 def test_a_challenge_is_answered_at_once_and_times_a_hello_that_went_once():
@@ -373,10 +370,6 @@ def test_retries_are_jittered_from_one_to_one_and_a_half_times_never_sooner():
     for jitter, factor in ((0, 1.0), (32768, 1.25), (65535, 1.5 - 0.5 / 65536)):
         x = joiner(jitter=jitter)
         x.start(0.0)
-        gaps, t = [], 0.0
-        for _ in range(5):
-            x.hello("a", t, False)
-            gaps.append(x.due - t)
-            t = x.due
+        gaps = retry_gaps(x, 5, False)[0]
         assert gaps == pytest.approx([b * factor for b in (0.25, 0.5, 1.0, 2.0, 2.0)], abs=1e-12), jitter
     assert min(gaps) >= wire.HELLO_FIRST_RETRY          # the server's RTT sample relies on it

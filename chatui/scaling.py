@@ -22,7 +22,7 @@ from __future__ import annotations
 import tkinter as tk
 from tkinter import font as tkfont
 from tkinter import ttk
-from typing import Callable
+from typing import Callable, TypeVar
 
 from . import settings
 
@@ -212,14 +212,22 @@ def _resource_manager(screen: str | None = None) -> str | None:
         return None
 
 
+T = TypeVar("T")
+
+
+def per_root(widget: tk.Misc, name: str, make: Callable[[tk.Misc], T]) -> T:
+    """The one ``make(root)`` of ``widget``'s interpreter, kept on its root as ``name``."""
+    root = widget._root()                       # type: ignore[attr-defined]
+    found = getattr(root, name, None)
+    if found is None:
+        found = make(root)
+        setattr(root, name, found)
+    return found
+
+
 def scaler(widget: tk.Misc) -> Scaler:
     """The interpreter's Scaler, made on first use."""
-    root = widget._root()                       # type: ignore[attr-defined]
-    found = getattr(root, "_lanchat_scaler", None)
-    if found is None:
-        found = Scaler(root)
-        root._lanchat_scaler = found            # type: ignore[attr-defined]
-    return found
+    return per_root(widget, "_lanchat_scaler", Scaler)
 
 
 def setup(root: tk.Tk) -> Scaler:

@@ -190,12 +190,8 @@ class ThemeScaler:
 
 
 def theme_scaler(root: tk.Misc) -> ThemeScaler:
-    top = root._root()                                     # type: ignore[attr-defined]
-    found = getattr(top, "_lanchat_theme_scaler", None)
-    if found is None:
-        found = ThemeScaler(top)
-        top._lanchat_theme_scaler = found                  # type: ignore[attr-defined]
-    return found
+    from .scaling import per_root
+    return per_root(root, "_lanchat_theme_scaler", ThemeScaler)
 
 
 def follow(root: tk.Misc) -> ThemeScaler:

@@ -20,8 +20,8 @@ pytestmark = pytest.mark.timeout(30)
 
 NONCE = bytes(range(1, 9))
 PROBE = d.encode_discover(NONCE)
-A = ("10.0.0.7", 40000)
-B = ("10.0.0.8", 40000)
+A = ("127.0.1.7", 40000)
+B = ("127.0.1.8", 40000)
 
 
 def answerer(now: float = 0.0, **limits) -> tuple[d.Answerer, Counter]:
@@ -80,7 +80,7 @@ def test_a_here_with_another_magic_version_or_type_is_refused(at, value):
     with pytest.raises(ProtocolError):
         d.decode_here(bytes(raw))
     rl = d.RoomList(NONCE)
-    assert not rl.heard(bytes(raw), ("10.0.0.2", 5002), 0.0) and rl.ignored == 1 and rl.rooms == ()
+    assert not rl.heard(bytes(raw), ("192.0.2.2", 5002), 0.0) and rl.ignored == 1 and rl.rooms == ()
 
 
 def test_the_port_and_count_fields_are_big_endian_on_the_wire():
@@ -95,25 +95,25 @@ def test_the_port_and_count_fields_are_big_endian_on_the_wire():
 
 def test_a_total_rate_below_one_a_second_still_answers_one_at_once_then_one_per_period():
     a, c = answerer(discovers_rate=0.5)                 # its bucket holds max(1, rate): one answer
-    assert answered(a, ("10.0.1.1", 1), 0.0)
-    assert not answered(a, ("10.0.1.2", 1), 0.0)
-    assert not answered(a, ("10.0.1.3", 1), 1.999)
-    assert answered(a, ("10.0.1.4", 1), 2.0)
+    assert answered(a, ("127.0.2.1", 1), 0.0)
+    assert not answered(a, ("127.0.2.2", 1), 0.0)
+    assert not answered(a, ("127.0.2.3", 1), 1.999)
+    assert answered(a, ("127.0.2.4", 1), 2.0)
     assert (c["discovered"], c["discover_limited"]) == (2, 2)
 
 
 def test_a_total_rate_between_one_and_two_holds_that_many_not_two():
     a, _c = answerer(discovers_rate=1.5)                # burst 1.5: one now, the next after 1/3 s
-    assert answered(a, ("10.0.1.1", 1), 0.0)
-    assert not answered(a, ("10.0.1.2", 1), 0.0)
-    assert not answered(a, ("10.0.1.3", 1), 0.33)
-    assert answered(a, ("10.0.1.4", 1), 0.34)
+    assert answered(a, ("127.0.2.1", 1), 0.0)
+    assert not answered(a, ("127.0.2.2", 1), 0.0)
+    assert not answered(a, ("127.0.2.3", 1), 0.33)
+    assert answered(a, ("127.0.2.4", 1), 0.34)
 
 
 def test_each_answer_and_each_drop_adds_one_to_its_counter():
     a, c = answerer(discover_hosts=1)
     assert answered(a, A, 0.0) and answered(a, A, 0.0) and answered(a, A, 0.0)
-    assert not answered(a, B, 0.0) and not answered(a, ("10.0.0.9", 1), 0.0)     # beyond the hosts cap
+    assert not answered(a, B, 0.0) and not answered(a, ("127.0.1.9", 1), 0.0)     # beyond the hosts cap
     assert c == Counter(discovered=3, discover_limited=2)
 
 
@@ -156,9 +156,9 @@ def test_an_engine_not_told_its_room_or_port_announces_an_empty_name_and_port_ze
 
 def test_a_room_is_forgotten_by_the_time_since_it_was_last_heard_not_since_zero():
     rl = d.RoomList(NONCE)
-    assert rl.heard(here(), ("10.0.0.2", 5002), 10.0)
-    assert rl.heard(here(b"j" * 8, "other"), ("10.0.0.3", 5002), 10.0)
-    assert not rl.heard(here(), ("10.0.0.2", 5002), 12.0)        # the same news: refreshed, not changed
+    assert rl.heard(here(), ("192.0.2.2", 5002), 10.0)
+    assert rl.heard(here(b"j" * 8, "other"), ("192.0.2.3", 5002), 10.0)
+    assert not rl.heard(here(), ("192.0.2.2", 5002), 12.0)        # the same news: refreshed, not changed
     assert not rl.forget(13.5, 3.5) and len(rl.rooms) == 2
     assert rl.forget(13.51, 3.5) and [r.name for r in rl.rooms] == ["Sala 3"]
     assert not rl.forget(15.5, 3.5)
@@ -167,20 +167,20 @@ def test_a_room_is_forgotten_by_the_time_since_it_was_last_heard_not_since_zero(
 
 def test_an_ipv4_mapped_source_is_kept_as_plain_ipv4():
     rl = d.RoomList(NONCE)
-    assert rl.heard(here(), ("::ffff:10.0.0.9", 5003, 0, 0), 0.0)
+    assert rl.heard(here(), ("::ffff:192.0.2.9", 5003, 0, 0), 0.0)
     (room,) = rl.rooms
-    assert (room.host, room.port, room.label) == ("10.0.0.9", 5003, "10.0.0.9:5003")
-    assert not rl.heard(here(), ("10.0.0.9", 5003), 0.1)           # the same address, written plainly
+    assert (room.host, room.port, room.label) == ("192.0.2.9", 5003, "192.0.2.9:5003")
+    assert not rl.heard(here(), ("192.0.2.9", 5003), 0.1)           # the same address, written plainly
     rl.heard(here(b"j" * 8), ("fd00::ffff:1", 5002, 0, 0), 0.0)   # ::ffff: inside, not mapped: as it is
-    assert {r.host for r in rl.rooms} == {"10.0.0.9", "fd00::ffff:1"}
+    assert {r.host for r in rl.rooms} == {"192.0.2.9", "fd00::ffff:1"}
 
 
 def test_rooms_are_listed_by_name_ignoring_case_then_by_address():
     rl = d.RoomList(NONCE)
-    for inst, name, host in [(b"1" * 8, "beta", "10.0.0.1"), (b"2" * 8, "Alpha", "10.0.0.3"),
-                             (b"3" * 8, "alpha", "10.0.0.2"), (b"4" * 8, "ALPHA", "[fd00::1]")]:
+    for inst, name, host in [(b"1" * 8, "beta", "192.0.2.1"), (b"2" * 8, "Alpha", "192.0.2.3"),
+                             (b"3" * 8, "alpha", "192.0.2.2"), (b"4" * 8, "ALPHA", "[fd00::1]")]:
         assert rl.heard(here(inst, name), (host.strip("[]"), 5002), 0.0)
     assert [(r.name, r.label) for r in rl.rooms] == [
-        ("alpha", "10.0.0.2:5002"), ("Alpha", "10.0.0.3:5002"), ("ALPHA", "[fd00::1]:5002"), ("beta", "10.0.0.1:5002")]
-    assert [r.label for r in rl.named("  aLpHa ")] == ["10.0.0.2:5002", "10.0.0.3:5002", "[fd00::1]:5002"]
+        ("alpha", "192.0.2.2:5002"), ("Alpha", "192.0.2.3:5002"), ("ALPHA", "[fd00::1]:5002"), ("beta", "192.0.2.1:5002")]
+    assert [r.label for r in rl.named("  aLpHa ")] == ["192.0.2.2:5002", "192.0.2.3:5002", "[fd00::1]:5002"]
     assert rl.named("alph") == [] and rl.named("alpha beta") == []

@@ -412,10 +412,10 @@ def test_lines_still_waiting_when_the_room_is_gone_for_good_get_a_cross(tk_root)
     from chatui.client_window import ClientApp
     from udpcore import events as ev
     made: list[Stand] = []
-    app = ClientApp(tk_root, tk_root._palette, "10.0.0.1:5002", "alice",
+    app = ClientApp(tk_root, tk_root._palette, "192.0.2.1:5002", "alice",
                     start=lambda s, n: made.append(Stand(s, n)) or made[-1])
     put = made[0].events.put
-    put(ev.Connected("alice", "10.0.0.1:5002", ("alice", "bob")))
+    put(ev.Connected("alice", "192.0.2.1:5002", ("alice", "bob")))
     put(ev.LinePending(1, "first"))
     pump(tk_root, lambda: app.view is not None and "first …" in history(app), what="pending")
     put(ev.LinePending(2, "second"))

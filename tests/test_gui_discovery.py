@@ -133,10 +133,10 @@ def test_in_the_smallest_window_the_list_shrinks_and_connect_stays_in_sight(tk_r
 
 def test_recent_servers_are_offered_in_the_server_field(tk_root, monkeypatch):
     from chatui import settings
-    settings.remember_join("10.0.0.9:5002", "ana")
+    settings.remember_join("192.0.2.9:5002", "ana")
     settings.remember_join("sala.local", "ana")
     app = form_app(tk_root, 1)
-    assert list(app.form.server_entry.cget("values")) == ["sala.local", "10.0.0.9:5002"]
+    assert list(app.form.server_entry.cget("values")) == ["sala.local", "192.0.2.9:5002"]
     assert app.form.server.get() == "sala.local"
 
 
@@ -182,17 +182,17 @@ def test_the_networks_table_says_which_network_reached_the_room(tk_root, data_di
     from chatui import server_window
     from udpcore import events as ev
     monkeypatch.setattr(server_window, "local_networks",
-                        lambda: [("eth0", "192.168.1.20", 24), ("wlan0", "10.8.0.5", 16)])
+                        lambda: [("eth0", "192.0.2.20", 24), ("wlan0", "198.51.0.5", 16)])
     quiet = lambda *a, **k: start_server(*a, stats=False, **k)      # only the Stats this test gives
     app = server_window.ServerApp(tk_root, tk_root._palette, None, 0, data_dir=str(data_dir), start=quiet)
     try:
         port = app.transport.address[1]
-        app.handle([ev.Stats(looked=(("192.168.1.77", 12.0),))])
+        app.handle([ev.Stats(looked=(("192.0.2.77", 12.0),))])
         tk_root.update()
-        assert app.reach.rows() == [(f"192.168.1.20:{port}  (eth0)", "12 s ago"), (f"10.8.0.5:{port}  (wlan0)", "not yet")]
-        assert f"10.8.0.5:{port}" in app.reach.hint.cget("text") and "192.168.1.20" not in app.reach.hint.cget("text")
-        app.handle([ev.Stats(members=(ev.MemberInfo("bia", "10.8.3.4:40000", 1.0, False),),
-                             looked=(("192.168.1.77", 14.0),))])
+        assert app.reach.rows() == [(f"192.0.2.20:{port}  (eth0)", "12 s ago"), (f"198.51.0.5:{port}  (wlan0)", "not yet")]
+        assert f"198.51.0.5:{port}" in app.reach.hint.cget("text") and "192.0.2.20" not in app.reach.hint.cget("text")
+        app.handle([ev.Stats(members=(ev.MemberInfo("bia", "198.51.3.4:40000", 1.0, False),),
+                             looked=(("192.0.2.77", 14.0),))])
         assert [r[1] for r in app.reach.rows()] == ["14 s ago", "now"] and app.reach.hint.cget("text") == ""
     finally:
         app.transport.close()

@@ -154,9 +154,9 @@ def server(tk_root, tmp_path):
     rec = Recorder()
     app = ServerApp(tk_root, tk_root._palette, "127.0.0.1", 0, start=lambda host, port, **o: rec,
                     data_dir=str(tmp_path / "data"))
-    rows = [ev.MemberInfo("bob", "192.168.1.20:5002", 30.0, False, 0.0),
-            ev.MemberInfo("Álvaro", "192.168.1.9:40000", 2.0, False, 0.0),
-            ev.MemberInfo("carla", "10.0.0.200:5002", 600.0, False, 0.0)]
+    rows = [ev.MemberInfo("bob", "203.0.113.20:5002", 30.0, False, 0.0),
+            ev.MemberInfo("Álvaro", "203.0.113.9:40000", 2.0, False, 0.0),
+            ev.MemberInfo("carla", "198.51.100.200:5002", 600.0, False, 0.0)]
     app.handle([ev.Stats(tuple(rows))])
     tk_root.geometry("1000x600")
     settle(tk_root)
@@ -182,7 +182,7 @@ def test_the_servers_table_sorts_by_the_clicked_heading_both_ways(tk_root, serve
     tree = view.tree
     assert view.shown() == ["Álvaro", "bob", "carla"]
     assert tree.heading("name", "text") == "Name \u25b2"
-    click_heading(tree, "address")                       # numerically: 10.… < 192.168.1.9 < 192.168.1.20
+    click_heading(tree, "address")                       # numerically: 198.… < 203.0.113.9 < 203.0.113.20
     assert view.shown() == ["carla", "Álvaro", "bob"]
     assert tree.heading("address", "text") == "Address \u25b2" and tree.heading("name", "text") == "Name"
     click_heading(tree, "address")
@@ -191,8 +191,8 @@ def test_the_servers_table_sorts_by_the_clicked_heading_both_ways(tk_root, serve
     assert view.shown() == ["Álvaro", "bob", "carla"]
     # The order holds when the next Stats come.
     click_heading(tree, "heard")
-    server.handle([ev.Stats((ev.MemberInfo("bob", "192.168.1.20:5002", 1.0, False, 0.0),
-                             ev.MemberInfo("Álvaro", "192.168.1.9:40000", 3.0, False, 0.0)))])
+    server.handle([ev.Stats((ev.MemberInfo("bob", "203.0.113.20:5002", 1.0, False, 0.0),
+                             ev.MemberInfo("Álvaro", "203.0.113.9:40000", 3.0, False, 0.0)))])
     settle(tk_root)
     assert view.shown() == ["Álvaro", "bob"]
 
@@ -348,14 +348,14 @@ def double_click(widget, **where) -> None:
 def test_double_click_selects_a_whole_address(tk_root, chat):
     from chatui.history import Entry
     pane = chat.view.history
-    pane.append([Entry("line", "entrem em 192.168.1.20:5002, ou [fe80::1]:5002.", "bob")])
+    pane.append([Entry("line", "entrem em 203.0.113.20:5002, ou [fe80::1]:5002.", "bob")])
     settle(tk_root)
     text = pane.text
-    line = line_of(pane, "192.168")
-    start = text.get(f"{line}.0", f"{line}.end").index("168")
+    line = line_of(pane, "203.0.113")
+    start = text.get(f"{line}.0", f"{line}.end").index("113")
     x, y, _w, h = text.bbox(f"{line}.{start + 1}")
     double_click(text, x=x, y=y + h // 2)
-    assert text.get("sel.first", "sel.last") == "192.168.1.20:5002"
+    assert text.get("sel.first", "sel.last") == "203.0.113.20:5002"
     start = text.get(f"{line}.0", f"{line}.end").index("fe80")
     x, y, _w, h = text.bbox(f"{line}.{start + 1}")
     double_click(text, x=x, y=y + h // 2)
@@ -366,17 +366,17 @@ def test_double_click_selects_a_whole_address(tk_root, chat):
     assert text.get("sel.first", "sel.last") == "entrem"
     # In the entry too.
     bar = chat.view.entry
-    bar.var.set("conecte em 10.0.0.7:5002 agora")
+    bar.var.set("conecte em 192.0.2.7:5002 agora")
     settle(tk_root)
-    bbox = bar.entry.bbox(bar.var.get().index("0.7"))
+    bbox = bar.entry.bbox(bar.var.get().index("2.7"))
     double_click(bar.entry, x=bbox[0] + 1, y=bbox[1] + bbox[3] // 2)
-    assert bar.entry.selection_get() == "10.0.0.7:5002"
+    assert bar.entry.selection_get() == "192.0.2.7:5002"
 
 
 def test_address_spans():
     from chatui.keys import address_around
-    text = "veja (192.168.1.20:5002), http://x.org/a. e sala.local:5002: fim 3.5"
-    assert address_around(text, text.index("168")) == (6, 23)
+    text = "veja (203.0.113.20:5002), http://x.org/a. e sala.local:5002: fim 3.5"
+    assert address_around(text, text.index("113")) == (6, 23)
     span = address_around(text, text.index("x.org"))
     assert text[span[0]:span[1]] == "http://x.org/a"
     span = address_around(text, text.index("local"))

@@ -60,7 +60,7 @@ def test_the_clients_are_this_program_run_the_same_way(tmp_path):
     assert client_program(str(mac), frozen=True, platform="darwin") == \
         [str(tmp_path / "ChatClient.app" / "Contents" / "MacOS" / "ChatClient")]
     assert local_server(("::", 5003)) == "127.0.0.1:5003" and local_server(("0.0.0.0", 7)) == "127.0.0.1:7"
-    assert local_server(("::1", 5003)) == "[::1]:5003" and local_server(("10.0.0.2", 5)) == "10.0.0.2:5"
+    assert local_server(("::1", 5003)) == "[::1]:5003" and local_server(("192.0.2.2", 5)) == "192.0.2.2:5"
 
 
 def test_a_taken_port_moves_to_the_next_free_one_and_all_taken_is_one_sentence():

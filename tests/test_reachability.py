@@ -24,18 +24,18 @@ def discover() -> bytes:
 
 def test_who_looked_is_kept_with_how_long_ago_even_when_not_answered():
     a = answerer()
-    a.answer(discover(), ("10.0.0.7", 40000), 1.0, 0)
-    a.answer(discover()[:-1], ("10.0.0.8", 40000), 1.0, 0)        # too short: not a DISCOVER, not kept
-    a.answer(b"junk" * 80, ("10.0.0.9", 40000), 1.0, 0)           # malformed: not kept
+    a.answer(discover(), ("127.0.1.7", 40000), 1.0, 0)
+    a.answer(discover()[:-1], ("127.0.1.8", 40000), 1.0, 0)        # too short: not a DISCOVER, not kept
+    a.answer(b"junk" * 80, ("127.0.1.9", 40000), 1.0, 0)           # malformed: not kept
     for _ in range(50):                                             # over its rate: still someone who looked
-        a.answer(discover(), ("10.0.0.10", 40000), 2.0, 0)
-    assert dict(a.looked(5.0)) == {"10.0.0.7": 4.0, "10.0.0.10": 3.0}
+        a.answer(discover(), ("127.0.1.10", 40000), 2.0, 0)
+    assert dict(a.looked(5.0)) == {"127.0.1.7": 4.0, "127.0.1.10": 3.0}
 
 
 def test_who_looked_is_forgotten_after_its_time():
     a = answerer()
-    a.answer(discover(), ("10.0.0.7", 1), 0.0, 0)
-    assert a.looked(d.LOOKED_FOR) == (("10.0.0.7", d.LOOKED_FOR),)   # exactly at the limit: still there
+    a.answer(discover(), ("127.0.1.7", 1), 0.0, 0)
+    assert a.looked(d.LOOKED_FOR) == (("127.0.1.7", d.LOOKED_FOR),)   # exactly at the limit: still there
     assert a.looked(d.LOOKED_FOR + 0.1) == ()
     a.forget(d.LOOKED_FOR)
     assert a._looked                                                 # forget keeps it at the limit...
@@ -54,8 +54,8 @@ def test_a_storm_of_sources_fills_the_list_and_no_more():
 
 def test_the_engine_reports_who_looked_in_its_snapshot():
     srv = ServerEngine(0.0)
-    srv.receive_datagram(discover(), ("192.168.1.50", 5555), 1.0)
-    assert srv.snapshot(3.0).looked == (("192.168.1.50", 2.0),)
+    srv.receive_datagram(discover(), ("127.0.1.50", 5555), 1.0)
+    assert srv.snapshot(3.0).looked == (("127.0.1.50", 2.0),)
 
 
 NETS = [("eth0", "192.168.1.20", 24), ("wlan0", "10.8.0.5", 16), ("eth0", "fd00:1::20", 64)]
@@ -94,8 +94,8 @@ def test_a_bad_interface_row_is_skipped():
 
 def test_who_looked_ages_from_when_it_was_heard_on_any_clock():
     a = answerer(now=1000.0)
-    a.answer(discover(), ("10.0.0.7", 1), 1000.0, 0)
-    assert a.looked(1000.0 + d.LOOKED_FOR) == (("10.0.0.7", d.LOOKED_FOR),)
+    a.answer(discover(), ("127.0.1.7", 1), 1000.0, 0)
+    assert a.looked(1000.0 + d.LOOKED_FOR) == (("127.0.1.7", d.LOOKED_FOR),)
     a.forget(1000.0 + d.LOOKED_FOR)
     assert a.looked(1000.0 + d.LOOKED_FOR) != ()                     # forget at the limit keeps it
     assert a.looked(1000.0 + d.LOOKED_FOR + 0.5) == ()
@@ -106,8 +106,8 @@ def test_who_looked_ages_from_when_it_was_heard_on_any_clock():
 def test_each_short_or_malformed_discover_is_counted_once():
     a = answerer()
     for _ in range(2):
-        a.answer(discover()[:-1], ("10.0.0.8", 1), 1.0, 0)
-        a.answer(b"junk" * 80, ("10.0.0.9", 1), 1.0, 0)
+        a.answer(discover()[:-1], ("127.0.1.8", 1), 1.0, 0)
+        a.answer(b"junk" * 80, ("127.0.1.9", 1), 1.0, 0)
     assert a.counters["discover_short"] == 2 and a.counters["malformed"] == 2
 
 

@@ -282,7 +282,7 @@ def test_the_firewall_box_goes_when_someone_comes_in_or_is_closed(tk_root, app):
     app.transport.address = ("0.0.0.0", 5555)
     app._firewall_hint()
     box = app.firewall_box
-    feed(app, ev.MemberJoined("alice", "10.0.0.7:40000"))
+    feed(app, ev.MemberJoined("alice", "192.0.2.7:40000"))
     assert app.firewall_box is None and not box.winfo_exists()
     app.reached = False
     app._firewall_hint()

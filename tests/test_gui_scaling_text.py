@@ -139,7 +139,7 @@ def test_the_window_and_every_widget_follow_the_screens_dpi(dpi, config_dir, ser
         assert app.view.entry.send_button.winfo_height() >= 22 * factor
         assert app.view.status.winfo_height() >= 15 * factor
         assert everything_visible(root, app) == []
-        app.view.status.set("Connected to 192.168.100.200:5000 as alice — a status line that says a lot")
+        app.view.status.set("Connected to 198.51.100.200:50000 as alice — a status line that says a lot")
         settle(root)
         assert everything_visible(root, app) == []
         # Shrunk to its least size, nothing is cut off either.

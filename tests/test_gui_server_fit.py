@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.gui, pytest.mark.timeout(60)]
 
 class Quiet:
     def __init__(self) -> None:
-        self.address = ("192.168.1.20", 5002)
+        self.address = ("203.0.113.20", 5002)
         self.events: queue.Queue = queue.Queue()
 
     def __getattr__(self, name: str):
@@ -35,12 +35,12 @@ def settle(root, seconds: float = 0.3) -> None:
 def test_a_long_server_status_wraps_and_is_read_whole(tk_root, tmp_path):
     from chatui.server_window import ServerApp
     tk_root.geometry("900x560")
-    app = ServerApp(tk_root, tk_root._palette, "192.168.1.20", 5002, start=lambda *a, **kw: Quiet(),
+    app = ServerApp(tk_root, tk_root._palette, "203.0.113.20", 5002, start=lambda *a, **kw: Quiet(),
                     data_dir=str(tmp_path))
     names = ("alice", "bob", "chen", "maria")
-    app.handle([ev.MemberJoined(n, "192.168.1.31:50112") for n in names]
+    app.handle([ev.MemberJoined(n, "203.0.113.31:50112") for n in names]
                + [ev.PrivatePassed("bob", "alice") for _ in range(3)]
-               + [ev.Stats(tuple(ev.MemberInfo(n, "192.168.1.31:50112", 1.0) for n in names), relayed=1234)])
+               + [ev.Stats(tuple(ev.MemberInfo(n, "203.0.113.31:50112", 1.0) for n in names), relayed=1234)])
     settle(tk_root)
     status = app.view.status
     assert "3 private lines between members" in status.get()
@@ -59,9 +59,9 @@ def test_at_its_first_size_the_member_table_shows_every_column(tk_root, tmp_path
     from chatui.scaling import scaler
     from chatui.server_window import ServerApp
     scaler(tk_root).fit_window(tk_root, *SERVER_WINDOW)
-    app = ServerApp(tk_root, tk_root._palette, "192.168.1.20", 5002, start=lambda *a, **kw: Quiet(),
+    app = ServerApp(tk_root, tk_root._palette, "203.0.113.20", 5002, start=lambda *a, **kw: Quiet(),
                     data_dir=str(tmp_path))
-    app.handle([ev.Stats((ev.MemberInfo("maria", "192.168.1.60:49876", 1.0, muted=600.0),))])
+    app.handle([ev.Stats((ev.MemberInfo("maria", "203.0.113.60:49876", 1.0, muted=600.0),))])
     settle(tk_root)
     tree = app.view.members.tree
     columns = ("name", *tree["columns"][1:])

@@ -236,12 +236,12 @@ def test_recent_servers_newest_first_once_each_and_capped(tmp_path, monkeypatch)
     monkeypatch.setenv("LANCHAT_CONFIG_DIR", str(tmp_path / "cfg"))
     assert settings.recent_servers() == []
     for n in range(settings.RECENT + 2):
-        settings.remember_join(f"10.0.0.{n}", "ana")
-    settings.remember_join(" 10.0.0.5 ", "bia")
+        settings.remember_join(f"192.0.2.{n}", "ana")
+    settings.remember_join(" 192.0.2.5 ", "bia")
     recent = settings.recent_servers()
-    assert recent[0] == "10.0.0.5" and recent.count("10.0.0.5") == 1     # again: first, not twice
-    assert len(recent) == settings.RECENT and "10.0.0.0" not in recent  # the oldest fell off
-    assert settings.load()["name"] == "bia" and settings.load()["server"] == "10.0.0.5"
+    assert recent[0] == "192.0.2.5" and recent.count("192.0.2.5") == 1     # again: first, not twice
+    assert len(recent) == settings.RECENT and "192.0.2.0" not in recent  # the oldest fell off
+    assert settings.load()["name"] == "bia" and settings.load()["server"] == "192.0.2.5"
     settings.save(recent="not a list")
     assert settings.recent_servers() == []                                # a hand-edited file: ignored
     settings.save(recent=["ok", 7, "", None])

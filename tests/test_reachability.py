@@ -58,38 +58,38 @@ def test_the_engine_reports_who_looked_in_its_snapshot():
     assert srv.snapshot(3.0).looked == (("127.0.1.50", 2.0),)
 
 
-NETS = [("eth0", "192.168.1.20", 24), ("wlan0", "10.8.0.5", 16), ("eth0", "fd00:1::20", 64)]
+NETS = [("eth0", "203.0.113.20", 24), ("wlan0", "198.18.0.5", 16), ("eth0", "fd00:1::20", 64)]
 
 
 def test_each_network_shows_the_most_recent_sign_of_life_in_it():
-    got = reachability(NETS, 5002, looked=[("192.168.1.7", 30.0), ("192.168.2.7", 1.0)],
-                       members=[("192.168.1.9:40000", 4.0), ("[fd00:1::9]:4000", 7.0)])
-    assert got == [Reach("eth0", "192.168.1.20:5002", 4.0), Reach("wlan0", "10.8.0.5:5002", None),
+    got = reachability(NETS, 5002, looked=[("203.0.113.7", 30.0), ("198.51.100.7", 1.0)],
+                       members=[("203.0.113.9:40000", 4.0), ("[fd00:1::9]:4000", 7.0)])
+    assert got == [Reach("eth0", "203.0.113.20:5002", 4.0), Reach("wlan0", "198.18.0.5:5002", None),
                    Reach("eth0", "[fd00:1::20]:5002", 7.0)]
 
 
 @pytest.mark.parametrize("host, counts", [
-    ("10.8.255.255:1", True),              # the last address of 10.8.0.0/16
-    ("10.9.0.0:1", False),                 # the first one after it
-    ("::ffff:10.8.3.4", True),             # what a dual-stack socket reports for IPv4
-    ("[::ffff:10.8.3.4]:9", True),
+    ("198.18.255.255:1", True),              # the last address of 198.18.0.0/16
+    ("198.19.0.0:1", False),                 # the first one after it
+    ("::ffff:198.18.3.4", True),             # what a dual-stack socket reports for IPv4
+    ("[::ffff:198.18.3.4]:9", True),
     ("fe80::1%eth0", False),
     ("not an address", False),
     ("", False),
 ])
 def test_network_edges_and_address_forms(host, counts):
-    (reach,) = reachability([("wlan0", "10.8.0.5", 16)], 5002, looked=[(host, 2.0)], members=[])
+    (reach,) = reachability([("wlan0", "198.18.0.5", 16)], 5002, looked=[(host, 2.0)], members=[])
     assert (reach.heard == 2.0) is counts
 
 
 def test_an_ipv4_source_never_counts_for_an_ipv6_network():
-    (reach,) = reachability([("eth0", "::", 0)], 5002, looked=[("10.0.0.1", 1.0)], members=[])
+    (reach,) = reachability([("eth0", "::", 0)], 5002, looked=[("192.0.2.1", 1.0)], members=[])
     assert reach.heard is None
 
 
 def test_a_bad_interface_row_is_skipped():
-    assert reachability([("x", "not-an-ip", 24), ("eth0", "10.0.0.1", 8)], 1, [], []) == [
-        Reach("eth0", "10.0.0.1:1", None)]
+    assert reachability([("x", "not-an-ip", 24), ("eth0", "192.0.2.1", 8)], 1, [], []) == [
+        Reach("eth0", "192.0.2.1:1", None)]
 
 
 def test_who_looked_ages_from_when_it_was_heard_on_any_clock():

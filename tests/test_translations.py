@@ -126,7 +126,7 @@ def test_portuguese_plural_forms_are_gettexts(po, portuguese):
 # --- sentences in Portuguese, dates without the system's locale -----------------------------
 
 def test_the_words_of_the_room_in_portuguese(portuguese):
-    assert wording.notice(ev.Connected("ana", "10.0.0.5:5002")) == "Conectado a 10.0.0.5:5002 como ana"
+    assert wording.notice(ev.Connected("ana", "192.0.2.5:5002")) == "Conectado a 192.0.2.5:5002 como ana"
     assert wording.describe(ev.MemberLeft("bob")) == "* bob saiu"
     assert wording.notice(ev.MemberList(("ana", "bob"), answers_who=True)) == "2 na sala: ana, bob"
     assert history_wording.earlier_marker() == "* antes, nesta sala:"

@@ -25,7 +25,7 @@ SAMPLES = [
     errors.AddressError("", errors.AddressProblem.EMPTY), errors.AddressError("[::1", errors.AddressProblem.UNCLOSED_BRACKET),
     errors.AddressError("[::1]x", errors.AddressProblem.AFTER_BRACKET), errors.AddressError(":1", errors.AddressProblem.NO_HOST),
     errors.AddressError("99999", errors.AddressProblem.BAD_PORT), errors.UnknownHost("nowhere.invalid"),
-    errors.NoSuchRoom("Sala 3"), errors.SameNameRooms("Sala 3", ("10.0.0.1:5002", "10.0.0.2:5002")),
+    errors.NoSuchRoom("Sala 3"), errors.SameNameRooms("Sala 3", ("192.0.2.1:5002", "192.0.2.2:5002")),
     errors.PortBusyError(5002), errors.PortBusyError(80, forbidden=True), errors.NotLocalAddress("127.9.9.9"),
     errors.SocketError("No buffer space available", 5002), errors.SocketError("No buffer space available"),
     errors.HostFull(), errors.Banned(), errors.RateLimited(1), errors.RateLimited(0), errors.Muted(300),

@@ -242,14 +242,20 @@ class Member(LeanMember):
             self.echo_ts, self.echo_at = echo_ts, now
             self._acked_to(ack, now)
             self.need_ack = True
-            if seq == self.expect:
-                self.expect = (seq + 1) & MASK
-                if self.whole:
-                    self._fragment(data[lw.PAYLOAD_AT:], flags, stamp)
-                elif not flags & FLAG_MORE and len(data) > lw.PAYLOAD_AT and data[lw.PAYLOAD_AT] == lw.LINE:
-                    self.lines += 1
-            elif ((seq - self.expect) & MASK) < 0x80000000:
-                self.gaps += 1              # ahead: left to the server's retransmission
+            self._in_order(seq, flags, data[lw.PAYLOAD_AT:], stamp)
+        elif t == lw.FRAMES:                            # version 3: several fragments in one datagram
+            _, _, sid, ack, _sack, echo_ts, _echo, count = lw.FRAMES_HDR.unpack_from(data)
+            if sid != self.session:
+                return
+            self.echo_ts, self.echo_at = echo_ts, now
+            self._acked_to(ack, now)
+            self.need_ack = True
+            pos = lw.FRAMES_HDR.size
+            for _ in range(count):
+                seq, flags, length = lw.FRAME_HDR.unpack_from(data, pos)
+                pos += lw.FRAME_HDR.size
+                self._in_order(seq, flags, data[pos:pos + length], stamp)
+                pos += length
         elif t == lw.ACK:
             _, _, sid, ack, _sack, _echo = lw.ACK_PKT.unpack_from(data)
             if sid == self.session:
@@ -261,6 +267,17 @@ class Member(LeanMember):
                 self.dropped = "reset" if t == lw.RESET else "bye"
         else:
             self.undecoded += 1
+
+    def _in_order(self, seq: int, flags: int, frag: bytes, stamp: int) -> None:
+        """One fragment from the server: taken when it is the next, else counted as a gap."""
+        if seq == self.expect:
+            self.expect = (seq + 1) & MASK
+            if self.whole:
+                self._fragment(frag, flags, stamp)
+            elif not flags & FLAG_MORE and frag[:1] == bytes([lw.LINE]):
+                self.lines += 1
+        elif ((seq - self.expect) & MASK) < 0x80000000:
+            self.gaps += 1              # ahead: left to the server's retransmission
 
     def _fragment(self, frag: bytes, flags: int, stamp: int) -> None:
         if flags & FLAG_MORE:

@@ -29,7 +29,9 @@ from bench.lean_crypto import ClientKeying, DecryptError, HandshakeError, Seal, 
 from bench.loopback import LOOPBACK, Addr, udp_socket
 
 _DATA_HDR, _ACK_HDR, _PAYLOAD_AT = lw.DATA_HDR, lw.ACK_PKT, lw.PAYLOAD_AT
-_T_DATA, _T_ACK, _T_PING = lw.DATA, lw.ACK, lw.PING
+_T_DATA, _T_ACK, _T_PING, _T_FRAMES = lw.DATA, lw.ACK, lw.PING, lw.FRAMES
+_FRAMES_HDR, _FRAME_HDR = lw.FRAMES_HDR, lw.FRAME_HDR
+_FRAMES_AT, _FRAME_AT = lw.FRAMES_HDR.size, lw.FRAME_HDR.size
 _LINE = lw.LINE
 _SEALED_PREFIX = lw.SEALED_PREFIX
 HELLO_RETRY = 0.25          # a real client never repeats a HELLO sooner (wire.HELLO_FIRST_RETRY)
@@ -59,7 +61,7 @@ class LeanMember:
     """
 
     __slots__ = ("name", "sock", "fd", "server", "session", "expect", "next_seq", "acked", "unacked",
-                 "lines", "gaps", "need_ack", "msg_id", "sent", "received", "last_progress", "on_data",
+                 "lines", "gaps", "need_ack", "msg_id", "sent", "received", "last_progress",
                  "echo_ts", "echo_at", "version", "prefix", "seal", "opener", "sealer", "undecryptable",
                  "passphrase", "resets")
 
@@ -89,7 +91,6 @@ class LeanMember:
         self.sent = 0
         self.received = 0
         self.last_progress = 0.0
-        self.on_data: Callable[[LeanMember, bytes, float], None] | None = None
         self.echo_ts = 0                # the last DATA's timestamp, and when it came
         self.echo_at = 0.0
 
@@ -160,19 +161,36 @@ class LeanMember:
             self.echo_at = now
             self._acked_to(ack, now)
             self.need_ack = True
-            if seq == self.expect:
-                self.expect = (seq + 1) & 0xFFFFFFFF
-                if data[_PAYLOAD_AT] == _LINE:
-                    self.lines += 1
-                    if self.on_data is not None:
-                        self.on_data(self, data, now)
-            elif ((seq - self.expect) & 0xFFFFFFFF) < 0x80000000:
-                self.gaps += 1              # ahead: left to the server's retransmission
+            self._fragment(seq, data, _PAYLOAD_AT, now)
+        elif t == _T_FRAMES:
+            self._frames(data, now)
         elif t == _T_ACK:
             _, _, sid, ack, _sack, _echo = _ACK_HDR.unpack_from(data)
             self._acked_to(ack, now)
         elif t == _T_PING:
             self.need_ack = True
+
+    def _fragment(self, seq: int, data: bytes, at: int, now: float) -> None:
+        """One fragment from the server, its first byte at ``data[at]``: counted when in order."""
+        if seq == self.expect:
+            self.expect = (seq + 1) & 0xFFFFFFFF
+            if data[at] == _LINE:
+                self.lines += 1
+        elif ((seq - self.expect) & 0xFFFFFFFF) < 0x80000000:
+            self.gaps += 1              # ahead: left to the server's retransmission
+
+    def _frames(self, data: bytes, now: float) -> None:
+        """A FRAMES (version 3): its ack fields, then each fragment as a DATA's."""
+        _, _, sid, ack, _sack, self.echo_ts, _echo, count = _FRAMES_HDR.unpack_from(data)
+        self.echo_at = now
+        self._acked_to(ack, now)
+        self.need_ack = True
+        pos = _FRAMES_AT
+        for _ in range(count):
+            seq, _flags, length = _FRAME_HDR.unpack_from(data, pos)
+            pos += _FRAME_AT
+            self._fragment(seq, data, pos, now)
+            pos += length
 
     def _clear(self, data: bytes, now: float) -> None:
         """A datagram in clear from a version-2 server: a RESET, or a late handshake packet."""
@@ -209,10 +227,10 @@ class LeanMember:
                     self.expect = (seq + 1) & 0xFFFFFFFF
                     if data[_PAYLOAD_AT] == _LINE:
                         self.lines += 1
-                        if self.on_data is not None:
-                            self.on_data(self, data, now)
                 elif ((seq - self.expect) & 0xFFFFFFFF) < 0x80000000:
                     self.gaps += 1              # ahead: left to the server's retransmission
+            elif t == _T_FRAMES:
+                self._frames(data, now)
             elif t == _T_ACK:
                 _, _, sid, ack, _sack, _echo = _ACK_HDR.unpack_from(data)
                 self._acked_to(ack, now)

@@ -25,9 +25,9 @@ from __future__ import annotations
 import struct
 from typing import NamedTuple
 
-VERSION = 2
+VERSION = 3                                     # 3: FRAMES (several fragments in one datagram)
 MAGIC = b"\xffUC"
-HELLO, CHALLENGE, WELCOME, REFUSE, DATA, ACK, PING, BYE, RESET, SEALED = 1, 2, 3, 4, 5, 6, 7, 8, 9, 12
+HELLO, CHALLENGE, WELCOME, REFUSE, DATA, ACK, PING, BYE, RESET, SEALED, FRAMES = 1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13
 HELLO_SIZE = 200                                # HELLO is padded with zeros to this size
 REFUSALS = {1: "name taken", 2: "name invalid", 3: "version", 4: "room full", 5: "banned", 6: "host full",
             7: "locked", 8: "too many guesses"}
@@ -51,6 +51,8 @@ SEALED_HDR = struct.Struct("!3sBBBI")           # magic, version, SEALED, key ph
 DATA_HDR = struct.Struct("!4sB8sIIIBII")        # session, seq, ack, sack, flags, ts, echo; fragment follows
 ACK_PKT = struct.Struct("!4sB8sIII")            # session, ack, sack, echo
 PAYLOAD_AT = DATA_HDR.size                      # first byte of a DATA's fragment: the message type
+FRAMES_HDR = struct.Struct("!4sB8sIIIIB")      # session, ack, sack, ts, echo, count; then the frames
+FRAME_HDR = struct.Struct("!IBH")              # seq, flags, length; the fragment follows
 
 # Chat messages (inside DATA); the same in both versions.
 SAY, LEAVE, LINE = 1, 5, 20

@@ -31,10 +31,9 @@ process only*, before the server starts (no file of the program is changed):
                    nonces, associated data, replay window; a key update, after
                    2**20 packets, is not done), in one function per direction
                    instead of Seal -> Sender/Receiver -> PacketKey
---send-first       the relay's copies, already sealed when a line is relayed,
-                   go out before the engine builds and seals what else is due
-                   (the sender's own echo, acks): datagrams_to_send hands them
-                   over first, so the transport sends them at once
+--one-per-datagram every fragment goes in a datagram of its own (a DATA each), as
+                   before version 3: what FRAMES saves (udpcore.peer's
+                   grouping replaced by one run per fragment)
 
 Nothing else differs. Only benchmarks use this file.
 """
@@ -64,17 +63,10 @@ class OnlyListening(io.TextIOBase):
         return len(s)
 
 
-def send_first() -> None:
-    """--send-first: the relay's sealed copies are handed to the transport before anything else is built."""
-    from udpcore import ServerEngine
-    build = ServerEngine.datagrams_to_send
-
-    def datagrams_to_send(self, now):
-        room = self._room
-        ready, room.out = room.out, []
-        yield from ready                      # the transport sends each as it comes
-        yield from build(self, now)
-    ServerEngine.datagrams_to_send = datagrams_to_send
+def one_per_datagram() -> None:
+    """--one-per-datagram: every fragment in a datagram of its own, as before FRAMES (version 3)."""
+    from udpcore import peer
+    peer.groups = lambda frames: [[f] for f in frames]
 
 
 def main() -> int:
@@ -85,13 +77,13 @@ def main() -> int:
     p.add_argument("--no-room-events", action="store_true")
     p.add_argument("--switch-interval", type=float)
     p.add_argument("--flat-seal", action="store_true")
-    p.add_argument("--send-first", action="store_true")
+    p.add_argument("--one-per-datagram", action="store_true")
     args = p.parse_args()
     if args.flat_seal:
         from bench.lean_crypto import server_flat_seal
         server_flat_seal()
-    if args.send_first:
-        send_first()
+    if args.one_per_datagram:
+        one_per_datagram()
     options: dict = {"announce_joins": not args.quiet_joins}
     if args.no_room_events:
         options["keep"] = lambda e: not isinstance(e, events.RoomLine)

@@ -8,11 +8,12 @@ answer a HELLO with a real WELCOME and then seal and open like the engine.
 from __future__ import annotations
 
 from udpcore import wire
+from udpcore.frames import Frames, decode_session
 from udpcore.keying import server_handshake
 from udpcore.protection import PacketKey, SessionKeys, Side
 from udpcore.sealing import SEALED_PREFIX, Seal, is_sealed
 
-__all__ = ["peek", "peek_inner", "keys_of", "ScriptKeys", "is_sealed", "SEALED_PREFIX"]
+__all__ = ["peek", "peek_data", "as_data", "peek_inner", "keys_of", "ScriptKeys", "is_sealed", "SEALED_PREFIX"]
 
 
 def keys_of(engine_or_peer) -> SessionKeys:
@@ -28,11 +29,25 @@ def peek_inner(keys: SessionKeys, data: bytes, *, to: Side) -> bytes:
     return key.open(int.from_bytes(data[6:10], "big"), data[:10], data[10:])
 
 
-def peek(keys: SessionKeys, data: bytes, *, to: Side = Side.CLIENT) -> wire.Packet:
+def peek(keys: SessionKeys, data: bytes, *, to: Side = Side.CLIENT) -> wire.Packet | Frames:
     """The packet inside a SEALED datagram (or, for one in clear, the packet itself)."""
     if not is_sealed(data):
         return wire.decode(data)
-    return wire.decode(peek_inner(keys, data, to=to))
+    return decode_session(peek_inner(keys, data, to=to))
+
+
+def as_data(p) -> list:
+    """A FRAMES as the DATA packets its frames would each have been (same ack fields and
+    timestamp); any other packet as itself, alone."""
+    if isinstance(p, Frames):
+        return [wire.Data(p.session, seq, p.ack, p.sack, flags, p.ts, p.echo, payload)
+                for seq, flags, payload in p.frames]
+    return [p]
+
+
+def peek_data(keys: SessionKeys, data: bytes, *, to: Side = Side.CLIENT) -> list:
+    """:func:`peek`, FRAMES unbundled into DATA (:func:`as_data`)."""
+    return as_data(peek(keys, data, to=to))
 
 
 class ScriptKeys:

@@ -25,7 +25,7 @@ from udpcore.protection import Side
 from udpcore.sealing import Seal
 from udpcore.server import STALL_TIMEOUT, ServerEngine
 from tests.enginepair import SERVER, Room, drain
-from tests.sealed import keys_of, peek
+from tests.sealed import keys_of, peek, peek_data
 from tests.test_server_engine import joined as joined_room
 from tests.typing_ import typed
 
@@ -48,9 +48,9 @@ def messages_to(room: Room, client) -> list:
     out = []
     for data, dst in room.sent_by_server:
         if dst == addr and wire.is_protocol(data):
-            p = peek(keys_of(client), data)
-            if isinstance(p, wire.Data) and not p.flags & wire.FLAG_MORE:
-                out.append(m.decode_msg(p.payload))
+            for p in peek_data(keys_of(client), data):
+                if isinstance(p, wire.Data) and not p.flags & wire.FLAG_MORE:
+                    out.append(m.decode_msg(p.payload))
     return out
 
 

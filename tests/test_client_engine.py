@@ -13,6 +13,7 @@ from dataclasses import replace
 from udpcore import appmsg as m
 from udpcore import events as ev
 from udpcore import wire
+from udpcore.frames import decode_session
 from udpcore.client import CONNECT_TIMEOUT, LEAVE_TIMEOUT, MAX_QUEUED, ClientEngine
 from udpcore.client_state import State
 from udpcore.errors import (BacklogFull, InvalidName, LineTooLong, NameProblem, NameTaken, NoSuchMember,
@@ -23,7 +24,7 @@ from udpcore.protection import SessionKeys, Side
 from udpcore.reliable import MAX_REASSEMBLY
 from udpcore.sealing import Seal
 from tests.enginepair import SERVER, drain, steady
-from tests.sealed import ScriptKeys, is_sealed
+from tests.sealed import ScriptKeys, as_data, is_sealed
 
 pytestmark = pytest.mark.timeout(10)
 
@@ -47,11 +48,11 @@ class FakeServer:
         """A datagram from the client, decoded (a sealed one opened with the session's keys)."""
         if is_sealed(data):
             assert self.keys is not None
-            return wire.decode(self.keys.seal.open(data))
+            return decode_session(self.keys.seal.open(data))
         return wire.decode(data)
 
     def out(self) -> list:
-        return [self.open(d) for d, dst in self.c.datagrams_to_send(self.now) if dst == SERVER]
+        return [x for d, dst in self.c.datagrams_to_send(self.now) if dst == SERVER for x in as_data(self.open(d))]
 
     def to_client(self, p) -> None:
         """A packet in clear (CHALLENGE, WELCOME, REFUSE, RESET, or a forgery)."""

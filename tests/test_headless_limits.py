@@ -14,6 +14,7 @@ import pytest
 from udpcore import ServerEngine
 from udpcore import appmsg as m
 from udpcore import wire
+from udpcore.frames import Frames, decode_session
 from udpcore.peer import Peer
 from udpcore.ratelimit import TokenBucket
 from tests.sealed import ScriptKeys, is_sealed
@@ -68,7 +69,7 @@ class ScriptedServer:
             try:
                 data, addr = self.sock.recvfrom(65535)
                 if is_sealed(data):
-                    p = wire.decode(self.keys.seal.open(data)) if self.keys is not None else None
+                    p = decode_session(self.keys.seal.open(data)) if self.keys is not None else None
                     if p is not None and not self.confirmed:
                         self.confirmed = True             # the session is the client's: it may start
                         self.send(m.Members(("script",)))
@@ -82,7 +83,7 @@ class ScriptedServer:
                     self.keys, self.nonce, self.confirmed = ScriptKeys(p, SID), p.nonce, False
                     self.peer = Peer(SID, now, seal=self.keys.seal)
                 self.sock.sendto(self.keys.welcome, addr)     # a repeated HELLO: the same WELCOME
-            elif isinstance(p, (wire.Data, wire.Ack, wire.Ping)) and self.peer is not None:
+            elif isinstance(p, (wire.Data, Frames, wire.Ack, wire.Ping)) and self.peer is not None:
                 for msg in self.peer.receive(p, now):
                     if isinstance(msg, m.Say):
                         self.says.append(msg)

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.timeout(10)
 
 NONCE = bytes(range(1, 9))
 SID = b"S" * 8
-V1 = w.MAGIC + bytes([w.VERSION])      # the header of this version (2), whatever its name says
+V1 = w.MAGIC + bytes([w.VERSION])      # the header of this version (3), whatever its name says
 PUB = KeyShare(b"\x11" * 32).public
 PAKE = b"A" + bytes(range(32))
 CONFIRM = bytes(range(100, 132))
@@ -91,11 +91,12 @@ def test_data_and_ack_sizes_are_exact():
 
 @pytest.mark.parametrize("code", [0, 10, 11, 12, 13, 99, 255])
 def test_unknown_packet_types_are_refused(code):
-    # 10 and 11 (DISCOVER, HERE) are udpcore.discovery's, 12 (SEALED) udpcore.sealing's: never a packet here
+    # 10 and 11 (DISCOVER, HERE) are udpcore.discovery's, 12 (SEALED) udpcore.sealing's, 13 (FRAMES)
+    # udpcore.frames': never a packet here
     assert refused(V1 + bytes([code]) + SID)
 
 
-@pytest.mark.parametrize("version", [0, 1, 3, 255])
+@pytest.mark.parametrize("version", [0, 1, 2, 4, 255])
 def test_another_version_is_a_version_error_carrying_it(version):
     with pytest.raises(VersionError) as info:
         w.decode(w.MAGIC + bytes([version, w.PacketType.PING]) + SID)

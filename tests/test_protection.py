@@ -142,7 +142,7 @@ def test_finished_confirms_each_side_and_not_the_other():
 
 # --- packet protection -----------------------------------------------------
 
-HEADER = bytes.fromhex("ff5543020c00") + (7).to_bytes(4, "big")     # a SEALED header: phase 0, packet 7
+HEADER = bytes.fromhex("ff5543030c00") + (7).to_bytes(4, "big")     # a SEALED header: phase 0, packet 7
 PLAIN = b"hello, room"
 
 
@@ -584,7 +584,7 @@ def test_the_vector_in_docs_protocol_md():
     doc = (Path(__file__).resolve().parent.parent / "docs" / "protocol.md").read_text(encoding="utf-8")
     key, iv = traffic_keys(k.c2s)
     sealed = k.sender(Side.CLIENT).seal(7, HEADER, PLAIN)
-    assert HEADER.hex() == "ff5543020c0000000007"
+    assert HEADER.hex() == "ff5543030c0000000007"
     for value in (k.c2s, k.s2c, k.resume_key, k.finished(Side.CLIENT), k.finished(Side.SERVER), key, iv,
                   next_secret(k.c2s), sealed):
         assert value.hex() in doc

@@ -125,32 +125,12 @@ def test_exactly_window_fragments_fly_and_each_ack_lets_one_more_go():
     assert a.backlog == 33 and not a.idle
 
 
-def test_send_now_goes_at_once_only_with_room_and_nothing_before_it():
-    a = ReliableChannel()
-    assert a.send_now(b"one", 5.0) == (0, 0, b"one")
-    assert a.get_timer() == pytest.approx(6.0) and a.oldest_unacked() == 5.0
-    assert a.send_now(b"x" * (MAX_FRAGMENT + 1), 5.0) is None         # two fragments: queued
-    assert a.send_now(b"two", 5.0) is None                             # something waits before it
-    assert [f[0] for f in a.poll(5.0)] == [1, 2, 3]
-    a = ReliableChannel()
-    for i in range(31):
-        assert a.send_now(b"m", 0.0) == (i, 0, b"m")
-    assert a.send_now(b"last", 0.0) == (31, 0, b"last")                # the 32nd still fits
-    assert a.send_now(b"over", 0.0) is None                            # the 33rd waits
-    assert a.backlog == 33
-    a = ReliableChannel()
-    a.send(b"a")
-    a.poll(0.0)
-    a.handle_timer(1.0)                  # a retransmission is due: a new one must not overtake it
-    assert a.send_now(b"b", 1.0) is None
-    assert [f[0] for f in a.poll(1.0)] == [0, 1]
-
-
-def test_sequence_numbers_from_send_now_wrap():
+def test_sequence_numbers_wrap():
     a = ReliableChannel()
     a._next_seq = 0xFFFFFFFF
-    assert a.send_now(b"a", 0.0)[0] == 0xFFFFFFFF
-    assert a.send_now(b"b", 0.0)[0] == 0
+    a.send(b"a")
+    a.send(b"b")
+    assert [f[0] for f in a.poll(0.0)] == [0xFFFFFFFF, 0]
 
 
 def test_the_backlog_cap_is_exact_and_control_messages_pass_it():
@@ -161,11 +141,6 @@ def test_the_backlog_cap_is_exact_and_control_messages_pass_it():
         a.send(b"m")
     a.send(b"leave", capped=False)
     assert a.backlog == 5
-    b = ReliableChannel(max_backlog=3)
-    for _ in range(4):
-        b.send(b"m")
-    with pytest.raises(BacklogFull):
-        b.send_now(b"m", 0.0)
 
 
 def test_oldest_unacked_is_the_first_fragment_still_in_flight():
@@ -501,7 +476,6 @@ def test_a_peer_sends_data_with_its_ack_stamp_and_echo():
     assert got.ts == stamp(1.5) and got.echo == 777 + 500_000
     assert decode_msg(got.payload) == Say(2, "yo") and p.last_sent == 1.5
     assert p.datagrams(1.6) == []            # the ack went with the data
-    assert p.send_now(encode_msg(Who()), 2.0) is not None
 
 
 def test_a_peer_counts_a_malformed_message_and_keeps_the_good_ones():
@@ -556,9 +530,10 @@ def test_the_default_backlog_cap_is_50000_fragments():
     assert ReliableChannel().max_backlog == 50_000 and ReliableChannel().window == rel.WINDOW
 
 
-def test_a_message_of_exactly_max_fragment_bytes_goes_at_once():
+def test_a_message_of_exactly_max_fragment_bytes_is_one_fragment():
     a = ReliableChannel()
-    assert a.send_now(b"x" * MAX_FRAGMENT, 0.0) == (0, 0, b"x" * MAX_FRAGMENT)
+    a.send(b"x" * MAX_FRAGMENT)
+    assert a.poll(0.0) == [(0, 0, b"x" * MAX_FRAGMENT)]
 
 
 def test_a_retransmission_waiting_to_go_is_output():

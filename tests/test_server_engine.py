@@ -14,6 +14,7 @@ from udpcore import events as ev
 from udpcore import wire
 from udpcore.appmsg import LeaveReason
 from udpcore.client import State
+from udpcore.frames import decode_session
 from udpcore.errors import LineTooLong, NameTaken, NoSuchMember
 from udpcore.keying import ClientKeying, client_resume_proof, server_resume_proof
 from udpcore.operator import CLOSE_LINGER
@@ -22,7 +23,7 @@ from udpcore.protection import Side
 from udpcore.sealing import Seal
 from udpcore.server import SWEEP_INTERVAL, ServerEngine
 from tests.enginepair import SERVER, Room, drain, kind
-from tests.sealed import is_sealed, keys_of, peek
+from tests.sealed import as_data, is_sealed, keys_of, peek
 from tests.typing_ import typed
 
 pytestmark = pytest.mark.timeout(10)
@@ -53,7 +54,7 @@ def opened(keys, d: bytes, to: Side = Side.CLIENT) -> wire.Packet:
 
 def packets_to(room: Room, addr) -> list:
     keys = keys_of(room.clients[addr])
-    return [opened(keys, d) for d, dst in room.server.datagrams_to_send(room.now) if dst == addr]
+    return [x for d, dst in room.server.datagrams_to_send(room.now) if dst == addr for x in as_data(opened(keys, d))]
 
 
 def messages_in(datagrams: list) -> list:
@@ -105,7 +106,7 @@ class Hand:
 
     def open(self, d: bytes) -> wire.Packet:
         assert self.seal is not None and is_sealed(d)
-        return wire.decode(self.seal.open(d))
+        return decode_session(self.seal.open(d))
 
 
 # --- the timer ---------------------------------------------------------------------------
@@ -161,7 +162,7 @@ def test_a_member_gone_before_its_timer_fires_is_not_served_and_does_not_rearm()
     s.handle_timer(t)                                 # alice's entry surfaces first: skipped, not the end
     out = s.datagrams_to_send(t)
     assert out and {dst for _, dst in out} == {room.addr_of(b)}
-    assert m.Closing("for bob") in [m.decode_msg(opened(keys_of(b), d).payload) for d, _ in out]
+    assert m.Closing("for bob") in [m.decode_msg(x.payload) for d, _ in out for x in as_data(opened(keys_of(b), d))]
     assert s.get_timer() == pytest.approx(min(bob.peer.channel.get_timer(), s._next_sweep))
     assert alice.peer.channel.get_timer() is not None      # she had data out, but nobody times it
 
@@ -429,7 +430,7 @@ def test_a_member_resuming_from_a_new_address_moves_there_and_gets_its_lines_at_
     out = s.datagrams_to_send(room.now)
     assert all(dst == new for _, dst in out)
     assert wire.decode(out[0][0]) == resumed_welcome(a, nonce, tok)
-    got = [opened(keys_of(a), d) for d, _ in out[1:]]
+    got = [x for d, _ in out[1:] for x in as_data(opened(keys_of(a), d))]
     assert any(isinstance(p, wire.Data) for p in got)                # resent now, not at the timer
     assert mem.addr == new and s._roster.at(old) is None and s._roster.at(new) is mem
     assert mem.nonce == nonce and mem.peer.last_heard == room.now and mem.peer.last_sent == room.now
@@ -574,7 +575,7 @@ def test_a_handshake_waits_unannounced_until_its_first_sealed_packet_opens():
     assert drain(s) == [ev.MemberJoined("bob", "127.0.0.1:41000")]
     room.now += 0.1
     room.settle()
-    assert messages_in([bob.open(d) for d in room.raw_to[addr]]) == [
+    assert messages_in([x for d in room.raw_to[addr] for x in as_data(bob.open(d))]) == [
         m.Limits(300, 20), m.Members(("server", "alice", "bob"))]
     assert ev.MemberJoined("bob", "127.0.0.1:41000") in drain(a)
 
@@ -844,10 +845,10 @@ def test_the_member_list_is_cut_at_100000_bytes():
 def test_a_newer_version_is_refused_to_its_sender_with_our_version():
     s = ServerEngine(0.0)
     hello = bytearray(wire.encode(wire.Hello(b"n" * 8, "alice")))
-    hello[3] = 3
+    hello[3] = wire.VERSION + 1
     s.receive_datagram(bytes(hello), GUEST, 0.0)
     (d, dst), = s.datagrams_to_send(0.0)
-    assert dst == GUEST and wire.decode(d) == wire.Refuse(bytes(8), wire.RefuseCode.VERSION, "2")
+    assert dst == GUEST and wire.decode(d) == wire.Refuse(bytes(8), wire.RefuseCode.VERSION, str(wire.VERSION))
 
 
 def test_counters_count_every_occurrence():

@@ -20,16 +20,16 @@ from .errors import BacklogFull, DecryptError, NotInRoom, ProtocolError
 from .joining import HELLO_MAX_RETRY, Joiner
 from .names import check_name, clean_message, too_long
 from .pacing import Pacer
+from .frames import Frames, decode_session
 from .peer import SERVER_TIMEOUT, Peer
 from .sealing import SEALED_PREFIX
-from .wire import (HELLO_FIRST_RETRY, MAGIC, VERSION, Ack, Bye, Data, PacketType, Ping, Reset,
-                   decode, encode)
+from .wire import HELLO_FIRST_RETRY, MAGIC, VERSION, Ack, Bye, Data, PacketType, Ping, Reset, encode
 
 __all__ = ["ClientEngine", "State", "BadTransition", "CONNECT_TIMEOUT", "LEAVE_TIMEOUT"]
 
 log = logging.getLogger("udpcore.client")
 Addr = tuple[str, int]
-_SESSION_PACKETS = (Data, Ack, Ping, Bye)   # what a SEALED datagram carries
+_SESSION_PACKETS = (Data, Frames, Ack, Ping, Bye)   # what a SEALED datagram carries
 _NO_SESSION = bytes(8)                      # a RESET in answer to a sealed packet names no session
 LEAVE_TIMEOUT = 10.0
 MAX_QUEUED = 1000          # messages held while not yet joined, and lines waiting for the pace
@@ -144,7 +144,7 @@ class ClientEngine(CatchUp, ServerMessages, JoinSteps):
             self._handshake_packet(data, now)
             return
         try:
-            p = decode(data)
+            p = decode_session(data)
         except ProtocolError:
             self.ignored += 1
             return

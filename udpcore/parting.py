@@ -8,6 +8,7 @@ a lost REMOVED would leave the client to reconnect as if nothing happened.
 from __future__ import annotations
 
 from .roster import Addr, Member
+from .frames import Frames
 from .wire import Ack, Bye, Data, Ping, encode
 
 PARTING_LINGER = 2.0
@@ -34,7 +35,7 @@ class Parting:
                 return mem
         return None
 
-    def packet(self, p: Data | Ack | Ping, addr: Addr, now: float) -> bool:
+    def packet(self, p: Data | Frames | Ack | Ping, addr: Addr, now: float) -> bool:
         """A session packet for a parting member: its acks count, nothing else it
         says does. False when the session is not one of ours."""
         entry = self.sessions.get(p.session)

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .appmsg import AppMessage, decode_msg, encode_msg
-from .reliable import Frame, ReliableChannel
 from .errors import ProtocolError
+from .frames import Frames, encode_frames, groups
+from .reliable import Frame, ReliableChannel
 from .sealing import Seal
 from .wire import STAMP_MASK, Ack, Data, Ping, data_prefix, encode_ack
 from .wire import DATA_REST as _DATA_REST
@@ -48,36 +49,40 @@ class Peer:
         (unless ``capped`` is false: see ReliableChannel.send)."""
         self.channel.send(msg if isinstance(msg, bytes) else encode_msg(msg), capped=capped)
 
-    def send_now(self, raw: bytes, now: float) -> bytes | None:
-        """Queue an encoded message; return its DATA when it can go at once (see
-        ReliableChannel.send_now), else None and :meth:`datagrams` sends it later.
-        Raises BacklogFull when the backlog is full."""
-        frame = self.channel.send_now(raw, now)
-        return None if frame is None else self._data((frame,), now)[0]
-
-    def receive(self, p: Data | Ack | Ping, now: float) -> list[AppMessage]:
+    def receive(self, p: Data | Frames | Ack | Ping, now: float) -> list[AppMessage]:
         """Handle a session packet already checked to come from this peer."""
         self.last_heard = now
         ch = self.channel
         if isinstance(p, Data):
             ch.on_ack(p.ack, p.sack, p.echo, now)
             ch.heard(p.ts, now)
-            out = []
-            for raw in ch.on_data(p.seq, p.flags, p.payload):   # may raise ProtocolError
-                try:
-                    out.append(decode_msg(raw))
-                except ProtocolError:
-                    self.malformed += 1
-            if not ch.holding:
-                self.holding_since = None
-            elif self.holding_since is None:
-                self.holding_since = now
-            return out
+            return self._messages(ch.on_data(p.seq, p.flags, p.payload), now)   # may raise ProtocolError
+        if isinstance(p, Frames):
+            ch.on_ack(p.ack, p.sack, p.echo, now)
+            ch.heard(p.ts, now)
+            raws: list[bytes] = []
+            for seq, flags, payload in p.frames:
+                raws += ch.on_data(seq, flags, payload)
+            return self._messages(raws, now)
         if isinstance(p, Ack):
             ch.on_ack(p.ack, p.sack, p.echo, now)
         else:
             ch.ack_needed = True          # a PING asks for proof of life
         return []
+
+    def _messages(self, raws: list[bytes], now: float) -> list[AppMessage]:
+        """The messages completed by what just arrived; a malformed one is counted."""
+        out = []
+        for raw in raws:
+            try:
+                out.append(decode_msg(raw))
+            except ProtocolError:
+                self.malformed += 1
+        if not self.channel.holding:
+            self.holding_since = None
+        elif self.holding_since is None:
+            self.holding_since = now
+        return out
 
     def datagrams(self, now: float) -> list[bytes]:
         """DATA for whatever may go now (each carrying our ack), or a bare ACK."""
@@ -92,14 +97,21 @@ class Peer:
         return []
 
     def _data(self, frames: Sequence[Frame], now: float) -> list[bytes]:
-        """DATA datagrams for these frames, each carrying our ack fields and timestamp."""
+        """The datagrams for these frames, each carrying our ack fields and timestamp:
+        one DATA for a frame alone, FRAMES for several due together (udpcore/frames.py)."""
         ch = self.channel
         ack, sack, echo = ch.ack_fields(now)
         ch.ack_needed = False
         self.last_sent = now
-        prefix = self._data_prefix
         ts = int(now * 1_000_000) & STAMP_MASK           # wire.stamp, inlined
-        out = [prefix + _pack_rest(seq, ack, sack, flags, ts, echo) + payload for seq, flags, payload in frames]
+        if len(frames) == 1:                             # a lone line: the commonest case
+            seq, flags, payload = frames[0]
+            out = [self._data_prefix + _pack_rest(seq, ack, sack, flags, ts, echo) + payload]
+        else:
+            prefix, session = self._data_prefix, self.session
+            out = [encode_frames(session, ack, sack, ts, echo, run) if len(run) > 1 else
+                   prefix + _pack_rest(run[0][0], ack, sack, run[0][1], ts, echo) + run[0][2]
+                   for run in groups(frames)]
         seal = self.seal
         return out if seal is None else [seal.seal(d) for d in out]
 

@@ -99,19 +99,6 @@ class ReliableChannel:
         for i, chunk in enumerate(chunks):
             self._backlog.append((0 if i == last else FLAG_MORE, chunk))
 
-    def send_now(self, message: bytes, now: float) -> Frame | None:
-        """Queue one message and, when it can go at once as a single fragment (nothing
-        waiting before it, room in the window), return its frame: the relay's fan-out
-        then builds the datagram straight away instead of going through poll()."""
-        if self._backlog or self._due or len(message) > MAX_FRAGMENT or len(self._inflight) >= self.window:
-            self.send(message)
-            return None
-        # (no backlog here, so no cap to check)
-        seq = self._next_seq
-        self._inflight[seq] = _InFlight(seq, 0, message, now, now + self.rtt.rto)
-        self._next_seq = (seq + 1) & 0xFFFFFFFF
-        return seq, 0, message
-
     @property
     def backlog(self) -> int:
         """Fragments queued or in flight (not yet acknowledged)."""

@@ -21,7 +21,6 @@ from .errors import BacklogFull
 from .names import SERVER_NAME
 from .peer import KEEPALIVE
 from .roster import Addr, Member, Roster
-from .timers import MemberTimers
 
 MEMBERS_LIST_BYTES = 100_000   # a member list longer than this is cut (it fits MAX_REASSEMBLY)
 # A restarted room's gathering ends after this many seconds with nobody coming back: an
@@ -30,14 +29,13 @@ BACK_QUIET = int(KEEPALIVE) + 2
 
 
 class Room:
-    def __init__(self, roster: Roster, timers: MemberTimers, counters: Counter[str], *,
+    def __init__(self, roster: Roster, counters: Counter[str], *,
                  announce_joins: bool = True, named_joins: int = 5) -> None:
         self.roster = roster
         self.announce_joins = announce_joins         # off: joins are not told to the room (huge rooms)
         self.named_joins = named_joins               # joins and leaves told by name each second
         self._named = 0                              # ...told so far this second
         self._crowd = [0, 0]                         # joined, left beyond them, not told yet
-        self.timers = timers
         self.counters = counters
         self.out: list[tuple[bytes, Addr]] = []      # datagrams to send now
         self.dirty: set[Member] = set()              # members whose channel may have output
@@ -125,7 +123,7 @@ class Room:
             self.said.append((seq, sender, text, flags, "", origin.origin if origin is not None else b"", msg_id))
         shared = m.encode_line(seq, sender, text, flags)
         plain = None                              # for guests, built only if there are any
-        dirty, out, arm = self.dirty, self.out, self.timers.arm
+        dirty = self.dirty
         for mem in list(self.roster.by_addr.values()):       # the hot loop: no Roster.__iter__ call
             peer = mem.peer
             if mem is origin:
@@ -135,17 +133,13 @@ class Room:
                 if plain is None:
                     plain = guests.line_out(sender, text, action)
                 self.plain(mem, plain)
-            else:                 # the relay's fan-out: straight out when nothing waits before it
+            else:                 # queued: the turn's lines for one member go out together (FRAMES)
                 try:
-                    d = peer.send_now(shared, now)
+                    peer.channel.send(shared)
                 except BacklogFull:
                     self.too_slow(mem)
                     continue
-                if d is None:
-                    dirty.add(mem)
-                else:
-                    out.append((d, mem.addr))
-                    arm(mem, now + peer.channel.rtt.rto)     # the new fragment's deadline
+                dirty.add(mem)
         self.relayed += 1
         self.events.append(ev.RoomLine(seq, sender, text, action))
 

@@ -22,6 +22,7 @@ from .admission import Admission
 from .appmsg import ErrorCode, LeaveReason
 from .discovery import DISCOVER_PREFIX, Answerer
 from .errors import ProtocolError, VersionError
+from .frames import Frames, decode_session
 from .guest_door import GuestDoor
 from .handshake import Gate
 from .limits import Limits
@@ -76,7 +77,7 @@ class ServerEngine(OperatorActions, PastService, Admission):
         self._roster = Roster()
         self._timers = MemberTimers()
         self.counters: Counter[str] = Counter()
-        self._room = Room(self._roster, self._timers, self.counters, announce_joins=announce_joins,
+        self._room = Room(self._roster, self.counters, announce_joins=announce_joins,
                           named_joins=limits.named_joins)
         self._guests = GuestDoor(limits, now, self._roster, self._room, self._mod, self.counters)
         self._parting = Parting()
@@ -245,10 +246,10 @@ class ServerEngine(OperatorActions, PastService, Admission):
                 self._dirty.add(mem)
             return
         try:
-            p = decode(inner)
+            p = decode_session(inner)
         except ProtocolError:
             p = None
-        if not isinstance(p, (Data, Ack, Ping, Bye)) or p.session != peer.session:
+        if not isinstance(p, (Data, Frames, Ack, Ping, Bye)) or p.session != peer.session:
             self.counters["malformed"] += 1       # sealed by the member itself: its own bug
             return
         if self._by_addr.get(addr) is not mem:    # a parting member: its acks count, nothing else

@@ -17,7 +17,8 @@ from .errors import ProtocolError, VersionError
 
 MAGIC = b"\xffUC"
 DEFAULT_PORT = 5002           # the chat port, for servers and for what users type without one
-VERSION = 2                  # 2: sessions sealed (udpcore/sealing.py), keys agreed in the handshake
+VERSION = 3                  # 2: sessions sealed (udpcore/sealing.py), keys agreed in the handshake;
+                             # 3: FRAMES, several fragments in one datagram (udpcore/frames.py)
 MAX_DATAGRAM = 1200          # never needs IP fragmentation (QUIC's minimum MTU)
 MAX_MESSAGE_TEXT = 8192      # bytes of UTF-8 in one chat line
 MAX_NAME_CHARS = 24
@@ -65,7 +66,8 @@ class PacketType(IntEnum):
     RESET = 9
     DISCOVER = 10        # sessionless: udpcore/discovery.py encodes and decodes these two
     HERE = 11
-    SEALED = 12          # a DATA, ACK, PING or BYE sealed with the session's keys (udpcore/sealing.py)
+    SEALED = 12          # a DATA, FRAMES, ACK, PING or BYE sealed with the session's keys (udpcore/sealing.py)
+    FRAMES = 13          # several DATA fragments in one datagram (udpcore/frames.py)
 
 
 class RefuseCode(IntEnum):
@@ -355,6 +357,8 @@ def decode(data: bytes) -> Packet:
         raise ProtocolError("not a session packet")   # udpcore.discovery reads these
     elif ptype is PacketType.SEALED:
         raise ProtocolError("sealed")                 # udpcore.sealing opens these
+    elif ptype is PacketType.FRAMES:
+        raise ProtocolError("frames")                 # udpcore.frames reads these
     elif ptype is PacketType.PING:
         p = Ping(r.take(SESSION_ID_LEN))
     elif ptype is PacketType.BYE:

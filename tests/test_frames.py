@@ -9,6 +9,7 @@ line as DATA, as before). Fuzzed with hypothesis.
 from __future__ import annotations
 
 import os
+import random
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -243,3 +244,55 @@ def test_the_relay_sends_each_member_one_datagram_for_a_turns_lines_and_a_lone_l
     s._member_message(mem, m.Say(200, "alone"), room.now)
     (to_c,) = [d for d, dst in s.datagrams_to_send(room.now) if dst == room.addr_of(c)]
     assert isinstance(peek(keys_of(c), to_c), wire.Data)
+
+
+def test_bursts_in_frames_arrive_once_and_in_order_through_loss_duplication_and_reordering():
+    """Each turn's datagrams each way: a fifth dropped, some duplicated, all shuffled. The
+    relay's bursts go as FRAMES, and a lost FRAMES loses several lines at once."""
+    rng = random.Random(12)
+    room = Room(limits=UNLIMITED)
+    names = ["ana", "bia", "caio", "davi"]
+    clients = [room.add(n) for n in names]
+    room.settle()
+    for c in clients:
+        drain(c)
+    where = {c: room.addr_of(c) for c in clients}
+    seen: dict[str, list[tuple[int, str]]] = {n: [] for n in names}
+    kinds: dict[str, int] = {"Data": 0, "Frames": 0}
+
+    def impaired(batch):
+        out = [x for x in batch if rng.random() >= 0.2]
+        out += [x for x in out if rng.random() < 0.05]
+        rng.shuffle(out)
+        return out
+
+    for i in range(60):
+        for n, c in zip(names[:2], clients[:2]):
+            c.say(f"{n} {i}")
+        for _ in range(3):
+            up = [(d, where[c]) for c in clients for d, _ in c.datagrams_to_send(room.now)]
+            for d, addr in impaired(up):
+                room.server.receive_datagram(d, addr, room.now)
+            down = room.server.datagrams_to_send(room.now)
+            for d, dst in down:
+                c = room.clients[dst]
+                p = peek(keys_of(c), d)
+                kinds[type(p).__name__] = kinds.get(type(p).__name__, 0) + 1
+            for d, dst in impaired(down):
+                room.clients[dst].receive_datagram(d, SERVER, room.now)
+            for n, c in zip(names, clients):
+                seen[n] += [(e.seq, e.text) for e in drain(c) if type(e).__name__ == "RoomLine"]
+        room.now += 0.01
+        for e in [room.server, *clients]:
+            t = e.get_timer()
+            if t is not None and t <= room.now:
+                e.handle_timer(room.now)
+    room.drop = lambda *x: False
+    room.advance(10.0)
+    for n, c in zip(names, clients):
+        seen[n] += [(e.seq, e.text) for e in drain(c) if type(e).__name__ == "RoomLine"]
+    want = sorted(set(seen["caio"]))
+    assert len(want) == 120 and [s for s, _ in want] == list(range(want[0][0], want[0][0] + 120))
+    for n in names:
+        assert seen[n] == want, n                  # every line once, in the server's order
+    assert kinds["Frames"] > 20 and kinds["Data"] > 20, kinds

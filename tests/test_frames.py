@@ -296,3 +296,16 @@ def test_bursts_in_frames_arrive_once_and_in_order_through_loss_duplication_and_
     for n in names:
         assert seen[n] == want, n                  # every line once, in the server's order
     assert kinds["Frames"] > 20 and kinds["Data"] > 20, kinds
+
+
+def test_a_frames_brings_its_sack_and_a_hole_it_leaves_is_timed():
+    server, client = sealed_pair()
+    for i in range(4):
+        client.send(m.Say(i + 1, f"hi {i}"))
+    client.datagrams(1.0)                                  # seq 0-3 in flight
+    hole = fr.Frames(SID, 0, 0b10, 0, wire.stamp(1.0), ((1, 0, m.encode_msg(m.Who())),))
+    assert client.receive(hole, 1.5) == []                 # seq 0 missing: held back
+    assert [f.seq for f in client.channel._inflight.values() if f.sacked] == [2]
+    assert client.holding_since == 1.5 and not client.stalled(6.49, 5.0) and client.stalled(6.5, 5.0)
+    client.receive(fr.Frames(SID, 0, 0, 0, 0, ((0, 0, m.encode_msg(m.Who())),)), 2.0)
+    assert client.holding_since is None and not client.stalled(100.0, 5.0)

@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 from .errors import ProtocolError
 from .reliable import Frame
-from .wire import (MAGIC, MAX_DATAGRAM, MAX_FRAGMENT, SEAL_OVERHEAD, VERSION, Ack, Bye, Data, Packet, PacketType,
+from .wire import (MAGIC, MAX_DATAGRAM, SEAL_OVERHEAD, VERSION, Ack, Bye, Data, Packet, PacketType,
                    Ping, decode)
 
 FRAMES_PREFIX = MAGIC + bytes([VERSION, PacketType.FRAMES])
@@ -57,9 +57,7 @@ def encode_frames(session: bytes, ack: int, sack: int, ts: int, echo: int, frame
     if not 0 < len(frames) <= MAX_FRAMES:
         raise ValueError("a FRAMES carries 1 to 255 fragments")
     parts = [FRAMES_PREFIX, _head(session, ack, sack, ts, echo, len(frames))]
-    for seq, flags, payload in frames:
-        if len(payload) > MAX_FRAGMENT:
-            raise ValueError("fragment too large")
+    for seq, flags, payload in frames:             # (a fragment over MAX_FRAGMENT never fits: below)
         parts.append(_frame(seq, flags, len(payload)))
         parts.append(payload)
     out = b"".join(parts)

@@ -85,7 +85,7 @@ class Peer:
         return out
 
     def datagrams(self, now: float) -> list[bytes]:
-        """DATA for whatever may go now (each carrying our ack), or a bare ACK."""
+        """What may go now: DATA or FRAMES (each carrying our ack), or a bare ACK."""
         ch = self.channel
         frames = ch.poll(now)
         if frames:

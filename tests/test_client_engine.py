@@ -809,3 +809,24 @@ def test_server_datagrams_sealed_with_other_keys_replayed_or_bit_flipped_are_ign
     assert drain(c) == [ev.RoomLine(1, "bob", "hi", False, None, False, None)]
     c.receive_datagram(real, SERVER, f.now)        # replayed
     assert c.ignored == before + 3 + n and drain(c) == []
+
+
+@pytest.mark.parametrize("theirs", [1, wire.VERSION - 1, wire.VERSION + 1])
+def test_a_server_of_another_version_is_named_in_one_refusal_not_a_timeout(theirs):
+    f = FakeServer()
+    f.c.connect(f.now)
+    (hello,) = f.out()
+    refuse = (wire.MAGIC + bytes([theirs, wire.PacketType.REFUSE]) + hello.nonce
+              + bytes([wire.RefuseCode.VERSION]) + wire.pack_text(str(theirs)))
+    other = bytearray(refuse)
+    other[5] ^= 1                                            # not our HELLO's nonce: ignored
+    f.c.receive_datagram(bytes(other), SERVER, f.now)
+    f.c.receive_datagram(refuse.replace(bytes([wire.RefuseCode.VERSION]) + wire.pack_text(str(theirs)),
+                                        bytes([wire.RefuseCode.FULL]) + wire.pack_text("")), SERVER, f.now)
+    assert f.c.state is State.CONNECTING and f.c.ignored == 2           # another code means nothing here
+    f.c.receive_datagram(refuse + b"x", SERVER, f.now)                  # trailing bytes: malformed
+    assert f.c.ignored == 3
+    f.c.receive_datagram(refuse, SERVER, f.now)
+    (e,) = [e for e in drain(f.c) if isinstance(e, ev.JoinRefused)]
+    assert isinstance(e.error, VersionMismatch) and e.error.detail == str(theirs)
+    assert f.c.state is State.CLOSED

@@ -13,12 +13,13 @@ from . import appmsg as m
 from . import events as ev
 from .answers import refusal
 from .client_state import HANDSHAKING, State
-from .errors import ChatError, HandshakeError, ProtocolError, WrongPassphrase
+from .errors import ChatError, HandshakeError, ProtocolError, VersionError, WrongPassphrase
 from .joining import Joiner
 from .pacing import Pacer
 from .peer import Peer
 from .protection import SessionKeys, Side
 from .sealing import Seal
+from .versions import foreign_refuse
 from .wire import HELLO_FIRST_RETRY, Challenge, Refuse, Welcome, decode
 
 CONNECT_TIMEOUT = 10.0
@@ -58,9 +59,10 @@ class JoinSteps:
         """CHALLENGE, WELCOME or REFUSE (the only packets that travel in clear)."""
         try:
             p = decode(data)
+        except VersionError:
+            p = foreign_refuse(data)               # a server of another version says which
         except ProtocolError:
-            self.ignored += 1
-            return
+            p = None
         if not isinstance(p, (Challenge, Welcome, Refuse)) or p.nonce != self._join.nonce:
             self.ignored += 1
         elif self.state in HANDSHAKING:

@@ -38,8 +38,8 @@ from .room import Room
 from .roster import Addr, Member, Roster
 from .sealing import SEALED_PREFIX
 from .timers import MemberTimers
-from .wire import (MAGIC, NONCE_LEN, VERSION, Ack, Bye, Data, Hello, PacketType,
-                   Ping, Refuse, RefuseCode, decode, encode, is_protocol)
+from .versions import refuse_version
+from .wire import MAGIC, VERSION, Ack, Bye, Data, Hello, PacketType, Ping, decode, encode, is_protocol
 
 _ACK_PREFIX = MAGIC + bytes([VERSION, PacketType.ACK])
 _ACK_SIZE = len(_ACK_PREFIX) + 20
@@ -122,7 +122,7 @@ class ServerEngine(OperatorActions, PastService, Admission):
             p = decode(data)
         except VersionError:
             self.counters["version"] += 1
-            self._reply(encode(Refuse(bytes(NONCE_LEN), RefuseCode.VERSION, str(VERSION))), addr, len(data))
+            self._reply(refuse_version(data), addr, len(data))       # in its own version's framing
             return
         except ProtocolError:
             self.counters["malformed"] += 1

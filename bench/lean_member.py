@@ -223,12 +223,7 @@ class LeanMember:
                 self.echo_at = now
                 self._acked_to(ack, now)
                 self.need_ack = True
-                if seq == self.expect:
-                    self.expect = (seq + 1) & 0xFFFFFFFF
-                    if data[_PAYLOAD_AT] == _LINE:
-                        self.lines += 1
-                elif ((seq - self.expect) & 0xFFFFFFFF) < 0x80000000:
-                    self.gaps += 1              # ahead: left to the server's retransmission
+                self._fragment(seq, data, _PAYLOAD_AT, now)
             elif t == _T_FRAMES:
                 self._frames(data, now)
             elif t == _T_ACK:

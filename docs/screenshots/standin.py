@@ -24,6 +24,27 @@ class Stand:
         return lambda *a, **kw: None
 
 
+def memory_keychain() -> None:
+    """An in-memory keychain in place of the desktop's, which this display has none of:
+    what the connect form's "Remember on this computer" keeps lives for the script."""
+    import keyring
+    import keyring.backend
+
+    class Memory(keyring.backend.KeyringBackend):
+        priority = 1
+        kept: dict = {}
+
+        def get_password(self, service, user):
+            return self.kept.get((service, user))
+
+        def set_password(self, service, user, password):
+            self.kept[(service, user)] = password
+
+        def delete_password(self, service, user):
+            self.kept.pop((service, user), None)
+    keyring.set_keyring(Memory())
+
+
 def pump(root, seconds: float) -> None:
     end = time.monotonic() + seconds
     while time.monotonic() < end:

@@ -73,26 +73,13 @@ def main(mode: str = "light", dpi: int = 192, which: str = "client") -> None:
 
 
 def connect_form(mode: str, dpi: int) -> None:
-    import keyring
-    import keyring.backend
+    from standin import memory_keychain
     from chatui.app import make_root
     from chatui.client_window import ClientApp
     from chatui.scaling import scaler
     from udpnet import RoomFinder, start_server
 
-    class Memory(keyring.backend.KeyringBackend):
-        priority = 1
-        kept: dict = {}
-
-        def get_password(self, service, user):
-            return self.kept.get((service, user))
-
-        def set_password(self, service, user, password):
-            self.kept[(service, user)] = password
-
-        def delete_password(self, service, user):
-            self.kept.pop((service, user), None)
-    keyring.set_keyring(Memory())
+    memory_keychain()
     os.environ["LANCHAT_DISCOVERY_HOSTS"] = "127.0.0.1"
     rooms = [start_server("127.0.0.1", 0, stats=False, room="Sala 3", passphrase="correct horse battery staple"),
              start_server("127.0.0.1", 0, stats=False, room="LAN party")]

@@ -237,24 +237,11 @@ def connect_passphrase_scene(root, palette, mode: str) -> None:
     """The form with a locked room selected and a wrong passphrase tried: the
     sentence, the field kept (selected, to type over), Remember on this computer.
     An in-memory keychain stands in for the desktop's (this display has none)."""
-    import keyring
-    import keyring.backend
+    from standin import memory_keychain
     from chatui.client_window import ClientApp
     from udpnet import RoomFinder, start_server
 
-    class Desk(keyring.backend.KeyringBackend):
-        priority = 1
-        kept: dict = {}
-
-        def get_password(self, service, user):
-            return self.kept.get((service, user))
-
-        def set_password(self, service, user, password):
-            self.kept[(service, user)] = password
-
-        def delete_password(self, service, user):
-            self.kept.pop((service, user), None)
-    keyring.set_keyring(Desk())
+    memory_keychain()
     os.environ["LANCHAT_DISCOVERY_HOSTS"] = "127.0.0.1"
     rooms = [start_server("127.0.0.1", 0, stats=False, room="Sala 3", passphrase=PASSPHRASE),
              start_server("127.0.0.1", 0, stats=False, room="LAN party")]

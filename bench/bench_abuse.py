@@ -244,18 +244,14 @@ class Member(LeanMember):
             self.need_ack = True
             self._in_order(seq, flags, data[lw.PAYLOAD_AT:], stamp)
         elif t == lw.FRAMES:                            # version 3: several fragments in one datagram
-            _, _, sid, ack, _sack, echo_ts, _echo, count = lw.FRAMES_HDR.unpack_from(data)
+            sid, ack, echo_ts, fragments = lw.frames(data)
             if sid != self.session:
                 return
             self.echo_ts, self.echo_at = echo_ts, now
             self._acked_to(ack, now)
             self.need_ack = True
-            pos = lw.FRAMES_HDR.size
-            for _ in range(count):
-                seq, flags, length = lw.FRAME_HDR.unpack_from(data, pos)
-                pos += lw.FRAME_HDR.size
-                self._in_order(seq, flags, data[pos:pos + length], stamp)
-                pos += length
+            for seq, flags, start, length in fragments:
+                self._in_order(seq, flags, data[start:start + length], stamp)
         elif t == lw.ACK:
             _, _, sid, ack, _sack, _echo = lw.ACK_PKT.unpack_from(data)
             if sid == self.session:

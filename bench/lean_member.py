@@ -30,8 +30,6 @@ from bench.loopback import LOOPBACK, Addr, udp_socket
 
 _DATA_HDR, _ACK_HDR, _PAYLOAD_AT = lw.DATA_HDR, lw.ACK_PKT, lw.PAYLOAD_AT
 _T_DATA, _T_ACK, _T_PING, _T_FRAMES = lw.DATA, lw.ACK, lw.PING, lw.FRAMES
-_FRAMES_HDR, _FRAME_HDR = lw.FRAMES_HDR, lw.FRAME_HDR
-_FRAMES_AT, _FRAME_AT = lw.FRAMES_HDR.size, lw.FRAME_HDR.size
 _LINE = lw.LINE
 _SEALED_PREFIX = lw.SEALED_PREFIX
 HELLO_RETRY = 0.25          # a real client never repeats a HELLO sooner (wire.HELLO_FIRST_RETRY)
@@ -181,16 +179,12 @@ class LeanMember:
 
     def _frames(self, data: bytes, now: float) -> None:
         """A FRAMES (version 3): its ack fields, then each fragment as a DATA's."""
-        _, _, sid, ack, _sack, self.echo_ts, _echo, count = _FRAMES_HDR.unpack_from(data)
+        _sid, ack, self.echo_ts, fragments = lw.frames(data)
         self.echo_at = now
         self._acked_to(ack, now)
         self.need_ack = True
-        pos = _FRAMES_AT
-        for _ in range(count):
-            seq, _flags, length = _FRAME_HDR.unpack_from(data, pos)
-            pos += _FRAME_AT
-            self._fragment(seq, data, pos, now)
-            pos += length
+        for seq, _flags, start, _length in fragments:
+            self._fragment(seq, data, start, now)
 
     def _clear(self, data: bytes, now: float) -> None:
         """A datagram in clear from a version-2 server: a RESET, or a late handshake packet."""

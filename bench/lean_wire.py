@@ -54,7 +54,22 @@ PAYLOAD_AT = DATA_HDR.size                      # first byte of a DATA's fragmen
 FRAMES_HDR = struct.Struct("!4sB8sIIIIB")      # session, ack, sack, ts, echo, count; then the frames
 FRAME_HDR = struct.Struct("!IBH")              # seq, flags, length; the fragment follows
 
-# Chat messages (inside DATA); the same in both versions.
+
+
+def frames(data: bytes) -> tuple[bytes, int, int, list[tuple[int, int, int, int]]]:
+    """A FRAMES (version 3): session, ack, ts, and per frame (seq, flags, start, length) of
+    its fragment in ``data``."""
+    _, _, sid, ack, _sack, ts, _echo, count = FRAMES_HDR.unpack_from(data)
+    pos, out = FRAMES_HDR.size, []
+    for _ in range(count):
+        seq, flags, length = FRAME_HDR.unpack_from(data, pos)
+        pos += FRAME_HDR.size
+        out.append((seq, flags, pos, length))
+        pos += length
+    return sid, ack, ts, out
+
+
+# Chat messages (inside DATA); the same in all versions.
 SAY, LEAVE, LINE = 1, 5, 20
 
 

@@ -20,16 +20,15 @@ from .errors import BacklogFull, DecryptError, NotInRoom, ProtocolError
 from .joining import HELLO_MAX_RETRY, Joiner
 from .names import check_name, clean_message, too_long
 from .pacing import Pacer
-from .frames import Frames, decode_session
+from .frames import SESSION_PACKETS, decode_session
 from .peer import SERVER_TIMEOUT, Peer
 from .sealing import SEALED_PREFIX
-from .wire import HELLO_FIRST_RETRY, MAGIC, VERSION, Ack, Bye, Data, PacketType, Ping, Reset, encode
+from .wire import HELLO_FIRST_RETRY, MAGIC, VERSION, Bye, PacketType, Ping, Reset, encode
 
 __all__ = ["ClientEngine", "State", "BadTransition", "CONNECT_TIMEOUT", "LEAVE_TIMEOUT"]
 
 log = logging.getLogger("udpcore.client")
 Addr = tuple[str, int]
-_SESSION_PACKETS = (Data, Frames, Ack, Ping, Bye)   # what a SEALED datagram carries
 _NO_SESSION = bytes(8)                      # a RESET in answer to a sealed packet names no session
 LEAVE_TIMEOUT = 10.0
 MAX_QUEUED = 1000          # messages held while not yet joined, and lines waiting for the pace
@@ -154,7 +153,7 @@ class ClientEngine(CatchUp, ServerMessages, JoinSteps):
             else:
                 self.ignored += 1
             return
-        if peer is None or not isinstance(p, _SESSION_PACKETS) or p.session != peer.session:
+        if peer is None or not isinstance(p, SESSION_PACKETS) or p.session != peer.session:
             self.ignored += 1
             return
         if isinstance(p, Bye):

@@ -17,6 +17,7 @@ FRAMES only ever travels inside SEALED.
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from typing import NamedTuple
 
 from .errors import ProtocolError
@@ -49,10 +50,10 @@ class Frames(NamedTuple):
     frames: tuple[Frame, ...]
 
 
-SessionPacket = Data | Frames | Ack | Ping | Bye
+SESSION_PACKETS = (Data, Frames, Ack, Ping, Bye)      # what a SEALED datagram may carry
 
 
-def encode_frames(session: bytes, ack: int, sack: int, ts: int, echo: int, frames: list[Frame]) -> bytes:
+def encode_frames(session: bytes, ack: int, sack: int, ts: int, echo: int, frames: Sequence[Frame]) -> bytes:
     """One FRAMES datagram's plaintext. Raises ValueError when it would not fit (our bug)."""
     if not 0 < len(frames) <= MAX_FRAMES:
         raise ValueError("a FRAMES carries 1 to 255 fragments")
@@ -66,7 +67,7 @@ def encode_frames(session: bytes, ack: int, sack: int, ts: int, echo: int, frame
     return out
 
 
-def groups(frames: list[Frame] | tuple[Frame, ...]) -> list[list[Frame]]:
+def groups(frames: Sequence[Frame]) -> list[list[Frame]]:
     """``frames`` in order, cut into runs that each fit one sealed datagram: a run of
     one goes as DATA (its overhead is smaller), a longer one as FRAMES."""
     out: list[list[Frame]] = []

@@ -67,4 +67,4 @@ class GuestDoor:
             self.room.join(mem)
         mem.heard(now)
         mem.credit = min(MAX_CREDIT, mem.credit + AMPLIFICATION * len(data))
-        self.room.guest_said(mem, line, now)
+        self.room.guest_said(mem, line)

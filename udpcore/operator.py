@@ -41,7 +41,7 @@ class OperatorActions:
         """The server's own line to the room. Raises LineTooLong."""
         text = self._operator_text(text)
         if text:
-            self._room.relay(SERVER_NAME, text, False, now)
+            self._room.relay(SERVER_NAME, text, False)
 
     def say_to(self, name: str, text: str, now: float) -> None:
         """The server's own private line to one member. Raises NoSuchMember, LineTooLong."""

@@ -104,14 +104,11 @@ class Peer:
         ch.ack_needed = False
         self.last_sent = now
         ts = int(now * 1_000_000) & STAMP_MASK           # wire.stamp, inlined
-        if len(frames) == 1:                             # a lone line: the commonest case
-            seq, flags, payload = frames[0]
-            out = [self._data_prefix + _pack_rest(seq, ack, sack, flags, ts, echo) + payload]
-        else:
-            prefix, session = self._data_prefix, self.session
-            out = [encode_frames(session, ack, sack, ts, echo, run) if len(run) > 1 else
-                   prefix + _pack_rest(run[0][0], ack, sack, run[0][1], ts, echo) + run[0][2]
-                   for run in groups(frames)]
+        runs = (frames,) if len(frames) == 1 else groups(frames)     # a lone line: the commonest case
+        prefix = self._data_prefix
+        out = [encode_frames(self.session, ack, sack, ts, echo, run) if len(run) > 1 else
+               prefix + _pack_rest(run[0][0], ack, sack, run[0][1], ts, echo) + run[0][2]
+               for run in runs]
         seal = self.seal
         return out if seal is None else [seal.seal(d) for d in out]
 

@@ -97,12 +97,12 @@ class Room:
             self.events.append(ev.MembersBack(self.back))
         self.back = 0
 
-    def guest_said(self, mem: Member, line: str, now: float) -> None:
+    def guest_said(self, mem: Member, line: str) -> None:
         """A guest's line: relayed, or its leaving when it is one of the quit words."""
         if guests.is_quit(line):
             self.remove(mem, LeaveReason.LEFT)
         elif line:
-            self.relay(mem.name, line, False, now, origin=mem)
+            self.relay(mem.name, line, False, origin=mem)
 
     def members_msg(self) -> m.Members:
         """Everyone's name, the operator's first: members can write to it privately."""
@@ -114,7 +114,7 @@ class Room:
             names.append(name)
         return m.Members(tuple(names))
 
-    def relay(self, sender: str, text: str, action: bool, now: float, origin: Member | None = None,
+    def relay(self, sender: str, text: str, action: bool, origin: Member | None = None,
                msg_id: int = 0) -> None:
         self.seq += 1
         seq = self.seq

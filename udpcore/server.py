@@ -22,7 +22,7 @@ from .admission import Admission
 from .appmsg import ErrorCode, LeaveReason
 from .discovery import DISCOVER_PREFIX, Answerer
 from .errors import ProtocolError, VersionError
-from .frames import Frames, decode_session
+from .frames import SESSION_PACKETS, decode_session
 from .guest_door import GuestDoor
 from .handshake import Gate
 from .limits import Limits
@@ -249,7 +249,7 @@ class ServerEngine(OperatorActions, PastService, Admission):
             p = decode_session(inner)
         except ProtocolError:
             p = None
-        if not isinstance(p, (Data, Frames, Ack, Ping, Bye)) or p.session != peer.session:
+        if not isinstance(p, SESSION_PACKETS) or p.session != peer.session:
             self.counters["malformed"] += 1       # sealed by the member itself: its own bug
             return
         if self._by_addr.get(addr) is not mem:    # a parting member: its acks count, nothing else
@@ -286,7 +286,7 @@ class ServerEngine(OperatorActions, PastService, Admission):
                 flags = m.LINE_OWN | (m.LINE_ACTION if msg.action else 0)
                 self._room.send(mem, m.Line(seen, mem.name, text, flags, msg.msg_id))
                 return
-            self._room.relay(mem.name, text, msg.action, now, origin=mem, msg_id=msg.msg_id)
+            self._room.relay(mem.name, text, msg.action, origin=mem, msg_id=msg.msg_id)
             self._remember(mem, msg.msg_id, self._room.seq)
         elif isinstance(msg, m.Private):
             target = self._roster.named(msg.to)

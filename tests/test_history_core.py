@@ -2,7 +2,8 @@
 
 The server's store is a real in-memory HistoryStore behind the transport's own glue
 (udpnet.room_history.RoomHistory), driven between the engines' turns exactly where
-the socket thread drives it: after the datagrams came in, before any go out.
+the socket thread drives it: after the datagrams came in, before any go out, and
+after they went out.
 """
 from __future__ import annotations
 
@@ -58,6 +59,8 @@ class HistRoom(Room):
             c = self.clients.get(dst)
             if c is not None and not self.drop(data, SERVER, dst):
                 c.receive_datagram(data, SERVER, self.now)
+        if not self.hold_fetches:
+            self.history.after_send(self.now)
         return moved
 
     def _turn(self) -> None:
@@ -65,7 +68,7 @@ class HistRoom(Room):
             said = self.server.take_said()
             self.store.append([_line(s.seq, s.text, self.wall, s.sender) for s in said if s.seq])
         else:
-            self.history.turn(self.now)
+            self.history.before_send(self.now)
 
     def say(self, client: ClientEngine, *texts: str) -> None:
         for t in texts:
@@ -99,23 +102,38 @@ def test_a_server_without_a_history_collects_nothing_and_says_no_room():
     assert not any(isinstance(e, ev.InRoom) for e in drain(a))
 
 
-def test_numbering_continues_from_the_store_and_every_line_is_stored_before_it_is_sent():
-    room = HistRoom(last_lines=7)
+def test_numbering_continues_from_the_store_and_every_line_is_journalled_before_it_is_sent(tmp_path):
+    """A file store: each turn's lines are in the journal before the turn's datagrams
+    are built, and in SQLite by the end of the turn."""
+    from udpnet.journal import Journal
+    store = HistoryStore.open(tmp_path, now=1_800_000_000.0)
+    for i in range(7):
+        store.append([_line(i + 1, f"old {i}", 1_800_000_000.0)])
+    room = HistRoom(store=store)
     a = room.add_with("ana")
     room.settle()
     drain(a)
-    sent_before: list[int] = []
-    real_turn = room.history.turn
+    turns: list[list] = []           # per turn: numbers in the journal, SQLite's last before and after the sends
+    real_before, real_after = room.history.before_send, room.history.after_send
 
-    def turn(now):
-        real_turn(now)
-        sent_before.append(room.store.last_seq())
-    room.history.turn = turn
-    room.say(a, "eight", "nine")
-    lines = [e for e in drain(a) if isinstance(e, ev.RoomLine)]
-    assert [x.seq for x in lines] == [8, 9]
-    assert [x.text for x in room.store.after(7, 10)] == ["eight", "nine"]
-    assert max(sent_before) == 9
+    def before(now):
+        real_before(now)
+        turns.append([{r[0] for r in Journal(tmp_path).read()}, store.last_seq(), None])
+
+    def after(now):
+        real_after(now)
+        turns[-1][2] = store.last_seq()
+    room.history.before_send, room.history.after_send = before, after
+    try:
+        room.say(a, "eight", "nine")
+        lines = [e for e in drain(a) if isinstance(e, ev.RoomLine)]
+        assert [x.seq for x in lines] == [8, 9]
+        assert [x.text for x in store.after(7, 10)] == ["eight", "nine"]
+        for seq in (8, 9):
+            journalled, before_sends, after_sends = next(t for t in turns if seq in t[0])
+            assert before_sends < seq <= after_sends      # in the journal before the sends, in SQLite after
+    finally:
+        store.close()
 
 
 def test_the_operators_private_lines_are_kept_but_never_those_between_members():
@@ -1049,3 +1067,106 @@ def test_a_page_for_someone_without_an_origin_carries_no_message_ids():
     a._ask("older", 0, 0, 5, True)
     room.settle()
     assert [(x.msg_id, x.flags) for x in pages[0].lines] == [(0, 0)]
+
+
+# --- the transport's turn: journal first, SQLite after the sends ------------------------------
+
+class TurnEngine:
+    """What RoomHistory asks of the server engine, held by hand."""
+
+    def __init__(self) -> None:
+        self.said: list = []
+        self.asks: list = []
+        self.answers: list = []
+
+    def take_said(self):
+        said, self.said = self.said, []
+        return said
+
+    def take_fetches(self):
+        asks, self.asks = self.asks, []
+        return asks
+
+    def answer_fetch(self, ask, lines, more):
+        self.answers.append(([x.seq for x in lines], more))
+
+
+def turn_of(tmp_path, store=None):
+    from udpnet.journal import Journal
+    store = store or HistoryStore.open(tmp_path, now=1_800_000_000.0)
+    eng = TurnEngine()
+    problems: list = []
+    return store, eng, RoomHistory(store, eng, problems.append, clock=lambda: 1_800_000_000.0), \
+        (lambda: [r[0] for r in Journal(tmp_path).read()]), problems
+
+
+def test_room_lines_are_journalled_before_the_sends_and_stored_after_them(tmp_path):
+    from udpcore.past_service import Said
+    store, eng, hist, journalled, _ = turn_of(tmp_path)
+    eng.said = [Said(1, "ana", "um", 0), Said(2, "bia", "dois", 0)]
+    hist.before_send(1.0)
+    assert store.last_seq() == 0 and journalled() == [1, 2]
+    hist.after_send(1.0)
+    assert [x.text for x in store.after(0, 5)] == ["um", "dois"]
+    hist.after_send(1.1)                                 # nothing waits: nothing stored twice
+    assert store.last_seq() == 2
+    store.close()
+
+
+@pytest.mark.parametrize("why", ["private", "fetch", "no journal"])
+def test_a_turn_stores_in_sqlite_before_its_sends_when_it_must(tmp_path, why):
+    """A private line (never journalled), a FETCH (whose page must hold the turn's lines),
+    a journal that cannot be written: the turn's lines are in SQLite before anything goes out."""
+    from udpcore.past_service import FetchAsk, Said
+    from udpcore.pastmsg import Fetch
+    store, eng, hist, journalled, _ = turn_of(tmp_path)
+    eng.said = [Said(1, "ana", "um", 0)]
+    if why == "private":
+        eng.said.append(Said(0, "server", "psiu", 0, private_to="ana"))
+    elif why == "fetch":
+        eng.asks = [FetchAsk(None, Fetch(7, 0, 0, 10, True))]      # type: ignore[arg-type]
+    else:
+        (tmp_path / "history.journal").mkdir()
+    hist.before_send(1.0)
+    assert store.last_seq() == 1
+    if why == "fetch":
+        assert eng.answers == [([1], 0)]
+    if why == "private":
+        assert [p.text for p in store.privates_for("ana", 0, 5)] == ["psiu"]
+    if why != "no journal":
+        assert journalled() == []
+    hist.after_send(1.0)
+    assert store.last_seq() == 1
+    store.close()
+
+
+def test_a_memory_store_takes_the_lines_after_the_sends():
+    from udpcore.past_service import Said
+    store = HistoryStore.in_memory(now=1_800_000_000.0)
+    eng = TurnEngine()
+    hist = RoomHistory(store, eng, lambda e: None, clock=lambda: 1_800_000_000.0)
+    eng.said = [Said(1, "ana", "um", 0)]
+    hist.before_send(1.0)
+    assert store.last_seq() == 0
+    hist.after_send(1.0)
+    assert store.last_seq() == 1
+
+
+def test_sqlite_refusing_journalled_lines_pauses_the_history(tmp_path):
+    from tests.test_history_store import RefusingConnection
+    from udpcore.past_service import Said
+    store, eng, hist, journalled, problems = turn_of(tmp_path)
+    real = store._conn
+    store._conn = RefusingConnection(real, "database or disk is full")
+    eng.said = [Said(1, "ana", "um", 0)]
+    hist.before_send(1.0)
+    hist.after_send(1.0)
+    assert problems == [ev.HistoryProblem("paused")] and journalled() == [1]
+    store._conn = real
+    eng.said = [Said(2, "ana", "dois", 0)]
+    hist.before_send(2.0)
+    hist.after_send(2.0)
+    assert problems[-1] == ev.HistoryProblem("resumed") and journalled() == [1, 2]
+    store.close()
+    with HistoryStore.open(tmp_path, now=1_800_000_000.0) as again:      # 1 came back from the journal
+        assert [x.text for x in again.after(0, 5)] == ["um", "dois"]

@@ -1031,3 +1031,37 @@ def test_a_relayed_line_carries_no_message_id_but_its_echo_does():
             got[dst] = m.decode_msg(p.payload)
     assert got[room.addr_of(b)] == m.Line(1, "alice", "hello", 0, 0, "")
     assert got[room.addr_of(a)] == m.Line(1, "alice", "hello", m.LINE_OWN, 1, "")
+
+
+def test_a_lines_readers_are_served_before_its_sender():
+    """The copies a person waits for go first; the sender's own copy and ack after them,
+    whichever order the roster holds them in."""
+    for sender in ("alice", "bob", "carol"):
+        room, clients = joined("alice", "bob", "carol")
+        s = room.server
+        c = clients[["alice", "bob", "carol"].index(sender)]
+        c.say("oi")
+        for d, _ in c.datagrams_to_send(room.now):
+            s.receive_datagram(d, room.addr_of(c), room.now)
+        order = [dst for _, dst in s.datagrams_to_send(room.now)]
+        assert len(order) == 3 and order[-1] == room.addr_of(c), sender
+
+
+def test_each_datagram_builds_each_copy_as_it_is_taken():
+    room, (a, b, c) = joined("alice", "bob", "carol")
+    s = room.server
+    a.say("oi")
+    for d, _ in a.datagrams_to_send(room.now):
+        s.receive_datagram(d, room.addr_of(a), room.now)
+    pending = lambda name: member(room, name).peer.channel.has_output()      # noqa: E731
+    each = s.each_datagram(room.now)
+    first, dst = next(each)
+    assert dst in (room.addr_of(b), room.addr_of(c))
+    assert pending("alice") and (pending("bob") or pending("carol"))        # not built yet
+    rest = list(each)
+    assert not any(pending(n) for n in ("alice", "bob", "carol"))
+    assert sorted(d for _, d in [(first, dst)] + rest) == sorted(room.addr_of(x) for x in (a, b, c))
+    for data, to in [(first, dst)] + rest:
+        room.clients[to].receive_datagram(data, SERVER, room.now)
+    assert [e.text for e in drain(b) if isinstance(e, ev.RoomLine)] == ["oi"]
+    assert s.datagrams_to_send(room.now) == []

@@ -53,7 +53,7 @@ class Admission:
     _pake_desk: PakeDesk
     _parting: Parting
     _by_addr: dict[Addr, Member]
-    _dirty: set[Member]
+    _dirty: dict[Member, None]
     _parting_sessions: dict
 
     def _reply(self, data: bytes, addr: Addr, received: int) -> None:
@@ -248,7 +248,7 @@ class Admission:
         self._room.out.append((self._welcome_back(mem, h), addr))
         mem.peer.channel.resend_outstanding()
         self._room.send(mem, self._limits_msg)
-        self._dirty.add(mem)
+        self._dirty[mem] = None
 
     @property
     def _limits_msg(self) -> m.Limits:

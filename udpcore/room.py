@@ -38,7 +38,9 @@ class Room:
         self._crowd = [0, 0]                         # joined, left beyond them, not told yet
         self.counters = counters
         self.out: list[tuple[bytes, Addr]] = []      # datagrams to send now
-        self.dirty: set[Member] = set()              # members whose channel may have output
+        # Members whose channel may have output, in the order they are to be served
+        # (a dict as an ordered set: a line's sender is moved behind its readers).
+        self.dirty: dict[Member, None] = {}
         self.events: deque[ev.Event] = deque()
         self.seq = 0                                 # the room's last sequence number
         self.relayed = 0
@@ -139,7 +141,7 @@ class Room:
                 except BacklogFull:
                     self.too_slow(mem)
                     continue
-                dirty.add(mem)
+                dirty[mem] = None
         self.relayed += 1
         self.events.append(ev.RoomLine(seq, sender, text, action))
 
@@ -190,7 +192,7 @@ class Room:
         except BacklogFull:
             self.too_slow(mem)
             return
-        self.dirty.add(mem)
+        self.dirty[mem] = None
 
     def too_slow(self, mem: Member) -> None:
         """Its backlog is full: it cannot take the room's pace, so it is dropped
@@ -202,7 +204,7 @@ class Room:
         """Take ``mem`` out and tell the room; False when it was already out."""
         if not self.roster.remove(mem):
             return False
-        self.dirty.discard(mem)
+        self.dirty.pop(mem, None)
         # The operator's removals are always told by name: the room sees what was done.
         if reason in (LeaveReason.KICKED, LeaveReason.BANNED) or not self.announce_joins or self._by_name():
             self.announce(m.Left(mem.name, reason))

@@ -12,7 +12,7 @@ import math
 import secrets
 import struct
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Callable
 
 from . import appmsg as m
@@ -152,8 +152,16 @@ class ServerEngine(OperatorActions, PastService, Admission):
         self.discovery.locked = bool(passphrase)
 
     def datagrams_to_send(self, now: float) -> list[tuple[bytes, Addr]]:
+        return list(self.each_datagram(now))
+
+    def each_datagram(self, now: float) -> Iterator[tuple[bytes, Addr]]:
+        """:meth:`datagrams_to_send` one at a time, built as they are taken: the transport
+        sends each as soon as it is sealed, so a line's first copy does not wait for the
+        turn's last one to be built. Take them all: the turn's bookkeeping ends with the last."""
         room = self._room
         out, room.out = room.out, []
+        yield from out
+        out = []
         by_addr = self._by_addr
         dirty = self._dirty
         for mem in dirty:
@@ -162,7 +170,7 @@ class ServerEngine(OperatorActions, PastService, Admission):
                 continue
             addr = mem.addr
             for d in peer.datagrams(now):
-                out.append((d, addr))
+                yield d, addr
             # A pending timer re-arms itself when it fires; arm again only when what
             # just went out is due sooner (RTO shrank: a fresh sample, backoff undone).
             if mem.timer_at is None or now + peer.channel.rtt.rto < mem.timer_at:
@@ -176,7 +184,7 @@ class ServerEngine(OperatorActions, PastService, Admission):
                 self._finish_close(out)
         if self._parting_sessions:
             self._parting.flush(now, out)
-        return out
+        yield from out
 
     def get_timer(self) -> float | None:
         if self.closed:
@@ -205,7 +213,7 @@ class ServerEngine(OperatorActions, PastService, Admission):
             if mem.peer is None or sessions.get(mem.peer.session) is not mem:
                 continue                  # it left meanwhile
             if mem.peer.channel.handle_timer(now):
-                self._dirty.add(mem)
+                self._dirty[mem] = None
             t = mem.peer.channel.get_timer()
             if t is not None:
                 self._timers.schedule(mem, t)
@@ -243,7 +251,7 @@ class ServerEngine(OperatorActions, PastService, Admission):
             ch = peer.channel
             ch.on_ack(*_unpack_ack(inner, 13), now)
             if ch.has_output() and self._by_addr.get(addr) is mem:
-                self._dirty.add(mem)
+                self._dirty[mem] = None
             return
         try:
             p = decode_session(inner)
@@ -266,12 +274,16 @@ class ServerEngine(OperatorActions, PastService, Admission):
             self.counters["malformed"] += 1
             self._room.remove(mem, LeaveReason.LEFT)
             return
-        self._dirty.add(mem)
         by_addr = self._by_addr
         for msg in msgs:
             self._member_message(mem, msg, now)
             if by_addr.get(addr) is not mem:
-                break                             # it left (or was dropped) meanwhile
+                return                            # it left (or was dropped) meanwhile
+        # Its answer (acks, its own copy) is served after its lines' copies to the others,
+        # which are what a person waits for.
+        dirty = self._dirty
+        dirty.pop(mem, None)
+        dirty[mem] = None
 
     def _member_message(self, mem: Member, msg: m.AppMessage, now: float) -> None:
         if type(msg) in _RATED and self._refused(mem, msg, now):      # type: ignore[arg-type]

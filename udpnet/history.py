@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from udpnet.checkpointer import Checkpointer    # absolute: tests load this file alone, as on Windows
+from udpnet.journal import Journal
 from typing import IO, Iterable, Union
 
 __all__ = ["HistoryStore", "StoredLine", "StoredPrivate", "HistoryError", "HistoryInUse",
@@ -227,6 +228,8 @@ class HistoryStore:
             " WHERE seq > (SELECT fts_upto FROM room))").fetchone()[0] if fts else 0
         self.closed = False
         self._checkpointer: Checkpointer | None = None     # a file's: see udpnet/checkpointer.py
+        self._journal: Journal | None = None               # a file's: see udpnet/journal.py
+        self._journal_needed = False     # SQLite refused journalled lines: only the journal has them
         # The room row's last_seq is written only when lines are forgotten (so numbering never
         # rewinds) and at close: a turn's transaction then writes one page fewer.
         row = conn.execute("SELECT room_id, max(last_seq, (SELECT ifnull(max(seq), 0) FROM lines))"
@@ -270,6 +273,7 @@ class HistoryStore:
             fts = _probe_fts5(conn)
             _create(conn, fts, now)
             store = cls(conn, lock, path, keep_days=keep_days, fts=fts, notice=notice)
+            store._take_journal(Journal(folder))
             store.index_pending()           # lines a previous run left waiting: before the room starts
             conn.execute("PRAGMA wal_autocheckpoint=0")    # done aside, never in a turn's commit
             store._checkpointer = Checkpointer(path)
@@ -302,6 +306,10 @@ class HistoryStore:
                 self._conn.execute("UPDATE room SET last_seq = max(last_seq, ?)", (self._last_seq,))
         except sqlite3.Error:
             pass                # the lines are there: the next open finds the number in them
+        if self._journal is not None:
+            if not self._journal_needed and self._last_seq >= self._journal.upto:
+                self._journal.reset()
+            self._journal.close()
         if self._lock is None:
             self._conn.close()
             return
@@ -311,6 +319,19 @@ class HistoryStore:
             _unlock(self._lock)
             self._lock.close()
             self._lock = None
+
+    def _take_journal(self, journal: Journal) -> None:
+        """Store what a previous run journalled and SQLite never got (it crashed in
+        between), then reset the journal; a disk that refuses keeps it for next time."""
+        self._journal = journal
+        found = journal.read()
+        held = {r[0] for r in self._conn.execute("SELECT seq FROM lines WHERE seq BETWEEN ? AND ?",
+                                                 (min(r[0] for r in found), max(r[0] for r in found)))} if found else set()
+        left = [StoredLine(*r) for r in found if r[0] not in held]
+        if left and not self.append(left, gaps=True):
+            self._journal_needed = True
+            return
+        journal.reset()
 
     def __enter__(self) -> HistoryStore:
         return self
@@ -324,8 +345,26 @@ class HistoryStore:
         """The room's last sequence number ever stored (0 for a new room); never rewinds."""
         return self._last_seq
 
+    def journal(self, lines: list[StoredLine]) -> bool:
+        """Make a turn's room lines safe from a crash of the process before they are
+        relayed: copied into the journal (~1 µs, where :meth:`append`'s transaction
+        costs ~100; udpnet/journal.py). True: they may go out now, and :meth:`append`
+        must follow in the same turn. A memory-only store says True at once (its lines
+        die with the process anyway). False: a disk that refused, a journal without room
+        for them, or a store with no journal (a client's copy): append them before
+        anything is sent."""
+        if self.max_lines is not None:
+            return True
+        if self._journal is None or not lines:
+            return False
+        try:
+            return self._journal.write(lines, not self._journal_needed and self._last_seq >= self._journal.upto)
+        except (OSError, ValueError):          # ValueError: mmap refused (a file it cannot map)
+            return False
+
     def append(self, lines: Iterable[Line], *, gaps: bool = False) -> bool:
-        """Store one loop turn's lines in ONE transaction, before any of them is sent.
+        """Store one loop turn's lines in ONE transaction, before any of them is sent
+        (or, once :meth:`journal` took them, in the same turn after they went out).
 
         Room lines must continue the room's numbering (``last_seq() + 1``, then one by
         one); otherwise :class:`HistoryGap` is raised and nothing is written. While
@@ -378,6 +417,8 @@ class HistoryStore:
             raise
         except sqlite3.DatabaseError:
             self.paused = True
+            if self._journal is not None and self._journal.upto > self._last_seq:
+                self._journal_needed = True      # the next open takes them from the journal
             return False
         if room:
             self._last_seq = max(self._last_seq, room[-1].seq)

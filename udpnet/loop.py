@@ -59,8 +59,10 @@ class SocketLoop:
     ``on_refused``: called with (address or None, now) when the system reports an
     ICMP port unreachable (the client; a server ignores them).
     ``before_send``: called on the thread each turn after the engine took what came
-    in and before anything is sent (the history is stored there: nothing of a turn
-    goes out before its lines are on disk).
+    in and before anything is sent (the history keeps the turn's lines safe there:
+    nothing of a turn goes out before its lines would survive a crash).
+    ``after_send``: called on the thread each turn once its datagrams went out (the
+    history moves the turn's journalled lines into SQLite there).
     ``on_events``: called on the thread with each turn's events before they are
     queued; it returns the events to queue (the client's own copy of the room).
     ``on_stop``: called on the thread when it ends, before Closed is queued.
@@ -72,6 +74,7 @@ class SocketLoop:
                  after_turn: Callable[[], None] | None = None,
                  on_refused: Callable[[tuple | None, float], None] | None = None,
                  before_send: Callable[[float], None] | None = None,
+                 after_send: Callable[[float], None] | None = None,
                  on_events: Callable[[list[Event]], list[Event]] | None = None,
                  on_stop: Callable[[], None] | None = None) -> None:
         self.engine = engine
@@ -85,6 +88,7 @@ class SocketLoop:
         self._after_turn = after_turn
         self._on_refused = on_refused
         self._before_send = before_send
+        self._after_send = after_send
         self._on_events = on_events
         self._on_stop = on_stop
         self._stop_at: float | None = None
@@ -128,6 +132,8 @@ class SocketLoop:
     def _run(self) -> None:
         eng, sock = self.engine, self.sock
         sendto = sock.sendto
+        # A server hands its datagrams over one by one as it seals them (each_datagram).
+        outgoing = getattr(eng, "each_datagram", None) or eng.datagrams_to_send
         next_stats = time.monotonic() if self._snapshot else None
         try:
             while True:
@@ -154,11 +160,13 @@ class SocketLoop:
                     eng.handle_timer(now)
                 if self._before_send is not None:
                     self._before_send(now)
-                for data, addr in eng.datagrams_to_send(now):
+                for data, addr in outgoing(now):
                     try:
                         sendto(data, addr)
                     except OSError:
                         self.send_errors += 1     # unreachable peer, full buffer: retransmission copes
+                if self._after_send is not None:
+                    self._after_send(now)
                 batch, self._refused = self._refused, []
                 while (e := eng.next_event()) is not None:
                     batch.append(e)

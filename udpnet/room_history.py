@@ -2,9 +2,10 @@
 
 The engine (pure) hands over what was said and what was asked; this module
 reads and writes the :class:`~udpnet.history.HistoryStore`. Everything here
-runs on the socket thread, between the engine taking a turn's datagrams in and
-anything of that turn going out, so a line is on disk before any member sees
-it acknowledged or relayed.
+runs on the socket thread. A turn's lines are safe from a crash (in the
+store's journal, or in SQLite) before anything of that turn goes out, so no
+member sees a line acknowledged or relayed that a restarted room could lose
+or number again; SQLite takes journalled lines once the turn's datagrams left.
 """
 from __future__ import annotations
 
@@ -73,29 +74,48 @@ class RoomHistory:
         self._paused = False
         self._next_sweep = clock()
         self._last_said = 0.0
+        self._waiting: list[StoredLine] = []      # journalled this turn, for SQLite after the sends
         store.index_on_append = False           # indexed in quiet moments (turn), not mid-burst
 
-    def turn(self, now: float) -> None:
-        """Store what was said this turn, then answer what was asked (one page each)."""
+    def before_send(self, now: float) -> None:
+        """Before anything of the turn is sent: make what was said safe, answer what was asked.
+
+        Room lines go to the store's journal (one ``write``) and into SQLite after the
+        turn's datagrams left (:meth:`after_send`). A turn with a private line to keep, or
+        with a FETCH to answer (which must find this turn's lines), or whose journal
+        write the disk refused, stores in SQLite first, as every turn once did."""
         said = self._engine.take_said()
-        store = self.store
+        asks = self._engine.take_fetches()
         if said:
             self._last_said = now
             at = self._clock()
             batch = [StoredLine(s.seq, at, s.sender, s.text, s.flags, s.origin, s.msg_id) if s.seq else
                      StoredPrivate(at, s.sender, s.private_to, s.text, s.flags) for s in said]
-            ok = self.store.append(batch)
-            if ok != (not self._paused):
-                self._paused = not ok
-                self._emit(ev.HistoryProblem("paused" if self._paused else "resumed"))
-        for ask in self._engine.take_fetches():
+            if asks or len(batch) != sum(1 for s in said if s.seq) or not self.store.journal(batch):  # type: ignore[arg-type]
+                self._store(batch)
+            else:
+                self._waiting = batch                # type: ignore[assignment]
+        for ask in asks:
             lines, more = self.page(ask.fetch.after, ask.fetch.before, ask.fetch.limit, ask.fetch.newest)
             self._engine.answer_fetch(ask, lines, more)
+
+    def after_send(self, now: float) -> None:
+        """After the turn's datagrams left: the journalled lines into SQLite, then the chores."""
+        if self._waiting:
+            batch, self._waiting = self._waiting, []
+            self._store(batch)
+        store = self.store
         if store.unindexed and (store.unindexed >= INDEX_AT_MOST or now - self._last_said >= INDEX_WHEN_QUIET):
             store.index_pending()               # a busy room's relay never waits for the index
-        if said and self._clock() >= self._next_sweep:
+        if self._last_said == now and self._clock() >= self._next_sweep:      # lines came this turn
             self._next_sweep = self._clock() + SWEEP_EVERY
             self.store.forget_older_than(self._clock())
+
+    def _store(self, batch: list[StoredLine | StoredPrivate]) -> None:
+        ok = self.store.append(batch)
+        if ok != (not self._paused):
+            self._paused = not ok
+            self._emit(ev.HistoryProblem("paused" if self._paused else "resumed"))
 
     def page(self, after: int, before: int, limit: int, newest: bool) -> tuple[list[PastLine], int]:
         """The lines ``after < seq < before`` (0: no bound), at most ``limit``, and how many

@@ -32,7 +32,8 @@ class ServerTransport:
             shown = self._history.last_shown()
         self._pake = PakeWorker(engine, lambda fn: self._loop.call(fn))
         self._loop = SocketLoop(engine, sock, "chat-server", snapshot=engine.snapshot if stats else None, keep=keep,
-                                before_send=self._turn, on_stop=self._stopped)
+                                before_send=self._turn, on_stop=self._stopped,
+                                after_send=self._history.after_send if self._history is not None else None)
         if engine.passphrase:
             self._loop.call(lambda now: self._pake.warm())
         self.events = self._loop.events
@@ -45,7 +46,7 @@ class ServerTransport:
     def _turn(self, now: float) -> None:
         self._pake.run(now)
         if self._history is not None:
-            self._history.turn(now)
+            self._history.before_send(now)
 
     def _stopped(self) -> None:
         self._pake.close()

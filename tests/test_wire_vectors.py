@@ -397,3 +397,10 @@ def test_the_docs_give_the_inputs_and_secrets_of_the_sealed_vectors():
     for name, value in {**SECRETS, "client private": A_PRIV.hex(), "server private": B_PRIV.hex(),
                         "client public": A_PUB.hex(), "server public": B_PUB.hex()}.items():
         assert any(line.startswith(name) and line.split()[-1] == value for line in lines), name
+
+
+def test_a_restamped_line_is_the_line_encoded_with_its_new_flags_and_message_id():
+    shared = m.encode_line(3, "ana", "olá", m.LINE_ACTION)
+    assert m.restamped_line(shared, 3, m.LINE_ACTION | m.LINE_OWN, 77) == \
+        m.encode_line(3, "ana", "olá", m.LINE_ACTION | m.LINE_OWN, 77)
+    assert m.restamped_line(shared, 3, 0, 0) == m.encode_line(3, "ana", "olá")

@@ -205,6 +205,12 @@ def encode_line(seq: int, sender: str, text: str, flags: int = 0, msg_id: int = 
     return _LINE_HEAD.pack(MsgType.LINE, flags, seq, msg_id) + _name(sender) + _name(to) + pack_text(text)
 
 
+def restamped_line(line: bytes, seq: int, flags: int, msg_id: int) -> bytes:
+    """An encoded LINE with other flags and message id (the sender's own copy of the
+    relay's shared one): its head packed again, the rest reused as it is."""
+    return _LINE_HEAD.pack(MsgType.LINE, flags, seq, msg_id) + line[_LINE_HEAD.size:]
+
+
 def encode_msg(m: AppMessage) -> bytes:
     match m:
         case Say():

@@ -130,7 +130,7 @@ class Room:
             peer = mem.peer
             if mem is origin:
                 if peer is not None:              # a guest saw what it typed; save its credit
-                    self.send(mem, m.encode_line(seq, sender, text, flags | m.LINE_OWN, msg_id))
+                    self.send(mem, m.restamped_line(shared, seq, flags | m.LINE_OWN, msg_id))
             elif peer is None:
                 if plain is None:
                     plain = guests.line_out(sender, text, action)

@@ -361,7 +361,8 @@ def flood_run(root: Path, version: int, locked: bool, opts: argparse.Namespace, 
     names = ["calm0", "calm1"]
     out: dict = {"root": root, "locked": locked, "parts": {}}
     extra = [*TALKATIVE, *opts.server_args.split()] if version >= 2 else TALKATIVE
-    with server(root, locked, extra) as srv:
+    with server(root, locked, extra) as srv, AttackPlacement(opts.attack_cpu) as place:
+        place.room(srv.pid)
         rec = Recorder(names, "hs")
         room = Room(srv.address, 2, rec, say_every=opts.say_every, passphrase=PASSPHRASE if locked else "")
         try:
@@ -391,6 +392,8 @@ def flood_run(root: Path, version: int, locked: bool, opts: argparse.Namespace, 
                                       window=opts.window, **common)]
                 if part == "beyond the limits":
                     attackers.append(Attacker("hellos", tmp, grace=2.0, script=THIS, hosts=HELLO_HOSTS, **common))
+                for a in attackers:
+                    place.attacker(a.p.pid)
                 room.drive(10.0, until=lambda: all(a.is_ready() for a in attackers))
                 for a in attackers:
                     a.pause(True)
@@ -438,6 +441,39 @@ def flood_run(root: Path, version: int, locked: bool, opts: argparse.Namespace, 
         finally:
             room.close()
     return out
+
+
+class AttackPlacement:
+    """``--attack-cpu``: the flooders on the first CPU, the server and the members (this
+    process) on the others, as when the attack comes from machines elsewhere and only its
+    datagrams reach the server's. Without it everything shares every CPU."""
+
+    def __init__(self, on: bool) -> None:
+        self.mine = os.sched_getaffinity(0)
+        cpus = sorted(self.mine)
+        self.on = on and len(cpus) >= 2
+        self.attack, self.rest = ({cpus[0]}, set(cpus[1:])) if self.on else (None, None)
+
+    def __enter__(self) -> "AttackPlacement":
+        if self.rest:
+            os.sched_setaffinity(0, self.rest)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        os.sched_setaffinity(0, self.mine)
+
+    def _put(self, pid: int, cpus: set[int] | None) -> None:
+        if cpus:
+            try:
+                os.sched_setaffinity(pid, cpus)
+            except OSError:
+                pass
+
+    def room(self, pid: int) -> None:
+        self._put(pid, self.rest)
+
+    def attacker(self, pid: int) -> None:
+        self._put(pid, self.attack)
 
 
 def unflooded(run: dict, part: str) -> tuple[dict, str]:
@@ -541,6 +577,7 @@ def run(opts: argparse.Namespace) -> Result:
             f"Members' lines during a handshake flood: 2 members each saying a line every {opts.say_every * 1e3:.0f} "
             f"ms (latency = sendto -> the kernel's arrival stamp at the other); the flood on and off in "
             f"{opts.slice:g} s slices until on for {opts.flood:g} s; flooders at nice {opts.attack_nice}"
+            + ("; the flooders on a CPU of their own, the server and members on the other" if opts.attack_cpu else "")
             + (f"; the version-2 server with {opts.server_args}" if opts.server_args else ""),
             ("server", "room", "flood", "without (the slices between): p50 / p99 / max (lines)",
              "with: p50 / p99 / max (lines)", "with / without: p50 / p99", "server CPU without / with",
@@ -589,6 +626,9 @@ def add_args(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--slice", type=float, default=1.0, help="seconds of each on or off slice (default 1)")
     ap.add_argument("--say-every", type=float, default=0.02, help="seconds between a member's lines (default 0.02)")
     ap.add_argument("--attack-nice", type=int, default=10, help="niceness of the flooders (default 10)")
+    ap.add_argument("--attack-cpu", action="store_true",
+                    help="the flooders on a CPU of their own, the server and the members on the other "
+                         "(an attack from machines elsewhere)")
     ap.add_argument("--no-flood", action="store_true", help="only the handshakes absorbed")
     ap.add_argument("--no-absorb", action="store_true", help="only the flood")
     ap.add_argument("--server-args", default="", metavar="ARGS",

@@ -80,6 +80,11 @@ NO_POLICY = ["--max-members", "1000000", "--max-per-address", "1000000",
 NO_HANDSHAKE_POLICY = ["--handshake-rate", "1000000", "--handshake-burst", "1000000", "--max-pending", "1000000"]
 
 
+# bench/server_runner.py's own options: a server given one of them runs through it.
+RUNNER_ONLY = {"--quiet-joins", "--no-print", "--no-gc", "--no-room-events", "--switch-interval",
+               "--flat-seal", "--one-per-datagram"}
+
+
 def has_handshake_limits(root: Path) -> bool:
     """Does the server of ``root`` take the handshake options (version 2 and later)?"""
     try:
@@ -93,7 +98,7 @@ class ServerProcess:
 
     ``runner=False`` runs exactly what a user runs, ``gui_server.py --headless``;
     ``runner=True`` runs ``bench/server_runner.py`` (the same headless server with
-    bench options such as ``--quiet-joins``). ``root``: the project folder whose
+    bench options such as ``--quiet-joins``; any of RUNNER_ONLY among ``extra`` picks it too). ``root``: the project folder whose
     server it is (default this checkout; another checkout's server runs from its
     own folder, with its own code). What it prints goes to a file (it prints
     every room line, as the real program does), read for its address.
@@ -103,6 +108,7 @@ class ServerProcess:
                  policy: bool = False, root: Path | None = None, env: dict[str, str] | None = None) -> None:
         self.close_grace = close_grace
         self.root = Path(root or ROOT).resolve()
+        runner = runner or any(a.split("=")[0] in RUNNER_ONLY for a in extra or ())
         script = self.root / ("bench/server_runner.py" if runner else "gui_server.py")
         if not policy:            # a bench of the relay, not of the room's caps and rates
             lift = NO_HANDSHAKE_POLICY if has_handshake_limits(self.root) else []
@@ -123,8 +129,9 @@ class ServerProcess:
             if self.p.poll() is not None:
                 break
             time.sleep(0.01)
+        said = self.log_path.read_text(errors="replace")[-2000:]       # read before close() deletes it
         self.close()
-        raise RuntimeError(f"the server did not start: {self.log_path.read_text(errors='replace')[-2000:]}")
+        raise RuntimeError(f"the server did not start: {said}")
 
     @property
     def pid(self) -> int:

@@ -133,12 +133,18 @@ class Journal:
         return True
 
     def _open(self) -> mmap.mmap:
-        with open(self.path, "a+b") as f:
-            if os.fstat(f.fileno()).st_size < self.size:
-                f.truncate(0)
-                f.write(bytes(self.size))           # blocks allocated now, not at a line's first copy
-                f.flush()
-            return mmap.mmap(f.fileno(), self.size, access=mmap.ACCESS_WRITE)
+        # Read-write, not append mode: a mapping needs write access to the whole file
+        # (on Windows an append-mode handle may lack it).
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o600)
+        try:
+            if os.fstat(fd).st_size < self.size:
+                os.ftruncate(fd, 0)
+                zeros = memoryview(bytes(self.size))  # blocks allocated now, not at a line's first copy
+                while zeros:
+                    zeros = zeros[os.write(fd, zeros):]
+            return mmap.mmap(fd, self.size, access=mmap.ACCESS_WRITE)
+        finally:
+            os.close(fd)
 
     def reset(self) -> None:
         """Nothing in it any more: call only once SQLite holds every line written."""

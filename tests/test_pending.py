@@ -298,3 +298,25 @@ def test_a_held_hello_whose_retry_got_in_first_is_not_answered_twice():
     s.handle_timer(1.0)
     assert [p for p in (wire.decode(d) for d, _ in s.datagrams_to_send(1.0)) if isinstance(p, wire.Welcome)] == []
     assert s._pending.at(b).session == session                            # the first keys still stand
+
+
+def test_the_pending_session_ids_follow_every_change():
+    """``sessions`` (what a new session id must not be) is always the pending handshakes' ids."""
+    joins = PendingJoins(Limits(), 0.0)
+
+    def with_session(sid: bytes, until: float = PENDING_LIFETIME) -> Pending:
+        return pending(until)._replace(session=sid)
+    B, C = ("127.0.0.2", 1), ("127.0.0.3", 1)
+    joins.add(A, with_session(b"a" * 8))
+    joins.add(B, with_session(b"b" * 8, until=1.0))
+    joins.add(C, with_session(b"c" * 8))
+    assert joins.sessions == {b"a" * 8, b"b" * 8, b"c" * 8}
+    joins.add(A, with_session(b"A" * 8))                  # the same address again: the old id goes
+    assert joins.sessions == {b"A" * 8, b"b" * 8, b"c" * 8}
+    joins.confirmed(C)
+    joins.discard(("127.0.0.9", 9))                       # nothing there: nothing changes
+    assert joins.sessions == {b"A" * 8, b"b" * 8}
+    assert joins.expire(1.0) == 1                         # B's time is up
+    assert joins.sessions == {b"A" * 8}
+    joins.discard(A)
+    assert joins.sessions == set() and not joins.by_addr

@@ -145,7 +145,7 @@ class Admission:
 
     def _new_session_id(self) -> bytes:
         sid = self._randbytes(8)
-        while self._roster.session(sid) is not None or sid in {p.session for p in self._pending.by_addr.values()}:
+        while self._roster.session(sid) is not None or sid in self._pending.sessions:
             sid = self._randbytes(8)
         return sid
 

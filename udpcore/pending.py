@@ -39,6 +39,7 @@ class PendingJoins:
     def __init__(self, limits: Limits, now: float) -> None:
         self.limits = limits
         self.by_addr: dict[Addr, Pending] = {}
+        self.sessions: set[bytes] = set()          # their session ids (a new one must differ)
         self._agreements = TokenBucket(limits.handshake_rate, limits.handshake_burst, now)
         # SPAKE2 runs ~9 ms each on the socket thread: at most two back to back, so a
         # burst of them delays members' lines by ~20 ms, not by a whole second's worth.
@@ -129,12 +130,17 @@ class PendingJoins:
     def add(self, addr: Addr, p: Pending) -> Pending | None:
         """Hold ``p``; returns the handshake it replaces at that address, if any."""
         old = self.by_addr.pop(addr, None)
+        if old is not None:
+            self.sessions.discard(old.session)
         self.by_addr[addr] = p
+        self.sessions.add(p.session)
         return old
 
     def confirmed(self, addr: Addr) -> Pending | None:
         """The client proved its keys: the handshake is done, its attempt given back."""
         p = self.by_addr.pop(addr, None)
+        if p is not None:
+            self.sessions.discard(p.session)
         if p is not None and p.locked:
             bucket = self._guesses.get(addr[0])
             if bucket is not None:
@@ -142,13 +148,15 @@ class PendingJoins:
         return p
 
     def discard(self, addr: Addr) -> None:
-        self.by_addr.pop(addr, None)
+        p = self.by_addr.pop(addr, None)
+        if p is not None:
+            self.sessions.discard(p.session)
 
     def expire(self, now: float) -> int:
         """Forget the handshakes never confirmed (a wrong passphrase, a client gone); how many."""
         gone = [a for a, p in self.by_addr.items() if now >= p.until]
         for a in gone:
-            del self.by_addr[a]
+            self.sessions.discard(self.by_addr.pop(a).session)
         for host in [h for h, b in self._guesses.items() if b.tokens + (now - b.stamp) * b.rate >= b.burst]:
             del self._guesses[host]
         return len(gone)

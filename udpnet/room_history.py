@@ -80,10 +80,10 @@ class RoomHistory:
     def before_send(self, now: float) -> None:
         """Before anything of the turn is sent: make what was said safe, answer what was asked.
 
-        Room lines go to the store's journal (one ``write``) and into SQLite after the
-        turn's datagrams left (:meth:`after_send`). A turn with a private line to keep, or
-        with a FETCH to answer (which must find this turn's lines), or whose journal
-        write the disk refused, stores in SQLite first, as every turn once did."""
+        Room lines are copied into the store's journal and go into SQLite once the turn's
+        datagrams left (:meth:`after_send`). A turn with a private line to keep, or with a
+        FETCH to answer (which must find this turn's lines), or whose lines the journal
+        cannot take, stores in SQLite first, as every turn once did."""
         said = self._engine.take_said()
         asks = self._engine.take_fetches()
         if said:
@@ -91,7 +91,8 @@ class RoomHistory:
             at = self._clock()
             batch = [StoredLine(s.seq, at, s.sender, s.text, s.flags, s.origin, s.msg_id) if s.seq else
                      StoredPrivate(at, s.sender, s.private_to, s.text, s.flags) for s in said]
-            if asks or len(batch) != sum(1 for s in said if s.seq) or not self.store.journal(batch):  # type: ignore[arg-type]
+            first = asks or any(not s.seq for s in said)         # a private line is never journalled
+            if first or not self.store.journal(batch):              # type: ignore[arg-type]
                 self._store(batch)
             else:
                 self._waiting = batch                # type: ignore[assignment]

@@ -26,21 +26,21 @@ def lines(first: int, n: int, text: str = "linha") -> list[StoredLine]:
             for seq in range(first, first + n)]
 
 
-def as_tuples(lns: list[StoredLine]) -> list[tuple]:
-    return [(x.seq, x.at, x.sender, x.text, x.flags, x.origin, x.msg_id) for x in lns]
+def as_tuples(lns: list[StoredLine], at: float = NOW) -> list[tuple]:
+    return [(x.seq, at, x.sender, x.text, x.flags, x.origin, x.msg_id) for x in lns]
 
 
 # --- the records -------------------------------------------------------------------------
 
 def test_records_read_back_exactly_and_say_how_far_they_went():
-    data = encode(lines(1, 3))
+    data = encode(lines(1, 3), NOW)
     assert decode(data) == (as_tuples(lines(1, 3)), len(data))
     assert decode(data + bytes(8)) == (as_tuples(lines(1, 3)), len(data))       # the stop
     assert decode(b"") == ([], 0)
 
 
 def test_a_record_cut_short_or_damaged_ends_the_reading_there():
-    one, two = encode(lines(1, 1)), encode(lines(2, 1))
+    one, two = encode(lines(1, 1), NOW), encode(lines(2, 1), NOW)
     assert decode(one + two[:-1]) == (as_tuples(lines(1, 1)), len(one))       # cut by one byte
     assert decode(one + two[:7]) == (as_tuples(lines(1, 1)), len(one))        # a frame cut short
     flipped = bytearray(two)
@@ -50,7 +50,7 @@ def test_a_record_cut_short_or_damaged_ends_the_reading_there():
 
 
 def test_a_record_whose_lengths_disagree_or_whose_text_is_not_utf8_ends_the_reading():
-    good = encode(lines(1, 1))
+    good = encode(lines(1, 1), NOW)
     payload = bytearray(good[8:])
     payload[-1 - len(b"o")] = payload[-1 - len(b"o")]         # untouched: still good
     assert decode(bytes(good))[0] == as_tuples(lines(1, 1))
@@ -58,7 +58,7 @@ def test_a_record_whose_lengths_disagree_or_whose_text_is_not_utf8_ends_the_read
     framed = len(longer).to_bytes(4, "little") + zlib.crc32(longer).to_bytes(4, "little") + longer
     assert decode(framed) == ([], 0)
     bad = StoredLine(1, NOW, "ana", "x", 0)
-    raw = bytearray(encode([bad]))
+    raw = bytearray(encode([bad], NOW))
     raw[-1] = 0xFF                                                           # the text's byte, not UTF-8
     body = bytes(raw[8:])
     framed = len(body).to_bytes(4, "little") + zlib.crc32(body).to_bytes(4, "little") + body
@@ -81,7 +81,7 @@ def test_the_decoder_never_raises_on_anything(data):
                 max_size=5))
 def test_any_line_goes_in_and_comes_back(rows):
     lns = [StoredLine(seq, NOW, s, t, f, o, i) for seq, s, t, f, o, i in rows]
-    assert decode(encode(lns)) == (as_tuples(lns), len(encode(lns)))
+    assert decode(encode(lns, NOW + 1.5)) == (as_tuples(lns, NOW + 1.5), len(encode(lns, NOW + 1.5)))
 
 
 # --- the file ------------------------------------------------------------------------------
@@ -91,7 +91,7 @@ def test_nothing_is_made_until_the_first_write(tmp_path):
     assert j.read() == [] and not (tmp_path / JOURNAL_NAME).exists()
     j.reset()
     assert not (tmp_path / JOURNAL_NAME).exists()
-    assert j.write(lines(1, 2), may_restart=False)
+    assert j.write(lines(1, 2), NOW, may_restart=False)
     assert (tmp_path / JOURNAL_NAME).stat().st_size == journal.SIZE
     assert Journal(tmp_path).read() == as_tuples(lines(1, 2)) and j.upto == 2
     j.close()
@@ -99,26 +99,26 @@ def test_nothing_is_made_until_the_first_write(tmp_path):
 
 def test_writes_follow_one_another_and_a_reset_empties_it(tmp_path):
     j = Journal(tmp_path)
-    j.write(lines(1, 2), may_restart=False)
-    j.write(lines(3, 1), may_restart=False)
+    j.write(lines(1, 2), NOW, may_restart=False)
+    j.write(lines(3, 1), NOW, may_restart=False)
     assert [r[0] for r in Journal(tmp_path).read()] == [1, 2, 3]
     j.reset()
     assert Journal(tmp_path).read() == [] and j.pos == 0
-    j.write(lines(4, 1), may_restart=False)
+    j.write(lines(4, 1), NOW, may_restart=False)
     assert [r[0] for r in Journal(tmp_path).read()] == [4]
     j.close()
 
 
 def test_when_full_it_starts_again_only_if_sqlite_holds_everything(tmp_path):
-    j = Journal(tmp_path, size=len(encode(lines(1, 3))) + 8)    # room for exactly three records and the stop
+    j = Journal(tmp_path, size=len(encode(lines(1, 3), NOW)) + 8)    # room for exactly three records and the stop
     for seq in (1, 2, 3):
-        assert j.write(lines(seq, 1), may_restart=False)
+        assert j.write(lines(seq, 1), NOW, may_restart=False)
     assert [r[0] for r in j.read()] == [1, 2, 3]
-    assert j.write(lines(4, 1), may_restart=False) is False         # full: SQLite first
+    assert j.write(lines(4, 1), NOW, may_restart=False) is False         # full: SQLite first
     assert [r[0] for r in j.read()] == [1, 2, 3] and j.upto == 3
-    assert j.write(lines(4, 1), may_restart=True)                    # from the top
-    assert [r[0] for r in j.read()] == [4] and j.pos == len(encode(lines(4, 1)))   # the old ones are not read
-    assert j.write(lines(5, 4), may_restart=True) is False           # bigger than the whole file
+    assert j.write(lines(4, 1), NOW, may_restart=True)                    # from the top
+    assert [r[0] for r in j.read()] == [4] and j.pos == len(encode(lines(4, 1), NOW))   # the old ones are not read
+    assert j.write(lines(5, 4), NOW, may_restart=True) is False           # bigger than the whole file
     j.close()
 
 
@@ -126,7 +126,7 @@ def test_a_file_from_before_of_another_size_is_made_anew(tmp_path):
     (tmp_path / JOURNAL_NAME).write_bytes(b"\x01" * 100)
     j = Journal(tmp_path)
     assert j.read() == []                                 # a length of 0x01010101: cut short
-    j.write(lines(1, 1), may_restart=False)
+    j.write(lines(1, 1), NOW, may_restart=False)
     assert (tmp_path / JOURNAL_NAME).stat().st_size == journal.SIZE
     assert [r[0] for r in Journal(tmp_path).read()] == [1]
     j.close()
@@ -136,7 +136,7 @@ def test_a_file_from_before_of_another_size_is_made_anew(tmp_path):
 
 def test_the_store_journals_then_appends_and_a_clean_close_leaves_nothing_to_take(tmp_path):
     s = HistoryStore.open(tmp_path, now=NOW)
-    assert s.journal(lines(1, 2))
+    assert s.journal(lines(1, 2), NOW)
     assert s.last_seq() == 0                           # not in SQLite yet
     assert s.append(lines(1, 2))
     s.close()
@@ -147,11 +147,11 @@ def test_the_store_journals_then_appends_and_a_clean_close_leaves_nothing_to_tak
 
 def test_a_store_without_a_journal_says_so(tmp_path):
     mem = HistoryStore.in_memory(now=NOW)
-    assert mem.journal(lines(1, 1)) is True            # its lines die with the process anyway
+    assert mem.journal(lines(1, 1), NOW) is True            # its lines die with the process anyway
     s = HistoryStore.open(tmp_path, now=NOW)
-    assert s.journal([]) is False
+    assert s.journal([], NOW) is False
     s._journal = None                                  # as a store built by hand
-    assert s.journal(lines(1, 1)) is False
+    assert s.journal(lines(1, 1), NOW) is False
     s.close()
 
 
@@ -159,17 +159,17 @@ def test_a_journal_that_cannot_be_made_sends_the_lines_to_sqlite_first(tmp_path)
     (tmp_path / "sub").mkdir()
     s = HistoryStore.open(tmp_path / "sub", now=NOW)
     (tmp_path / "sub" / JOURNAL_NAME).mkdir()          # a folder where the file should be
-    assert s.journal(lines(1, 1)) is False
+    assert s.journal(lines(1, 1), NOW) is False
     s.close()
 
 
 def test_the_journal_starts_again_only_once_sqlite_holds_what_it_has(tmp_path, monkeypatch):
     s = HistoryStore.open(tmp_path, now=NOW)
-    s._journal = Journal(tmp_path, size=len(encode(lines(1, 2))) + 8)
-    assert s.journal(lines(1, 1)) and s.journal(lines(2, 1))
-    assert s.journal(lines(3, 1)) is False             # full, and SQLite has neither yet
+    s._journal = Journal(tmp_path, size=len(encode(lines(1, 2), NOW)) + 8)
+    assert s.journal(lines(1, 1), NOW) and s.journal(lines(2, 1), NOW)
+    assert s.journal(lines(3, 1), NOW) is False             # full, and SQLite has neither yet
     assert s.append(lines(1, 3))
-    assert s.journal(lines(4, 1)) is True              # now it may start again
+    assert s.journal(lines(4, 1), NOW) is True              # now it may start again
     assert [r[0] for r in Journal(tmp_path).read()] == [4]
     s.close()
 
@@ -180,8 +180,8 @@ sys.path.insert(0, {root!r})
 from udpnet.history import HistoryStore, StoredLine
 s = HistoryStore.open({folder!r}, now={now})
 assert s.append([StoredLine(i, {now}, 'ana', f'said {{i}}', 0, b'orig', i) for i in range(1, 4)])
-assert s.journal([StoredLine(i, {now}, 'ana', f'said {{i}}', 0, b'orig', i) for i in range(1, 4)]) is True
-assert s.journal([StoredLine(i, {now}, 'bia', f'relayed {{i}}', 0, b'', 0) for i in range(4, 7)]) is True
+assert s.journal([StoredLine(i, {now}, 'ana', f'said {{i}}', 0, b'orig', i) for i in range(1, 4)], {now}) is True
+assert s.journal([StoredLine(i, {now}, 'bia', f'relayed {{i}}', 0, b'', 0) for i in range(4, 7)], {now}) is True
 os.kill(os.getpid(), signal.SIGKILL)       # after relaying 4..6, before SQLite took them
 """
 
@@ -206,12 +206,12 @@ def test_journalled_lines_sqlite_refused_stay_in_the_journal_for_the_next_open(t
     from tests.test_history_store import RefusingConnection
     s = HistoryStore.open(tmp_path, now=NOW)
     assert s.append(lines(1, 1))
-    assert s.journal(lines(2, 2))
+    assert s.journal(lines(2, 2), NOW)
     real = s._conn
     s._conn = RefusingConnection(real, "database or disk is full")
     assert s.append(lines(2, 2)) is False
     s._conn = real
-    assert s.journal(lines(4, 1)) is True              # appended, not started again over 2 and 3
+    assert s.journal(lines(4, 1), NOW) is True              # appended, not started again over 2 and 3
     assert s.append(lines(4, 1)) is True               # 2, 3 lost to SQLite for now...
     s.close()
     assert [r[0] for r in Journal(tmp_path).read()] == [2, 3, 4]       # ...not to the journal
@@ -223,4 +223,4 @@ def test_journalled_lines_sqlite_refused_stay_in_the_journal_for_the_next_open(t
 def test_privates_are_never_journalled(tmp_path):
     with HistoryStore.open(tmp_path, now=NOW) as s:
         with pytest.raises(AttributeError):
-            s.journal([StoredPrivate(NOW, "ana", "bia", "psiu")])    # type: ignore[list-item]
+            s.journal([StoredPrivate(NOW, "ana", "bia", "psiu")], NOW)    # type: ignore[list-item]

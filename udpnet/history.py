@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from udpnet.checkpointer import Checkpointer    # absolute: tests load this file alone, as on Windows
-from udpnet.journal import Journal
-from typing import IO, Iterable, Union
+from udpnet.journal import Journal, JournalLine
+from typing import IO, Iterable, Sequence, Union
 
 __all__ = ["HistoryStore", "StoredLine", "StoredPrivate", "HistoryError", "HistoryInUse",
            "HistoryGap", "HistoryUnavailable", "fold", "DB_NAME", "LOCK_NAME"]
@@ -345,8 +345,8 @@ class HistoryStore:
         """The room's last sequence number ever stored (0 for a new room); never rewinds."""
         return self._last_seq
 
-    def journal(self, lines: list[StoredLine]) -> bool:
-        """Make a turn's room lines safe from a crash of the process before they are
+    def journal(self, lines: Sequence[JournalLine], at: float) -> bool:
+        """Make a turn's room lines (said at ``at``) safe from a crash of the process before they are
         relayed: copied into the journal (~1 µs, where :meth:`append`'s transaction
         costs ~100; udpnet/journal.py). True: they may go out now, and :meth:`append`
         must follow in the same turn. A memory-only store says True at once (its lines
@@ -358,7 +358,7 @@ class HistoryStore:
         if self._journal is None or not lines:
             return False
         try:
-            return self._journal.write(lines, not self._journal_needed and self._last_seq >= self._journal.upto)
+            return self._journal.write(lines, at, not self._journal_needed and self._last_seq >= self._journal.upto)
         except (OSError, ValueError):          # ValueError: mmap refused (a file it cannot map)
             return False
 

@@ -46,8 +46,8 @@ _END = bytes(_FRAME.size)
 
 
 class JournalLine(Protocol):
+    """A room line as the engine hands it over (udpcore's ``Said``) or as the store keeps it."""
     seq: int
-    at: float
     sender: str
     text: str
     flags: int
@@ -55,12 +55,12 @@ class JournalLine(Protocol):
     msg_id: int
 
 
-def encode(lines: Iterable[JournalLine]) -> bytes:
-    """The records of ``lines``, one after another."""
+def encode(lines: Iterable[JournalLine], at: float) -> bytes:
+    """The records of ``lines``, one after another, each said at ``at`` (a turn's lines share it)."""
     out = []
     for ln in lines:
         sender, text = ln.sender.encode(), ln.text.encode()
-        payload = _HEAD.pack(ln.seq, ln.at, ln.flags, ln.msg_id, len(sender), len(text), len(ln.origin)) \
+        payload = _HEAD.pack(ln.seq, at, ln.flags, ln.msg_id, len(sender), len(text), len(ln.origin)) \
             + sender + text + ln.origin
         out.append(_FRAME.pack(len(payload), zlib.crc32(payload)))
         out.append(payload)
@@ -113,11 +113,11 @@ class Journal:
             return []
         return decode(data)[0]
 
-    def write(self, lines: list[JournalLine], may_restart: bool) -> bool:
-        """Copy ``lines`` in. ``may_restart``: SQLite holds every line written so far, so
+    def write(self, lines: list[JournalLine], at: float, may_restart: bool) -> bool:
+        """Copy ``lines``, said at ``at``, in. ``may_restart``: SQLite holds every line written so far, so
         the journal may start again from the top. False: they do not fit (then store them
         in SQLite first). Raises OSError when the file cannot be made or mapped."""
-        data = encode(lines)
+        data = encode(lines, at)
         if self._map is None:
             self._map = self._open()
         pos = self.pos

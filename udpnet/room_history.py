@@ -19,6 +19,7 @@ from typing import Callable, Iterable
 
 from udpcore import Event, ServerEngine, events as ev
 from udpcore.appmsg import LINE_ACTION, PastLine
+from udpcore.past_service import Said
 
 from .history import HistoryStore, StoredLine, StoredPrivate, search_lines
 
@@ -74,7 +75,7 @@ class RoomHistory:
         self._paused = False
         self._next_sweep = clock()
         self._last_said = 0.0
-        self._waiting: list[StoredLine] = []      # journalled this turn, for SQLite after the sends
+        self._waiting: tuple[list[Said], float] | None = None     # journalled this turn, for SQLite after the sends
         store.index_on_append = False           # indexed in quiet moments (turn), not mid-burst
 
     def before_send(self, now: float) -> None:
@@ -89,22 +90,20 @@ class RoomHistory:
         if said:
             self._last_said = now
             at = self._clock()
-            batch = [StoredLine(s.seq, at, s.sender, s.text, s.flags, s.origin, s.msg_id) if s.seq else
-                     StoredPrivate(at, s.sender, s.private_to, s.text, s.flags) for s in said]
-            first = asks or any(not s.seq for s in said)         # a private line is never journalled
-            if first or not self.store.journal(batch):              # type: ignore[arg-type]
-                self._store(batch)
+            # A private line is never journalled; nothing else is built before the sends.
+            if asks or any(not s.seq for s in said) or not self.store.journal(said, at):
+                self._store(said, at)
             else:
-                self._waiting = batch                # type: ignore[assignment]
+                self._waiting = (said, at)
         for ask in asks:
             lines, more = self.page(ask.fetch.after, ask.fetch.before, ask.fetch.limit, ask.fetch.newest)
             self._engine.answer_fetch(ask, lines, more)
 
     def after_send(self, now: float) -> None:
         """After the turn's datagrams left: the journalled lines into SQLite, then the chores."""
-        if self._waiting:
-            batch, self._waiting = self._waiting, []
-            self._store(batch)
+        if self._waiting is not None:
+            (said, at), self._waiting = self._waiting, None
+            self._store(said, at)
         store = self.store
         if store.unindexed and (store.unindexed >= INDEX_AT_MOST or now - self._last_said >= INDEX_WHEN_QUIET):
             store.index_pending()               # a busy room's relay never waits for the index
@@ -112,8 +111,9 @@ class RoomHistory:
             self._next_sweep = self._clock() + SWEEP_EVERY
             self.store.forget_older_than(self._clock())
 
-    def _store(self, batch: list[StoredLine | StoredPrivate]) -> None:
-        ok = self.store.append(batch)
+    def _store(self, said: list[Said], at: float) -> None:
+        ok = self.store.append([StoredLine(s.seq, at, s.sender, s.text, s.flags, s.origin, s.msg_id) if s.seq else
+                                StoredPrivate(at, s.sender, s.private_to, s.text, s.flags) for s in said])
         if ok != (not self._paused):
             self._paused = not ok
             self._emit(ev.HistoryProblem("paused" if self._paused else "resumed"))

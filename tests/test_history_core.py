@@ -1170,3 +1170,15 @@ def test_sqlite_refusing_journalled_lines_pauses_the_history(tmp_path):
     store.close()
     with HistoryStore.open(tmp_path, now=1_800_000_000.0) as again:      # 1 came back from the journal
         assert [x.text for x in again.after(0, 5)] == ["um", "dois"]
+
+
+def test_the_operators_room_line_is_kept_with_no_origin_and_a_members_with_its_own():
+    room = HistRoom()
+    a = room.add_with("ana")
+    room.settle()
+    room.server.say("do operador", room.now)
+    room.say(a, "da ana")
+    kept = {x.text: x for x in room.store.after(0, 10)}
+    assert (kept["do operador"].origin, kept["do operador"].msg_id) == (b"", 0)
+    assert kept["da ana"].origin == room.server._roster.named("ana").origin != b""
+    assert kept["da ana"].msg_id != 0

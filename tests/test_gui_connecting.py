@@ -34,7 +34,8 @@ def test_nothing_listening_is_said_on_the_form_at_once(tk_root, config_dir, host
     pump(tk_root, lambda: "Nothing is listening" in app.form.message.cget("text"), timeout=5, what="refusal")
     elapsed = time.monotonic() - start
     assert app.form.message.cget("text") == f"Nothing is listening on {host}:{port} — is the server running?"
-    assert elapsed < 1.0, f"took {elapsed:.3f} s"
+    from udpcore.client_joining import CONNECT_TIMEOUT
+    assert elapsed < CONNECT_TIMEOUT / 4, f"took {elapsed:.3f} s"     # the refusal, not a silent server's 10 s
     assert state(app.form.server_entry) == "normal" and not app.form.cancel_button.winfo_ismapped()
     assert app.transport is None and app.view is None
 

@@ -211,7 +211,11 @@ def test_nothing_listening_is_said_at_once(procs):
                "try:\n    runpy.run_path('gui_client.py', run_name='__main__')\nexcept SystemExit as e:\n"
                "    print(f'status {e.code} after {time.monotonic() - t:.3f} s')", stdin=b"")
     took = float(c2.expect(r"status 1 after ([\d.]+) s").group(1))
-    assert took < 0.5, f"the refusal took {took} s"           # on loopback it is a few ms
+    # The refusal, not the silence: a silent server is given CONNECT_TIMEOUT (10 s). The
+    # span includes importing the program (0.3-0.6 s on a loaded CI machine), so the bound
+    # is what tells the two apart, not a speed promise.
+    from udpcore.client_joining import CONNECT_TIMEOUT
+    assert took < CONNECT_TIMEOUT / 4, f"the refusal took {took} s"
 
 
 @pytest.mark.parametrize("typed", ["192.0.2", "198.51", "1.2.3.4.5", "192.0.2.300:5002"])

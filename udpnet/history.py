@@ -347,7 +347,7 @@ class HistoryStore:
 
     def journal(self, lines: Sequence[JournalLine], at: float) -> bool:
         """Make a turn's room lines (said at ``at``) safe from a crash of the process before they are
-        relayed: copied into the journal (~1 µs, where :meth:`append`'s transaction
+        relayed: copied into the journal (a few µs, where :meth:`append`'s transaction
         costs ~100; udpnet/journal.py). True: they may go out now, and :meth:`append`
         must follow in the same turn. A memory-only store says True at once (its lines
         die with the process anyway). False: a disk that refused, a journal without room

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 
 import pytest
@@ -301,6 +302,38 @@ def test_the_new_lines_button_counts_and_never_covers_a_line(tk_root, server):
 _wm: list[str] = []
 
 
+def _wm_managing(display: str) -> bool:
+    """Whether a window manager has announced itself on the display (EWMH's check window)."""
+    out = subprocess.run(["xprop", "-root", "-display", display, "_NET_SUPPORTING_WM_CHECK"],
+                         capture_output=True, text=True).stdout
+    return "window id" in out
+
+
+def _wm_started(display: str, tries: int = 3, wait: float = 20.0) -> None:
+    """Start openbox on the display and wait until it manages it.
+
+    A CI run once saw openbox not announce itself within 10 s, with nothing to
+    say why: openbox's own words now go to a file, an openbox that exits is
+    started again, and a failure quotes what it said."""
+    from tests.xvfb import _die_with_parent
+    said = ""
+    for _ in range(tries):
+        with tempfile.TemporaryFile() as log:
+            wm = subprocess.Popen(["openbox", "--sm-disable"], env={**os.environ, "DISPLAY": display},
+                                  stdin=subprocess.DEVNULL, stdout=log, stderr=log, preexec_fn=_die_with_parent)
+            deadline = time.monotonic() + wait
+            while time.monotonic() < deadline and wm.poll() is None:
+                if _wm_managing(display):
+                    return
+                time.sleep(0.05)
+            if wm.poll() is None:
+                wm.kill()
+            wm.wait()
+            log.seek(0)
+            said = f"exit {wm.returncode}: " + log.read().decode(errors="replace").strip()[-500:]
+    pytest.fail(f"openbox did not start on {display} ({said})")
+
+
 @pytest.fixture
 def wm_display():
     """A display of its own with openbox managing it (the shared one has no window manager).
@@ -309,20 +342,11 @@ def wm_display():
     connection to a display it has used until the process ends, and Xlib ends
     the process at the next event it reads from a display that went away. Both
     programs die with this process instead (``PR_SET_PDEATHSIG``, tests/xvfb.py)."""
-    if shutil.which("openbox") is None:
-        pytest.skip("openbox is not installed")
+    if shutil.which("openbox") is None or shutil.which("xprop") is None:
+        pytest.skip("openbox or xprop is not installed (.ci/run installs both)")
     if not _wm:
-        from tests.xvfb import _die_with_parent
         x = Xvfb(set_display=False)
-        subprocess.Popen(["openbox", "--sm-disable"], env={**os.environ, "DISPLAY": x.display},
-                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                         preexec_fn=_die_with_parent)
-        deadline = time.monotonic() + 10
-        while "window id" not in subprocess.run(["xprop", "-root", "-display", x.display,
-                                                  "_NET_SUPPORTING_WM_CHECK"], capture_output=True, text=True).stdout:
-            if time.monotonic() > deadline:
-                pytest.fail("openbox did not start")
-            time.sleep(0.05)
+        _wm_started(x.display)
         _wm.append(x.display)
     return _wm[0]
 

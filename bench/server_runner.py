@@ -22,7 +22,7 @@ interpreter or the process's own stdout; nothing in the program is patched:
                    (the transport's ``keep`` filter; what-if: the whole cost of
                    handing each line to the program)
 
-Two more what-ifs measure changes proposed for udpcore (issue 12). They are
+Three more what-ifs measure changes proposed for udpcore and udpnet (issue 12). They are
 the exception to the above: each replaces one piece of the engine *in this
 process only*, before the server starts (no file of the program is changed):
 
@@ -34,6 +34,9 @@ process only*, before the server starts (no file of the program is changed):
 --one-per-datagram every fragment goes in a datagram of its own (a DATA each), as
                    before version 3: what FRAMES saves (udpcore.peer's
                    grouping replaced by one run per fragment)
+--one-socket       every datagram through the listening socket, none through
+                   sockets connected to each member (udpnet.member_sockets off):
+                   what the members' own sockets change under a flood
 
 Nothing else differs. Only benchmarks use this file.
 """
@@ -78,7 +81,11 @@ def main() -> int:
     p.add_argument("--switch-interval", type=float)
     p.add_argument("--flat-seal", action="store_true")
     p.add_argument("--one-per-datagram", action="store_true")
+    p.add_argument("--one-socket", action="store_true")
     args = p.parse_args()
+    if args.one_socket:
+        from udpnet import member_sockets
+        member_sockets.ENABLED = False
     if args.flat_seal:
         from bench.lean_crypto import server_flat_seal
         server_flat_seal()

@@ -101,3 +101,21 @@ def test_members_due_at_the_same_instant_come_out_in_the_order_they_were_armed()
     for x in ms:
         t.arm(x, 1.0)
     assert list(t.due(1.0)) == ms
+
+
+def test_the_roster_version_moves_when_an_address_comes_or_goes_and_not_on_a_rename():
+    r = Roster()
+    v = r.version
+    a = mem("alice", A1, b"a" * 8)
+    r.add(a)
+    assert r.version == v + 1
+    r.rename(a, "alicia")
+    assert r.version == v + 1                  # the same address: nothing for the transport to follow
+    r.move(a, A2)
+    assert r.version == v + 2
+    r.add(mem("guest-x", A3))
+    assert r.version == v + 3
+    assert not r.remove(mem("bob", A1, b"b" * 8))   # not in the room: nothing changed
+    assert r.version == v + 3
+    assert r.remove(a)
+    assert r.version == v + 4

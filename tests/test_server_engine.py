@@ -1065,3 +1065,13 @@ def test_each_datagram_builds_each_copy_as_it_is_taken():
         room.clients[to].receive_datagram(data, SERVER, room.now)
     assert [e.text for e in drain(b) if isinstance(e, ev.RoomLine)] == ["oi"]
     assert s.datagrams_to_send(room.now) == []
+
+
+def test_the_engine_tells_everyones_address_and_when_that_changed():
+    room, (a, b) = joined("alice", "bob")
+    s = room.server
+    v = s.members_version
+    assert sorted(s.member_addresses()) == sorted([room.addr_of(a), room.addr_of(b)])
+    assert s.members_version == v                   # asking changes nothing
+    s.kick("bob", room.now)
+    assert s.members_version > v and s.member_addresses() == [room.addr_of(a)]

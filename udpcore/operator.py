@@ -134,3 +134,12 @@ class OperatorActions:
     @property
     def member_names(self) -> list[str]:
         return self._roster.names()
+
+    @property
+    def members_version(self) -> int:
+        """Changes whenever an address comes into the room or leaves it (join, leave, move)."""
+        return self._roster.version
+
+    def member_addresses(self) -> list[tuple[str, int]]:
+        """Everyone's address, members and guests (the transport gives each a socket of its own)."""
+        return list(self._roster.by_addr)

@@ -57,6 +57,9 @@ class Roster:
         self.by_addr: dict[Addr, Member] = {}
         self.per_host: Counter[str] = Counter()    # members (not guests) by IP address
         self.guests = 0
+        # Changes whenever an address comes or goes (add, remove, move): the transport
+        # follows the members' addresses (a socket of its own for each) without a diff a turn.
+        self.version = 0
 
     def __len__(self) -> int:
         return len(self.by_addr)
@@ -85,6 +88,7 @@ class Roster:
         return self.by_addr.get(mem.addr) is mem
 
     def add(self, mem: Member) -> None:
+        self.version += 1
         self.by_addr[mem.addr] = mem
         self.by_key[name_key(mem.name)] = mem
         if mem.peer is not None:
@@ -97,6 +101,7 @@ class Roster:
         """Take ``mem`` out; False when it was already gone."""
         if not self.present(mem):
             return False
+        self.version += 1
         del self.by_addr[mem.addr]
         self.by_key.pop(name_key(mem.name), None)
         if mem.peer is not None:
@@ -120,6 +125,7 @@ class Roster:
 
     def move(self, mem: Member, addr: Addr) -> None:
         """``mem`` now speaks from ``addr`` (whoever was there must be removed first)."""
+        self.version += 1
         self.by_addr.pop(mem.addr, None)
         if mem.peer is not None:
             self._uncount(mem.addr[0])

@@ -18,10 +18,14 @@ from typing import Callable
 
 from udpcore import ChatError, Engine, Event, events as ev
 
+from .member_sockets import MemberSockets
 from .sockets import take_refusals
 
 log = logging.getLogger("udpnet")
 RECV_BATCH = 256            # datagrams read per wake-up before the engine is asked to send
+# While members have sockets of their own (a flood is on), the shared socket holds
+# newcomers, guests and the flood: fewer a turn, so members' sockets are read again sooner.
+SHARED_BATCH = 64
 STATS_INTERVAL = 1.0
 
 
@@ -66,6 +70,9 @@ class SocketLoop:
     ``on_events``: called on the thread with each turn's events before they are
     queued; it returns the events to queue (the client's own copy of the room).
     ``on_stop``: called on the thread when it ends, before Closed is queued.
+    ``members``: sockets connected to each member (the server on Linux,
+    :mod:`udpnet.member_sockets`), read before ``sock`` and kept in step with
+    the engine's ``member_addresses`` after each turn.
     """
 
     def __init__(self, engine: Engine, sock: socket.socket, name: str, *,
@@ -76,7 +83,8 @@ class SocketLoop:
                  before_send: Callable[[float], None] | None = None,
                  after_send: Callable[[float], None] | None = None,
                  on_events: Callable[[list[Event]], list[Event]] | None = None,
-                 on_stop: Callable[[], None] | None = None) -> None:
+                 on_stop: Callable[[], None] | None = None,
+                 members: MemberSockets | None = None) -> None:
         self.engine = engine
         self.sock = sock
         self.events: EventQueue = EventQueue()
@@ -91,6 +99,7 @@ class SocketLoop:
         self._after_send = after_send
         self._on_events = on_events
         self._on_stop = on_stop
+        self._members = members if members is not None and members.enabled else None
         self._stop_at: float | None = None
         self._refused: list[Event] = []
         self.send_errors = 0
@@ -134,6 +143,8 @@ class SocketLoop:
         sendto = sock.sendto
         # A server hands its datagrams over one by one as it seals them (each_datagram).
         outgoing = getattr(eng, "each_datagram", None) or eng.datagrams_to_send
+        members = self._members
+        poll = self._poller() if members is not None else None
         next_stats = time.monotonic() if self._snapshot else None
         try:
             while True:
@@ -144,17 +155,27 @@ class SocketLoop:
                     wait = min(wait, max(0.0, next_stats - now))
                 if self._stop_at is not None:
                     wait = min(wait, max(0.0, self._stop_at - now))
-                readable, _, _ = select.select((sock, self._wake_r), (), (), wait)
+                if poll is None:
+                    readable, _, _ = select.select((sock, self._wake_r), (), (), wait)
+                    woke, shared, ready = self._wake_r in readable, sock in readable, ()
+                else:
+                    woke, shared, ready = poll(wait)
                 now = time.monotonic()
-                if self._wake_r in readable:
+                if woke:
                     try:
                         self._wake_r.recv(4096)
                     except OSError:
                         pass
                 if self._calls:
                     self._run_calls(now)
-                if sock in readable:
-                    self._receive(now)
+                if ready:
+                    self._receive_members(ready, now)
+                if shared:
+                    full = self._receive(now)
+                    if members is not None and members.read_was(full, now):
+                        members.version = None            # opened or closed: follow the room now
+                elif members is not None and members.active and members.read_was(False, now):
+                    members.version = None
                 timer = eng.get_timer()
                 if timer is not None and now >= timer:
                     eng.handle_timer(now)
@@ -180,6 +201,8 @@ class SocketLoop:
                 self.events.put_many(batch)
                 if self._after_turn is not None:
                     self._after_turn()
+                if members is not None and eng.members_version != members.version:
+                    self._follow_members()
                 if eng.closed or (self._stop_at is not None and now >= self._stop_at):
                     break
         finally:
@@ -188,6 +211,9 @@ class SocketLoop:
                     self._on_stop()                # the transport closes its files
                 except Exception:
                     log.exception("closing the transport's files failed")
+            if members is not None:
+                members.close()
+                self._epoll.close()
             sock.close()
             self._wake_r.close()
             self._wake_w.close()
@@ -195,25 +221,81 @@ class SocketLoop:
             if self._after_turn is not None:
                 self._after_turn()
 
-    def _receive(self, now: float) -> None:
+    def _poller(self) -> Callable[[float], tuple[bool, bool, list]]:
+        """epoll over the shared socket, the wake-up socket and the members' sockets:
+        ``poll(timeout)`` -> (woken, shared socket readable, members' sockets readable)."""
+        self._epoll = ep = select.epoll()
+        shared_fd, wake_fd = self.sock.fileno(), self._wake_r.fileno()
+        ep.register(shared_fd, select.EPOLLIN)
+        ep.register(wake_fd, select.EPOLLIN)
+        by_fd = self._members.by_fd          # type: ignore[union-attr]
+        ep_poll = ep.poll
+
+        def poll(timeout: float) -> tuple[bool, bool, list]:
+            woke = shared = False
+            ready = []
+            for fd, _ in ep_poll(timeout):
+                if fd == shared_fd:
+                    shared = True
+                elif fd == wake_fd:
+                    woke = True
+                elif (s := by_fd.get(fd)) is not None:
+                    ready.append(s)
+            return woke, shared, ready
+        return poll
+
+    def _follow_members(self) -> None:
+        """Sockets for the addresses that came into the room, none for those that left."""
+        members, eng = self._members, self.engine
+        opened, gone = members.follow(eng.members_version, eng.member_addresses())   # type: ignore[union-attr]
+        for s in gone:
+            try:
+                self._epoll.unregister(s.fileno())
+            except (OSError, ValueError):
+                pass
+        members.close_all(gone)                                    # type: ignore[union-attr]
+        for s in opened:
+            self._epoll.register(s.fileno(), select.EPOLLIN)
+
+    def _receive_members(self, ready: list[socket.socket], now: float) -> None:
+        """One datagram from each member's socket that has one: epoll reports a socket
+        with more again at once, and a room of 100 acking every line would pay an
+        empty read per socket per turn to learn it had no more."""
+        feed = self.engine.receive_datagram
+        for s in ready:
+            try:
+                data, addr = s.recvfrom(65535)
+            except OSError:                    # empty after all; or an ICMP error for a reply to it, told once
+                continue
+            try:
+                feed(data, addr[:2], now)
+            except Exception:                  # as in _receive
+                self.internal_errors += 1
+                if self.internal_errors == 1:
+                    log.exception("a datagram from %s could not be handled; it was dropped", addr[0])
+
+    def _receive(self, now: float) -> bool:
+        """Read the shared socket; True when the batch ended before the socket was empty."""
         recv, feed, refused = self.sock.recvfrom, self.engine.receive_datagram, self._on_refused
         if refused is not None:
             for where in take_refusals(self.sock):         # Linux, IP_RECVERR
                 refused(where, now)
-        for _ in range(RECV_BATCH):
+        members = self._members
+        for _ in range(SHARED_BATCH if members is not None and members.active else RECV_BATCH):
             try:
                 data, addr = recv(65535)
             except (BlockingIOError, InterruptedError):
-                return
+                return False
             except (ConnectionResetError, ConnectionRefusedError):
                 if refused is not None:            # Windows WinError 10054 (or Linux's sk_err)
                     refused(None, now)
                 continue                           # a server ignores it and keeps serving
             except OSError:
-                return
+                return False
             try:
                 feed(data, addr[:2], now)
             except Exception:                      # a bug must not let one datagram stop the room
                 self.internal_errors += 1
                 if self.internal_errors == 1:
                     log.exception("a datagram from %s could not be handled; it was dropped", addr[0])
+        return True

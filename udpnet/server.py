@@ -10,6 +10,7 @@ from udpcore import DEFAULT_PORT, Event, Limits, ServerEngine, events as ev, for
 
 from .history import HistoryStore
 from .loop import SocketLoop
+from .member_sockets import MemberSockets
 from .pake_worker import PakeWorker
 from .room_history import RoomHistory
 from .sockets import bind_server_socket
@@ -33,7 +34,8 @@ class ServerTransport:
         self._pake = PakeWorker(engine, lambda fn: self._loop.call(fn))
         self._loop = SocketLoop(engine, sock, "chat-server", snapshot=engine.snapshot if stats else None, keep=keep,
                                 before_send=self._turn, on_stop=self._stopped,
-                                after_send=self._history.after_send if self._history is not None else None)
+                                after_send=self._history.after_send if self._history is not None else None,
+                                members=MemberSockets(sock))
         if engine.passphrase:
             self._loop.call(lambda now: self._pake.warm())
         self.events = self._loop.events

@@ -301,3 +301,19 @@ def test_a_real_room_under_a_flood_gives_each_member_a_socket_and_takes_it_back_
         assert until(lambda: not members.by_addr)
     finally:
         srv.close()
+
+
+def test_what_waits_in_a_members_socket_when_it_closes_is_still_read(room):
+    eng, loop, members, port = room()
+    ana = udp("127.0.0.3")
+    let_in(loop, eng, members, ana.getsockname())
+    busy, held = threading.Event(), threading.Event()
+    loop.call(lambda now: (busy.set(), held.wait(5)))    # the turn is past its reads...
+    assert busy.wait(3)
+    ana.sendto(b"sent as she left", ("127.0.0.1", port))  # ...when this reaches her socket,
+    time.sleep(0.1)
+    eng.set_members([])                                  # and she leaves in the same turn
+    held.set()
+    assert until(lambda: not members.by_addr)
+    assert until(lambda: eng.from_(ana.getsockname()) == [b"sent as she left"])
+    ana.close()

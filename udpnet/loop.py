@@ -26,6 +26,7 @@ RECV_BATCH = 256            # datagrams read per wake-up before the engine is as
 # While members have sockets of their own (a flood is on), the shared socket holds
 # newcomers, guests and the flood: fewer a turn, so members' sockets are read again sooner.
 SHARED_BATCH = 64
+GONE_DRAIN = 64             # datagrams read from a member's socket before it is closed
 STATS_INTERVAL = 1.0
 
 
@@ -248,31 +249,41 @@ class SocketLoop:
         """Sockets for the addresses that came into the room, none for those that left."""
         members, eng = self._members, self.engine
         opened, gone = members.follow(eng.members_version, eng.member_addresses())   # type: ignore[union-attr]
+        now, drained = time.monotonic(), 0
         for s in gone:
             try:
                 self._epoll.unregister(s.fileno())
             except (OSError, ValueError):
                 pass
+            for _ in range(GONE_DRAIN):        # what came in since the last read: not lost in the close
+                if not self._receive_members([s], now):
+                    break
+                drained += 1
         members.close_all(gone)                                    # type: ignore[union-attr]
+        if drained:
+            self.call(lambda now: None)        # a turn at once, to send what they called for
         for s in opened:
             self._epoll.register(s.fileno(), select.EPOLLIN)
 
-    def _receive_members(self, ready: list[socket.socket], now: float) -> None:
+    def _receive_members(self, ready: list[socket.socket], now: float) -> int:
         """One datagram from each member's socket that has one: epoll reports a socket
         with more again at once, and a room of 100 acking every line would pay an
         empty read per socket per turn to learn it had no more."""
         feed = self.engine.receive_datagram
+        got = 0
         for s in ready:
             try:
                 data, addr = s.recvfrom(65535)
             except OSError:                    # empty after all; or an ICMP error for a reply to it, told once
                 continue
+            got += 1
             try:
                 feed(data, addr[:2], now)
             except Exception:                  # as in _receive
                 self.internal_errors += 1
                 if self.internal_errors == 1:
                     log.exception("a datagram from %s could not be handled; it was dropped", addr[0])
+        return got
 
     def _receive(self, now: float) -> bool:
         """Read the shared socket; True when the batch ended before the socket was empty."""

@@ -462,10 +462,14 @@ def ago(seconds: float) -> str:
     return _("{n} min ago").format(n=int(seconds // 60))
 
 
-def server_status(where: str, members_online: int, relayed: int) -> str:
-    return _("Listening on {where}  ·  {members} online  ·  {relayed}").format(
+def server_status(where: str, members_online: int, relayed: int, flooded: bool = False) -> str:
+    """``flooded``: the port is being flooded (udpnet/member_sockets.py keeps members apart)."""
+    text = _("Listening on {where}  ·  {members} online  ·  {relayed}").format(
         where=where, members=n_("{n} member", "{n} members", members_online).format(n=members_online),
         relayed=n_("{n} line relayed", "{n} lines relayed", relayed).format(n=relayed))
+    if flooded:
+        text += "  ·  " + _("the port is flooded; members are kept apart")
+    return text
 
 
 # --- the operator --------------------------------------------------------------------------

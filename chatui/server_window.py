@@ -96,6 +96,7 @@ class ServerApp(MemberModeration, HistoryTools, LeavingWindow):
         self.leaving = False
         self.exit_code = 0
         self.relayed = 0
+        self.flooded = False          # the last Stats said the port is being flooded
         self.where = ""
         self.passed = 0                       # members' private lines to each other: counted, never shown
         self.reached = False                  # has anyone (member or guest) come in since it opened?
@@ -430,6 +431,7 @@ class ServerApp(MemberModeration, HistoryTools, LeavingWindow):
 
     def _stats(self, e: ev.Stats) -> None:
         self.relayed = e.relayed
+        self.flooded = e.flooded
         self._reach(e.looked, [(m.address, m.idle) for m in e.members])
         self.member_rows = {name_key(m.name): m for m in e.members}
         self.present = {k: m.name for k, m in self.member_rows.items()}
@@ -444,7 +446,7 @@ class ServerApp(MemberModeration, HistoryTools, LeavingWindow):
     def _status(self) -> None:
         if self.transport is None or self.leaving:
             return
-        text = server_status(self.where, len(self.present), self.relayed)
+        text = server_status(self.where, len(self.present), self.relayed, self.flooded)
         if self.passed:
             text += "  ·  " + private_passed(self.passed)
         self.view.status.set(text)

@@ -67,3 +67,25 @@ def test_at_its_first_size_the_member_table_shows_every_column(tk_root, tmp_path
     columns = ("name", *tree["columns"][1:])
     assert tuple(tree["columns"]) == ("name", "address", "heard", "muted")
     assert sum(int(tree.column(c, "width")) for c in columns) <= tree.winfo_width()
+
+
+def test_the_status_says_when_the_port_is_flooded_and_when_it_is_over(tk_root, tmp_path):
+    from chatfront import i18n
+    from chatui.server_window import ServerApp
+    tk_root.geometry("1200x560")
+    app = ServerApp(tk_root, tk_root._palette, "203.0.113.20", 5002, start=lambda *a, **kw: Quiet(),
+                    data_dir=str(tmp_path))
+    maria = (ev.MemberInfo("maria", "203.0.113.60:49876", 1.0),)
+    app.handle([ev.Stats(maria, relayed=7, flooded=True)])
+    settle(tk_root, 0.1)
+    assert "the port is flooded" in app.view.status.get()
+    try:
+        i18n.use_language(["pt_BR"])
+        app.handle([ev.Stats(maria, relayed=8, flooded=True)])
+        settle(tk_root, 0.1)
+        assert "porta inundada" in app.view.status.get()
+    finally:
+        i18n.use_language(["en"])
+    app.handle([ev.Stats(maria, relayed=9)])
+    settle(tk_root, 0.1)
+    assert "flooded" not in app.view.status.get() and "9 lines relayed" in app.view.status.get()

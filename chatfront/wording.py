@@ -400,6 +400,10 @@ def notice(e: ev.Event, *, addresses: bool = False) -> str | None:
             return failure(e)
         case ev.Crowd():
             return crowd(e)
+        case ev.PortFlooded(on=True):
+            return _("the room's port is being flooded; members' lines are kept apart from the flood")
+        case ev.PortFlooded():
+            return _("the flood at the room's port is over")
         case ev.PrivatePassed(sender=f, to=t):
             return _("{sender} wrote privately to {to}").format(sender=_shown(f), to=_shown(t))
         case ev.BansChanged(bans=b):

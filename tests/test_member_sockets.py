@@ -240,6 +240,9 @@ def test_a_flood_the_server_cannot_keep_up_with_opens_the_sockets_and_calm_close
     assert until(lambda: not members.active and not members.by_addr and not members.by_fd, 10)
     bia.sendto(b"bia after it", ("127.0.0.1", port))
     assert until(lambda: eng.from_(bia.getsockname()) == [b"bia after it"])
+    from udpcore import events as ev
+    told = [e for e in loop.events.get_all() if isinstance(e, ev.PortFlooded)]
+    assert told == [ev.PortFlooded(True), ev.PortFlooded(False)]      # the operator hears both, once
 
 
 def test_one_slow_turn_is_not_a_flood(room):

@@ -95,7 +95,7 @@ def test_every_event_the_core_emits_has_words_or_is_known_to_be_silent():
         ev.BansChanged: ev.BansChanged((ev.Ban("eve"),)),
         ev.MembersBack: ev.MembersBack(150), ev.HistoryProblem: ev.HistoryProblem("paused"),
         ev.HistorySaved: ev.HistorySaved("/tmp/sala.txt", 3),
-        ev.SearchResults: ev.SearchResults("cafe", ()),
+        ev.SearchResults: ev.SearchResults("cafe", ()), ev.PortFlooded: ev.PortFlooded(True),
     }
     classes = {c for c in vars(ev).values() if inspect.isclass(c) and issubclass(c, ev.Event)}
     assert classes == set(samples) | SILENT
@@ -226,3 +226,14 @@ def test_a_guest_is_marked_as_not_encrypted_and_a_member_is_not():
     member = wording.notice(ev.MemberJoined("ana", "127.0.0.1:5001", False), addresses=True)
     assert guest == "guest-127.0.0.1:5000 joined (guest, not encrypted)"
     assert member == "ana joined from 127.0.0.1:5001"
+
+
+def test_a_flood_at_the_port_is_told_when_it_begins_and_when_it_ends_in_both_languages():
+    assert "being flooded" in wording.describe(ev.PortFlooded(True))
+    assert wording.describe(ev.PortFlooded(False)) == "* the flood at the room's port is over"
+    try:
+        i18n.use_language(["pt_BR"])
+        assert "sendo inundada" in wording.describe(ev.PortFlooded(True))
+        assert wording.describe(ev.PortFlooded(False)) == "* a inundação na porta da sala acabou"
+    finally:
+        i18n.use_language(["en"])

@@ -112,6 +112,14 @@ class HistoryProblem(Event):
 
 
 @dataclass(frozen=True)
+class PortFlooded(Event):
+    """The server's port gets datagrams faster than it reads them (``on``), or no
+    longer; meanwhile each member's come through a socket of their own (Linux)."""
+
+    on: bool
+
+
+@dataclass(frozen=True)
 class MemberJoined(Event):
     name: str
     address: str = ""

@@ -174,9 +174,9 @@ class SocketLoop:
                 if shared:
                     full = self._receive(now)
                     if members is not None and members.read_was(full, now):
-                        members.version = None            # opened or closed: follow the room now
+                        self._flood_changed()
                 elif members is not None and members.active and members.read_was(False, now):
-                    members.version = None
+                    self._flood_changed()
                 timer = eng.get_timer()
                 if timer is not None and now >= timer:
                     eng.handle_timer(now)
@@ -244,6 +244,12 @@ class SocketLoop:
                     ready.append(s)
             return woke, shared, ready
         return poll
+
+    def _flood_changed(self) -> None:
+        """A flood began or ended: the members' sockets follow the room at this turn's
+        end, and the program is told (the operator sees why the room slowed)."""
+        self._members.version = None                               # type: ignore[union-attr]
+        self.emit(ev.PortFlooded(self._members.active))            # type: ignore[union-attr]
 
     def _follow_members(self) -> None:
         """Sockets for the addresses that came into the room, none for those that left."""

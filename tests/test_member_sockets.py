@@ -14,16 +14,15 @@ from udpnet import member_sockets
 from udpnet.loop import SocketLoop
 from udpnet.member_sockets import MemberSockets
 from udpnet.sockets import bind_server_socket
+from tests.stub_engine import StubEngine
 
 pytestmark = [pytest.mark.timeout(30),
               pytest.mark.skipif(not member_sockets.ENABLED, reason="members' own sockets are Linux's")]
 
 
-class Recorder:
+class Recorder(StubEngine):
     """An engine that notes what came in, says what it is told to, and has the members
     the test gives it (changed on the socket thread, through ``SocketLoop.call``)."""
-
-    closed = False
 
     def __init__(self) -> None:
         self.got: list[tuple[bytes, tuple]] = []
@@ -48,15 +47,6 @@ class Recorder:
     def datagrams_to_send(self, now):
         out, self.out = self.out, []
         return out
-
-    def get_timer(self):
-        return None
-
-    def handle_timer(self, now):
-        pass
-
-    def next_event(self):
-        return None
 
     def from_(self, addr) -> list[bytes]:
         return [d for d, a in self.got if a == addr]

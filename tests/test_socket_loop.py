@@ -8,15 +8,14 @@ import threading
 import pytest
 
 from udpnet.loop import SocketLoop
+from tests.stub_engine import StubEngine
 
 pytestmark = pytest.mark.timeout(20)
 
 
-class TwoCopies:
+class TwoCopies(StubEngine):
     """An engine whose every datagram in makes two out, to ``reader``; it notes what the
     reader's socket already held at each step."""
-
-    closed = False
 
     def __init__(self, reader: socket.socket) -> None:
         self.reader = reader
@@ -48,14 +47,6 @@ class TwoCopies:
     def datagrams_to_send(self, now):
         raise AssertionError("a server's loop takes each_datagram")
 
-    def get_timer(self):
-        return None
-
-    def handle_timer(self, now):
-        pass
-
-    def next_event(self):
-        return None
 
 
 def test_before_send_runs_before_the_first_datagram_and_after_send_after_the_last():

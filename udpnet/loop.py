@@ -1,6 +1,7 @@
 """The socket thread: one UDP socket, one engine, events out on a queue.
 
-The thread waits in ``select`` on the socket and on a wake-up socket pair (so a
+The thread waits in ``select`` (the server on Linux: epoll, with its members'
+sockets during a flood) on the socket and on a wake-up socket pair (so a
 call posted from any thread takes effect at once), feeds the engine, sends what
 it returns and moves its events onto ``events``. Callers never touch the engine;
 they post closures that run on the thread (:meth:`SocketLoop.call`).
@@ -71,9 +72,11 @@ class SocketLoop:
     ``on_events``: called on the thread with each turn's events before they are
     queued; it returns the events to queue (the client's own copy of the room).
     ``on_stop``: called on the thread when it ends, before Closed is queued.
-    ``members``: sockets connected to each member (the server on Linux,
-    :mod:`udpnet.member_sockets`), read before ``sock`` and kept in step with
-    the engine's ``member_addresses`` after each turn.
+    ``members``: the server's sockets connected to each member while a flood lasts
+    (Linux, :mod:`udpnet.member_sockets`): the loop then waits in epoll, reads them
+    before ``sock``, opens and closes them as its reads of ``sock`` show a flood
+    beginning and ending (a PortFlooded event each time), and keeps them in step
+    with the engine's ``member_addresses`` after each turn.
     """
 
     def __init__(self, engine: Engine, sock: socket.socket, name: str, *,

@@ -96,7 +96,7 @@ class ServerApp(MemberModeration, HistoryTools, LeavingWindow):
         self.leaving = False
         self.exit_code = 0
         self.relayed = 0
-        self.flooded = False          # the last Stats said the port is being flooded
+        self.flooded = False          # between PortFlooded(True) and PortFlooded(False)
         self.where = ""
         self.passed = 0                       # members' private lines to each other: counted, never shown
         self.reached = False                  # has anyone (member or guest) come in since it opened?
@@ -393,6 +393,10 @@ class ServerApp(MemberModeration, HistoryTools, LeavingWindow):
                     self.bans_window.refresh(e.bans)
             elif isinstance(e, ev.Stats):
                 self._stats(e)
+            elif isinstance(e, ev.PortFlooded):
+                self.flooded = e.on                   # kept in the status line while it lasts
+                entries.append(Entry("notice", notice(e)))
+                self._status()
             elif isinstance(e, ev.Closed):
                 self.transport = None
                 if self.leaving:
@@ -431,7 +435,6 @@ class ServerApp(MemberModeration, HistoryTools, LeavingWindow):
 
     def _stats(self, e: ev.Stats) -> None:
         self.relayed = e.relayed
-        self.flooded = e.flooded
         self._reach(e.looked, [(m.address, m.idle) for m in e.members])
         self.member_rows = {name_key(m.name): m for m in e.members}
         self.present = {k: m.name for k, m in self.member_rows.items()}

@@ -76,16 +76,18 @@ def test_the_status_says_when_the_port_is_flooded_and_when_it_is_over(tk_root, t
     app = ServerApp(tk_root, tk_root._palette, "203.0.113.20", 5002, start=lambda *a, **kw: Quiet(),
                     data_dir=str(tmp_path))
     maria = (ev.MemberInfo("maria", "203.0.113.60:49876", 1.0),)
-    app.handle([ev.Stats(maria, relayed=7, flooded=True)])
+    app.handle([ev.Stats(maria, relayed=7), ev.PortFlooded(True)])
     settle(tk_root, 0.1)
     assert "the port is flooded" in app.view.status.get()
+    assert "the room's port is being flooded" in app.view.history.text.get("1.0", "end")
     try:
         i18n.use_language(["pt_BR"])
-        app.handle([ev.Stats(maria, relayed=8, flooded=True)])
+        app.handle([ev.Stats(maria, relayed=8)])                 # the next snapshot keeps it said
         settle(tk_root, 0.1)
         assert "porta inundada" in app.view.status.get()
     finally:
         i18n.use_language(["en"])
-    app.handle([ev.Stats(maria, relayed=9)])
+    app.handle([ev.PortFlooded(False), ev.Stats(maria, relayed=9)])
     settle(tk_root, 0.1)
     assert "flooded" not in app.view.status.get() and "9 lines relayed" in app.view.status.get()
+    assert "the flood at the room's port is over" in app.view.history.text.get("1.0", "end")

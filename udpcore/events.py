@@ -300,4 +300,3 @@ class Stats(Event):
     dropped: int = 0
     counters: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
     looked: tuple[tuple[str, float], ...] = ()   # who sent a DISCOVER lately: (IP address, seconds ago)
-    flooded: bool = False          # the transport saw a flood at the room's port (members kept apart from it)

@@ -1,7 +1,6 @@
 """A running chat server: the server engine on its socket thread."""
 from __future__ import annotations
 
-import dataclasses
 import os
 import time
 from collections.abc import Iterable
@@ -33,11 +32,10 @@ class ServerTransport:
             self._history = RoomHistory(store, engine, lambda e: self._loop.emit(e))
             shown = self._history.last_shown()
         self._pake = PakeWorker(engine, lambda fn: self._loop.call(fn))
-        self._members = MemberSockets(sock)
-        self._loop = SocketLoop(engine, sock, "chat-server", snapshot=self._snapshot if stats else None, keep=keep,
+        self._loop = SocketLoop(engine, sock, "chat-server", snapshot=engine.snapshot if stats else None, keep=keep,
                                 before_send=self._turn, on_stop=self._stopped,
                                 after_send=self._history.after_send if self._history is not None else None,
-                                members=self._members)
+                                members=MemberSockets(sock))
         if engine.passphrase:
             self._loop.call(lambda now: self._pake.warm())
         self.events = self._loop.events
@@ -46,12 +44,6 @@ class ServerTransport:
             self.events.put(ev.HistoryProblem("damaged", store.notice))
         if shown is not None and shown.lines:
             self.events.put(shown)
-
-    def _snapshot(self, now: float) -> ev.Stats:
-        stats = self._engine.snapshot(now)
-        if self._members.active:
-            stats = dataclasses.replace(stats, flooded=True)
-        return stats
 
     def _turn(self, now: float) -> None:
         self._pake.run(now)

@@ -320,3 +320,52 @@ def test_the_pending_session_ids_follow_every_change():
     assert joins.sessions == {b"A" * 8}
     joins.discard(A)
     assert joins.sessions == set() and not joins.by_addr
+
+
+def test_key_agreements_between_two_sends_are_capped_and_the_next_turn_may_run_its_own():
+    """A burst the rate allows (50 after a quiet second, ~0.3 ms each) run back to back held the
+    socket thread ~15 ms while members' lines waited: at most AGREEMENTS_PER_TURN between sends."""
+    from udpcore import pending as pending_module
+    n = pending_module.AGREEMENTS_PER_TURN
+    joins = PendingJoins(Limits(handshake_rate=100.0, handshake_burst=50), 0.0)
+    assert joins.may_run(0.0, False) and joins.may_agree(0.0)
+    assert [joins.room_for(("127.0.0.1", i), False, 0.0) for i in range(n + 1)] == [None] * n + ["handshake_limited"]
+    assert not joins.may_run(0.0, False) and not joins.may_agree(0.0)
+    assert joins._agreements.tokens == pytest.approx(50 - n)       # the one turned away took no token
+    joins.turn_over()
+    assert joins.may_run(0.0, False) and joins.room_for(("127.0.0.1", 99), False, 0.0) is None
+
+
+def test_held_hellos_are_released_a_turn_at_a_time():
+    from udpcore import pending as pending_module
+    n = pending_module.AGREEMENTS_PER_TURN
+    joins = PendingJoins(Limits(handshake_rate=100.0, handshake_burst=50), 0.0)
+    for i in range(n + 2):
+        assert joins.hold(("127.0.0.1", i), i, 0.0)
+    joins.room_for(("127.0.0.1", 100), False, 0.0)                  # one agreement already ran this turn
+    first = joins.release(0.0, False)
+    assert [item for _, item in first] == list(range(n - 1))         # the rest of this turn's share
+    for addr, _ in first:
+        assert joins.room_for(addr, False, 0.0) is None              # what their handshakes take
+    assert joins.release(0.0, False) == [] and joins.next_release(False) <= 0.0   # due at once: the next turn
+    joins.turn_over()
+    assert [item for _, item in joins.release(0.0, False)] == [n - 1, n, n + 1]
+
+
+def test_a_server_spreads_a_burst_of_joins_over_turns_reading_between():
+    from udpcore import ServerEngine, wire
+    from udpcore import pending as pending_module
+    n = pending_module.AGREEMENTS_PER_TURN
+    s = ServerEngine(0.0, limits=Limits(handshake_rate=100.0, handshake_burst=50))
+    key = KeyShare.generate().public
+    for port in range(5000, 5000 + 2 * n + 1):
+        addr = ("127.0.0.1", port)
+        s.receive_datagram(wire.encode(Hello(bytes([port % 256]) * 8, f"m{port}", s._gate.tokens.mint(addr, 0.0), b"",
+                                             key)), addr, 0.0)
+    welcomed = []
+    for turn in range(3):
+        if turn:
+            assert s.get_timer() <= 0.0                            # the held ones are due at once...
+            s.handle_timer(0.0)                                    # ...after a read of the socket
+        welcomed.append(sum(isinstance(wire.decode(d), wire.Welcome) for d, _ in s.datagrams_to_send(0.0)))
+    assert welcomed == [n, n, 1] and not s._pending.held

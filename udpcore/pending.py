@@ -23,6 +23,10 @@ PAKE_BURST = 2              # SPAKE2 runs at once, whatever the rate
 GUESS_HOSTS = 1024          # addresses whose attempts are tracked at once; beyond, locked joins wait
 HELD_MAX = 64               # validated HELLOs waiting for the handshake rate, in arrival order...
 HOLD_FOR = 5.0              # ...each at most this long (its client keeps asking meanwhile)
+# Key agreements between two sends (~0.3 ms each). A burst the rate allows (50 after a
+# quiet second) run back to back held the socket thread ~15 ms, and members' lines
+# waited behind it; the rest are held and run after the next send, members read between.
+AGREEMENTS_PER_TURN = 4
 
 
 class Pending(NamedTuple):
@@ -50,6 +54,11 @@ class PendingJoins:
         # backoff while the bucket, capped at its burst, filled and overflowed between
         # tries: 150 joining at once took ~10 s to get in at 50 a second.
         self.held: dict[Addr, tuple[object, float]] = {}
+        self._this_turn = 0                        # key agreements since the last send
+
+    def turn_over(self) -> None:
+        """The turn's datagrams are going out: the next turn may run its own agreements."""
+        self._this_turn = 0
 
     def __len__(self) -> int:
         return len(self.by_addr)
@@ -62,24 +71,28 @@ class PendingJoins:
         taken), else the counter that says why not."""
         if addr not in self.by_addr and len(self.by_addr) >= self.limits.max_pending:
             return "pending_full"
+        if self._this_turn >= AGREEMENTS_PER_TURN:
+            return "handshake_limited"
         if locked and not _has_token(self._pakes, now):     # looked at first: no agreement wasted
             return "handshake_limited"
         if self._agreements.take(now):
             return "handshake_limited"
         if locked:
             self._pakes.take(now)
+        self._this_turn += 1
         return None
 
     def may_agree(self, now: float) -> bool:
         """Is a key agreement allowed now? (Looks only; :meth:`room_for` takes it.)"""
-        return _has_token(self._agreements, now)
+        return self._this_turn < AGREEMENTS_PER_TURN and _has_token(self._agreements, now)
 
     def may_run(self, now: float, locked: bool) -> bool:
         """May a new handshake run now: a key agreement, and in a locked room a SPAKE2
         run too? (Looks only.) A locked room's flood is held back by the SPAKE2 rate,
         with key agreements to spare: asking only for those let every HELLO of it be
         decoded and judged."""
-        return _has_token(self._agreements, now) and (not locked or _has_token(self._pakes, now))
+        return self._this_turn < AGREEMENTS_PER_TURN and _has_token(self._agreements, now) and \
+            (not locked or _has_token(self._pakes, now))
 
     def hold(self, addr: Addr, item: object, now: float) -> bool:
         """Keep ``item`` (a judged HELLO) until a key agreement may run for it; False
@@ -104,7 +117,7 @@ class PendingJoins:
         """The held HELLOs a key agreement (and in a locked room a SPAKE2 run) may
         now run for, oldest first (their ``room_for`` takes it); the ones held too
         long are forgotten."""
-        free = _tokens(self._agreements, now)
+        free = min(_tokens(self._agreements, now), AGREEMENTS_PER_TURN - self._this_turn)
         if locked:
             free = min(free, _tokens(self._pakes, now))
         out: list[tuple[Addr, object]] = []

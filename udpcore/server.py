@@ -159,6 +159,7 @@ class ServerEngine(OperatorActions, PastService, Admission):
         sends each as soon as it is sealed, so a line's first copy does not wait for the
         turn's last one to be built. Take them all: the turn's bookkeeping ends with the last."""
         room = self._room
+        self._pending.turn_over()
         out, room.out = room.out, []
         yield from out
         out = []

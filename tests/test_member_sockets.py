@@ -30,7 +30,8 @@ class Recorder(StubEngine):
         self.members_version = 0
         self.out: list[tuple[bytes, tuple]] = []
         self.slow = 0.0                   # seconds each datagram from outside the room takes
-
+        self.answer: tuple | None = None  # an address whose datagrams are answered ("relayed")
+        self.log: list[str] = []          # with ``answer``: "in" / "flood in" / "out", in order
 
     def set_members(self, addrs) -> None:
         self.addrs = list(addrs)
@@ -41,11 +42,17 @@ class Recorder(StubEngine):
 
     def receive_datagram(self, data, addr, now):
         self.got.append((data, addr))
+        if self.answer is not None:
+            self.log.append("in" if addr == self.answer else "flood in")
+            if addr == self.answer:
+                self.out.append((b"relayed", addr))
         if self.slow and addr not in self.addrs:
             time.sleep(self.slow)
 
     def datagrams_to_send(self, now):
         out, self.out = self.out, []
+        if self.answer is not None:
+            self.log.extend("out" for _ in out)
         return out
 
     def from_(self, addr) -> list[bytes]:
@@ -99,6 +106,27 @@ def room(request):
 def let_in(loop, eng, members, *addrs) -> None:
     loop.call(lambda now: eng.set_members(addrs))
     assert until(lambda: members.version == eng.members_version and set(members.by_addr) >= set(addrs))
+
+
+def test_what_a_members_datagram_calls_for_leaves_before_the_floods_batch_is_read(room):
+    """A member's line is answered (relayed) before the shared socket's batch is read: it
+    does not wait behind a turn's worth of flood."""
+    eng, loop, members, port = room()
+    ana, flood = udp("127.0.0.3"), udp("127.0.0.2")
+    ana.settimeout(3)
+    let_in(loop, eng, members, ana.getsockname())
+    eng.answer = ana.getsockname()
+    busy, held = threading.Event(), threading.Event()
+    loop.call(lambda now: (busy.set(), held.wait(5)))      # both queue while the server is busy
+    assert busy.wait(3)
+    for _ in range(20):
+        flood.sendto(b"x" * 200, ("127.0.0.1", port))
+    ana.sendto(b"ana's line", ("127.0.0.1", port))
+    time.sleep(0.05)
+    held.set()
+    assert ana.recv(100) == b"relayed"
+    assert until(lambda: eng.log.count("flood in") == 20)
+    assert eng.log[:3] == ["in", "out", "flood in"]
 
 
 @pytest.mark.parametrize("own", [True, False], ids=["own sockets", "one socket"])

@@ -108,6 +108,8 @@ class SocketLoop:
         self._refused: list[Event] = []
         self.send_errors = 0
         self.internal_errors = 0
+        # A server hands its datagrams over one by one as it seals them (each_datagram).
+        self._outgoing = getattr(engine, "each_datagram", None) or engine.datagrams_to_send
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
@@ -144,9 +146,6 @@ class SocketLoop:
 
     def _run(self) -> None:
         eng, sock = self.engine, self.sock
-        sendto = sock.sendto
-        # A server hands its datagrams over one by one as it seals them (each_datagram).
-        outgoing = getattr(eng, "each_datagram", None) or eng.datagrams_to_send
         members = self._members
         poll = self._poller() if members is not None else None
         next_stats = time.monotonic() if self._snapshot else None
@@ -172,8 +171,8 @@ class SocketLoop:
                         pass
                 if self._calls:
                     self._run_calls(now)
-                if ready:
-                    self._receive_members(ready, now)
+                if ready and self._receive_members(ready, now) and shared:
+                    self._send(now)                # members' lines leave before the flood's batch is read
                 if shared:
                     full = self._receive(now)
                     if members is not None and members.read_was(full, now):
@@ -183,15 +182,7 @@ class SocketLoop:
                 timer = eng.get_timer()
                 if timer is not None and now >= timer:
                     eng.handle_timer(now)
-                if self._before_send is not None:
-                    self._before_send(now)
-                for data, addr in outgoing(now):
-                    try:
-                        sendto(data, addr)
-                    except OSError:
-                        self.send_errors += 1     # unreachable peer, full buffer: retransmission copes
-                if self._after_send is not None:
-                    self._after_send(now)
+                self._send(now)
                 batch, self._refused = self._refused, []
                 while (e := eng.next_event()) is not None:
                     batch.append(e)
@@ -224,6 +215,19 @@ class SocketLoop:
             self.events.put(ev.Closed())
             if self._after_turn is not None:
                 self._after_turn()
+
+    def _send(self, now: float) -> None:
+        """The engine's datagrams out: the history's journal kept before, its store after."""
+        if self._before_send is not None:
+            self._before_send(now)
+        sendto = self.sock.sendto
+        for data, addr in self._outgoing(now):
+            try:
+                sendto(data, addr)
+            except OSError:
+                self.send_errors += 1     # unreachable peer, full buffer: retransmission copes
+        if self._after_send is not None:
+            self._after_send(now)
 
     def _poller(self) -> Callable[[float], tuple[bool, bool, list]]:
         """epoll over the shared socket, the wake-up socket and the members' sockets:

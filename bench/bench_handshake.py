@@ -4,7 +4,7 @@
 
 Since protocol version 2 (issue 12) joining costs the server a key agreement
 (X25519 and its key schedule) and, in a locked room, a SPAKE2 run; it caps
-them (``--handshake-rate`` 50 a second with a burst of 50, ``--locked-handshake-rate``
+them (``--handshake-rate`` 50 a second with a burst of 3, ``--locked-handshake-rate``
 8 a second, ``--max-pending`` 256 handshakes waiting for their first sealed
 packet, ``--guess-burst`` / ``--guess-rate`` unconfirmed passphrase attempts per
 address). The server is the real headless program of this checkout, or of each

@@ -323,7 +323,7 @@ def test_the_pending_session_ids_follow_every_change():
 
 
 def test_key_agreements_between_two_sends_are_capped_and_the_next_turn_may_run_its_own():
-    """A burst the rate allows (50 after a quiet second, ~0.3 ms each) run back to back held the
+    """A burst the operator allows (--handshake-burst 50; ~0.3 ms each) run back to back held the
     socket thread ~15 ms while members' lines waited: at most AGREEMENTS_PER_TURN between sends."""
     from udpcore import pending as pending_module
     n = pending_module.AGREEMENTS_PER_TURN

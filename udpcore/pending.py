@@ -23,9 +23,10 @@ PAKE_BURST = 2              # SPAKE2 runs at once, whatever the rate
 GUESS_HOSTS = 1024          # addresses whose attempts are tracked at once; beyond, locked joins wait
 HELD_MAX = 64               # validated HELLOs waiting for the handshake rate, in arrival order...
 HOLD_FOR = 5.0              # ...each at most this long (its client keeps asking meanwhile)
-# Key agreements between two sends (~0.3 ms each). A burst the rate allows (50 after a
-# quiet second) run back to back held the socket thread ~15 ms, and members' lines
-# waited behind it; the rest are held and run after the next send, members read between.
+# Key agreements between two sends (~0.3 ms each), whatever burst the operator allows
+# (--handshake-burst, 3 by default): a burst of 50 run back to back held the socket
+# thread ~15 ms while members' lines waited; the rest are held and run after the next
+# send, with the sockets read between.
 AGREEMENTS_PER_TURN = 4
 
 

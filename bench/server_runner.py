@@ -37,6 +37,8 @@ process only*, before the server starts (no file of the program is changed):
 --one-socket       every datagram through the listening socket, none through
                    sockets connected to each member (udpnet.member_sockets off):
                    what the members' own sockets change under a flood
+--shared-batch N   datagrams read from the shared socket each turn while
+                   members have sockets of their own (udpnet.loop.SHARED_BATCH, 64)
 
 Nothing else differs. Only benchmarks use this file.
 """
@@ -82,7 +84,11 @@ def main() -> int:
     p.add_argument("--flat-seal", action="store_true")
     p.add_argument("--one-per-datagram", action="store_true")
     p.add_argument("--one-socket", action="store_true")
+    p.add_argument("--shared-batch", type=int, help="datagrams read from the shared socket a turn during a flood")
     args = p.parse_args()
+    if args.shared_batch:
+        from udpnet import loop
+        loop.SHARED_BATCH = args.shared_batch
     if args.one_socket:
         from udpnet import member_sockets
         member_sockets.ENABLED = False

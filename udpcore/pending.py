@@ -106,6 +106,11 @@ class PendingJoins:
     def may_hold(self) -> bool:
         return len(self.held) < HELD_MAX
 
+    def holds(self, addr: Addr, now: float) -> bool:
+        """Is a HELLO from ``addr`` held, and not yet forgotten?"""
+        item = self.held.get(addr)
+        return item is not None and now < item[1]
+
     def next_release(self, locked: bool) -> float | None:
         """When the next held HELLO may go on (None: none held); in a locked room
         it also waits for a SPAKE2 run."""

@@ -108,7 +108,7 @@ class ServerEngine(OperatorActions, PastService, Admission):
             if opened is not None:
                 self._sealed(opened[0], opened[1], addr, now)
             return
-        if data[:5] == _HELLO_PREFIX and self._over_handshake_budget(data, now):
+        if data[:5] == _HELLO_PREFIX and self._over_handshake_budget(data, addr, now):
             self.counters["handshake_limited"] += 1
             return
         if data[:5] == DISCOVER_PREFIX:          # sessionless: answered (or not) at once, nothing kept
@@ -135,15 +135,19 @@ class ServerEngine(OperatorActions, PastService, Admission):
         else:
             self.counters["unexpected"] += 1       # server-to-client packet types
 
-    def _over_handshake_budget(self, data: bytes, now: float) -> bool:
+    def _over_handshake_budget(self, data: bytes, addr: Addr, now: float) -> bool:
         """A HELLO that brings a token and asks no resume, while no key agreement may
-        run: dropped before it is decoded (~1 µs instead of ~8), so a flood of them
-        beyond the limit costs the server as little as it can. Anything malformed
-        is left to the decoder."""
+        run and it cannot be held (the queue is full, or its address is already held:
+        a client's retry keeps the place its first HELLO took): dropped before it is
+        decoded (~2 µs instead of ~40), so a flood of them, or a class's retries while
+        they wait, cost the server as little as they can. Anything malformed is left
+        to the decoder."""
         pending = self._pending
-        if len(data) < 15 or data[13] != 0 or pending.may_hold() or pending.may_run(now, bool(self.passphrase)):
+        if len(data) < 15 or data[13] != 0 or data[14] == 0:       # a resume, or no token
             return False
-        return data[14] != 0                 # the token's length: a token is there
+        if pending.may_hold() and not pending.holds(addr, now):
+            return False
+        return not pending.may_run(now, bool(self.passphrase))
 
     def lock(self, passphrase: str) -> None:
         """Lock the room with ``passphrase`` (empty: open it). Members already in stay;

@@ -285,7 +285,7 @@ def hello_costs(roots: list[Path]) -> list[tuple]:
                            timeout=600)
         if p.returncode != 0:
             rows.append((label(r), p.stderr.strip().splitlines()[-1][:120] if p.stderr.strip() else "failed",
-                         *("-",) * 5))
+                         *("-",) * 7))
             continue
         c = json.loads(p.stdout)
 
@@ -295,8 +295,10 @@ def hello_costs(roots: list[Path]) -> list[tuple]:
         if "limited_budget_first" in c:
             limited += (f" (what-if: budget checked before judging {us('limited_budget_first')}, "
                         f"before decoding {us('limited_raw_first')})")
+        n = c.get("burst_turns", 0)
+        burst = f"{c['burst_longest_ms']:.1f} ms ({n} turn{'s' if n != 1 else ''})" if "burst_longest_ms" in c else "-"
         rows.append((label(r), us("challenge"), limited, us("handshake"), us("locked_handshake"),
-                     us("guesses")))
+                     us("guesses"), us("held_retry"), burst))
     return rows
 
 
@@ -546,7 +548,8 @@ def run(opts: argparse.Namespace) -> Result:
         "3,000; 1,000 and 60 for the handshakes), by what it leads to",
         ("server", "no token: CHALLENGE", "a token, over the handshake limit: dropped",
          "a token: key agreement, WELCOME, pending (open room)", "the same in a locked room (+ SPAKE2)",
-         "locked room, out of passphrase attempts: REFUSE"), hello_costs(roots))
+         "locked room, out of passphrase attempts: REFUSE", "a held client's retry (40 held)",
+         "50 HELLOs at once, --handshake-burst 50: the longest turn"), hello_costs(roots))
     absorb_rows, flood_runs = [], []
     tmp = Path(tempfile.mkdtemp(prefix="bench-handshake-"))
     try:

@@ -7,8 +7,11 @@ Prints, as JSON, the microseconds of ``ServerEngine.receive_datagram`` +
 writes the HELLOs), by what the HELLO leads to: a CHALLENGE (no token); since
 version 2, with a token but over the handshake limit (dropped); within the
 limits, a key agreement, a WELCOME and a pending handshake (open room, and
-locked room with SPAKE2); and in a locked room an address out of passphrase
-attempts (a REFUSE). A version-1 server (the previous release) only has the
+locked room with SPAKE2); in a locked room an address out of passphrase
+attempts (a REFUSE); a retry from each of 40 clients held for the rate (the
+queue has room); and, with ``--handshake-burst 50``, 50 HELLOs at once: the
+longest turn (ms, a turn being what comes in between two sends) and how many
+turns they took. A version-1 server (the previous release) only has the
 first row: it has no key agreement and no handshake limit.
 """
 from __future__ import annotations
@@ -121,6 +124,36 @@ def costs(root: str) -> dict:
                 tok = token(srv, addr, 1000.0 + i * 0.002)
                 items.append((lw.hello(os.urandom(8), f"h{i}", tok, public, pake if locked else b"", version), addr))
             out[key] = timed(srv, items, 1000.0 + count * 0.002)
+        # e) 40 clients held for the rate (the queue has room for 64) each retrying once: the round's cost
+        srv = engine({}, False)
+        held = []
+        for i in range(43):
+            addr = ("127.0.0.9", 41000 + i)
+            held.append((lw.hello(os.urandom(8), f"r{i}", token(srv, addr, 1000.0), public, b"", version), addr))
+        for data, addr in held:
+            srv.receive_datagram(data, addr, 1000.0)
+        srv.datagrams_to_send(1000.0)                      # the burst's handshakes; the rest held
+        out["held_retry"] = timed(srv, held[3:], 1000.01)
+        # f) 50 HELLOs at once with the burst raised to 50 (--handshake-burst 50): the longest turn, ms
+        srv = engine(dict(handshake_burst=50), False)
+        burst = [(lw.hello(os.urandom(8), f"b{i}", token(srv, ("127.0.0.9", 42000 + i), 1000.0), public, b"", version),
+                  ("127.0.0.9", 42000 + i)) for i in range(50)]
+        turns, now = [], 1000.001
+        t0 = time.perf_counter()
+        for data, addr in burst:
+            srv.receive_datagram(data, addr, now)
+        srv.datagrams_to_send(now)
+        turns.append(time.perf_counter() - t0)
+        for _ in range(60):
+            timer = srv.get_timer()
+            if not srv._pending.held or timer is None or timer > now:
+                break
+            t0 = time.perf_counter()
+            srv.handle_timer(now)
+            srv.datagrams_to_send(now)
+            turns.append(time.perf_counter() - t0)
+        out["burst_longest_ms"] = max(turns) * 1e3
+        out["burst_turns"] = len(turns)
         # d) locked room, the address out of passphrase attempts: TOO_MANY_GUESSES (a REFUSE)
         srv = engine(dict(handshake_rate=1e-6, handshake_burst=1), True)
         addr = ("127.0.0.9", 40000)

@@ -413,3 +413,20 @@ def test_a_retry_is_judged_when_an_agreement_may_run_or_nothing_is_held_for_it(m
     assert hello(bia, "bia", 0.0) == []                           # held
     assert hello(cid, "cid", 0.1) == [] and s.counters["handshake_held"] == 2   # another address: judged and held
     assert hello(bia, "bia", 0.5) == [wire.Welcome]               # a token is free: her retry goes on at once
+
+
+def test_a_hello_without_a_token_still_gets_its_challenge_when_no_handshake_may_run(monkeypatch):
+    """Only HELLOs that bring a token are dropped undecoded for the limits: a newcomer's
+    first HELLO is answered with a CHALLENGE (no state kept) whatever the queue holds."""
+    from udpcore import ServerEngine, wire
+    from udpcore import pending as pending_module
+    monkeypatch.setattr(pending_module, "HELD_MAX", 0)       # the queue full
+    s = ServerEngine(0.0, limits=Limits(handshake_rate=0.1, handshake_burst=1))
+    key = KeyShare.generate().public
+    ana = ("127.0.0.1", 5000)
+    s.receive_datagram(wire.encode(Hello(b"a" * 8, "ana", s._gate.tokens.mint(ana, 0.0), b"", key)), ana, 0.0)
+    assert [type(wire.decode(d)) for d, _ in s.datagrams_to_send(0.0)] == [wire.Welcome]   # the burst spent
+    bia = ("127.0.0.1", 5001)
+    s.receive_datagram(wire.encode(Hello(b"b" * 8, "bia", b"", b"", key)), bia, 0.0)
+    assert [type(wire.decode(d)) for d, _ in s.datagrams_to_send(0.0)] == [wire.Challenge]
+    assert s.counters["handshake_limited"] == 0

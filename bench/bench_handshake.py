@@ -53,6 +53,11 @@ keys, no locked rooms, no handshake limits; its rows are the open room's).
      server a key agreement, a SPAKE2 and a pending handshake; the rest are
      judged and dropped); it reads its answers only for fresh tokens.
 
+   - with ``--cpu-control``, then, **no datagram**: two busy loops at the
+     flooders' niceness, on and off in the same slices: what two processes
+     wanting the cores cost members' lines on this machine with no flood at
+     all (a reference for the rows above; not judged).
+
    Both flooders run at ``--attack-nice`` (10), as machines elsewhere would,
    taking the CPU the room leaves. Reported per row: p50 / p99 / max with the
    flood and in the slices between, their ratios, the server's CPU, what the
@@ -111,6 +116,18 @@ TALKATIVE = ["--line-rate", "1000", "--line-burst", "1000"]     # members say a 
 
 
 # --- the flooders (each a process of its own) -------------------------------------------
+
+CONTROL = "no datagram: two busy loops"
+
+
+def spin_child(args: dict) -> dict:
+    """A busy loop and no datagram (``--cpu-control``): the CPU a flooder takes, without its flood."""
+    stop = Stop()
+    Path(args["ready"]).write_text("ready")
+    loops = 0
+    while not stop.now:
+        loops += 1
+    return {"loops": loops}
 
 
 def handshakes_child(args: dict) -> dict:
@@ -270,7 +287,8 @@ def child_main(kind: str, spec: str) -> int:
         os.nice(args.get("nice", 0))
     except OSError:
         pass
-    result = {"handshakes": handshakes_child, "hellos": hellos_child}[kind](args)
+    result = {"handshakes": handshakes_child, "hellos": hellos_child, "spin1": spin_child,
+              "spin2": spin_child}[kind](args)
     Path(args["out"]).write_text(json.dumps(result))
     return 0
 
@@ -385,13 +403,16 @@ def flood_run(root: Path, version: int, locked: bool, opts: argparse.Namespace, 
                                "cpu": (cpu_seconds(srv.pid) - c0) / rec.seconds(1)}
             common = {"port": srv.address[1], "version": version, "passphrase": PASSPHRASE if locked else "",
                       "nice": opts.attack_nice, "seconds": 3 * opts.flood + 60.0}
-            for part in ("at the limits", "beyond the limits"):
+            for part in ("at the limits", "beyond the limits", *((CONTROL,) if opts.cpu_control else ())):
                 rec = Recorder(names, "hs")
                 for m in room.members:
                     m.rec = rec
                 room.rec = rec
-                attackers = [Attacker("handshakes", tmp, grace=2.0, script=THIS, hosts=FLOOD_HOSTS[part],
-                                      window=opts.window, **common)]
+                if part == CONTROL:
+                    attackers = [Attacker(kind, tmp, grace=2.0, script=THIS, **common) for kind in ("spin1", "spin2")]
+                else:
+                    attackers = [Attacker("handshakes", tmp, grace=2.0, script=THIS, hosts=FLOOD_HOSTS[part],
+                                          window=opts.window, **common)]
                 if part == "beyond the limits":
                     attackers.append(Attacker("hellos", tmp, grace=2.0, script=THIS, hosts=HELLO_HOSTS, **common))
                 for a in attackers:
@@ -500,7 +521,10 @@ def flood_rows(run: dict) -> list[tuple]:
         hs = reps.get("handshakes", {})
         he = reps.get("hellos", {})
         flood = "-"
-        if "error" in hs:
+        if part == CONTROL:
+            flood = "two busy loops at the flooders' niceness, no datagram; CPU " + \
+                " and ".join(f"{reps.get(k, {}).get('cpu', math.nan):.0%}" for k in ("spin1", "spin2"))
+        elif "error" in hs:
             flood = hs["error"][:120]
         elif hs:
             refused = ", ".join(f"{v:,} {k}" for k, v in Counter(hs["refused"]).most_common())
@@ -592,6 +616,8 @@ def run(opts: argparse.Namespace) -> Result:
             if run_["root"] != goal_root:
                 continue
             for part, got in run_["parts"].items():
+                if part == CONTROL:
+                    continue                           # a reference, not a flood
                 a = got["figs"][2]
                 b, which = unflooded(run_, part)
                 ok = a["p50"] <= GOAL_FACTOR * b["p50"] and a["p99"] <= GOAL_FACTOR * b["p99"]
@@ -632,6 +658,9 @@ def add_args(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--attack-cpu", action="store_true",
                     help="the flooders on a CPU of their own, the server and the members on the other "
                          "(an attack from machines elsewhere)")
+    ap.add_argument("--cpu-control", action="store_true",
+                    help="after the floods, the same slices with two busy loops at the flooders' niceness and no "
+                         "datagram: what the flooders' CPU alone costs members' lines on this machine (not judged)")
     ap.add_argument("--no-flood", action="store_true", help="only the handshakes absorbed")
     ap.add_argument("--no-absorb", action="store_true", help="only the flood")
     ap.add_argument("--server-args", default="", metavar="ARGS",

@@ -161,15 +161,15 @@ def test_beyond_the_handshake_rate_and_its_queue_a_hello_is_dropped_before_it_is
     assert isinstance(hello(5003, "bia", 10.0)[0], wire.Welcome)   # one more every 1/rate s
 
 
-def test_may_agree_looks_at_the_refill_without_taking():
+def test_may_run_looks_at_the_refill_without_taking():
     joins = PendingJoins(Limits(handshake_rate=0.1, handshake_burst=1), 0.0)
-    assert joins.may_agree(0.0) and joins.may_agree(0.0)          # looking takes nothing
+    assert joins.may_run(0.0, False) and joins.may_run(0.0, False)    # looking takes nothing
     assert joins.room_for(A, False, 0.0) is None
-    assert not joins.may_agree(0.0) and not joins.may_agree(5.0)  # 0.5 of a token after 5 s
-    assert joins.may_agree(10.0)                                   # a whole one after 1/rate
+    assert not joins.may_run(0.0, False) and not joins.may_run(5.0, False)    # 0.5 of a token after 5 s
+    assert joins.may_run(10.0, False)                                 # a whole one after 1/rate
     fast = PendingJoins(Limits(handshake_rate=2.0, handshake_burst=1), 0.0)
     fast.room_for(A, False, 0.0)
-    assert not fast.may_agree(0.1) and fast.may_agree(0.5)
+    assert not fast.may_run(0.1, False) and fast.may_run(0.5, False)
 
 
 def test_discarding_an_address_with_nothing_pending_is_harmless():
@@ -178,10 +178,10 @@ def test_discarding_an_address_with_nothing_pending_is_harmless():
     assert len(joins) == 0
 
 
-def test_may_agree_measures_time_from_the_last_take_not_from_zero():
+def test_may_run_measures_time_from_the_last_take_not_from_zero():
     joins = PendingJoins(Limits(handshake_rate=1.0, handshake_burst=1), 100.0)
     assert joins.room_for(A, False, 100.0) is None
-    assert not joins.may_agree(100.5) and joins.may_agree(101.0)
+    assert not joins.may_run(100.5, False) and joins.may_run(101.0, False)
 
 
 def test_the_client_keeps_the_spake2_sides_of_its_last_four_tokens_only():
@@ -275,7 +275,7 @@ def test_a_locked_rooms_flood_is_dropped_before_it_is_decoded_once_spake2_runs_a
         s.receive_datagram(wire.encode(Hello(nonce, name, tok, b"", key, pake)), addr, 0.0)
         return [wire.decode(d) for d, _ in s.datagrams_to_send(0.0)]
     assert [type(p) for p in hello(5000, "ana") + hello(5001, "bia")] == [wire.Welcome] * 2   # PAKE_BURST
-    assert s._pending.may_agree(0.0)                      # key agreements to spare...
+    assert s._pending.may_run(0.0, False)                 # key agreements to spare...
     assert hello(5002, "a b") == []                       # ...yet not even refused: not decoded
     assert s.counters["handshake_limited"] == 1
 
@@ -328,9 +328,9 @@ def test_key_agreements_between_two_sends_are_capped_and_the_next_turn_may_run_i
     from udpcore import pending as pending_module
     n = pending_module.AGREEMENTS_PER_TURN
     joins = PendingJoins(Limits(handshake_rate=100.0, handshake_burst=50), 0.0)
-    assert joins.may_run(0.0, False) and joins.may_agree(0.0)
+    assert joins.may_run(0.0, False) and joins.may_run(0.0, True)
     assert [joins.room_for(("127.0.0.1", i), False, 0.0) for i in range(n + 1)] == [None] * n + ["handshake_limited"]
-    assert not joins.may_run(0.0, False) and not joins.may_agree(0.0)
+    assert not joins.may_run(0.0, False) and not joins.may_run(0.0, True)    # a SPAKE2 run to spare, yet
     assert joins._agreements.tokens == pytest.approx(50 - n)       # the one turned away took no token
     joins.turn_over()
     assert joins.may_run(0.0, False) and joins.room_for(("127.0.0.1", 99), False, 0.0) is None

@@ -83,10 +83,6 @@ class PendingJoins:
         self._this_turn += 1
         return None
 
-    def may_agree(self, now: float) -> bool:
-        """Is a key agreement allowed now? (Looks only; :meth:`room_for` takes it.)"""
-        return self._this_turn < AGREEMENTS_PER_TURN and _has_token(self._agreements, now)
-
     def may_run(self, now: float, locked: bool) -> bool:
         """May a new handshake run now: a key agreement, and in a locked room a SPAKE2
         run too? (Looks only.) A locked room's flood is held back by the SPAKE2 rate,

@@ -82,7 +82,8 @@ NO_HANDSHAKE_POLICY = ["--handshake-rate", "1000000", "--handshake-burst", "1000
 
 # bench/server_runner.py's own options: a server given one of them runs through it.
 RUNNER_ONLY = {"--quiet-joins", "--no-print", "--no-gc", "--no-room-events", "--switch-interval",
-               "--flat-seal", "--one-per-datagram", "--one-socket", "--shared-batch"}
+               "--flat-seal", "--one-per-datagram", "--one-socket", "--shared-batch",
+               "--shared-share"}
 
 
 def has_handshake_limits(root: Path) -> bool:

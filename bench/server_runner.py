@@ -39,6 +39,9 @@ process only*, before the server starts (no file of the program is changed):
                    what the members' own sockets change under a flood
 --shared-batch N   datagrams read from the shared socket each turn while
                    members have sockets of their own (udpnet.loop.SHARED_BATCH, 64)
+--shared-share F   share of the loop's time the shared socket gets while members
+                   have sockets of their own (udpnet.loop.SHARED_SHARE, 0.5; 1:
+                   read it whenever it is ready, as before)
 
 Nothing else differs. Only benchmarks use this file.
 """
@@ -85,7 +88,12 @@ def main() -> int:
     p.add_argument("--one-per-datagram", action="store_true")
     p.add_argument("--one-socket", action="store_true")
     p.add_argument("--shared-batch", type=int, help="datagrams read from the shared socket a turn during a flood")
+    p.add_argument("--shared-share", type=float,
+                   help="share of the thread's time the shared socket gets during a flood (1: no rest)")
     args = p.parse_args()
+    if args.shared_share:
+        from udpnet import loop
+        loop.SHARED_SHARE = args.shared_share
     if args.shared_batch:
         from udpnet import loop
         loop.SHARED_BATCH = args.shared_batch

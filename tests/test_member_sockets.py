@@ -10,7 +10,7 @@ import time
 import pytest
 
 from udpcore import PortBusyError
-from udpnet import member_sockets
+from udpnet import loop as loop_module, member_sockets
 from udpnet.loop import SocketLoop
 from udpnet.member_sockets import MemberSockets
 from udpnet.sockets import bind_server_socket
@@ -30,6 +30,7 @@ class Recorder(StubEngine):
         self.members_version = 0
         self.out: list[tuple[bytes, tuple]] = []
         self.slow = 0.0                   # seconds each datagram from outside the room takes
+        self.busy = 0.0                   # seconds those datagrams took, in all
         self.answer: tuple | None = None  # an address whose datagrams are answered ("relayed")
         self.log: list[str] = []          # with ``answer``: "in" / "flood in" / "out", in order
 
@@ -47,7 +48,9 @@ class Recorder(StubEngine):
             if addr == self.answer:
                 self.out.append((b"relayed", addr))
         if self.slow and addr not in self.addrs:
+            began = time.perf_counter()
             time.sleep(self.slow)
+            self.busy += time.perf_counter() - began
 
     def datagrams_to_send(self, now):
         out, self.out = self.out, []
@@ -127,6 +130,43 @@ def test_what_a_members_datagram_calls_for_leaves_before_the_floods_batch_is_rea
     assert ana.recv(100) == b"relayed"
     assert until(lambda: eng.log.count("flood in") == 20)
     assert eng.log[:3] == ["in", "out", "flood in"]
+
+
+@pytest.mark.parametrize("share", [0.5, 1.0], ids=["rests", "what-if: never rests"])
+def test_while_flooded_the_shared_socket_gets_at_most_its_share_of_the_loops_time(room, monkeypatch, share):
+    """After a full batch the shared socket is left unread for as long again: the flood's
+    reads take half the thread, not all of it, and members' sockets are read meanwhile."""
+    monkeypatch.setattr(loop_module, "SHARED_SHARE", share)
+    eng, loop, members, port = room()
+    ana = udp("127.0.0.3")
+    let_in(loop, eng, members, ana.getsockname())
+    eng.slow = 0.0005                                     # a batch of 64: 32 ms and more
+    stop = threading.Event()
+
+    def flood():
+        f = udp("127.0.0.2")
+        while not stop.is_set():
+            for _ in range(50):
+                f.sendto(b"x" * 100, ("127.0.0.1", port))
+            time.sleep(0.002)
+        f.close()
+    t = threading.Thread(target=flood)
+    t.start()
+    try:
+        time.sleep(0.3)
+        busy, began = eng.busy, time.perf_counter()
+        time.sleep(1.5)
+        taken = (eng.busy - busy) / (time.perf_counter() - began)
+        ana.sendto(b"ana during the flood", ("127.0.0.1", port))
+        assert until(lambda: eng.from_(ana.getsockname()) == [b"ana during the flood"])
+    finally:
+        stop.set()
+        t.join(5)
+    if share < 1:
+        assert 0.3 < taken < 0.65                         # about half: read, then rested as long
+    else:
+        assert taken > 0.8                                # the flood takes the thread whole
+    ana.close()
 
 
 @pytest.mark.parametrize("own", [True, False], ids=["own sockets", "one socket"])

@@ -27,6 +27,12 @@ RECV_BATCH = 256            # datagrams read per wake-up before the engine is as
 # While members have sockets of their own (a flood is on), the shared socket holds
 # newcomers, guests and the flood: fewer a turn, so members' sockets are read again sooner.
 SHARED_BATCH = 64
+# While flooded, the shared socket gets at most this share of the thread's time: after a
+# full batch it is left unread for as long again (times (1 - share) / share). The flood's
+# reads took a core the members' lines need (with the flooders on other machines, or on a
+# core of their own, that was what was left of their delay); the kernel drops the excess
+# unread at no cost to the room, and newcomers' HELLOs still get read, half as often.
+SHARED_SHARE = 0.5
 GONE_DRAIN = 64             # datagrams read from a member's socket before it is closed
 STATS_INTERVAL = 1.0
 
@@ -149,6 +155,7 @@ class SocketLoop:
         members = self._members
         poll = self._poller() if members is not None else None
         next_stats = time.monotonic() if self._snapshot else None
+        rest_until: float | None = None     # the shared socket left unread until then (a flood)
         try:
             while True:
                 now = time.monotonic()
@@ -158,12 +165,17 @@ class SocketLoop:
                     wait = min(wait, max(0.0, next_stats - now))
                 if self._stop_at is not None:
                     wait = min(wait, max(0.0, self._stop_at - now))
+                if rest_until is not None:
+                    wait = min(wait, max(0.0, rest_until - now))
                 if poll is None:
                     readable, _, _ = select.select((sock, self._wake_r), (), (), wait)
                     woke, shared, ready = self._wake_r in readable, sock in readable, ()
                 else:
                     woke, shared, ready = poll(wait)
                 now = time.monotonic()
+                if rest_until is not None and now >= rest_until:
+                    rest_until = None
+                    shared = self._rest_shared(False)      # read it now: it may hold a backlog
                 if woke:
                     try:
                         self._wake_r.recv(4096)
@@ -174,10 +186,16 @@ class SocketLoop:
                 if ready and self._receive_members(ready, now) and shared:
                     self._send(now)                # members' lines leave before the flood's batch is read
                 if shared:
+                    began = time.monotonic()
                     full = self._receive(now)
                     if members is not None and members.read_was(full, now):
                         self._flood_changed()
-                elif members is not None and members.active and members.read_was(False, now):
+                    if full and members is not None and members.active and SHARED_SHARE < 1:
+                        done = time.monotonic()
+                        rest_until = done + (done - began) * (1 - SHARED_SHARE) / SHARED_SHARE
+                        self._rest_shared(True)
+                elif rest_until is None and members is not None and members.active \
+                        and members.read_was(False, now):
                     self._flood_changed()
                 timer = eng.get_timer()
                 if timer is not None and now >= timer:
@@ -228,6 +246,16 @@ class SocketLoop:
                 self.send_errors += 1     # unreachable peer, full buffer: retransmission copes
         if self._after_send is not None:
             self._after_send(now)
+
+    def _rest_shared(self, rest: bool) -> bool:
+        """Leave the shared socket out of epoll's wait (a level-triggered socket with a
+        backlog would wake it at once) or put it back; True when put back."""
+        fd = self.sock.fileno()
+        if rest:
+            self._epoll.unregister(fd)
+        else:
+            self._epoll.register(fd, select.EPOLLIN)
+        return not rest
 
     def _poller(self) -> Callable[[float], tuple[bool, bool, list]]:
         """epoll over the shared socket, the wake-up socket and the members' sockets:

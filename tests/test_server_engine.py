@@ -1075,3 +1075,37 @@ def test_the_engine_tells_everyones_address_and_when_that_changed():
     assert s.members_version == v                   # asking changes nothing
     s.kick("bob", room.now)
     assert s.members_version > v and s.member_addresses() == [room.addr_of(a)]
+
+
+def test_members_datagrams_leave_before_the_turns_replies_to_strangers():
+    """Strangers' HELLOs and a discovery probe in the same turn as alice's line: the line's
+    copies go out first (each reply to a stranger is a sendto that wakes its reader, and a
+    burst of them held members' lines ~3 ms), and every reply still goes, once."""
+    from udpcore import discovery
+    room, (a, b) = joined("alice", "bob")
+    s, now = room.server, room.now
+    newcomers = [room.add(f"new{i}", port=42000 + i) for i in range(3)]
+    for c in newcomers[:2]:                                 # first HELLOs: CHALLENGEs
+        for data, _ in c.datagrams_to_send(now):
+            s.receive_datagram(data, room.addr_of(c), now)
+    a.say("hi")
+    for data, _ in a.datagrams_to_send(now):
+        s.receive_datagram(data, room.addr_of(a), now)
+    for data, _ in newcomers[2].datagrams_to_send(now):
+        s.receive_datagram(data, room.addr_of(newcomers[2]), now)
+    taken = ("127.0.0.1", 42100)                            # a HELLO for a name in use: REFUSE
+    hello = wire.Hello(b"t" * 8, "bob", s._gate.tokens.mint(taken, now), b"", ClientKeying().share.public)
+    s.receive_datagram(wire.encode(hello), taken, now)
+    probe = ("127.0.0.1", 42200)
+    s.receive_datagram(discovery.encode_discover(bytes(range(1, 9))), probe, now)
+    out = s.datagrams_to_send(now)
+    members = {room.addr_of(a), room.addr_of(b)}
+    to = [dst in members for _, dst in out]
+    assert to.count(True) >= 1 and to == sorted(to, reverse=True)      # members' first, then the rest
+    strangers = [(kind(d), dst) for d, dst in out if dst not in members]
+    assert sorted(strangers, key=str) == sorted(
+        [(wire.PacketType.CHALLENGE, room.addr_of(c)) for c in newcomers]
+        + [(wire.PacketType.REFUSE, taken), (wire.PacketType.HERE, probe)], key=str)
+    seen = next(d for d, dst in out if dst == room.addr_of(b))
+    b.receive_datagram(seen, SERVER, now)
+    assert any(isinstance(e, ev.RoomLine) and e.text == "hi" for e in drain(b))

@@ -61,10 +61,10 @@ class Admission:
         if not within_budget(len(data), received):
             self.counters["amplification_limited"] += 1
             return
-        self._room.out.append((data, addr))
+        self._room.later.append((data, addr))
 
     def _refuse(self, h: Hello, addr: Addr, code: RefuseCode, detail: str = "") -> None:
-        self._room.out.append((encode(Refuse(h.nonce, code, detail or h.name)), addr))
+        self._room.later.append((encode(Refuse(h.nonce, code, detail or h.name)), addr))
 
     def _hello(self, h: Hello, addr: Addr, now: float, size: int) -> None:
         pend = self._pending.at(addr) if self._pending.by_addr else None

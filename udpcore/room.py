@@ -38,6 +38,9 @@ class Room:
         self._crowd = [0, 0]                         # joined, left beyond them, not told yet
         self.counters = counters
         self.out: list[tuple[bytes, Addr]] = []      # datagrams to send now
+        # Replies to addresses not in the room (CHALLENGE, REFUSE, RESET, discovery): sent
+        # after members' datagrams, so a burst of strangers' HELLOs delays no member's line.
+        self.later: list[tuple[bytes, Addr]] = []
         # Members whose channel may have output, in the order they are to be served
         # (a dict as an ordered set: a line's sender is moved behind its readers).
         self.dirty: dict[Member, None] = {}

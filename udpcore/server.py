@@ -113,7 +113,7 @@ class ServerEngine(OperatorActions, PastService, Admission):
             return
         if data[:5] == DISCOVER_PREFIX:          # sessionless: answered (or not) at once, nothing kept
             if self.closing_deadline is None and (here := self.discovery.answer(data, addr, now, len(self._roster))):
-                self._room.out.append((here, addr))
+                self._room.later.append((here, addr))
             return
         if not is_protocol(data):
             self._guest_datagram(data, addr, now)
@@ -189,6 +189,8 @@ class ServerEngine(OperatorActions, PastService, Admission):
                 self._finish_close(out)
         if self._parting_sessions:
             self._parting.flush(now, out)
+        out += room.later                        # strangers' replies last (Room.later)
+        room.later = []
         yield from out
 
     def get_timer(self) -> float | None:

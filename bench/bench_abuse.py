@@ -101,6 +101,7 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from typing import TextIO
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import lean_wire as lw  # noqa: E402
@@ -333,6 +334,7 @@ class Recorder:
         self.dropped: dict[str, str] = {}        # member -> reason (and the phase it happened in)
         self.spent: Counter[int] = Counter()     # seconds spent in each phase (2 and 4 alternate)
         self.since = time.monotonic()
+        self.dump: TextIO | None = None          # each line: phase, sent (ns since the epoch), latency ms, receiver
 
     def set_phase(self, i: int) -> None:
         now = time.monotonic()
@@ -356,6 +358,8 @@ class Recorder:
                 return
             self.got[phase] += 1
             self.lat[phase].append((stamp - sent) / 1e9)
+            if self.dump is not None:
+                self.dump.write(f"{phase} {sent} {(stamp - sent) / 1e6:.3f} {mem.name}\n")
             if phase == 5:
                 self.storm_lines.append((sent, (stamp - sent) / 1e9))
         else:

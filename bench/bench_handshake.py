@@ -80,6 +80,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+from typing import TextIO
 import time
 from collections import Counter
 from pathlib import Path
@@ -384,6 +385,8 @@ def flood_run(root: Path, version: int, locked: bool, opts: argparse.Namespace, 
     with server(root, locked, extra) as srv, AttackPlacement(opts.attack_cpu) as place:
         place.room(srv.pid)
         rec = Recorder(names, "hs")
+        dump = opts.lines_file
+        rec.dump = mark(dump, f"{label(root)} {'locked' if locked else 'open'} baseline")
         room = Room(srv.address, 2, rec, say_every=opts.say_every, passphrase=PASSPHRASE if locked else "")
         try:
             room.drive(0.3)
@@ -405,6 +408,7 @@ def flood_run(root: Path, version: int, locked: bool, opts: argparse.Namespace, 
                       "nice": opts.attack_nice, "seconds": 3 * opts.flood + 60.0}
             for part in ("at the limits", "beyond the limits", *((CONTROL,) if opts.cpu_control else ())):
                 rec = Recorder(names, "hs")
+                rec.dump = mark(dump, f"{label(root)} {'locked' if locked else 'open'} {part}")
                 for m in room.members:
                     m.rec = rec
                 room.rec = rec
@@ -433,6 +437,7 @@ def flood_run(root: Path, version: int, locked: bool, opts: argparse.Namespace, 
                         for a in attackers:
                             a.pause(paused)
                         rec.set_phase(i)
+                        mark(dump, f"phase {i} from {time.time_ns()}")
                         c0, d0, t = cpu_seconds(srv.pid), socket_drops([srv.address]), time.monotonic()
                         room.drive(n)
                         cpu[i] += cpu_seconds(srv.pid) - c0
@@ -464,6 +469,13 @@ def flood_run(root: Path, version: int, locked: bool, opts: argparse.Namespace, 
         finally:
             room.close()
     return out
+
+
+def mark(dump: TextIO | None, what: str) -> TextIO | None:
+    """``--lines-to``: a heading in the file of lines (a row begins, a slice begins)."""
+    if dump is not None:
+        dump.write(f"# {what}\n")
+    return dump
 
 
 class AttackPlacement:
@@ -566,6 +578,7 @@ def run(opts: argparse.Namespace) -> Result:
     opts.flood = opts.flood or 8.0
     opts.baseline = opts.baseline or 5.0
     raise_fd_limit(opts.window * 2 + 512)
+    opts.lines_file = open(opts.lines_to, "w", buffering=1) if opts.lines_to else None
     res = Result("Handshakes", "python bench/bench_handshake.py" + "".join(f" {r}" for r in opts.checkouts))
     res.add_table(
         "What one HELLO costs the server engine, in process (receive_datagram + datagrams_to_send, mean of "
@@ -585,10 +598,12 @@ def run(opts: argparse.Namespace) -> Result:
                 for lifted in (False, True):
                     absorb_rows.append(absorb(r, version, locked, lifted, opts, tmp, res))
             if not opts.no_flood:
-                for locked in rooms:
+                for locked in (x for x in rooms if opts.rooms == "both" or x == (opts.rooms == "locked")):
                     flood_runs.append(flood_run(r, version, locked, opts, tmp, res))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        if opts.lines_file is not None:
+            opts.lines_file.close()
     if absorb_rows:
         res.add_table(
             f"Handshakes absorbed: one process keeps {opts.window} real handshakes going (a fresh member and X25519 "
@@ -661,6 +676,12 @@ def add_args(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--cpu-control", action="store_true",
                     help="after the floods, the same slices with two busy loops at the flooders' niceness and no "
                          "datagram: what the flooders' CPU alone costs members' lines on this machine (not judged)")
+    ap.add_argument("--rooms", choices=("both", "open", "locked"), default="both",
+                    help="the flood's rooms (default both)")
+    ap.add_argument("--lines-to", metavar="FILE",
+                    help="write each member's line of the flood rows to FILE: phase (1 baseline, 2 flood on, "
+                         "4 off), sent (ns since the epoch), latency (ms), receiver; a '#' line where each row "
+                         "and slice begins (where the slow lines sit)")
     ap.add_argument("--no-flood", action="store_true", help="only the handshakes absorbed")
     ap.add_argument("--no-absorb", action="store_true", help="only the flood")
     ap.add_argument("--server-args", default="", metavar="ARGS",

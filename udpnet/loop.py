@@ -28,10 +28,11 @@ RECV_BATCH = 256            # datagrams read per wake-up before the engine is as
 # newcomers, guests and the flood: fewer a turn, so members' sockets are read again sooner.
 SHARED_BATCH = 64
 # While flooded, the shared socket gets at most this share of the thread's time: after a
-# full batch it is left unread for as long again (times (1 - share) / share). The flood's
-# reads took a core the members' lines need (with the flooders on other machines, or on a
-# core of their own, that was what was left of their delay); the kernel drops the excess
-# unread at no cost to the room, and newcomers' HELLOs still get read, half as often.
+# full batch it is left unread for at least as long again (times (1 - share) / share;
+# epoll waits whole milliseconds, so ~1 ms after a batch of ~0.3 ms). The flood's reads
+# took a core the members' lines need (with the flooders on other machines, or on a core
+# of their own, that was what was left of their delay); the kernel drops the excess
+# unread at no cost to the room, and newcomers' HELLOs are still read, less often.
 SHARED_SHARE = 0.5
 GONE_DRAIN = 64             # datagrams read from a member's socket before it is closed
 STATS_INTERVAL = 1.0

@@ -3,6 +3,7 @@ datagrams queue apart from it; the sockets open when the server stops keeping up
 close when it is calm again; the port is still the room's alone. Linux; loopback only."""
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -77,6 +78,27 @@ def udp(host: str) -> socket.socket:
     return s
 
 
+@contextlib.contextmanager
+def flooding(port: int, burst: int, pause: float):
+    """A thread sending ``burst`` datagrams from 127.0.0.2 to the port every ``pause`` s, while inside."""
+    stop = threading.Event()
+
+    def flood():
+        f = udp("127.0.0.2")
+        while not stop.is_set():
+            for _ in range(burst):
+                f.sendto(b"x" * 100, ("127.0.0.1", port))
+            time.sleep(pause)
+        f.close()
+    t = threading.Thread(target=flood)
+    t.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        t.join(5)
+
+
 @pytest.fixture
 def room(request):
     """(engine, loop, members, port) on 127.0.0.1; the loop stopped afterwards."""
@@ -141,27 +163,13 @@ def test_while_flooded_the_shared_socket_gets_at_most_its_share_of_the_loops_tim
     ana = udp("127.0.0.3")
     let_in(loop, eng, members, ana.getsockname())
     eng.slow = 0.0005                                     # a batch of 64: 32 ms and more
-    stop = threading.Event()
-
-    def flood():
-        f = udp("127.0.0.2")
-        while not stop.is_set():
-            for _ in range(50):
-                f.sendto(b"x" * 100, ("127.0.0.1", port))
-            time.sleep(0.002)
-        f.close()
-    t = threading.Thread(target=flood)
-    t.start()
-    try:
+    with flooding(port, 50, 0.002):
         time.sleep(0.3)
         busy, began = eng.busy, time.perf_counter()
         time.sleep(1.5)
         taken = (eng.busy - busy) / (time.perf_counter() - began)
         ana.sendto(b"ana during the flood", ("127.0.0.1", port))
         assert until(lambda: eng.from_(ana.getsockname()) == [b"ana during the flood"])
-    finally:
-        stop.set()
-        t.join(5)
     if share < 1:
         assert 0.3 < taken < 0.65                         # about half: read, then rested as long
     else:
@@ -276,25 +284,11 @@ def test_a_flood_the_server_cannot_keep_up_with_opens_the_sockets_and_calm_close
     assert until(lambda: members.version == eng.members_version)
     assert not members.active and not members.by_addr          # a calm room: one socket for all
     eng.slow = 0.0002                                         # a server slower than the flood below
-    stop = threading.Event()
-
-    def flood():
-        f = udp("127.0.0.2")
-        while not stop.is_set():
-            for _ in range(100):
-                f.sendto(b"x" * 100, ("127.0.0.1", port))
-            time.sleep(0.001)
-        f.close()
-    t = threading.Thread(target=flood)
-    t.start()
-    try:
+    with flooding(port, 100, 0.001):
         assert until(lambda: members.active and set(members.by_addr) == {ana.getsockname(), bia.getsockname()}, 10)
         assert members.opened_times == 1
         ana.sendto(b"ana during the flood", ("127.0.0.1", port))
         assert until(lambda: eng.from_(ana.getsockname()) == [b"ana during the flood"])
-    finally:
-        stop.set()
-        t.join(5)
     assert until(lambda: not members.active and not members.by_addr and not members.by_fd, 10)
     bia.sendto(b"bia after it", ("127.0.0.1", port))
     assert until(lambda: eng.from_(bia.getsockname()) == [b"bia after it"])

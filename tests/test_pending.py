@@ -430,3 +430,130 @@ def test_a_hello_without_a_token_still_gets_its_challenge_when_no_handshake_may_
     s.receive_datagram(wire.encode(Hello(b"b" * 8, "bia", b"", b"", key)), bia, 0.0)
     assert [type(wire.decode(d)) for d, _ in s.datagrams_to_send(0.0)] == [wire.Challenge]
     assert s.counters["handshake_limited"] == 0
+
+
+def pending_joins(n: int):
+    """A room (tests.enginepair) with ``n`` clients each WELCOMEd but whose first sealed
+    packets are held back: (room, {address: [sealed datagrams, in order]})."""
+    from tests.enginepair import Room, SERVER
+    room = Room(limits=Limits(handshake_rate=1000.0, handshake_burst=1000))
+    clients = [room.add(f"c{i}", port=46000 + i) for i in range(n)]
+    kept: dict = {}
+    for _ in range(20):
+        s = room.server
+        for c in clients:
+            addr = room.addr_of(c)
+            for data, _ in c.datagrams_to_send(room.now):
+                if data[4] == 12:                                   # SEALED: kept back
+                    kept.setdefault(addr, []).append(data)
+                else:
+                    s.receive_datagram(data, addr, room.now)
+        if s.get_timer() <= room.now:
+            s.handle_timer(room.now)
+        for data, dst in s.datagrams_to_send(room.now):
+            room.clients[dst].receive_datagram(data, SERVER, room.now)
+        if len(s._pending) == n and len(kept) == n:
+            return room, kept
+    raise AssertionError("the joins did not all reach their WELCOME")
+
+
+def test_a_burst_of_joins_confirmed_at_once_is_spread_over_turns_and_nothing_is_lost():
+    """64 clients sending their first sealed packets at once held the socket thread ~2.6 ms:
+    at most CONFIRMS_PER_TURN are let in between two sends, the rest kept, unopened, for the
+    next turns, due at once."""
+    from udpcore import pending as pending_module
+    n = pending_module.CONFIRMS_PER_TURN
+    room, kept = pending_joins(2 * n + 1)
+    s, now = room.server, room.now
+    for addr, datas in kept.items():
+        for data in datas:
+            s.receive_datagram(data, addr, now)
+    admitted = []
+    for turn in range(3):
+        if turn:
+            assert s.get_timer() <= now                             # the kept ones are due at once
+            s.handle_timer(now)
+        admitted.append(len(s.member_names))
+        s.datagrams_to_send(now)                                    # a send: the next turn may confirm its own
+    assert admitted == [n, 2 * n, 2 * n + 1]
+    assert not s._pending.deferred and not s._pending.by_addr and s.get_timer() > now
+    assert sorted(s.member_names) == sorted(f"c{i}" for i in range(2 * n + 1))
+    assert s.counters["join_deferred_dropped"] == 0
+    room.advance(2.0)                                               # the late ones are members like the rest
+    assert len(s.member_names) == 2 * n + 1 and all(c.state.name == "JOINED" for c in room.clients.values())
+    from tests.enginepair import drain
+    from udpcore import events as ev
+    for c in room.clients.values():
+        drain(c)
+    late = next(c for c in room.clients.values() if c.name == f"c{2 * n}")     # let in at the third turn
+    late.say("late, but in")
+    room.settle()
+    first = next(c for c in room.clients.values() if c.name == "c0")
+    assert [e.text for e in drain(first) if isinstance(e, ev.RoomLine)] == ["late, but in"]
+
+
+def test_a_deferred_joins_datagrams_keep_their_order_and_their_number_is_capped():
+    """Once a join's datagram is kept, its next ones are kept behind it, even in a turn
+    that may confirm (none is opened ahead of it); past DEFERRED_EACH they are dropped."""
+    from udpcore import pending as pending_module
+    n, each = pending_module.CONFIRMS_PER_TURN, pending_module.DEFERRED_EACH
+    room, kept = pending_joins(n + 1)
+    s, now = room.server, room.now
+    addrs = list(kept)
+    for addr in addrs[:n]:
+        s.receive_datagram(kept[addr][0], addr, now)
+    last = addrs[n]
+    s.receive_datagram(kept[last][0], last, now)                     # past the turn's cap: kept
+    assert s._pending.deferred[last] == kept[last][:1] and f"c{n}" not in s.member_names
+    s.datagrams_to_send(now)                                          # a new turn: it may confirm...
+    late, retries = room.clients[last], []
+    for i in range(1, 20):                                            # ...but the client's retries
+        late.handle_timer(now + i)                                    # queue behind the first
+        retries += [d for d, _ in late.datagrams_to_send(now + i) if d[4] == 12]     # SEALED
+    retries = retries[:each + 1]
+    assert len(retries) == each + 1
+    for data in retries:
+        s.receive_datagram(data, last, now)
+    assert s._pending.deferred[last] == kept[last][:1] + retries[:each - 1]
+    assert s.counters["join_deferred_dropped"] == len(retries) - (each - 1)
+    assert f"c{n}" not in s.member_names
+    s.handle_timer(now)
+    assert f"c{n}" in s.member_names and not s._pending.deferred
+    assert s.counters["undecryptable"] == 0 and s.counters["replayed"] == 0
+
+
+def test_the_kept_datagrams_go_with_a_join_that_expires_or_is_discarded():
+    joins = PendingJoins(Limits(), 0.0)
+    a, b = ("127.0.0.1", 5000), ("127.0.0.1", 5001)
+    joins.add(a, pending(until=1.0))
+    joins.add(b, pending(until=2.0, name="bia"))
+    assert joins.defer(a, b"1") and joins.defer(b, b"2")
+    assert joins.next_release(False) == 0.0
+    assert joins.expire(1.0) == 1 and a not in joins.deferred and joins.deferred[b] == [b"2"]
+    joins.discard(b)
+    assert not joins.deferred and joins.next_release(False) is None
+
+
+def test_take_deferred_gives_only_what_the_turn_may_still_confirm():
+    from udpcore import pending as pending_module
+    joins = PendingJoins(Limits(), 0.0)
+    n = pending_module.CONFIRMS_PER_TURN
+    addrs = [("127.0.0.1", 5000 + i) for i in range(n + 2)]
+    for i, addr in enumerate(addrs):
+        joins.add(addr, pending(name=f"m{i}"))
+        assert joins.defer(addr, bytes([i]))
+    for _ in range(pending_module.DEFERRED_EACH - 1):
+        assert joins.defer(addrs[0], b"x")
+    assert not joins.defer(addrs[0], b"y")                          # DEFERRED_EACH per address
+    other = ("127.0.0.1", 6000)
+    joins.add(other, pending(name="other"))
+    joins.confirmed(other)                                          # one confirmed this turn already
+    assert joins.may_confirm()
+    taken = joins.take_deferred()
+    assert [a for a, _ in taken] == addrs[:n - 1]                   # oldest first, n - 1 of them
+    assert taken[0][1] == [b"\x00"] + [b"x"] * (pending_module.DEFERRED_EACH - 1)
+    for addr in addrs[:n - 1]:
+        joins.confirmed(addr)
+    assert not joins.may_confirm() and joins.take_deferred() == []
+    joins.turn_over()
+    assert joins.may_confirm() and [a for a, _ in joins.take_deferred()] == addrs[n - 1:]

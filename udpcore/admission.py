@@ -138,7 +138,11 @@ class Admission:
         self._welcome(h, addr, now, v.rtt, locked, sid, sk)
 
     def _release_held(self, now: float) -> None:
-        """The HELLOs held for the handshake rate whose turn has come."""
+        """The joins deferred past a turn's confirmations, then the HELLOs held for the
+        handshake rate, whose turn has come."""
+        for addr, kept in self._pending.take_deferred():
+            for data in kept:
+                self.receive_datagram(data, addr, now)      # type: ignore[attr-defined]
         for addr, (h, v) in self._pending.release(now, bool(self.passphrase)):      # type: ignore[misc]
             if self.closing_deadline is None:
                 self._handshake(h, addr, now, v)
@@ -260,6 +264,10 @@ class Admission:
         mem = self._by_addr.get(addr)
         pend = self._pending.at(addr) if self._pending.by_addr else None
         if pend is not None:                       # a new program at this address, or a member to be
+            if addr in self._pending.deferred or not self._pending.may_confirm():
+                if not self._pending.defer(addr, data):      # opened in a later turn, in order
+                    self.counters["join_deferred_dropped"] += 1
+                return None
             try:
                 inner = pend.seal.open(data)
             except DecryptError:

@@ -206,14 +206,14 @@ class ServerEngine(OperatorActions, PastService, Admission):
             p = self._parting.next_at()
             if p is not None and p < t:
                 t = p
-        if self._pending.held:
+        if self._pending.held or self._pending.deferred:
             h = self._pending.next_release(bool(self.passphrase))
             if h is not None and h < t:
                 t = h
         return t
 
     def handle_timer(self, now: float) -> None:
-        if self._pending.held:
+        if self._pending.held or self._pending.deferred:
             self._release_held(now)
         sessions = self._by_sid
         for mem in self._timers.due(now):

@@ -522,9 +522,14 @@ def test_a_deferred_joins_datagrams_keep_their_order_and_their_number_is_capped(
     assert s.counters["undecryptable"] == 0 and s.counters["replayed"] == 0
 
 
-def test_the_kept_datagrams_go_with_a_join_that_expires_or_is_discarded():
+def test_the_kept_datagrams_go_with_a_join_that_expires_is_replaced_or_is_discarded():
     joins = PendingJoins(Limits(), 0.0)
-    a, b = ("127.0.0.1", 5000), ("127.0.0.1", 5001)
+    a, b, c = ("127.0.0.1", 5000), ("127.0.0.1", 5001), ("127.0.0.1", 5002)
+    joins.add(c, pending(name="cid"))
+    assert joins.defer(c, b"0")
+    joins.add(c, pending(name="cid again"))                         # a new handshake: new keys
+    assert c not in joins.deferred
+    joins.discard(c)
     joins.add(a, pending(until=1.0))
     joins.add(b, pending(until=2.0, name="bia"))
     assert joins.defer(a, b"1") and joins.defer(b, b"2")

@@ -177,6 +177,7 @@ class PendingJoins:
         old = self.by_addr.pop(addr, None)
         if old is not None:
             self.sessions.discard(old.session)
+            self.deferred.pop(addr, None)          # sealed with the keys it replaces
         self.by_addr[addr] = p
         self.sessions.add(p.session)
         return old

@@ -176,7 +176,8 @@ class SocketLoop:
                 now = time.monotonic()
                 if rest_until is not None and now >= rest_until:
                     rest_until = None
-                    shared = self._rest_shared(False)      # read it now: it may hold a backlog
+                    self._rest_shared(False)
+                    shared = True                           # read it now: it may hold a backlog
                 if woke:
                     try:
                         self._wake_r.recv(4096)
@@ -248,15 +249,14 @@ class SocketLoop:
         if self._after_send is not None:
             self._after_send(now)
 
-    def _rest_shared(self, rest: bool) -> bool:
+    def _rest_shared(self, rest: bool) -> None:
         """Leave the shared socket out of epoll's wait (a level-triggered socket with a
-        backlog would wake it at once) or put it back; True when put back."""
+        backlog would wake it at once), or put it back."""
         fd = self.sock.fileno()
         if rest:
             self._epoll.unregister(fd)
         else:
             self._epoll.register(fd, select.EPOLLIN)
-        return not rest
 
     def _poller(self) -> Callable[[float], tuple[bool, bool, list]]:
         """epoll over the shared socket, the wake-up socket and the members' sockets:

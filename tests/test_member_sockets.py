@@ -34,6 +34,8 @@ class Recorder(StubEngine):
         self.busy = 0.0                   # seconds those datagrams took, in all
         self.answer: tuple | None = None  # an address whose datagrams are answered ("relayed")
         self.log: list[str] = []          # with ``answer``: "in" / "flood in" / "out", in order
+        self.batches: list[int] = []      # datagrams from outside the room read between two sends
+        self._outside = 0
 
     def set_members(self, addrs) -> None:
         self.addrs = list(addrs)
@@ -48,6 +50,8 @@ class Recorder(StubEngine):
             self.log.append("in" if addr == self.answer else "flood in")
             if addr == self.answer:
                 self.out.append((b"relayed", addr))
+        if addr not in self.addrs:
+            self._outside += 1
         if self.slow and addr not in self.addrs:
             began = time.perf_counter()
             time.sleep(self.slow)
@@ -55,6 +59,8 @@ class Recorder(StubEngine):
 
     def datagrams_to_send(self, now):
         out, self.out = self.out, []
+        self.batches.append(self._outside)
+        self._outside = 0
         if self.answer is not None:
             self.log.extend("out" for _ in out)
         return out
@@ -159,6 +165,7 @@ def test_while_flooded_the_shared_socket_gets_at_most_its_share_of_the_loops_tim
     """After a full batch the shared socket is left unread for as long again: the flood's
     reads take half the thread, not all of it, and members' sockets are read meanwhile."""
     monkeypatch.setattr(loop_module, "SHARED_SHARE", share)
+    monkeypatch.setattr(loop_module, "SHARED_TIME", 1.0)    # batches of 64 whatever they cost: the share alone
     eng, loop, members, port = room()
     ana = udp("127.0.0.3")
     let_in(loop, eng, members, ana.getsockname())
@@ -174,6 +181,30 @@ def test_while_flooded_the_shared_socket_gets_at_most_its_share_of_the_loops_tim
         assert 0.3 < taken < 0.65                         # about half: read, then rested as long
     else:
         assert taken > 0.8                                # the flood takes the thread whole
+    ana.close()
+
+
+@pytest.mark.parametrize("limit", [loop_module.SHARED_TIME, 1.0], ids=["time-bounded", "what-if: count only"])
+def test_while_flooded_a_batch_of_the_shared_socket_ends_after_its_time_however_few_it_read(room, monkeypatch,
+                                                                                          limit):
+    """Datagrams that each cost the engine long (HELLOs judged, key agreements) end the
+    flood's batch after SHARED_TIME, not after SHARED_BATCH of them: members' lines wait
+    behind at most that long of the flood's work."""
+    monkeypatch.setattr(loop_module, "SHARED_TIME", limit)
+    eng, loop, members, port = room()
+    ana = udp("127.0.0.3")
+    let_in(loop, eng, members, ana.getsockname())
+    eng.slow = 0.0002                                     # 64 of them: 13 ms and more
+    with flooding(port, 40, 0.001):
+        time.sleep(0.5)
+        seen = len(eng.batches)
+        time.sleep(0.5)
+        batches = [n for n in eng.batches[seen:] if n]
+    assert len(batches) > 10
+    if limit < 1:                                         # 0.5 ms: two or three of 0.2 ms and more
+        assert max(batches) <= 4
+    else:
+        assert max(batches) == loop_module.SHARED_BATCH
     ana.close()
 
 

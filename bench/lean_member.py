@@ -409,8 +409,10 @@ class Handshake:
                 self.state, self.in_at = "in", now
             else:
                 try:
-                    keys = self.keying.welcomed(body.public, body.pake, body.confirm, self.nonce, self.token,
-                                                body.session)
+                    # Any token it answered, as a real client (udpcore.joining): a WELCOME
+                    # for the HELLO before a second CHALLENGE checks only with that token.
+                    keys, _token = self.keying.welcomed_any(body.public, body.pake, body.confirm, self.nonce,
+                                                            body.session)
                 except HandshakeError as exc:
                     raise RuntimeError(f"{self.mem.name}: {exc}") from None
                 self.mem.keyed(body.session, client_seal(keys), self.version)

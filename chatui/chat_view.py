@@ -43,7 +43,7 @@ class ChatView(ttk.Frame):
         self.members.pack(fill="both", expand=True)
         panes.add(left, weight=4)
         panes.add(side, weight=1)
-        self.entry = EntryBar(self, on_send, on_exit)
+        self.entry = EntryBar(self, on_send, on_exit, palette)
         footer = ttk.Frame(self)
         self.status = StatusLine(footer)
         self.status.grid(row=0, column=0, sticky="ew")

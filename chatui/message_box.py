@@ -10,20 +10,35 @@ from __future__ import annotations
 import tkinter as tk
 from tkinter import ttk
 
+from .scaling import px
+from .theme import Palette, blend
+
 MAX_ROWS = 5            # it grows with what is typed up to this many rows, then scrolls
 
 
+def _colours(master: tk.Misc, palette: Palette | None) -> tuple[str, str, str, str]:
+    """(field, text, border, focus ring). From the palette: Sun Valley draws its entries
+    from images, so a style lookup falls back to the window's own background, and the
+    box had neither a field of its own nor a focus ring anyone could see."""
+    if palette is not None:
+        field = "#ffffff" if not palette.dark else blend("#ffffff", palette.bg, 0.92)
+        return field, palette.fg, blend(palette.fg, palette.bg, 0.6), palette.accent
+    style = ttk.Style(master)           # a stock theme (no sv-ttk): its entry's own colours
+    field = style.lookup("TEntry", "fieldbackground") or style.lookup("TEntry", "background") or "white"
+    fg = style.lookup("TEntry", "foreground") or "black"
+    border = style.lookup("TEntry", "bordercolor") or "#8a8a8a"
+    accent = style.lookup("TEntry", "selectbackground") or fg
+    return field, fg, border, accent
+
+
 class MessageBox(tk.Text):
-    def __init__(self, master: tk.Misc, textvariable: tk.StringVar, font: str = "TkTextFont") -> None:
-        style = ttk.Style(master)
-        field = style.lookup("TEntry", "fieldbackground") or style.lookup("TEntry", "background") or "white"
-        fg = style.lookup("TEntry", "foreground") or "black"
-        border = style.lookup("TEntry", "bordercolor") or "#8a8a8a"
-        accent = style.lookup("Accent.TButton", "background") or style.lookup("TEntry", "selectbackground") or fg
+    def __init__(self, master: tk.Misc, textvariable: tk.StringVar, font: str = "TkTextFont",
+                 palette: Palette | None = None) -> None:
+        field, fg, border, accent = _colours(master, palette)
         super().__init__(master, height=1, width=20, wrap="word", undo=True, font=font, relief="flat",
-                         borderwidth=0, padx=6, pady=4, highlightthickness=1, highlightbackground=border,
-                         highlightcolor=accent, background=field, foreground=fg, insertbackground=fg,
-                         exportselection=True, takefocus=True)
+                         borderwidth=0, padx=6, pady=4, highlightthickness=max(1, px(master, 1)),
+                         highlightbackground=border, highlightcolor=accent, background=field, foreground=fg,
+                         insertbackground=fg, exportselection=True, takefocus=True)
         self.var = textvariable
         self._syncing = False
         self.var.trace_add("write", self._from_var)

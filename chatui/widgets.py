@@ -22,11 +22,12 @@ class EntryBar(ttk.Frame):
     before (Down goes forward again). ``on_send`` returning False keeps the text
     in the entry (a line refused before it went: too long, say)."""
 
-    def __init__(self, master: tk.Misc, on_send: Callable[[str], bool | None], on_exit: Callable[[], None]) -> None:
+    def __init__(self, master: tk.Misc, on_send: Callable[[str], bool | None], on_exit: Callable[[], None],
+                 palette: Palette | None = None) -> None:
         super().__init__(master)
         self.on_send = on_send
         self.var = tk.StringVar(self)
-        self.entry = MessageBox(self, self.var)
+        self.entry = MessageBox(self, self.var, palette=palette)
         self.send_button = ttk.Button(self, text=_("Send"), command=self.send, style="Accent.TButton")
         self.exit_button = ttk.Button(self, text=_("Exit"), command=on_exit)
         self.entry.grid(row=0, column=0, sticky="ew", padx=(0, px(self, 8)))

@@ -6,6 +6,7 @@ import queue
 import sys
 import time
 import tkinter as tk
+from tkinter import ttk
 
 import pytest
 
@@ -111,6 +112,26 @@ def test_entry_bar_enter_sends_and_up_down_recall(tk_root):
     assert bar.var.get() == ""
     bar.exit_button.invoke()
     assert exits == [1]
+
+
+@pytest.mark.parametrize("mode", ["light", "dark"])
+def test_the_message_box_has_a_field_a_border_and_a_focus_ring_that_can_be_seen(tk_root, mode):
+    """Sun Valley draws entries from images: a style lookup gives the window's own
+    background, and the box (a Text) had drawn its field and its focus ring in it."""
+    from chatui.theme import apply_theme
+    from chatui.chat_view import ChatView
+    palette = apply_theme(tk_root, mode)
+    tk_root.tk.call("configure_colors")        # sv-ttk's <<ThemeChanged>>, run by the time a window is built
+    view = ChatView(tk_root, palette, on_send=lambda text: None, on_exit=lambda: None)
+    view.pack(fill="both", expand=True)
+    box = view.entry.entry
+    tk_root.update()
+    window = str(ttk.Style(tk_root).lookup(".", "background"))
+    assert window == palette.bg
+    field, ring, border = (str(box.cget(k)) for k in ("background", "highlightcolor", "highlightbackground"))
+    assert ring == palette.accent
+    assert len({field, ring, border, window}) == 4         # each tells itself from the others
+    assert int(box.cget("highlightthickness")) >= 1
 
 
 def test_member_list_keeps_selection_marks_you_and_colours_names(tk_root):

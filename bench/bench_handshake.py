@@ -498,9 +498,17 @@ class AttackPlacement:
         os.sched_setaffinity(0, self.mine)
 
     def _put(self, pid: int, cpus: set[int] | None) -> None:
-        if cpus:
+        """Every thread of ``pid`` (sched_setaffinity moves one thread: the server's socket
+        thread and what it spawns later, the SPAKE2 worker, had stayed on every CPU)."""
+        if not cpus:
+            return
+        try:
+            threads = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+        except OSError:
+            threads = [pid]
+        for tid in threads:
             try:
-                os.sched_setaffinity(pid, cpus)
+                os.sched_setaffinity(tid, cpus)
             except OSError:
                 pass
 

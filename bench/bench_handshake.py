@@ -478,6 +478,25 @@ def mark(dump: TextIO | None, what: str) -> TextIO | None:
     return dump
 
 
+def _threads_and_children(pid: int) -> list[int]:
+    """The threads of ``pid`` and, recursively, of its child processes (Linux's /proc)."""
+    out: list[int] = []
+    try:
+        threads = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+    except OSError:
+        return [pid]
+    for tid in threads:
+        out.append(tid)
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                kids = [int(c) for c in f.read().split()]
+        except OSError:
+            kids = []
+        for kid in kids:
+            out += _threads_and_children(kid)
+    return out
+
+
 class AttackPlacement:
     """``--attack-cpu``: the flooders on the first CPU, the server and the members (this
     process) on the others, as when the attack comes from machines elsewhere and only its
@@ -498,15 +517,13 @@ class AttackPlacement:
         os.sched_setaffinity(0, self.mine)
 
     def _put(self, pid: int, cpus: set[int] | None) -> None:
-        """Every thread of ``pid`` (sched_setaffinity moves one thread: the server's socket
-        thread and what it spawns later, the SPAKE2 worker, had stayed on every CPU)."""
+        """Every thread of ``pid`` and of the processes it started (sched_setaffinity moves
+        one thread: the server's socket thread had stayed on every CPU, and so had its
+        SPAKE2 worker, or not, by whether the first locked join came before the server
+        was placed). A process started later inherits its parent thread's CPUs."""
         if not cpus:
             return
-        try:
-            threads = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
-        except OSError:
-            threads = [pid]
-        for tid in threads:
+        for tid in _threads_and_children(pid):
             try:
                 os.sched_setaffinity(tid, cpus)
             except OSError:

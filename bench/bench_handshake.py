@@ -383,7 +383,7 @@ def flood_run(root: Path, version: int, locked: bool, opts: argparse.Namespace, 
     out: dict = {"root": root, "locked": locked, "parts": {}}
     extra = [*TALKATIVE, *opts.server_args.split()] if version >= 2 else TALKATIVE
     with server(root, locked, extra) as srv, AttackPlacement(opts.attack_cpu) as place:
-        place.room(srv.pid)
+        place.room(srv.pid, opts.worker_cpu)
         rec = Recorder(names, "hs")
         dump = opts.lines_file
         rec.dump = mark(dump, f"{label(root)} {'locked' if locked else 'open'} baseline")
@@ -529,8 +529,20 @@ class AttackPlacement:
             except OSError:
                 pass
 
-    def room(self, pid: int) -> None:
+    def room(self, pid: int, worker_cpu: str = "room") -> None:
+        """The server's threads and processes with the room; ``worker_cpu="attack"``: its
+        child processes (the SPAKE2 worker) on the flooders' CPU instead, as on a server
+        with a core for each."""
         self._put(pid, self.rest)
+        if worker_cpu == "attack" and self.attack:
+            for tid in [int(t) for t in os.listdir(f"/proc/{pid}/task")]:
+                try:
+                    with open(f"/proc/{pid}/task/{tid}/children") as f:
+                        kids = [int(c) for c in f.read().split()]
+                except OSError:
+                    kids = []
+                for kid in kids:
+                    self._put(kid, self.attack)
 
     def attacker(self, pid: int) -> None:
         self._put(pid, self.attack)
@@ -698,6 +710,9 @@ def add_args(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--attack-cpu", action="store_true",
                     help="the flooders on a CPU of their own, the server and the members on the other "
                          "(an attack from machines elsewhere)")
+    ap.add_argument("--worker-cpu", choices=("room", "attack"), default="room",
+                    help="with --attack-cpu, where the server's SPAKE2 worker runs: with the room (default: a "
+                         "one-core server) or on the flooders' CPU (a server with a core for it)")
     ap.add_argument("--cpu-control", action="store_true",
                     help="after the floods, the same slices with two busy loops at the flooders' niceness and no "
                          "datagram: what the flooders' CPU alone costs members' lines on this machine (not judged)")

@@ -485,16 +485,25 @@ def _threads_and_children(pid: int) -> list[int]:
         threads = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
     except OSError:
         return [pid]
+    for kid in _children(pid):
+        out += _threads_and_children(kid)
+    return threads + out
+
+
+def _children(pid: int) -> list[int]:
+    """The processes ``pid``'s threads started (Linux's /proc)."""
+    kids = []
+    try:
+        threads = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return []
     for tid in threads:
-        out.append(tid)
         try:
             with open(f"/proc/{pid}/task/{tid}/children") as f:
-                kids = [int(c) for c in f.read().split()]
+                kids += [int(c) for c in f.read().split()]
         except OSError:
-            kids = []
-        for kid in kids:
-            out += _threads_and_children(kid)
-    return out
+            pass
+    return kids
 
 
 class AttackPlacement:
@@ -535,14 +544,8 @@ class AttackPlacement:
         with a core for each."""
         self._put(pid, self.rest)
         if worker_cpu == "attack" and self.attack:
-            for tid in [int(t) for t in os.listdir(f"/proc/{pid}/task")]:
-                try:
-                    with open(f"/proc/{pid}/task/{tid}/children") as f:
-                        kids = [int(c) for c in f.read().split()]
-                except OSError:
-                    kids = []
-                for kid in kids:
-                    self._put(kid, self.attack)
+            for kid in _children(pid):
+                self._put(kid, self.attack)
 
     def attacker(self, pid: int) -> None:
         self._put(pid, self.attack)

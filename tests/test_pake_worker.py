@@ -218,3 +218,17 @@ def test_jobs_the_worker_had_not_answered_when_it_died_are_run_here():
         assert client.finish(server_message) == key and worker._broken
     finally:
         worker.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_worker_that_cannot_start_leaves_no_pipe_open(monkeypatch):
+    def refuse(self):
+        raise OSError("no processes here")
+    monkeypatch.setattr(pake_worker.multiprocessing.process.BaseProcess, "start", refuse)
+    fds = lambda: len(os.listdir("/proc/self/fd"))
+    before = fds()
+    desk, calls = _Desk([]), queue.Queue()
+    worker = pake_worker.PakeWorker(desk, calls.put)
+    worker.warm()
+    assert worker._broken and worker.pid is None
+    assert fds() == before

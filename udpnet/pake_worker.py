@@ -146,6 +146,10 @@ class PakeWorker:
         process = ctx.Process(target=_serve, args=(jobs_r, answers_w), name="lanchat-spake2", daemon=True)
         try:
             process.start()
+        except BaseException:
+            jobs_w.close()
+            answers_r.close()
+            raise
         finally:
             jobs_r.close()                      # the worker's ends, now in the worker
             answers_w.close()

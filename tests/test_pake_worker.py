@@ -232,3 +232,35 @@ def test_a_worker_that_cannot_start_leaves_no_pipe_open(monkeypatch):
     worker.warm()
     assert worker._broken and worker.pid is None
     assert fds() == before
+
+
+_OFFERS = r"""
+import os, signal, sys, time
+from udpcore.pake import RoomPake
+from udpcore.pake_jobs import PakeJob
+from udpcore.protection import Side
+from udpnet import pake_worker
+nonce, token = os.urandom(8), os.urandom(16)
+client = RoomPake(Side.CLIENT, sys.argv[1], "Cozinha", nonce, token)
+job = PakeJob(1, sys.argv[1], "Cozinha", nonce, token, client.message)
+offers = []
+os.sched_yield = lambda: offers.append(time.perf_counter())     # what pake_worker calls
+print(pake_worker._start_worker(), os.sched_getscheduler(0) == os.SCHED_IDLE)
+start = time.perf_counter()
+message, key = pake_worker._offering_the_core(job)
+took = time.perf_counter() - start
+print(client.finish(message) == key, len(offers), took, signal.getitimer(signal.ITIMER_REAL))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="SCHED_IDLE is Linux's")
+def test_while_a_job_runs_the_worker_offers_its_core_back_again_and_again():
+    """SCHED_IDLE alone let the worker hold a shared core for a whole slice while the
+    socket thread waited; during a job it yields every OFFER_EVERY, and not after."""
+    out = subprocess.run([sys.executable, "-c", _OFFERS, PASS], cwd=ROOT, capture_output=True,
+                         text=True, timeout=30, check=True).stdout.split("\n")
+    assert out[0] == "True True"
+    right, offers, took, timer = out[1].split(" ", 3)
+    assert right == "True"                                   # the answer is still the SPAKE2 the client expects
+    assert int(offers) >= max(3, float(took) / pake_worker.OFFER_EVERY / 4)   # a ~9 ms job: ~18 offers
+    assert timer == "(0.0, 0.0)"                             # no timer left between jobs

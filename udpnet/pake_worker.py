@@ -19,6 +19,7 @@ import logging
 import multiprocessing
 import multiprocessing.connection
 import os
+import signal
 import threading
 from collections import deque
 from multiprocessing.connection import Connection
@@ -32,46 +33,73 @@ WORKER_NICE = 10
 IN_PIPE = 8                 # jobs written and not yet answered, at most: ~2.5 KB, within any pipe's buffer
                             # (Windows' are 8 KB), so writing one never waits for the worker
 _FAILED = "failed"          # the worker's answer when a job raised: it is run here instead
+OFFER_EVERY = 0.0005        # s: while a job runs, the worker offers its core back this often (Linux)
 
 
-def _start_worker() -> None:
+def _start_worker() -> bool:
     """In the worker: yield the CPU to the room (a join may wait a few ms more; a
     member's line should not wait for a stranger's join), and exit as soon as the
-    server process is gone, even killed with SIGKILL.
+    server process is gone, even killed with SIGKILL. True: jobs are to be run
+    with :func:`_offering_the_core`.
 
     Linux: SCHED_IDLE, the class that runs only when nothing else wants the core.
     At nice 10, when the two shared a core, the socket thread's write of a job into
     the worker's pipe took ~5 ms at every job (a turn log of bench_handshake.py
     --attack-cpu): the worker, woken by it, ran first. Elsewhere: nice 10."""
+    offering = False
     try:
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))        # type: ignore[attr-defined]
+        offering = hasattr(signal, "setitimer")
     except (AttributeError, OSError):
         if hasattr(os, "nice"):                 # other Unix; Windows keeps the normal priority
             try:
                 os.nice(WORKER_NICE)
             except OSError:
                 pass
+    if offering:
+        signal.signal(signal.SIGALRM, _offer_the_core)
     parent = multiprocessing.parent_process()
-    if parent is None:
-        return
+    if parent is not None:
+        def watch() -> None:
+            multiprocessing.connection.wait([parent.sentinel])
+            os._exit(0)
 
-    def watch() -> None:
-        multiprocessing.connection.wait([parent.sentinel])
-        os._exit(0)
+        threading.Thread(target=watch, name="watch-parent", daemon=True).start()
+    return offering
 
-    threading.Thread(target=watch, name="watch-parent", daemon=True).start()
+
+def _offer_the_core(signum: int, frame: object) -> None:
+    os.sched_yield()
+
+
+def _offering_the_core(job: PakeJob) -> Any:
+    """``run_pake_job(job)``, giving the core back every OFFER_EVERY.
+
+    SCHED_IDLE alone let the worker hold a shared core 2-3 ms at a stretch while
+    the socket thread, ready to run, waited (perf sched, bench_handshake.py
+    --attack-cpu, locked room). Linux's scheduler (EEVDF) picks only among tasks
+    that have not had more than their share: a busy socket thread, woken while a
+    member's process held the core, can be behind, and then the idle worker is
+    the one picked, for a whole slice, until the next tick. ``sched_yield`` puts
+    the worker behind everyone, so whoever is waiting runs within OFFER_EVERY;
+    with no one waiting it costs a system call."""
+    signal.setitimer(signal.ITIMER_REAL, OFFER_EVERY, OFFER_EVERY)
+    try:
+        return run_pake_job(job)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
 
 
 def _serve(jobs: Connection, answers: Connection) -> None:
     """The worker's whole life: a job in, ``(ticket, answer)`` out, until the pipe closes."""
-    _start_worker()
+    run = _offering_the_core if _start_worker() else run_pake_job
     while True:
         try:
             job = jobs.recv()
         except (EOFError, OSError):
             return
         try:
-            answer: Any = run_pake_job(job)
+            answer: Any = run(job)
         except Exception:                       # a bug: the server runs it itself, and sees it
             answer = _FAILED
         try:

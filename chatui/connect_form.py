@@ -17,6 +17,7 @@ from udpcore import DEFAULT_PORT, PassphraseNeeded
 from .passphrase_row import PassphraseRow
 from .room_help import RoomHelp
 from .room_list import RoomList, Row
+from .scaling import wrap_at
 from .theme import LIGHT, Palette, ui_font
 
 POLL_MS = 200             # how often the form looks at what the room finder found...
@@ -60,8 +61,8 @@ class ConnectForm(ttk.Frame):
         under = ttk.Frame(self)
         under.grid(row=3, column=0, columnspan=2, sticky="ew")
         under.columnconfigure(0, weight=1)
-        self.rooms_status = ttk.Label(under, text=rooms_looking(), foreground=palette.muted, wraplength=330,
-                                      justify="left")
+        self.rooms_status = wrap_at(ttk.Label(under, text=rooms_looking(), foreground=palette.muted,
+                                              justify="left"), 330)
         self.rooms_status.grid(row=0, column=0, sticky="w")
         self.help_link = ttk.Label(under, text=room_help_link(), foreground=palette.accent, cursor="hand2",
                                    takefocus=True)
@@ -84,7 +85,7 @@ class ConnectForm(ttk.Frame):
         self.given = passphrase
         self.locked_room = ""             # the name of the room the row was asked for
         self._row_text = ""               # the Server field as it was when the row came up
-        self.message = ttk.Label(self, text="", wraplength=440, justify="left")
+        self.message = wrap_at(ttk.Label(self, text="", justify="left"), 440)
         self.message.grid(row=10, column=0, columnspan=2, sticky="ew", pady=(10, 6))
         buttons = ttk.Frame(self)
         buttons.grid(row=11, column=1, sticky="e", pady=(6, 0))

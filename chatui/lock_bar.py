@@ -19,6 +19,7 @@ from chatfront.passphrase import MAX_CHARS
 
 from .padlock import padlock
 from .passphrase_row import SecretEntry
+from .scaling import wrap_at
 from .theme import Palette
 
 
@@ -74,12 +75,12 @@ class LockDialog(tk.Toplevel):
         self.on_lock = on_lock
         frame = ttk.Frame(self, padding=20)
         frame.pack(fill="both", expand=True)
-        ttk.Label(frame, text=lock_prompt(), wraplength=360, justify="left").grid(
+        wrap_at(ttk.Label(frame, text=lock_prompt(), justify="left"), 360).grid(
             row=0, column=0, columnspan=2, sticky="w", pady=(0, 12))
         ttk.Label(frame, text=passphrase_label()).grid(row=1, column=0, sticky="w", padx=(0, 12))
         self.secret = SecretEntry(frame, width=26)
         self.secret.grid(row=1, column=1, sticky="ew")
-        self.message = ttk.Label(frame, text="", foreground=palette.error, wraplength=360, justify="left")
+        self.message = wrap_at(ttk.Label(frame, text="", foreground=palette.error, justify="left"), 360)
         self.message.grid(row=2, column=0, columnspan=2, sticky="w", pady=(8, 0))
         buttons = ttk.Frame(frame)
         buttons.grid(row=3, column=0, columnspan=2, sticky="e", pady=(12, 0))

@@ -18,6 +18,8 @@ from chatfront.wording import (address_heading, bans_list, bans_title, cancel_bu
                                name_heading, unban_button)
 from udpcore import events as ev
 
+from .scaling import wrap_at
+
 
 class Question(tk.Toplevel):
     """A modal question: one sentence, an optional line to type, OK and Cancel.
@@ -32,7 +34,7 @@ class Question(tk.Toplevel):
         self.answer: str | None = None
         frame = ttk.Frame(self, padding=20)
         frame.pack(fill="both", expand=True)
-        self.message = ttk.Label(frame, text=message, wraplength=380, justify="left")
+        self.message = wrap_at(ttk.Label(frame, text=message, justify="left"), 380)
         self.message.pack(anchor="w")
         self.var = tk.StringVar(self)
         self.entry = ttk.Entry(frame, textvariable=self.var, width=44)
@@ -124,7 +126,7 @@ class BansWindow(tk.Toplevel):
         self.unban_ = unban
         frame = ttk.Frame(self, padding=16)
         frame.pack(fill="both", expand=True)
-        self.summary = ttk.Label(frame, wraplength=420, justify="left")
+        self.summary = wrap_at(ttk.Label(frame, justify="left"), 420)
         self.summary.pack(anchor="w", pady=(0, 8))
         self.tree = ttk.Treeview(frame, columns=("name", "address"), show="headings", height=8, selectmode="browse")
         self.tree.heading("name", text=name_heading(), anchor="w")

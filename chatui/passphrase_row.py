@@ -15,6 +15,7 @@ from tkinter import ttk
 from chatfront import keychain
 from chatfront.lock_wording import no_keychain, passphrase_label, remember_box, show_passphrase
 
+from .scaling import wrap_at
 from .theme import Palette
 
 HIDDEN = "•"
@@ -68,7 +69,7 @@ class PassphraseRow:
         under = ttk.Frame(form)
         self.remember_box = ttk.Checkbutton(under, text=remember_box(), variable=self.remember)
         self.remember_box.grid(row=0, column=0, sticky="w")
-        self.hint = ttk.Label(under, text=no_keychain(), foreground=palette.muted, wraplength=400, justify="left")
+        self.hint = wrap_at(ttk.Label(under, text=no_keychain(), foreground=palette.muted, justify="left"), 400)
         self.under = under
         self.label.grid(row=row, column=0, sticky="w", padx=(0, 12), pady=6)
         self.secret.grid(row=row, column=1, sticky="ew", pady=6)

@@ -11,6 +11,7 @@ from chatfront.wording import close_button, firewall_commands, firewall_more, ro
 from udpcore import DEFAULT_PORT
 
 from .firewall_box import CommandRow
+from .scaling import wrap_at
 from .theme import Palette, ui_font
 
 
@@ -22,7 +23,7 @@ class RoomHelp(tk.Toplevel):
         body = ttk.Frame(self, padding=20)
         body.pack(fill="both", expand=True)
         self._bold = ui_font(self, 1.0, "bold")
-        ttk.Label(body, text=room_help_text(port), wraplength=560, justify="left").pack(anchor="w", fill="x")
+        wrap_at(ttk.Label(body, text=room_help_text(port), justify="left"), 560).pack(anchor="w", fill="x")
         self.rows: list[CommandRow] = []
         for system in ("win32", "darwin", "linux"):
             ttk.Label(body, text=system_name(system), font=self._bold).pack(anchor="w", pady=(12, 0))

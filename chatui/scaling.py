@@ -255,6 +255,15 @@ def follow_zoom(widget: tk.Misc, call: Callable[[float], None]) -> None:
     call(s.zoom)
 
 
+def wrap_at(label: tk.Misc, n: float) -> tk.Misc:
+    """``label`` wraps its text at ``n`` pixels of a 96-dpi design, scaled with the screen and
+    the zoom as its font is. A bare ``wraplength`` is in the screen's pixels: at 192 dpi a
+    sentence wrapped at half the width it was drawn for. Returns ``label``."""
+    s = scaler(label)
+    follow_zoom(label, lambda zoom: label.configure(wraplength=round(n * s.factor * zoom)))
+    return label
+
+
 def remembered_zoom() -> float:
     z = settings.load().get("zoom", 1.0)
     return float(z) if isinstance(z, (int, float)) and ZOOMS[0] <= z <= ZOOMS[-1] else 1.0

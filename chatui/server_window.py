@@ -44,6 +44,7 @@ from .history_actions import HistoryTools, history_notice, history_problem
 from .leaving import LeavingWindow, on_close
 from .poller import QueuePoller
 from .target import TargetChip
+from .scaling import wrap_at
 from .theme import Palette
 
 NETWORKS_EVERY = 10.0        # seconds between two readings of this machine's interfaces
@@ -468,7 +469,7 @@ class PortDialog(tk.Toplevel):
         self.retry, self.quit_ = retry, quit_
         frame = ttk.Frame(self, padding=20)
         frame.pack(fill="both", expand=True)
-        self.message = ttk.Label(frame, text=sentence, wraplength=340, justify="left")
+        self.message = wrap_at(ttk.Label(frame, text=sentence, justify="left"), 340)
         self.message.grid(row=0, column=0, columnspan=3, sticky="w", pady=(0, 12))
         buttons = ttk.Frame(frame)
         buttons.grid(row=2, column=0, columnspan=3, sticky="e", pady=(16, 0))

@@ -142,3 +142,28 @@ def test_a_menu_buttons_arrow_is_beside_its_label_not_over_it(parts, dpi):
     text = tkfont.nametofont(str(ttk.Style(p.root).lookup("TMenubutton", "font") or "TkDefaultFont"))
     assert arrow and label and min(arrow) > max(label)
     assert len(label) >= text.measure("Alertas")          # the whole word has room left of the arrow
+
+
+def test_a_wrapped_sentence_keeps_its_width_at_192_dpi_and_under_the_zoom(displays, monkeypatch, config_dir):
+    """wraplength is in the screen's pixels: at 192 dpi the connect form's sentence (a
+    locked room's "Wrong passphrase ...") wrapped at half the width it was drawn for."""
+    from chatui.connect_form import ConnectForm
+    from chatui.scaling import scaler
+    widths = {}
+    for dpi in (96, 192):
+        monkeypatch.setenv("DISPLAY", displays[dpi])
+        from chatui.app import make_root
+        root, _ = make_root("ChatClient", "light")
+        try:
+            form = ConnectForm(root, "127.0.0.1", "ana", lambda server, name: None)
+            form.pack(fill="both", expand=True)
+            root.update()
+            widths[dpi] = int(str(form.message.cget("wraplength")))
+            if dpi == 192:
+                scaler(root).set_zoom(1.5, remember=False)
+                zoomed = int(str(form.message.cget("wraplength")))
+        finally:
+            root.destroy()
+    assert widths[96] == 440
+    assert about(widths[192], 880)
+    assert about(zoomed, 1320)

@@ -173,6 +173,93 @@ def test_an_ack_equal_to_a_seq_does_not_acknowledge_it_and_one_past_does():
     assert a.idle
 
 
+def test_an_ack_of_everything_in_flight_drops_it_at_once_and_is_a_sample():
+    """The busy room's commonest ack: every fragment in flight at once (the fast path)."""
+    a = ReliableChannel()
+    sent(a, 5, now=1.0)
+    a.send(b"waiting")                           # queued after the five went out
+    a.on_ack(5, 0, stamp(1.0), 1.2)
+    assert a.backlog == 1 and a.oldest_unacked() is None
+    assert a.rtt.srtt == pytest.approx(0.2, abs=1e-3)
+    assert [f[0] for f in a.poll(1.2)] == [5]
+    a.on_ack(6, 0, stamp(1.2), 1.3)
+    assert a.idle
+
+
+class _Pops(dict):
+    """An in-flight table that counts the fragments taken out of it one at a time."""
+    pops = 0
+
+    def pop(self, *args):
+        self.pops += 1
+        return super().pop(*args)
+
+
+@pytest.mark.parametrize("moved_first", [False, True])
+def test_an_ack_of_exactly_everything_in_flight_takes_nothing_out_one_by_one(moved_first):
+    """The fast path, at its edge (the ack one past the last fragment), and after a
+    session moved a message cut off by the window (its count starts again at 0)."""
+    a = ReliableChannel(window=2)
+    if moved_first:
+        a.send(b"A" * (2 * MAX_FRAGMENT + 1))
+        a.poll(0.0)
+        assert a.take_unsent_messages()
+    a._inflight = _Pops(a._inflight)
+    first = a._next_seq
+    sent(a, 2)
+    a.on_ack(first + 2, 0, stamp(0.0), 0.1)
+    assert a.idle and a._inflight.pops == 0
+    sent(a, 2, now=0.1)
+    a.on_ack(first + 3, 0, stamp(0.1), 0.2)          # one of two: taken out as before
+    assert a.backlog == 1 and a._inflight.pops == 1
+    a.on_ack(first + 4, 0, stamp(0.1), 0.2)
+    a.send(b"B" * (MAX_FRAGMENT + 1))                # a long one after all that: counted again
+    a.poll(0.3)
+    a.on_ack(first + 6, 0, stamp(0.3), 0.4)
+    assert a.idle and a.take_unsent_messages() == []
+
+
+@pytest.mark.parametrize("covered", [4, 5, 6])
+def test_an_ack_one_short_of_everything_in_flight_keeps_the_last(covered):
+    a = ReliableChannel()
+    sent(a, 5)
+    a.on_ack(covered, 0, stamp(0.0), 0.1)
+    assert a.backlog == max(0, 5 - covered)
+    assert a.idle == (covered >= 5)
+
+
+def test_an_ack_of_everything_in_flight_across_the_sequence_wrap():
+    a = ReliableChannel()
+    a._next_seq = 0xFFFFFFFD
+    sent(a, 5)                                   # 0xFFFFFFFD .. 1
+    a.on_ack(1, 0, stamp(0.0), 0.1)              # four of them: modulo 2**32
+    assert a.backlog == 1
+    a.on_ack(2, 0, stamp(0.0), 0.2)
+    assert a.idle
+
+
+def test_a_message_cut_off_by_the_window_keeps_its_acknowledged_parts_however_it_is_acked():
+    """Every fragment in flight acknowledged, but the last in flight is not a message's
+    end (the window held the rest back): its parts are kept, so that the message moves
+    whole to a new session, and the count of such fragments comes back to 0."""
+    a = ReliableChannel(window=2)
+    long = b"A" * (2 * MAX_FRAGMENT + 1)         # three fragments; two fly
+    a.send(long)
+    assert [f[1] for f in a.poll(0.0)] == [FLAG_MORE, FLAG_MORE]
+    a.on_ack(2, 0, stamp(0.0), 0.1)              # both in flight
+    assert a.backlog == 1
+    assert a.take_unsent_messages() == [long]
+    b = ReliableChannel(window=2)
+    b.send(long)
+    b.send(b"next")
+    b.poll(0.0)
+    b.on_ack(2, 0, stamp(0.0), 0.1)
+    assert [f[1] for f in b.poll(0.1)] == [0, 0]  # the long one's end, and "next"
+    assert b._more_in_flight == 0
+    b.on_ack(4, 0, stamp(0.0), 0.2)              # all in flight, and the long one's end among them
+    assert b.idle and b.take_unsent_messages() == []
+
+
 def test_a_duplicate_ack_is_not_a_round_trip_sample():
     a = ReliableChannel()
     sent(a, 2)

@@ -362,6 +362,11 @@ def members(names: tuple[str, ...] | list[str]) -> str:
         n=len(names), names=", ".join(map(_shown, names)) or _("nobody yet"))
 
 
+def connected_locked(server: str, name: str) -> str:
+    """Joined a locked room with its passphrase (the window draws a padlock before it)."""
+    return _("Connected to {server} as {name}, in a locked room").format(server=server, name=name)
+
+
 def guest_mark() -> str:
     """After a guest's name or address: plain text crosses the network unencrypted."""
     return _(" (guest, not encrypted)")
@@ -386,6 +391,8 @@ def notice(e: ev.Event, *, addresses: bool = False) -> str | None:
             return _("{old} is now known as {new}").format(old=_shown(o), new=_shown(n))
         case ev.MemberList(names=names, answers_who=True):
             return members(names)
+        case ev.Connected(name=n, server=s, locked=True):
+            return connected_locked(_shown(s), _shown(n))
         case ev.Connected(name=n, server=s):
             return _("Connected to {server} as {name}").format(server=_shown(s), name=_shown(n))
         case ev.ConnectionLost():

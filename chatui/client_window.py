@@ -10,7 +10,8 @@ from chatfront import keychain
 from chatfront.commands import Help, Msg, Quit, Say, parse, perform
 from chatfront.i18n import _
 from chatfront.lock_wording import forgotten, not_remembered
-from chatfront.wording import client_help, explain, failure, mistake, not_sent, notice, private_tag
+from chatfront.wording import client_help, connected_locked, explain, failure, mistake, not_sent, notice, \
+    private_tag
 from udpcore import ChatError, NotLocked, PassphraseNeeded, WrongPassphrase, events as ev, too_long
 from udpnet import ClientTransport, RoomFinder, start_client
 
@@ -22,6 +23,7 @@ from .poller import QueuePoller
 from .history import Entry
 from .attention import Attention
 from .leaving import LeavingWindow, on_close
+from .padlock import padlock
 from .theme import Palette
 
 
@@ -62,6 +64,8 @@ class ClientApp(Attention, ClientHistory, LeavingWindow):
         self.poller: QueuePoller | None = None
         self.view: ChatView | None = None
         self.me = ""
+        self.locked = False                # joined a locked room with its passphrase
+        self._padlock_image: tk.PhotoImage | None = None
         self.members: list[str] = []
         self.unread = 0
         self.leaving = False
@@ -128,6 +132,7 @@ class ClientApp(Attention, ClientHistory, LeavingWindow):
             self.form.destroy()
             self.form = None
         self.me = e.name
+        self.locked = e.locked
         self.members = list(e.members) or [e.name]
         self.state = Link.CONNECTED
         self.joined = True
@@ -317,6 +322,7 @@ class ClientApp(Attention, ClientHistory, LeavingWindow):
         elif isinstance(e, ev.Connected):           # a reconnect that needed a fresh join
             self.state = Link.CONNECTED
             self.me = e.name
+            self.locked = e.locked
             self.members = list(e.members) or self.members
             self.room_back()
             return                                  # the status line says it
@@ -389,9 +395,18 @@ class ClientApp(Attention, ClientHistory, LeavingWindow):
             text = _("Removed from the room by the operator of {server}").format(server=label)
         elif self.state is Link.STOPPED:
             text = _("Disconnected from {server}").format(server=label)
+        elif self.locked:
+            self.view.status.set(connected_locked(label, self.me), self._padlock())
+            return
         else:
             text = _("Connected to {server} as {name}").format(server=label, name=self.me)
         self.view.status.set(text)
+
+    def _padlock(self) -> tk.PhotoImage:
+        """The status line's padlock (drawn: no emoji font needed), made once and kept."""
+        if self._padlock_image is None:
+            self._padlock_image = padlock(self.root, self.palette.fg, self.palette.bg)
+        return self._padlock_image
 
     def _has_focus(self) -> bool:
         try:

@@ -181,8 +181,9 @@ class StatusLine(ttk.Label):
         if width > 50 and str(self.cget("wraplength")) != str(width):
             self.configure(wraplength=width)
 
-    def set(self, text: str) -> None:
-        self.configure(text=text)
+    def set(self, text: str, image: tk.PhotoImage | None = None) -> None:
+        """``image`` (a drawn mark, kept alive by the caller) goes before the text."""
+        self.configure(text=text, image=image or "", compound="left" if image else "none")
 
     def get(self) -> str:
         return str(self.cget("text"))

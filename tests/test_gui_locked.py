@@ -289,7 +289,8 @@ def test_a_wrong_passphrase_is_said_the_fields_kept_and_the_right_one_joins(tk_r
     form.lock_row.secret.set(SECRET)
     entry.event_generate("<Return>")
     pump(tk_root, lambda: app.view is not None, what="joined")
-    assert app.view.status.get() == f"Connected to {where(locked_room)} as ana"
+    assert app.view.status.get() == f"Connected to {where(locked_room)} as ana, in a locked room"
+    assert str(app.view.status.cget("image")) and str(app.view.status.cget("compound")) == "left"   # the padlock
 
 
 def test_a_double_click_on_a_locked_room_asks_for_its_passphrase_first(tk_root, locked_room, no_keyring):
@@ -318,7 +319,8 @@ def test_a_typed_address_refused_for_want_of_a_passphrase_brings_the_row(tk_root
     form.lock_row.secret.set(SECRET)
     form.lock_row.secret.entry.event_generate("<Return>")
     pump(tk_root, lambda: app.view is not None, what="joined")
-    assert app.view.status.get() == f"Connected to {where(locked_room)} as ana"
+    assert app.view.status.get() == f"Connected to {where(locked_room)} as ana, in a locked room"
+    assert str(app.view.status.cget("image")) and str(app.view.status.cget("compound")) == "left"   # the padlock
 
 
 def test_another_address_typed_takes_the_row_away(tk_root, locked_room, no_keyring):
@@ -354,6 +356,9 @@ def test_a_given_passphrase_joins_a_locked_room_and_is_never_sent_to_an_open_one
     pump(tk_root, lambda: opened.view is not None or opened.form and "not locked" in message(opened),
          what="joined the open room")
     assert opened.view is not None                          # not refused with NotLocked: nothing was sent
+    pump(tk_root, lambda: opened.view.status.get().startswith("Connected"), what="the status")
+    assert opened.view.status.get() == f"Connected to {where(open_room)} as ana"      # no claim of a lock
+    assert not str(opened.view.status.cget("image"))
     done_with(opened)
 
 

@@ -230,7 +230,7 @@ def test_packaged_headless_server_and_two_packaged_clients_exchange_lines(built,
         ann = Program(in_terminal(built, "ChatClient"), "--headless", "--server", f"127.0.0.1:{port}",
                       "--name", "ann", env=env)
         started.append(ann)
-        ann.expect(r"Connected")
+        ann.expect(r"Connected to 127\.0\.0\.1:\d+ as ann$")           # an open room: no lock claimed
         ben = Program(in_terminal(built, "ChatClient"), "--headless", "--server", f"127.0.0.1:{port}",
                       "--name", "ben", env=env)
         started.append(ben)
@@ -284,7 +284,7 @@ def test_packaged_client_joins_a_locked_room_with_its_passphrase_only(built, hom
         ann = Program(in_terminal(built, "ChatClient"), "--headless", "--server", where, "--name", "ann",
                       "--passphrase-file", str(home / "pw"), env=env)
         started.append(ann)
-        ann.expect(r"Connected")
+        ann.expect(r"Connected to 127\.0\.0\.1:\d+ as ann, in a locked room")
         ann.send("olá, sala trancada")
         srv.expect(r"^ann: olá, sala trancada$")
         ann.send("exit")

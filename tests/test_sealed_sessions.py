@@ -244,14 +244,21 @@ def test_a_locked_room_takes_the_right_passphrase_only():
     refused = {c.name: [e.error for e in drain(c) if isinstance(e, ev.JoinRefused)] for c in (wrong, none)}
     assert refused == {"eve": [WrongPassphrase("Sala 3")], "mallory": [PassphraseNeeded("Sala 3")]}
     assert wrong.closed and none.closed
-    assert [type(e) for e in drain(right)][:1] == [ev.Connected]
-    assert [type(e) for e in drain(second)][:1] == [ev.Connected]
+    for c in (right, second):
+        greeting = drain(c)[0]
+        assert isinstance(greeting, ev.Connected) and greeting.locked      # the window shows a padlock
     assert sorted(m.name for m in room.server._roster) == ["alice", "bob"]
     joined = [e.name for e in drain(room.server) if isinstance(e, ev.MemberJoined)]
     assert joined == ["alice", "bob"]                     # eve was never seen by anyone
     assert room.server.counters["guest_refused"] == 0
     room.server.receive_datagram(b"hello from nc\n", ("127.0.0.1", 41009), room.now)
     assert room.server.counters["guest_refused"] == 1      # no plain-text guests in a locked room
+
+
+def test_an_open_rooms_member_is_not_told_it_is_in_a_locked_room():
+    room = Room(3, limits=UNLIMITED, room="Aberta")
+    c = _join(room, "bob", "", 41001)
+    assert [e.locked for e in drain(c) if isinstance(e, ev.Connected)] == [False]
 
 
 def test_a_client_with_a_passphrase_refuses_an_open_room():

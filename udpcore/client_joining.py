@@ -138,7 +138,10 @@ class JoinSteps:
             self._whos = 0                        # a new session answers no earlier who()
             self._confirmed = False
             self._confirm_at, self._confirm_retry = now, HELLO_FIRST_RETRY
-            greeting = ev.Connected(p.name, self.server_label) if first else ev.Reconnected(resumed=False)
+            # A client holding a passphrase joins only a locked room (Joiner.challenged): the
+            # WELCOME's confirmation checked, so the server knows the passphrase too.
+            greeting = (ev.Connected(p.name, self.server_label, locked=bool(self._join.passphrase)) if first
+                        else ev.Reconnected(resumed=False))
         self.name = p.name
         self._set_state(State.JOINED)
         if not self._leave_requested:

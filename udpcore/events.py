@@ -144,11 +144,13 @@ class MemberRenamed(Event):
 
 @dataclass(frozen=True)
 class Connected(Event):
-    """Joined the room (also after a reconnect that needed a fresh join)."""
+    """Joined the room (also after a reconnect that needed a fresh join). ``locked``: a
+    locked room, joined with its passphrase (the server proved it knows it too)."""
 
     name: str
     server: str
     members: tuple[str, ...] = ()
+    locked: bool = False
 
 
 @dataclass(frozen=True)

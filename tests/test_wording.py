@@ -240,12 +240,12 @@ def test_a_flood_at_the_port_is_told_when_it_begins_and_when_it_ends_in_both_lan
 
 
 def test_a_locked_rooms_member_is_told_so_when_it_joins_in_both_languages():
-    assert wording.notice(ev.Connected("ana", "10.0.0.5:5002", locked=True)) == \
-        "Connected to 10.0.0.5:5002 as ana, in a locked room"
-    assert wording.notice(ev.Connected("ana", "10.0.0.5:5002")) == "Connected to 10.0.0.5:5002 as ana"
+    assert wording.notice(ev.Connected("ana", "127.0.0.5:5002", locked=True)) == \
+        "Connected to 127.0.0.5:5002 as ana, in a locked room"
+    assert wording.notice(ev.Connected("ana", "127.0.0.5:5002")) == "Connected to 127.0.0.5:5002 as ana"
     try:
         i18n.use_language(["pt_BR"])
-        assert wording.notice(ev.Connected("ana", "10.0.0.5:5002", locked=True)) == \
-            "Conectado a 10.0.0.5:5002 como ana, numa sala trancada"
+        assert wording.notice(ev.Connected("ana", "127.0.0.5:5002", locked=True)) == \
+            "Conectado a 127.0.0.5:5002 como ana, numa sala trancada"
     finally:
         i18n.use_language(["en"])

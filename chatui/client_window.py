@@ -385,6 +385,7 @@ class ClientApp(Attention, ClientHistory, LeavingWindow):
         if self.view is None or self.transport is None or self.leaving:
             return
         label = self.transport.server_label
+        mark: tk.PhotoImage | None = None      # the padlock, in a locked room once joined
         if self.state is Link.CONNECTING:     # the stored conversation shown while it joins
             text = _("Connecting to {server}…").format(server=label)
         elif self.state is Link.RECONNECTING:
@@ -396,11 +397,10 @@ class ClientApp(Attention, ClientHistory, LeavingWindow):
         elif self.state is Link.STOPPED:
             text = _("Disconnected from {server}").format(server=label)
         elif self.locked:
-            self.view.status.set(connected_locked(label, self.me), self._padlock())
-            return
+            text, mark = connected_locked(label, self.me), self._padlock()
         else:
             text = _("Connected to {server} as {name}").format(server=label, name=self.me)
-        self.view.status.set(text)
+        self.view.status.set(text, mark)
 
     def _padlock(self) -> tk.PhotoImage:
         """The status line's padlock (drawn: no emoji font needed), made once and kept."""
